@@ -1,0 +1,69 @@
+# The project's verbs. Every verb bootstraps what it needs through `install`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DB ?= sandbox.sqlite3
+
+.PHONY: help install generate drift lint typecheck check test sandbox contract bench wheel clean
+
+help: ## list the verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+install: $(STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything (idempotent)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[sandbox,dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+generate: $(STAMP) ## validate the spec and regenerate generated/ from it
+	$(PY) scripts/generate.py
+
+drift: $(STAMP) ## fail if generated/ differs from what the spec produces
+	$(PY) scripts/generate.py --check
+
+lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python code
+	$(PY) scripts/lint_spec.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict over the hand-written packages
+	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox
+
+check: lint drift typecheck ## every static check CI runs
+
+test: check ## static checks, then the whole test suite
+	$(BIN)/pytest
+
+sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
+	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db $(DB)
+
+contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=...)
+	$(PY) -m contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)'
+
+bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
+	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+wheel: $(STAMP) ## build the wheel and sdist into dist/
+	$(PY) -m build --outdir dist .
+
+clean: ## remove the environment, caches and reports
+	rm -rf $(VENV) node_modules dist build reports .hypothesis .schemathesis .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,225 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.entitlement_list_response import EntitlementListResponse
+from ...models.envelope import Envelope
+from ...models.query_entitlements_request import QueryEntitlementsRequest
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    body: QueryEntitlementsRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(x_request_identifier, Unset):
+        headers["X-RequestIdentifier"] = x_request_identifier
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/entitlement/report",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> EntitlementListResponse | Envelope | None:
+    if response.status_code == 200:
+        response_200 = EntitlementListResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Envelope.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Envelope.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 429:
+        response_429 = Envelope.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Envelope.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Envelope.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[EntitlementListResponse | Envelope]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: QueryEntitlementsRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> Response[EntitlementListResponse | Envelope]:
+    """Find a customer's entitlements
+
+     Lists the reseller's entitlements for one customer, optionally narrowed to a merchant, a
+    product or a status. No match gives an empty list, not an error.
+
+    Modelled: the response wraps the records in `entitlements`.
+
+    Args:
+        x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
+        body (QueryEntitlementsRequest): Which customer's entitlements to list, with optional
+            filters.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EntitlementListResponse | Envelope]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        x_request_identifier=x_request_identifier,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: QueryEntitlementsRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> EntitlementListResponse | Envelope | None:
+    """Find a customer's entitlements
+
+     Lists the reseller's entitlements for one customer, optionally narrowed to a merchant, a
+    product or a status. No match gives an empty list, not an error.
+
+    Modelled: the response wraps the records in `entitlements`.
+
+    Args:
+        x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
+        body (QueryEntitlementsRequest): Which customer's entitlements to list, with optional
+            filters.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EntitlementListResponse | Envelope
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        x_request_identifier=x_request_identifier,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: QueryEntitlementsRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> Response[EntitlementListResponse | Envelope]:
+    """Find a customer's entitlements
+
+     Lists the reseller's entitlements for one customer, optionally narrowed to a merchant, a
+    product or a status. No match gives an empty list, not an error.
+
+    Modelled: the response wraps the records in `entitlements`.
+
+    Args:
+        x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
+        body (QueryEntitlementsRequest): Which customer's entitlements to list, with optional
+            filters.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EntitlementListResponse | Envelope]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        x_request_identifier=x_request_identifier,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: QueryEntitlementsRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> EntitlementListResponse | Envelope | None:
+    """Find a customer's entitlements
+
+     Lists the reseller's entitlements for one customer, optionally narrowed to a merchant, a
+    product or a status. No match gives an empty list, not an error.
+
+    Modelled: the response wraps the records in `entitlements`.
+
+    Args:
+        x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
+        body (QueryEntitlementsRequest): Which customer's entitlements to list, with optional
+            filters.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EntitlementListResponse | Envelope
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            x_request_identifier=x_request_identifier,
+        )
+    ).parsed

@@ -1,0 +1,17 @@
+from enum import StrEnum
+
+
+class ResponseCode(StrEnum):
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    BAD_REQUEST = "BAD_REQUEST"
+    CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    NOT_AVAILABLE = "NOT_AVAILABLE"
+    NOT_FOUND = "NOT_FOUND"
+    OK = "OK"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
+    UNAUTHORIZED = "UNAUTHORIZED"
+
+    def __str__(self) -> str:
+        return str(self.value)

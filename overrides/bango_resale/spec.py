@@ -1,0 +1,169 @@
+"""Read the contract tables out of the partner OpenAPI document shipped with this package.
+
+The spec is the single source of truth for the reason table, the response codes and the
+entitlement statuses. The client, the sandbox and the tests all call these functions instead of
+keeping their own copies.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+PARTNER_SPEC_RESOURCE = "_data/bango-resale.openapi.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonRow:
+    """One row of Bango's standard reason table (`x-reasons` in the spec)."""
+
+    index: int
+    category: str
+    code: str
+    description: str
+    notes: str | None
+    suspend_preferred: bool
+    applied_by_platform: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCodeRow:
+    """One row of the response-code table (`x-response-codes` at the spec's root)."""
+
+    response_code: str
+    http_status: int
+    meaning: str
+    transient: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A documented (HTTP status, responseCode) pair of one operation.
+
+    `entitlement_statuses` lists the statuses the returned record may carry; it is empty for
+    responses without a record.
+    """
+
+    http_status: int
+    response_code: str
+    entitlement_statuses: tuple[str, ...]
+
+
+def partner_spec_text() -> str:
+    """The partner spec as YAML text, exactly as shipped."""
+    return resources.files("bango_resale").joinpath(PARTNER_SPEC_RESOURCE).read_text("utf-8")
+
+
+@functools.cache
+def load_partner_spec() -> Mapping[str, Any]:
+    """The parsed partner spec (cached; treat it as read-only)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document: Mapping[str, Any] = yaml.load(partner_spec_text(), Loader=loader)  # noqa: S506
+    return document
+
+
+@functools.cache
+def reason_rows() -> tuple[ReasonRow, ...]:
+    """Every row of the standard reason table, in Bango index order."""
+    rows = load_partner_spec()["x-reasons"]
+    return tuple(
+        ReasonRow(
+            index=int(row["index"]),
+            category=str(row["category"]),
+            code=str(row["code"]),
+            description=str(row["description"]),
+            notes=row.get("notes"),
+            suspend_preferred=bool(row.get("suspendPreferred", False)),
+            applied_by_platform=bool(row.get("appliedByPlatform", False)),
+        )
+        for row in sorted(rows, key=lambda r: int(r["index"]))
+    )
+
+
+@functools.cache
+def response_code_rows() -> tuple[ResponseCodeRow, ...]:
+    """The response-code table: every (responseCode, HTTP status) the API uses."""
+    return tuple(
+        ResponseCodeRow(
+            response_code=str(row["responseCode"]),
+            http_status=int(row["httpStatus"]),
+            meaning=str(row["meaning"]),
+            transient=bool(row.get("transient", False)),
+        )
+        for row in load_partner_spec()["x-response-codes"]
+    )
+
+
+def _schema_enum(name: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in load_partner_spec()["components"]["schemas"][name]["enum"])
+
+
+@functools.cache
+def entitlement_statuses() -> tuple[str, ...]:
+    """The seven entitlement statuses."""
+    return _schema_enum("EntitlementStatus")
+
+
+@functools.cache
+def terminal_statuses() -> tuple[str, ...]:
+    """Statuses no operation other than (deprecated) reactivate can leave."""
+    schema = load_partner_spec()["components"]["schemas"]["EntitlementStatus"]
+    return tuple(str(v) for v in schema["x-terminal"])
+
+
+@functools.cache
+def response_codes() -> tuple[str, ...]:
+    """Every known responseCode value."""
+    return _schema_enum("ResponseCode")
+
+
+@functools.cache
+def notification_types() -> tuple[str, ...]:
+    """Every known notificationType value."""
+    return _schema_enum("NotificationType")
+
+
+@functools.cache
+def client_actions() -> tuple[str, ...]:
+    """Every known client action (`parameters.action`)."""
+    return _schema_enum("ClientAction")
+
+
+def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = load_partner_spec()
+    while "$ref" in node:
+        target: Any = spec
+        for part in str(node["$ref"]).removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+@functools.cache
+def operation_outcomes() -> Mapping[str, tuple[Outcome, ...]]:
+    """For every operationId, the documented (HTTP status, responseCode) pairs.
+
+    Read from the `x-response-codes` extension on each of the operation's responses.
+    """
+    outcomes: dict[str, tuple[Outcome, ...]] = {}
+    for path_item in load_partner_spec()["paths"].values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            pairs: list[Outcome] = []
+            for status, response in operation["responses"].items():
+                for entry in _resolve(response)["x-response-codes"]:
+                    pairs.append(
+                        Outcome(
+                            http_status=int(status),
+                            response_code=str(entry["responseCode"]),
+                            entitlement_statuses=tuple(entry.get("entitlementStatuses", ())),
+                        )
+                    )
+            outcomes[str(operation["operationId"])] = tuple(pairs)
+    return outcomes
