@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[sandbox,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[sandbox,contract,dev]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -46,7 +46,7 @@ lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python co
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy --strict over the hand-written packages
-	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox
+	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
 
 check: lint drift typecheck ## every static check CI runs
 
@@ -57,7 +57,7 @@ sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
 	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db $(DB)
 
 contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=...)
-	$(PY) -m contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)'
+	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)'
 
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
