@@ -1,0 +1,70 @@
+"""The distribution: the wheel installs into a fresh virtual environment and is typed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+CONSUMER = '''\
+"""A consumer of the generated client, as a user would write it."""
+
+from bango_resale_generated import AuthenticatedClient
+from bango_resale_generated.api.entitlements import get_entitlement
+from bango_resale_generated.models import EntitlementResponse, Envelope
+from bango_resale_generated.types import Response
+
+
+def status_of(entitlement_id: str) -> str | None:
+    client = AuthenticatedClient(
+        base_url="http://127.0.0.1:8000", token="ZGVtbzpkZW1vLXNlY3JldA==", prefix="Basic"
+    )
+    with client:
+        response: Response[EntitlementResponse | Envelope] = get_entitlement.sync_detailed(
+            entitlement_id, client=client
+        )
+    if isinstance(response.parsed, EntitlementResponse):
+        return str(response.parsed.status)
+    return None
+'''
+
+SMOKE = """\
+import bango_resale_generated, bango_resale, bango_resale_sandbox
+from importlib import resources
+from bango_resale import spec
+assert len(spec.reason_rows()) == 23
+for package in ("bango_resale_generated", "bango_resale", "bango_resale_sandbox"):
+    assert resources.files(package).joinpath("py.typed").is_file(), package
+print("ok")
+"""
+
+
+def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.mark.slow
+def test_wheel_installs_in_a_fresh_venv_and_type_checks(repo_root: Path, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, repo_root, cwd=repo_root)
+    (wheel,) = dist.glob("bango_resale-*.whl")
+
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+
+    assert run(python, "-c", SMOKE).stdout.strip() == "ok"
+
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text(CONSUMER)
+    mypy = Path(sys.executable).parent / "mypy"
+    result = run(mypy, "--strict", "--python-executable", python, "--no-incremental", consumer)
+    assert "Success" in result.stdout
