@@ -63,7 +63,7 @@ def partner_spec_text() -> str:
 def load_partner_spec() -> Mapping[str, Any]:
     """The parsed partner spec (cached; treat it as read-only)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: Mapping[str, Any] = yaml.load(partner_spec_text(), Loader=loader)  # noqa: S506
+    document: Mapping[str, Any] = yaml.load(partner_spec_text(), Loader=loader)
     return document
 
 

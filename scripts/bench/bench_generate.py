@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import generate  # noqa: E402
+import generate
 
 
 def digest(root: Path) -> dict[str, str]:

@@ -158,7 +158,9 @@ def example_cases() -> list[tuple[str, dict[str, Any], Any]]:
             media_types.append((status, resolve(response)["content"]["application/json"]))
         for where, media in media_types:
             for name, example in media["examples"].items():
-                cases.append((f"{op_id} {where} {name}", media["schema"], resolve(example)["value"]))
+                cases.append(
+                    (f"{op_id} {where} {name}", media["schema"], resolve(example)["value"])
+                )
     return cases
 
 
@@ -171,9 +173,7 @@ def test_every_example_validates_against_its_schema() -> None:
     failures = []
     for label, schema, value in example_cases():
         rooted = {"$ref": "urn:spec#" + schema["$ref"].removeprefix("#")}
-        validator = Draft202012Validator(
-            rooted, registry=registry, format_checker=FormatChecker()
-        )
+        validator = Draft202012Validator(rooted, registry=registry, format_checker=FormatChecker())
         failures += [f"{label}: {error.message}" for error in validator.iter_errors(value)]
     assert len(example_cases()) > 40
     assert failures == []
