@@ -1,0 +1,89 @@
+"""The mock merchant's sign-up page that NAVIGATE_TO_URL points at, and the sandbox spec.
+
+A person (or a test) opens the link, sees a small form and submits it; the form POSTs back to
+the same URL and the entitlement becomes ACTIVE. The link itself is the credential, as a
+merchant's sign-up link would be, so the page asks for no reseller authentication.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .domain import DomainError
+
+if TYPE_CHECKING:
+    from .app import Receive, Response, SandboxApp
+    from .routes import Operation
+
+SANDBOX_SPEC_RESOURCE = "_data/sandbox.openapi.yaml"
+SHOW_PAGE = "showActivationPage"
+SUBMIT_PAGE = "completeActivation"
+PAGE_OPERATIONS = frozenset({SHOW_PAGE, SUBMIT_PAGE})
+HTML = b"text/html; charset=utf-8"
+_PAGE_STATUSES = {"NOT_FOUND": 404, "EXPIRED": 410, "NOT_AVAILABLE": 409}
+
+
+@functools.cache
+def sandbox_spec() -> Mapping[str, Any]:
+    """The sandbox's own OpenAPI document (control endpoints, activation page, health)."""
+    text = resources.files(__package__).joinpath(SANDBOX_SPEC_RESOURCE).read_text("utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document: Mapping[str, Any] = yaml.load(text, Loader=loader)  # noqa: S506
+    return document
+
+
+async def serve_page(app: SandboxApp, operation: Operation, path_params: Mapping[str, str],
+                     receive: Receive) -> Response:
+    from .app import Response
+
+    token = path_params["token"]
+    try:
+        if operation.operation_id == SUBMIT_PAGE:
+            await _drain(receive)
+            with app.store.transaction():
+                entitlement = app.service.complete_activation(token)
+            return Response(200, _page(
+                "Sign-up complete",
+                f"<p>Entitlement <code>{html.escape(entitlement.entitlement_id)}</code> is now"
+                f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
+            ), HTML)
+        link, entitlement = app.service.activation_link(token)
+    except DomainError as exc:
+        status = _PAGE_STATUSES.get(exc.response_code, 400)
+        return Response(status, _page("Activation not possible",
+                                      f"<p>{html.escape(exc.message)}</p>"), HTML)
+    del link
+    name = html.escape(entitlement.entitlement_display_name or entitlement.product_key)
+    form = (
+        f"<p>Finish signing up for <strong>{name}</strong> from"
+        f" <code>{html.escape(entitlement.merchant_account_key)}</code>.</p>"
+        f"<p>Entitlement <code>{html.escape(entitlement.entitlement_id)}</code> for customer"
+        f" <code>{html.escape(entitlement.customer_identifier)}</code>.</p>"
+        '<form method="post"><button type="submit" name="confirm" value="yes">'
+        "Complete sign-up</button></form>"
+    )
+    return Response(200, _page("Complete your sign-up", form), HTML)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and discard the form body: its content does not matter."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+def _page(title: str, content: str) -> bytes:
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1>{content}"
+        "<p><small>Bango Resale sandbox: mock merchant sign-up page.</small></p>"
+        "</body></html>"
+    ).encode()

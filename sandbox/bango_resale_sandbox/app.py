@@ -1,0 +1,523 @@
+"""The HTTP surface: a plain ASGI application serving the partner API and the sandbox controls.
+
+Requests are matched and validated against the two OpenAPI documents (compiled at start-up),
+authenticated, rate-limited, checked for `X-Magic-Number` and `X-RequestIdentifier`, and then
+handed to the service inside one store transaction. Every answer is a JSON envelope except the
+activation page, which is HTML for a person's browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from bango_resale import spec as partner_spec
+
+from . import activation, faults, magic
+from .auth import Authenticator
+from .config import SandboxConfig
+from .delivery import Deliverer
+from .domain import (
+    DomainError,
+    Entitlement,
+    NotificationType,
+    Reason,
+    ReasonTable,
+    Status,
+    format_time,
+)
+from .magic import MagicNumber, UnknownMagicNumber
+from .ratelimit import RateLimiter
+from .routes import Operation, RequestInvalid, Router
+from .service import Answer, EntitlementService, Result
+from .store import OutboxRow, SqliteStore, StoredResponse
+
+log = logging.getLogger("bango_resale_sandbox")
+
+JSON = b"application/json"
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+# How each kind of answer is sent: (HTTP status, responseCode).
+_ANSWERS: Mapping[Answer, tuple[int, str]] = {
+    Answer.DONE: (200, "OK"),
+    Answer.CREATED: (201, "OK"),
+    Answer.ACCEPTED: (202, "OK"),
+    Answer.CLIENT_ACTION: (202, "CLIENT_ACTION_REQUIRED"),
+}
+# Control and page errors that have no row in the partner table.
+_EXTRA_STATUSES = {"EXPIRED": 410}
+RETRY_AFTER_SECONDS = 1
+_TRANSIENT_STATUSES = frozenset({429, 500, 503})
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: bytes = JSON
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def envelope(http_status: int, code: str, message: str, **extra: Any) -> Response:
+    """A JSON answer: responseCode, responseMessage and any further fields."""
+    body = {"responseCode": code, "responseMessage": message, **extra}
+    return Response(http_status, orjson.dumps(body))
+
+
+class SandboxApp:
+    """The ASGI application. Create it with a configuration and a database path."""
+
+    def __init__(self, config: SandboxConfig, db_path: str) -> None:
+        self.config = config
+        self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
+        self.partner = Router(partner_spec.load_partner_spec())
+        self.controls = Router(activation.sandbox_spec())
+        self._status_of = {row.response_code: row.http_status
+                           for row in partner_spec.response_code_rows()
+                           if row.response_code not in {"OK", "CLIENT_ACTION_REQUIRED"}}
+        _check_spec_agrees(self._status_of)
+        reasons = ReasonTable((r.category, r.code, r.description)
+                              for r in partner_spec.reason_rows())
+        platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
+        self.deliverer = Deliverer(
+            self.store, config.delivery,
+            {name: r.notification_auth for name, r in config.resellers.items()},
+        )
+        self.service = EntitlementService(
+            config, self.store, reasons,
+            Reason(platform_row.category, platform_row.code, platform_row.description),
+            on_notification=self.deliverer.wake,
+        )
+        self.auth = Authenticator(config.resellers)
+        self.limiter = RateLimiter(config.rate_limit)
+        self._first_reseller = next(iter(config.resellers), None)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Callable[[_Request], Response]] = {
+            "createEntitlement": self._create,
+            "getEntitlement": self._get,
+            "queryEntitlements": self._query,
+            "updateEntitlement": self._update,
+            "cancelEntitlement": self._cancel,
+            "revokeEntitlement": self._revoke,
+            "getActivationInfo": self._activation_info,
+            "reactivateEntitlement": self._reactivate,
+            "echo": self._echo,
+            "completePendingOperation": self._complete,
+            "merchantCancelEntitlement": self._merchant_cancel,
+            "merchantRevokeEntitlement": self._merchant_revoke,
+            "failEntitlement": self._fail,
+            "advanceClock": self._advance_clock,
+            "getClock": self._get_clock,
+            "listNotifications": self._list_notifications,
+            "resetSandbox": self._reset,
+            "getHealth": self._health,
+            "listMagicNumbers": self._magic_numbers,
+        }
+        missing = {op.operation_id for op in (*self.partner.operations,
+                                              *self.controls.operations)}
+        missing -= {*self._handlers, *activation.PAGE_OPERATIONS}
+        if missing:
+            raise RuntimeError(f"no handler for operations {sorted(missing)}")
+
+    # -- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])
+        try:
+            response = await self._dispatch(scope, headers, receive)
+        except Exception:
+            log.exception("unhandled error for %s %s", scope["method"], scope["path"])
+            response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
+        request_id = headers.get(b"x-requestidentifier")
+        out_headers = [(b"content-type", response.content_type),
+                       (b"content-length", str(len(response.body)).encode()),
+                       *response.headers]
+        if request_id is not None and len(request_id) <= 256:
+            out_headers.append((b"x-requestidentifier", request_id))
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": out_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def startup(self) -> None:
+        self.deliverer.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="sandbox-clock-sweeper")
+
+    async def shutdown(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.deliverer.stop()
+        self.store.close()
+
+    async def _sweep_forever(self) -> None:
+        """Fire time-driven changes (period ends, expiries, 202 completions) once a second."""
+        while True:
+            for reseller in self.config.resellers:
+                try:
+                    with self.store.transaction():
+                        self.service.run_due(reseller)
+                except Exception:
+                    log.exception("sweep for reseller %s failed", reseller)
+            await asyncio.sleep(1.0)
+
+    # -- request pipeline ---------------------------------------------------------------
+
+    async def _dispatch(self, scope: Scope, headers: Mapping[bytes, bytes],
+                        receive: Receive) -> Response:
+        method, path = scope["method"], scope["path"]
+        router = self.controls if path.startswith("/sandbox/") else self.partner
+        operation, path_params, allowed = router.match(method, path)
+        if operation is None:
+            if allowed:
+                response = envelope(405, "BAD_REQUEST", f"{method} is not allowed on {path}")
+                response.headers.append((b"allow", ", ".join(sorted(allowed)).encode()))
+                return response
+            return self._error("NOT_FOUND", f"no such resource: {path}")
+        if operation.operation_id in activation.PAGE_OPERATIONS:
+            return await activation.serve_page(self, operation, path_params, receive)
+        if operation.operation_id == "getHealth":
+            return self._health(_Request(operation, "", {}, {}, None, None, b"", ""))
+
+        reseller = self.auth.reseller_for(headers.get(b"authorization"))
+        if reseller is None:
+            if faults.IGNORE_AUTH in self.config.faults and (
+                operation.operation_id == "getEntitlement"
+            ):
+                reseller = self._first_reseller
+            if reseller is None:
+                response = self._error("UNAUTHORIZED", "Check your credentials")
+                response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
+                return response
+        wait = self.limiter.acquire(reseller)
+        if wait:
+            return self._retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
+        try:
+            forced = magic.parse(_text(headers.get(b"x-magic-number")))
+        except (UnknownMagicNumber, UnicodeDecodeError) as exc:
+            return self._error("BAD_REQUEST", str(exc))
+        if forced is MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR:
+            return self._error("INTERNAL_ERROR", "Forced by X-Magic-Number")
+        if forced is MagicNumber.ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE:
+            return self._retry_later("SERVICE_UNAVAILABLE", "Forced by X-Magic-Number",
+                                     RETRY_AFTER_SECONDS)
+        if forced is MagicNumber.ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS:
+            return self._retry_later("TOO_MANY_REQUESTS", "Forced by X-Magic-Number",
+                                     RETRY_AFTER_SECONDS)
+        try:
+            request_id = self._request_id(operation, headers)
+            operation.check_path(path_params)
+            query = operation.check_query(
+                parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            ) if scope["query_string"] else {}
+            raw = await self._read_body(receive, headers)
+            body = self._parse_body(operation, raw)
+        except RequestInvalid as exc:
+            return self._error("BAD_REQUEST", str(exc))
+        request = _Request(operation, reseller, path_params, query, body, forced, raw,
+                           self._base_url(scope, headers))
+        handler = self._handlers[operation.operation_id]
+        if request_id is None:
+            if operation.method == "GET":
+                return self._run(handler, request)
+            with self.store.transaction():
+                return self._run(handler, request)
+        return self._idempotent(handler, request, request_id, method, scope)
+
+    def _run(self, handler: Callable[[_Request], Response], request: _Request) -> Response:
+        try:
+            return handler(request)
+        except DomainError as exc:
+            return self._error(exc.response_code, exc.message)
+
+    def _idempotent(self, handler: Callable[[_Request], Response], request: _Request,
+                    request_id: str, method: str, scope: Scope) -> Response:
+        fingerprint = hashlib.sha256(b"\0".join((
+            method.encode(), scope["path"].encode(), scope["query_string"], request.raw_body,
+        ))).digest()
+        with self.store.transaction():
+            stored = self.store.get_response(request.reseller, request_id)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    return self._error(
+                        "BAD_REQUEST",
+                        f"X-RequestIdentifier {request_id!r} was used for a different request",
+                    )
+                return Response(stored.status, stored.body)
+            response = self._run(handler, request)
+            # Transient failures are not remembered, so that a retry can succeed.
+            if response.status not in _TRANSIENT_STATUSES and response.content_type == JSON:
+                self.store.put_response(request.reseller, request_id,
+                                        StoredResponse(fingerprint, response.status,
+                                                       response.body))
+            return response
+
+    def _request_id(self, operation: Operation, headers: Mapping[bytes, bytes]) -> str | None:
+        raw = headers.get(b"x-requestidentifier")
+        if raw is None:
+            return None
+        value = _text(raw) or ""
+        validator = operation.header_params.get("X-RequestIdentifier")
+        if validator is not None:
+            validator.check(value, "X-RequestIdentifier")
+        elif not value:
+            raise RequestInvalid("X-RequestIdentifier: must not be empty")
+        return value
+
+    async def _read_body(self, receive: Receive, headers: Mapping[bytes, bytes]) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise RequestInvalid(f"body: larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise RequestInvalid(f"body: larger than {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _parse_body(self, operation: Operation, raw: bytes) -> Any:
+        # The content type is not checked: clients such as curl send form types by default,
+        # and a body that parses as JSON is what matters.
+        if not operation.json_body:
+            return None
+        if not raw.strip():
+            if operation.body_required:
+                raise RequestInvalid("body: a JSON object is required")
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise RequestInvalid(f"body: not valid JSON ({exc})") from None
+        if operation.body is not None:
+            operation.body.check(body, "body")
+        return body
+
+    def _base_url(self, scope: Scope, headers: Mapping[bytes, bytes]) -> str:
+        host = _text(headers.get(b"host"))
+        if not host:
+            server = scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+    # -- responses ----------------------------------------------------------------------
+
+    def status_for(self, response_code: str) -> int:
+        return self._status_of.get(response_code) or _EXTRA_STATUSES.get(response_code, 500)
+
+    def _error(self, response_code: str, message: str) -> Response:
+        status = self.status_for(response_code)
+        if response_code == "NOT_FOUND" and faults.WRONG_RESPONSE_CODE in self.config.faults:
+            response_code = "OK"
+        return envelope(status, response_code, message)
+
+    def _retry_later(self, response_code: str, message: str, seconds: int) -> Response:
+        response = envelope(self.status_for(response_code), response_code,
+                            f"{message}; retry after {seconds} second(s)")
+        response.headers.append((b"retry-after", str(seconds).encode()))
+        return response
+
+    def _entitlement(self, status: int, code: str, message: str, record: Mapping[str, Any],
+                     parameters: Mapping[str, Any] | None = None) -> Response:
+        body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
+        if parameters is not None:
+            body["parameters"] = parameters
+        if faults.EXTRA_FIELD in self.config.faults:
+            body[faults.EXTRA_FIELD_NAME] = 1
+        return Response(status, orjson.dumps(body))
+
+    def _result(self, result: Result) -> Response:
+        status, code = _ANSWERS[result.answer]
+        return self._entitlement(status, code, result.message, result.entitlement.to_record(),
+                                 result.parameters)
+
+    def _done(self, entitlement: Entitlement, message: str) -> Response:
+        return self._entitlement(200, "OK", message, entitlement.to_record())
+
+    # -- partner operations -------------------------------------------------------------
+
+    def _create(self, request: _Request) -> Response:
+        if faults.SERVER_ERROR in self.config.faults and "offerKey" in request.body:
+            return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
+        return self._result(self.service.create(request.reseller, request.body, request.magic,
+                                                request.base_url))
+
+    def _get(self, request: _Request) -> Response:
+        entitlement_id = request.path_params["entitlementId"]
+        record = self.store.get_record(request.reseller, entitlement_id)
+        if record is None:
+            return self._error("NOT_FOUND", f"No entitlement {entitlement_id}")
+        return self._entitlement(200, "OK", "Success", record)
+
+    def _query(self, request: _Request) -> Response:
+        records = self.service.query(request.reseller, request.body)
+        return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
+
+    def _update(self, request: _Request) -> Response:
+        return self._result(self.service.update(request.reseller, request.body, request.magic,
+                                                request.base_url))
+
+    def _cancel(self, request: _Request) -> Response:
+        return self._result(self.service.terminate(
+            request.reseller, request.path_params["entitlementId"], request.body, request.magic,
+            revoke=False))
+
+    def _revoke(self, request: _Request) -> Response:
+        return self._result(self.service.terminate(
+            request.reseller, request.path_params["entitlementId"], request.body, request.magic,
+            revoke=True))
+
+    def _activation_info(self, request: _Request) -> Response:
+        return self._result(self.service.activation_info(
+            request.reseller, request.path_params["entitlementId"], request.magic,
+            request.base_url))
+
+    def _reactivate(self, request: _Request) -> Response:
+        return self._result(self.service.reactivate(
+            request.reseller, request.path_params["entitlementId"], request.magic,
+            request.base_url))
+
+    def _echo(self, request: _Request) -> Response:
+        return envelope(200, "OK", "Success", echo=request.path_params["echoRequestId"])
+
+    # -- sandbox controls ---------------------------------------------------------------
+
+    def _complete(self, request: _Request) -> Response:
+        entitlement = self.service.complete_pending(request.reseller,
+                                                    request.path_params["entitlementId"])
+        return self._done(entitlement, "The merchant confirmed the pending operation")
+
+    def _merchant_cancel(self, request: _Request) -> Response:
+        entitlement = self.service.merchant_end(
+            request.reseller, request.path_params["entitlementId"], request.body or {},
+            revoke=False)
+        return self._done(entitlement, "The merchant cancelled the entitlement")
+
+    def _merchant_revoke(self, request: _Request) -> Response:
+        entitlement = self.service.merchant_end(
+            request.reseller, request.path_params["entitlementId"], request.body or {},
+            revoke=True)
+        return self._done(entitlement, "The merchant revoked the entitlement")
+
+    def _fail(self, request: _Request) -> Response:
+        entitlement = self.service.fail(request.reseller, request.path_params["entitlementId"])
+        return self._done(entitlement, "The platform lost track of the entitlement")
+
+    def _advance_clock(self, request: _Request) -> Response:
+        now, changed = self.service.advance_clock(request.reseller,
+                                                  float(request.body["seconds"]))
+        return envelope(200, "OK", f"Clock advanced; {changed} change(s) fired",
+                        now=_iso(now.timestamp()), changed=changed)
+
+    def _get_clock(self, request: _Request) -> Response:
+        epoch = self.service.clock.epoch(request.reseller)
+        return envelope(200, "OK", "Sandbox time", now=_iso(epoch),
+                        offsetSeconds=round(epoch - _wall_clock(), 3))
+
+    def _list_notifications(self, request: _Request) -> Response:
+        rows = self.service.notifications(request.reseller,
+                                          entitlement_id=request.query.get("entitlementId"),
+                                          state=request.query.get("state"))
+        return envelope(200, "OK", f"{len(rows)} notification(s)",
+                        notifications=[_notification_view(row) for row in rows])
+
+    def _reset(self, request: _Request) -> Response:
+        self.service.reset(request.reseller)
+        return envelope(200, "OK", f"Every record of reseller {request.reseller} was removed")
+
+    def _magic_numbers(self, request: _Request) -> Response:
+        del request
+        known = [{"magicNumber": m.value, "effect": magic.EFFECTS[m]} for m in MagicNumber]
+        return envelope(200, "OK", f"{len(known)} magic number(s)", magicNumbers=known)
+
+    def _health(self, request: _Request) -> Response:
+        del request
+        return envelope(200, "OK", "The sandbox is running", status="ok")
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    operation: Operation
+    reseller: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    magic: MagicNumber | None
+    raw_body: bytes
+    base_url: str
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _wall_clock() -> float:
+    return time.time()
+
+
+def _iso(epoch: float) -> str:
+    return format_time(datetime.fromtimestamp(epoch, UTC))
+
+
+def _notification_view(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "notificationId": row.notification_id,
+        "entitlementId": row.entitlement_id,
+        "notificationType": row.notification_type,
+        "url": row.url,
+        "state": row.state,
+        "attempts": row.attempts,
+        "lastError": row.last_error,
+        "createdAt": _iso(row.created_at),
+        "deliveredAt": None if row.delivered_at is None else _iso(row.delivered_at),
+        "body": orjson.loads(row.body),
+    }
+
+
+def _check_spec_agrees(status_of: Mapping[str, int]) -> None:
+    """Fail at start-up if the partner spec and this module disagree on basic names."""
+    if {s.value for s in Status} != set(partner_spec.entitlement_statuses()):
+        raise RuntimeError("the spec's EntitlementStatus differs from the sandbox's statuses")
+    if {n.value for n in NotificationType} != set(partner_spec.notification_types()):
+        raise RuntimeError("the spec's NotificationType differs from the sandbox's")
+    rows = {(r.response_code, r.http_status) for r in partner_spec.response_code_rows()}
+    for status, code in _ANSWERS.values():
+        if (code, status) not in rows:
+            raise RuntimeError(f"the spec has no {status} {code} row")
+    if "NOT_FOUND" not in status_of:
+        raise RuntimeError("the spec's response-code table has no NOT_FOUND")

@@ -1,0 +1,39 @@
+"""HTTP Basic authentication of resellers, compared in constant time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+
+from .config import ResellerConfig
+
+# Compared against when the user name is unknown, so that a miss costs as long as a hit.
+_DUMMY_SECRET = b"\x00" * 32
+
+
+class Authenticator:
+    """Maps an `Authorization` header to the reseller it identifies, or None."""
+
+    def __init__(self, resellers: Mapping[str, ResellerConfig]) -> None:
+        self._secrets = {name: r.password.encode() for name, r in resellers.items()}
+
+    def reseller_for(self, authorization: bytes | None) -> str | None:
+        """The reseller named by valid Basic credentials; None for anything else."""
+        if not authorization or authorization[:6].lower() != b"basic ":
+            return None
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        user, sep, password = decoded.partition(b":")
+        if not sep:
+            return None
+        try:
+            name = user.decode()
+        except UnicodeDecodeError:
+            return None
+        expected = self._secrets.get(name)
+        matched = hmac.compare_digest(password, expected if expected is not None else _DUMMY_SECRET)
+        return name if matched and expected is not None else None

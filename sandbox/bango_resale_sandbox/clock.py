@@ -1,0 +1,34 @@
+"""The sandbox clock: real time plus an offset per reseller that tests can move forward."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from .store import SqliteStore
+
+
+class SandboxClock:
+    """Each reseller sees its own time, so one reseller's clock jumps never disturb another."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._offsets = store.clock_offsets()
+
+    def epoch(self, reseller: str) -> float:
+        """Seconds since the epoch, as this reseller's sandbox sees it."""
+        return time.time() + self._offsets.get(reseller, 0.0)
+
+    def now(self, reseller: str) -> datetime:
+        return datetime.fromtimestamp(self.epoch(reseller), UTC)
+
+    def advance(self, reseller: str, seconds: float) -> datetime:
+        """Move this reseller's clock forward (stored, so it survives restarts)."""
+        offset = self._offsets.get(reseller, 0.0) + seconds
+        self._store.set_clock_offset(reseller, offset)
+        self._offsets[reseller] = offset
+        return self.now(reseller)
+
+    def forget(self, reseller: str) -> None:
+        """Back to real time (after a reset)."""
+        self._offsets.pop(reseller, None)

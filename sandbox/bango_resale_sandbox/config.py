@@ -1,0 +1,260 @@
+"""The sandbox's configuration: resellers, merchants with per-product behaviour, limits.
+
+Read from a TOML file; the packaged `default_config.toml` is used when none is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_RESOURCE = "default_config.toml"
+
+# Operations a product can be told to finish asynchronously (202, then a notification).
+ASYNC_CAPABLE_OPERATIONS = frozenset(
+    {"cancel", "revoke", "suspend", "resume", "update", "reactivate"}
+)
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing something or holds a value of the wrong kind."""
+
+
+class ActivationMode(StrEnum):
+    """How a merchant brings a new entitlement to life."""
+
+    IMMEDIATE = "immediate"  # ACTIVE in the create response
+    PENDING = "pending"  # PENDING; the merchant activates later with no user step
+    CLIENT_ACTION = "client_action"  # PENDING; the user must sign up (NAVIGATE_TO_URL)
+
+
+class CancelMode(StrEnum):
+    """What a merchant does with a cancel of an ACTIVE entitlement."""
+
+    IMMEDIATE = "immediate"  # CANCELLED at once
+    PERIOD_END = "period_end"  # ACTIVE-ENDING until the paid period is over
+
+
+@dataclass(frozen=True, slots=True)
+class ProductBehaviour:
+    """How the sandbox's mock merchant treats entitlements for one product."""
+
+    merchant_account_key: str
+    product_key: str
+    display_name: str
+    activation: ActivationMode = ActivationMode.IMMEDIATE
+    # For PENDING activation: sandbox seconds until the merchant activates by itself;
+    # None means only the control endpoint completes it.
+    activation_delay_seconds: float | None = None
+    cancel: CancelMode = CancelMode.IMMEDIATE
+    period_days: int = 30
+    async_operations: frozenset[str] = frozenset()
+    # For asynchronous operations: sandbox seconds until the merchant confirms by itself.
+    async_delay_seconds: float | None = None
+    supports_suspend: bool = True
+    supports_reactivate: bool = True
+    # Live entitlements one customer may hold for this product; 0 means no limit.
+    max_entitlements_per_customer: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationAuth:
+    """How the deliverer authenticates to a reseller's notification receiver."""
+
+    kind: str = "none"  # none | basic | api_key | bearer
+    username: str = ""
+    password: str = ""
+    key: str = ""
+    token: str = ""
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers that carry these credentials."""
+        if self.kind == "basic":
+            raw = f"{self.username}:{self.password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+        if self.kind == "api_key":
+            return {"X-Api-Key": self.key}
+        if self.kind == "bearer":
+            return {"Authorization": f"Bearer {self.token}"}
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class ResellerConfig:
+    """A reseller organisation: its API password and its notification credentials."""
+
+    name: str
+    password: str
+    notification_auth: NotificationAuth = NotificationAuth()
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket per reseller; `requests_per_second == 0` switches it off."""
+
+    requests_per_second: float = 100_000.0
+    burst: float = 200_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    """Where and how notifications may be delivered."""
+
+    allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
+    timeout_seconds: float = 5.0
+    first_retry_seconds: float = 0.5
+    max_retry_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """Everything the sandbox reads from its configuration file."""
+
+    resellers: Mapping[str, ResellerConfig]
+    products: Mapping[tuple[str, str], ProductBehaviour]
+    rate_limit: RateLimit = RateLimit()
+    delivery: DeliveryConfig = DeliveryConfig()
+    max_body_bytes: int = 65536
+    activation_url_ttl_seconds: float = 3600.0
+    sqlite_synchronous: str = "NORMAL"
+    faults: frozenset[str] = field(default_factory=frozenset)
+
+    def product(self, merchant_account_key: str, product_key: str) -> ProductBehaviour | None:
+        """The behaviour of a product, or None when the merchant does not sell it."""
+        return self.products.get((merchant_account_key, product_key))
+
+    def with_resellers(self, credentials: list[tuple[str, str]]) -> SandboxConfig:
+        """A copy whose resellers are exactly the given (name, password) pairs."""
+        resellers = {name: ResellerConfig(name=name, password=pw) for name, pw in credentials}
+        return replace(self, resellers=resellers)
+
+    def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
+        """A copy with the given deliberate faults switched on."""
+        return replace(self, faults=faults)
+
+
+def default_config_text() -> str:
+    """The TOML text of the configuration shipped with the package."""
+    return resources.files(__package__).joinpath(DEFAULT_CONFIG_RESOURCE).read_text("utf-8")
+
+
+def load_config(path: Path | None = None) -> SandboxConfig:
+    """Read a configuration file, or the packaged default when `path` is None."""
+    text = default_config_text() if path is None else path.read_text("utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path or DEFAULT_CONFIG_RESOURCE}: {exc}") from exc
+    return parse_config(data)
+
+
+def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
+    """Build a configuration from parsed TOML, checking every value's kind."""
+    server = _table(data, "server")
+    limit = _table(data, "rate_limit")
+    delivery = _table(data, "delivery")
+    synchronous = str(server.get("sqlite_synchronous", "NORMAL")).upper()
+    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ConfigError(f"server.sqlite_synchronous: unknown value {synchronous!r}")
+    return SandboxConfig(
+        resellers=_parse_resellers(_table(data, "resellers")),
+        products=_parse_merchants(_table(data, "merchants")),
+        rate_limit=RateLimit(
+            requests_per_second=_number(limit, "requests_per_second", 100_000.0),
+            burst=_number(limit, "burst", 200_000.0),
+        ),
+        delivery=DeliveryConfig(
+            allowed_hosts=frozenset(
+                str(h).lower() for h in delivery.get("allowed_hosts", DeliveryConfig.allowed_hosts)
+            ),
+            timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
+            first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),
+            max_retry_seconds=_number(delivery, "max_retry_seconds", 60.0),
+        ),
+        max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
+        activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
+        sqlite_synchronous=synchronous,
+    )
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a table")
+    return value
+
+
+def _number(data: Mapping[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{key}: expected a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
+    return None if key not in data else _number(data, key, 0.0)
+
+
+def _parse_resellers(table: Mapping[str, Any]) -> dict[str, ResellerConfig]:
+    resellers: dict[str, ResellerConfig] = {}
+    for name, entry in table.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("password"), str):
+            raise ConfigError(f"resellers.{name}: needs a string password")
+        auth = entry.get("notification_auth", {})
+        if not isinstance(auth, Mapping):
+            raise ConfigError(f"resellers.{name}.notification_auth: expected a table")
+        kind = str(auth.get("type", "none"))
+        if kind not in {"none", "basic", "api_key", "bearer"}:
+            raise ConfigError(f"resellers.{name}.notification_auth.type: unknown {kind!r}")
+        resellers[name] = ResellerConfig(
+            name=name,
+            password=entry["password"],
+            notification_auth=NotificationAuth(
+                kind=kind,
+                username=str(auth.get("username", "")),
+                password=str(auth.get("password", "")),
+                key=str(auth.get("key", "")),
+                token=str(auth.get("token", "")),
+            ),
+        )
+    return resellers
+
+
+def _parse_merchants(table: Mapping[str, Any]) -> dict[tuple[str, str], ProductBehaviour]:
+    products: dict[tuple[str, str], ProductBehaviour] = {}
+    for merchant in table:
+        for product, entry in _table(_table(table, merchant), "products").items():
+            where = f"merchants.{merchant}.products.{product}"
+            if not isinstance(entry, Mapping):
+                raise ConfigError(f"{where}: expected a table")
+            async_ops = frozenset(str(op) for op in entry.get("async_operations", ()))
+            if unknown := async_ops - ASYNC_CAPABLE_OPERATIONS:
+                raise ConfigError(f"{where}.async_operations: unknown {sorted(unknown)}")
+            try:
+                activation = ActivationMode(entry.get("activation", "immediate"))
+                cancel = CancelMode(entry.get("cancel", "immediate"))
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {exc}") from exc
+            products[(merchant, product)] = ProductBehaviour(
+                merchant_account_key=merchant,
+                product_key=product,
+                display_name=str(entry.get("display_name", product)),
+                activation=activation,
+                activation_delay_seconds=_optional_number(entry, "activation_delay_seconds"),
+                cancel=cancel,
+                period_days=int(_number(entry, "period_days", 30)),
+                async_operations=async_ops,
+                async_delay_seconds=_optional_number(entry, "async_delay_seconds"),
+                supports_suspend=bool(entry.get("supports_suspend", True)),
+                supports_reactivate=bool(entry.get("supports_reactivate", True)),
+                max_entitlements_per_customer=int(
+                    _number(entry, "max_entitlements_per_customer", 0)
+                ),
+            )
+    return products

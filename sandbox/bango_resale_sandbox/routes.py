@@ -1,0 +1,158 @@
+"""Routing and request validation compiled once from an OpenAPI document.
+
+Both the partner spec and the sandbox spec go through here, so paths, parameters and request
+bodies are checked against exactly what the documents say, with no per-request spec parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema_rs
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class RequestInvalid(ValueError):
+    """The request does not match the document; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Validator:
+    """A compiled schema; for a top-level oneOf, also each branch for clearer messages."""
+
+    whole: Any
+    branches: tuple[Any, ...] = ()
+
+    def check(self, instance: Any, where: str) -> None:
+        if self.whole.is_valid(instance):
+            return
+        candidates = self.branches or (self.whole,)
+        # Report the branch the instance came closest to.
+        best = min((list(v.iter_errors(instance)) for v in candidates), key=len)
+        raise RequestInvalid(_describe(best[0], where))
+
+
+def _describe(error: Any, where: str) -> str:
+    path = "/".join(str(part) for part in error.instance_path)
+    return f"{path or where}: {error.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of the document, ready to match and validate requests."""
+
+    operation_id: str
+    method: str
+    path_template: str
+    pattern: re.Pattern[str]
+    literal: bool
+    path_params: Mapping[str, _Validator]
+    query_params: Mapping[str, _Validator]
+    body: _Validator | None
+    body_required: bool
+    json_body: bool
+    header_params: Mapping[str, _Validator] = field(default_factory=dict)
+
+    def check_path(self, params: Mapping[str, str]) -> None:
+        for name, validator in self.path_params.items():
+            validator.check(params[name], name)
+
+    def check_query(self, query: list[tuple[str, str]]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, value in query:
+            validator = self.query_params.get(name)
+            if validator is None:
+                raise RequestInvalid(f"{name}: unknown query parameter")
+            if name in values:
+                raise RequestInvalid(f"{name}: given more than once")
+            validator.check(value, name)
+            values[name] = value
+        return values
+
+
+class Router:
+    """Matches (method, path) to an operation; literal paths win over templated ones."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self._root = {"components": document.get("components", {})}
+        self.operations: list[Operation] = []
+        for template, item in document.get("paths", {}).items():
+            for method in _METHODS:
+                if method in item:
+                    self.operations.append(self._compile(template, item, method, item[method]))
+        self.operations.sort(key=lambda op: not op.literal)
+        self._literal: dict[str, list[Operation]] = {}
+        for op in self.operations:
+            if op.literal:
+                self._literal.setdefault(op.path_template, []).append(op)
+        self._templated = [op for op in self.operations if not op.literal]
+        self.by_id = {op.operation_id: op for op in self.operations}
+
+    def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], set[str]]:
+        """The operation, its path parameters, and the methods the path allows."""
+        allowed: set[str] = set()
+        for op in self._literal.get(path, ()):
+            if op.method == method:
+                return op, {}, allowed
+            allowed.add(op.method)
+        for op in self._templated:
+            found = op.pattern.match(path)
+            if found is None:
+                continue
+            if op.method == method:
+                return op, found.groupdict(), allowed
+            allowed.add(op.method)
+        return None, {}, allowed
+
+    def _validator(self, schema: Mapping[str, Any]) -> _Validator:
+        whole = jsonschema_rs.Draft202012Validator({**schema, **self._root})
+        resolved = self._resolve(schema)
+        branches = tuple(
+            jsonschema_rs.Draft202012Validator({**branch, **self._root})
+            for branch in resolved.get("oneOf", ())
+        )
+        return _Validator(whole, branches)
+
+    def _resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in node:
+            target: Any = self._root
+            for part in str(node["$ref"]).removeprefix("#/").split("/"):
+                target = target[part]
+            node = target
+        return node
+
+    def _compile(self, template: str, item: Mapping[str, Any], method: str,
+                 operation: Mapping[str, Any]) -> Operation:
+        params = [self._resolve(p) for p in (*item.get("parameters", ()),
+                                              *operation.get("parameters", ()))]
+        by_place: dict[str, dict[str, _Validator]] = {"path": {}, "query": {}, "header": {}}
+        for param in params:
+            if param["in"] in by_place:
+                by_place[param["in"]][param["name"]] = self._validator(param.get("schema", {}))
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        body = operation.get("requestBody")
+        body_validator = None
+        json_body = False
+        if body is not None:
+            body = self._resolve(body)
+            media = body.get("content", {}).get("application/json")
+            if media is not None:
+                json_body = True
+                body_validator = self._validator(media.get("schema", {}))
+        return Operation(
+            operation_id=str(operation["operationId"]),
+            method=method.upper(),
+            path_template=template,
+            pattern=re.compile(f"^{regex}$"),
+            literal="{" not in template,
+            path_params=by_place["path"],
+            query_params=by_place["query"],
+            header_params=by_place["header"],
+            body=body_validator,
+            body_required=bool(body and body.get("required")),
+            json_body=json_body,
+        )

@@ -1,0 +1,568 @@
+"""The sandbox's use cases: each API and control operation as one step against the store.
+
+Callers run every method inside `store.transaction()`, so a status change, the notification it
+causes and the idempotency record of the request commit together. Methods validate everything
+before their first write, so a refusal (`DomainError`) never leaves half a change behind.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from . import domain, faults
+from .clock import SandboxClock
+from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
+from .delivery import is_deliverable
+from .domain import DomainError, Entitlement, Move, NotificationType, Reason, Status
+from .magic import MagicNumber, forced
+from .store import ActivationLink, DeliveryState, OutboxRow, PendingOperation, SqliteStore
+
+ACTIVATION_PATH = "/sandbox/activate/"
+# The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation
+# it does not block other operations.
+ACTIVATE = "activate"
+TERMINATE_REASON_FIELDS = ("cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription")
+
+_MESSAGES: Mapping[NotificationType, str] = {
+    NotificationType.ACTIVATION_SUCCESS: "Entitlement activated",
+    NotificationType.TERMINATION_PENDING: "Entitlement ends when the paid period is over",
+    NotificationType.TERMINATION_SUCCESS: "Entitlement ended",
+    NotificationType.PRODUCT_UPDATE: "Entitlement product changed",
+    NotificationType.SUSPENSION_SUCCESS: "Entitlement suspended",
+    NotificationType.RESUMPTION_SUCCESS: "Entitlement resumed",
+    NotificationType.METADATA_UPDATE: "Entitlement details changed",
+}
+
+
+class Answer(StrEnum):
+    """How an operation was answered; the HTTP layer maps each to a status."""
+
+    DONE = "done"  # 200 OK
+    CREATED = "created"  # 201 OK, PENDING, no user step
+    ACCEPTED = "accepted"  # 202 OK, the merchant finishes later
+    CLIENT_ACTION = "client_action"  # 202 CLIENT_ACTION_REQUIRED with parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """An operation's answer and the record it returns."""
+
+    answer: Answer
+    entitlement: Entitlement
+    message: str
+    parameters: dict[str, Any] | None = None
+
+
+def not_found(entitlement_id: str) -> DomainError:
+    return DomainError("NOT_FOUND", f"no entitlement {entitlement_id!r}")
+
+
+class EntitlementService:
+    """Runs the contract's operations for a reseller against the store."""
+
+    def __init__(self, config: SandboxConfig, store: SqliteStore, reasons: domain.ReasonTable,
+                 expiry_reason: Reason, on_notification: Callable[[], None] = lambda: None
+                 ) -> None:
+        self.config = config
+        self.store = store
+        self.reasons = reasons
+        self.clock = SandboxClock(store)
+        self._expiry_reason = expiry_reason
+        self._on_notification = on_notification
+
+    # -- partner API ----------------------------------------------------------------------
+
+    def create(self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None,
+               base_url: str) -> Result:
+        if magic is MagicNumber.CREATE_REQUEST_RETURNS_NOT_AVAILABLE:
+            raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
+        merchant, product = body["merchantAccountKey"], body["productKey"]
+        behaviour = self.config.product(merchant, product)
+        if behaviour is None:
+            raise domain.not_available(
+                f"merchant {merchant!r} offers no product {product!r} in this sandbox"
+            )
+        mode = _activation_mode(magic, behaviour)
+        customer, offer = body["customerIdentifier"], body.get("offerKey")
+        expiry = _time_field(body, "dateExpiry")
+        notification_url = _url_field(body, "notificationUrl")
+        requested_id = body.get("entitlementId")
+        if requested_id is not None:
+            owner = self.store.owner(requested_id)
+            if owner is not None:
+                existing = self.store.get(reseller, requested_id) if owner == reseller else None
+                if existing is None or not _is_twin(existing, customer, merchant, product, offer):
+                    raise DomainError("ALREADY_EXISTS",
+                                      f"entitlementId {requested_id!r} is already in use")
+                return self._repeat_pending(reseller, existing, mode, base_url)
+        else:
+            twin = self.store.find_pending_twin(reseller, customer, merchant, product, offer)
+            if twin is not None:
+                return self._repeat_pending(reseller, twin, mode, base_url)
+        limit = behaviour.max_entitlements_per_customer
+        if limit and self.store.count_live(reseller, customer, merchant, product) >= limit:
+            raise DomainError(
+                "ALREADY_EXISTS",
+                f"customer already holds {limit} live entitlement(s) for {merchant}/{product}",
+            )
+        now = self.clock.now(reseller)
+        transition = domain.create(
+            entitlement_id=requested_id or domain.new_entitlement_id(),
+            customer_identifier=customer,
+            merchant_account_key=merchant,
+            product_key=product,
+            display_name=behaviour.display_name,
+            activate_now=mode is ActivationMode.IMMEDIATE,
+            now=now,
+            offer_key=offer,
+            notification_url=notification_url,
+            date_expiry=expiry,
+            extension_data=body.get("extensionData"),
+        )
+        entitlement = transition.entitlement
+        self.store.insert(reseller, entitlement)
+        if transition.notification is not None:
+            self._notify(reseller, entitlement, transition.notification)
+        if mode is ActivationMode.IMMEDIATE:
+            return Result(Answer.DONE, entitlement, "Entitlement created and active")
+        if mode is ActivationMode.PENDING:
+            self._schedule(reseller, entitlement.entitlement_id, ACTIVATE, {},
+                           behaviour.activation_delay_seconds)
+            return Result(Answer.CREATED, entitlement, "Entitlement created; activation pending")
+        return Result(Answer.CLIENT_ACTION, entitlement, "The user must complete sign-up",
+                      self._new_link(reseller, entitlement.entitlement_id, base_url))
+
+    def get(self, reseller: str, entitlement_id: str) -> Entitlement:
+        entitlement = self.store.get(reseller, entitlement_id)
+        if entitlement is None:
+            raise not_found(entitlement_id)
+        return entitlement
+
+    def query(self, reseller: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return self.store.query(
+            reseller, body["customerIdentifier"],
+            merchant_account_key=body.get("merchantAccountKey"),
+            product_key=body.get("productKey"), status=body.get("status"),
+        )
+
+    def update(self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None,
+               base_url: str) -> Result:
+        entitlement = self.get(reseller, body["entitlementId"])
+        benefits = body.get("entitlementBenefits")
+        operation = {"SUSPENDED": "SUSPEND", "NORMAL": "RESUME"}.get(benefits or "", "UPDATE")
+        if forced(magic, operation, "NOT_AVAILABLE") or forced(magic, "UPDATE", "NOT_AVAILABLE"):
+            raise domain.not_available(f"the merchant refused the {operation.lower()}"
+                                       " (X-Magic-Number)")
+        self._ensure_no_pending(reseller, entitlement)
+        metadata = {k: body[k] for k in domain.METADATA_FIELDS if k in body}
+        if "dateExpiry" in metadata:
+            _time_field(body, "dateExpiry")
+        if "notificationUrl" in metadata:
+            _url_field(body, "notificationUrl")
+        new_product = body.get("productKey")
+        if new_product == entitlement.product_key:
+            new_product = None
+        if benefits is not None and new_product is not None:
+            raise domain.not_available("change the product and the benefits in separate requests")
+        behaviour = self._behaviour(entitlement)
+        if metadata or (benefits is None and new_product is None):
+            domain.ensure_allowed(Move.UPDATE_METADATA, entitlement)
+        reason: Reason | None = None
+        if operation == "SUSPEND":
+            domain.ensure_allowed(Move.SUSPEND, entitlement)
+            reason = self._optional_reason(body, "reasonCategory", "reasonCode",
+                                           "reasonDescription")
+        elif operation == "RESUME":
+            domain.ensure_allowed(Move.RESUME, entitlement)
+        if operation != "UPDATE" and not behaviour.supports_suspend:
+            raise domain.not_available(
+                f"{entitlement.merchant_account_key}/{entitlement.product_key} does not support"
+                " suspend and resume"
+            )
+        target: ProductBehaviour | None = None
+        if new_product is not None:
+            domain.ensure_allowed(Move.CHANGE_PRODUCT, entitlement)
+            target = self.config.product(entitlement.merchant_account_key, new_product)
+            if target is None:
+                raise domain.not_available(
+                    f"merchant {entitlement.merchant_account_key!r} offers no product"
+                    f" {new_product!r} in this sandbox"
+                )
+        if reason is not None:
+            entitlement = domain.with_reason(entitlement, "suspend", reason)
+        payload = {"metadata": metadata, "productKey": new_product, "benefits": benefits,
+                   "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED}
+        if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
+            self.store.save(reseller, entitlement)
+            self._schedule(reseller, entitlement.entitlement_id, operation.lower(), payload,
+                           behaviour.async_delay_seconds)
+            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
+        updated = self._apply_update(reseller, entitlement, payload)
+        if updated.status is Status.PENDING and entitlement.status is not Status.PENDING:
+            return Result(Answer.CLIENT_ACTION, updated, "The user must confirm the new product",
+                          self._new_link(reseller, updated.entitlement_id, base_url))
+        return Result(Answer.DONE, updated, "Entitlement updated")
+
+    def terminate(self, reseller: str, entitlement_id: str, body: Mapping[str, Any],
+                  magic: MagicNumber | None, *, revoke: bool) -> Result:
+        """Cancel (soft end) or revoke (hard end) at the reseller's request."""
+        entitlement = self.get(reseller, entitlement_id)
+        operation = "REVOKE" if revoke else "CANCEL"
+        if forced(magic, operation, "NOT_AVAILABLE"):
+            raise domain.not_available(f"the merchant refused the {operation.lower()}"
+                                       " (X-Magic-Number)")
+        reason = self._required_reason(body, *TERMINATE_REASON_FIELDS)
+        custom = {k: v for k, v in body.items() if k not in TERMINATE_REASON_FIELDS}
+        if (not revoke and faults.ILLEGAL_TRANSITION in self.config.faults
+                and entitlement.status in domain.TERMINAL_STATUSES):
+            return Result(Answer.DONE, entitlement, "Entitlement cancelled")
+        self._ensure_no_pending(reseller, entitlement)
+        domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
+        entitlement = domain.with_reason(entitlement, "cancel", reason, custom)
+        behaviour = self._behaviour(entitlement)
+        if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
+            self.store.save(reseller, entitlement)
+            self._schedule(reseller, entitlement_id, operation.lower(), {},
+                           behaviour.async_delay_seconds)
+            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
+        now = self.clock.now(reseller)
+        ended = self._commit(reseller, entitlement,
+                             self._ending(entitlement, revoke, behaviour, now))
+        return Result(Answer.DONE, ended, "Entitlement revoked" if revoke else (
+            "Entitlement cancelled" if ended.status is Status.CANCELLED
+            else "Entitlement ends when the paid period is over"))
+
+    def activation_info(self, reseller: str, entitlement_id: str, magic: MagicNumber | None,
+                        base_url: str) -> Result:
+        entitlement = self.get(reseller, entitlement_id)
+        if entitlement.status is not Status.PENDING:
+            raise domain.not_available(
+                f"activation info exists only for PENDING entitlements, this one is"
+                f" {entitlement.status.value}"
+            )
+        if magic is MagicNumber.ACTIVATION_INFO_RETURNS_ACTIVATION_CODE:
+            if entitlement.activation_code is None:
+                code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+                entitlement = replace(entitlement, activation_code=code)
+                self.store.save(reseller, entitlement)
+            return Result(Answer.DONE, entitlement, "Activation code issued")
+        return Result(Answer.DONE, entitlement, "Activation link issued",
+                      self._new_link(reseller, entitlement_id, base_url))
+
+    def reactivate(self, reseller: str, entitlement_id: str, magic: MagicNumber | None,
+                   base_url: str) -> Result:
+        entitlement = self.get(reseller, entitlement_id)
+        if forced(magic, "REACTIVATE", "NOT_AVAILABLE"):
+            raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
+        self._ensure_no_pending(reseller, entitlement)
+        domain.ensure_allowed(Move.REACTIVATE, entitlement)
+        behaviour = self._behaviour(entitlement)
+        if not behaviour.supports_reactivate:
+            raise domain.not_available(
+                f"{entitlement.merchant_account_key}/{entitlement.product_key} cannot be"
+                " reactivated"
+            )
+        user_step = forced(magic, "REACTIVATE", "ACTIVATION_REQUIRED") or (
+            behaviour.activation is ActivationMode.CLIENT_ACTION
+        )
+        if forced(magic, "REACTIVATE", "ACCEPTED") or "reactivate" in behaviour.async_operations:
+            self._schedule(reseller, entitlement_id, "reactivate", {},
+                           behaviour.async_delay_seconds)
+            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
+        now = self.clock.now(reseller)
+        updated = self._commit(reseller, entitlement,
+                               domain.reactivate(entitlement, needs_user_step=user_step, now=now))
+        if user_step:
+            return Result(Answer.CLIENT_ACTION, updated, "The user must sign up again",
+                          self._new_link(reseller, entitlement_id, base_url))
+        return Result(Answer.DONE, updated, "Entitlement reactivated")
+
+    # -- the merchant's side and the sandbox controls -------------------------------------
+
+    def complete_pending(self, reseller: str, entitlement_id: str) -> Entitlement:
+        """Let the merchant confirm the operation this entitlement waits on."""
+        entitlement = self.get(reseller, entitlement_id)
+        pending = self.store.get_pending(reseller, entitlement_id)
+        if pending is None:
+            raise domain.not_available("no operation is waiting for the merchant")
+        self.store.delete_pending(reseller, entitlement_id)
+        return self._finish(reseller, entitlement, pending)
+
+    def merchant_end(self, reseller: str, entitlement_id: str, body: Mapping[str, Any],
+                     *, revoke: bool) -> Entitlement:
+        """The merchant ends the entitlement on its own initiative."""
+        entitlement = self.get(reseller, entitlement_id)
+        reason = self._optional_reason(body, "reasonCategory", "reasonCode", "reasonDescription")
+        now = self.clock.now(reseller)
+        transition = domain.merchant_end(entitlement, revoke=revoke, reason=reason, now=now)
+        self.store.delete_pending(reseller, entitlement_id)
+        return self._commit(reseller, entitlement, transition)
+
+    def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
+        entitlement = self.get(reseller, entitlement_id)
+        transition = domain.fail(entitlement, self.clock.now(reseller))
+        self.store.delete_pending(reseller, entitlement_id)
+        return self._commit(reseller, entitlement, transition)
+
+    def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
+        """Move the reseller's clock forward and fire everything that became due."""
+        now = self.clock.advance(reseller, seconds)
+        return now, self.run_due(reseller)
+
+    def run_due(self, reseller: str) -> int:
+        """Apply every time-driven change that is due for a reseller; returns how many."""
+        now = self.clock.now(reseller)
+        epoch = now.timestamp()
+        changed = 0
+        for entitlement in self.store.due_expiries(reseller, epoch):
+            self._commit(reseller, entitlement, domain.expire(entitlement, self._expiry_reason,
+                                                              now))
+            self.store.delete_pending(reseller, entitlement.entitlement_id)
+            changed += 1
+        for entitlement in self.store.due_period_ends(reseller, epoch):
+            self._commit(reseller, entitlement, domain.end_period(entitlement, now))
+            changed += 1
+        for entitlement_id in self.store.due_pending(reseller, epoch):
+            try:
+                self.complete_pending(reseller, entitlement_id)
+                changed += 1
+            except DomainError:
+                # The entitlement moved on meanwhile; the merchant's confirmation is moot.
+                self.store.delete_pending(reseller, entitlement_id)
+        return changed
+
+    def notifications(self, reseller: str, *, entitlement_id: str | None,
+                      state: str | None) -> list[OutboxRow]:
+        return self.store.list_notifications(reseller, entitlement_id=entitlement_id,
+                                             state=state)
+
+    def reset(self, reseller: str) -> None:
+        self.store.reset(reseller)
+        self.clock.forget(reseller)
+
+    # -- activation page ------------------------------------------------------------------
+
+    def activation_link(self, token: str) -> tuple[ActivationLink, Entitlement]:
+        """The link and its entitlement; DomainError when unknown, expired or already used."""
+        link = self.store.get_link(token)
+        entitlement = None if link is None else self.store.get(link.reseller, link.entitlement_id)
+        if link is None or entitlement is None:
+            raise DomainError("NOT_FOUND", "this activation link is unknown")
+        if self.clock.epoch(link.reseller) > link.expires_at:
+            raise DomainError("EXPIRED", "this activation link has expired; ask for a fresh one")
+        if entitlement.status is not Status.PENDING:
+            raise domain.not_available(
+                f"nothing to activate: the entitlement is {entitlement.status.value}"
+            )
+        return link, entitlement
+
+    def complete_activation(self, token: str) -> Entitlement:
+        """The user finished the merchant's sign-up: the entitlement becomes ACTIVE."""
+        link, entitlement = self.activation_link(token)
+        now = self.clock.now(link.reseller)
+        self.store.delete_pending(link.reseller, entitlement.entitlement_id)
+        return self._commit(link.reseller, entitlement, domain.activate(entitlement, now))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _behaviour(self, entitlement: Entitlement) -> ProductBehaviour:
+        found = self.config.product(entitlement.merchant_account_key, entitlement.product_key)
+        # A product dropped from the configuration keeps working with default behaviour.
+        return found or ProductBehaviour(entitlement.merchant_account_key,
+                                         entitlement.product_key, entitlement.product_key)
+
+    def _ensure_no_pending(self, reseller: str, entitlement: Entitlement) -> None:
+        pending = self.store.get_pending(reseller, entitlement.entitlement_id)
+        if pending is not None and pending.operation != ACTIVATE:
+            raise domain.not_available(
+                f"a {pending.operation} of this entitlement is waiting for the merchant"
+            )
+
+    def _schedule(self, reseller: str, entitlement_id: str, operation: str,
+                  payload: dict[str, Any], delay: float | None) -> None:
+        due = None if delay is None else self.clock.epoch(reseller) + delay
+        self.store.put_pending(reseller, PendingOperation(entitlement_id, operation, payload, due))
+
+    def _finish(self, reseller: str, entitlement: Entitlement,
+                pending: PendingOperation) -> Entitlement:
+        now = self.clock.now(reseller)
+        behaviour = self._behaviour(entitlement)
+        operation = pending.operation
+        if operation == ACTIVATE:
+            return self._commit(reseller, entitlement, domain.activate(entitlement, now))
+        if operation in {"cancel", "revoke"}:
+            return self._commit(reseller, entitlement,
+                                self._ending(entitlement, operation == "revoke", behaviour, now))
+        if operation == "suspend":
+            return self._commit(reseller, entitlement, domain.suspend(entitlement, now))
+        if operation == "resume":
+            return self._commit(reseller, entitlement, domain.resume(entitlement, now))
+        if operation == "reactivate":
+            return self._commit(reseller, entitlement,
+                                domain.reactivate(entitlement, needs_user_step=False, now=now))
+        if operation == "update":
+            return self._apply_update(reseller, entitlement, pending.payload)
+        raise DomainError("INTERNAL_ERROR", f"unknown pending operation {operation!r}")
+
+    def _ending(self, entitlement: Entitlement, revoke: bool, behaviour: ProductBehaviour,
+                now: datetime) -> domain.Transition:
+        if revoke:
+            return domain.revoke(entitlement, now)
+        return domain.cancel(entitlement,
+                             ends_at_period_end=behaviour.cancel is CancelMode.PERIOD_END,
+                             period_days=behaviour.period_days, now=now)
+
+    def _apply_update(self, reseller: str, entitlement: Entitlement,
+                      payload: Mapping[str, Any]) -> Entitlement:
+        now = self.clock.now(reseller)
+        current = entitlement
+        if payload.get("metadata"):
+            current = self._commit(reseller, current,
+                                   domain.update_metadata(current, payload["metadata"], now))
+        benefits = payload.get("benefits")
+        if benefits == "SUSPENDED":
+            current = self._commit(reseller, current, domain.suspend(current, now))
+        elif benefits == "NORMAL":
+            current = self._commit(reseller, current, domain.resume(current, now))
+        product_key = payload.get("productKey")
+        if product_key:
+            target = self.config.product(current.merchant_account_key, product_key)
+            if target is None:
+                raise domain.not_available(f"product {product_key!r} is no longer offered")
+            user_step = bool(payload.get("userStep")) or (
+                target.activation is ActivationMode.CLIENT_ACTION
+            )
+            current = self._commit(reseller, current, domain.change_product(
+                current, product_key=product_key, display_name=target.display_name,
+                needs_user_step=user_step, now=now))
+        if current == entitlement:
+            # Only a suspend reason may have changed; store it without a notification.
+            self.store.save(reseller, current)
+        return current
+
+    def _commit(self, reseller: str, before: Entitlement,
+                transition: domain.Transition) -> Entitlement:
+        after = transition.entitlement
+        self.store.save(reseller, after)
+        if before.status is Status.PENDING and after.status is not Status.PENDING:
+            self.store.delete_links(reseller, after.entitlement_id)
+            pending = self.store.get_pending(reseller, after.entitlement_id)
+            if pending is not None and pending.operation == ACTIVATE:
+                self.store.delete_pending(reseller, after.entitlement_id)
+        if transition.notification is not None:
+            self._notify(reseller, after, transition.notification)
+        return after
+
+    def _notify(self, reseller: str, entitlement: Entitlement,
+                notification_type: NotificationType) -> None:
+        notification_id = str(uuid.uuid4())
+        body = {
+            "responseCode": "OK",
+            "responseMessage": _MESSAGES[notification_type],
+            **entitlement.to_record(),
+            "notificationType": notification_type.value,
+            "notificationId": notification_id,
+        }
+        url = entitlement.notification_url
+        if url is None:
+            state = DeliveryState.NO_URL
+        elif is_deliverable(url, self.config.delivery.allowed_hosts):
+            state = DeliveryState.PENDING
+        else:
+            state = DeliveryState.BLOCKED
+        self.store.add_notification(
+            notification_id=notification_id, reseller=reseller,
+            entitlement_id=entitlement.entitlement_id, notification_type=notification_type.value,
+            url=url, body=orjson.dumps(body), state=state, now=_real_time(),
+        )
+        if state == DeliveryState.PENDING:
+            self._on_notification()
+
+    def _new_link(self, reseller: str, entitlement_id: str, base_url: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(24)
+        now = self.clock.now(reseller)
+        expiry = now + timedelta(seconds=self.config.activation_url_ttl_seconds)
+        self.store.put_link(ActivationLink(token, reseller, entitlement_id, expiry.timestamp()))
+        return {
+            "action": "NAVIGATE_TO_URL",
+            "url": f"{base_url}{ACTIVATION_PATH}{token}",
+            "urlExpiry": domain.format_time(expiry),
+        }
+
+    def _repeat_pending(self, reseller: str, entitlement: Entitlement, mode: ActivationMode,
+                        base_url: str) -> Result:
+        if mode is ActivationMode.CLIENT_ACTION:
+            return Result(Answer.CLIENT_ACTION, entitlement, "The user must complete sign-up",
+                          self._new_link(reseller, entitlement.entitlement_id, base_url))
+        return Result(Answer.CREATED, entitlement, "Entitlement already created; activation pending")
+
+    def _required_reason(self, body: Mapping[str, Any], category_field: str, code_field: str,
+                         description_field: str) -> Reason:
+        category, code = body.get(category_field), body.get(code_field)
+        if not isinstance(category, str) or not isinstance(code, str):
+            raise domain.bad_request(f"{category_field} and {code_field} are required")
+        self.reasons.check(category, code)
+        description = body.get(description_field)
+        return Reason(category, code, description if isinstance(description, str) else None)
+
+    def _optional_reason(self, body: Mapping[str, Any], category_field: str, code_field: str,
+                         description_field: str) -> Reason | None:
+        if category_field not in body and code_field not in body:
+            return None
+        return self._required_reason(body, category_field, code_field, description_field)
+
+
+def _activation_mode(magic: MagicNumber | None, behaviour: ProductBehaviour) -> ActivationMode:
+    if magic is MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED:
+        return ActivationMode.CLIENT_ACTION
+    if magic is MagicNumber.CREATE_REQUEST_RETURNS_CREATED:
+        return ActivationMode.PENDING
+    if magic is MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATED:
+        return ActivationMode.IMMEDIATE
+    return behaviour.activation
+
+
+def _is_twin(entitlement: Entitlement, customer: str, merchant: str, product: str,
+             offer: str | None) -> bool:
+    return (entitlement.status is Status.PENDING
+            and entitlement.customer_identifier == customer
+            and entitlement.merchant_account_key == merchant
+            and entitlement.product_key == product
+            and entitlement.offer_key == offer)
+
+
+def _time_field(body: Mapping[str, Any], name: str) -> datetime | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        return domain.parse_time(value)
+    except (TypeError, ValueError):
+        raise domain.bad_request(f"{name}: {value!r} is not an RFC 3339 date-time") from None
+
+
+def _url_field(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise domain.bad_request(f"{name}: {value!r} is not an http(s) URL")
+    return str(value)
+
+
+def _real_time() -> float:
+    return time.time()

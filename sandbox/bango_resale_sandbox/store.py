@@ -1,0 +1,468 @@
+"""Durable state behind a small interface: entitlements, the notification outbox, pending
+merchant operations, activation links, idempotency records and the sandbox clocks.
+
+`SqliteStore` keeps everything in one SQLite file in WAL mode. It is used from the event-loop
+thread only, and every change runs inside `transaction()` (BEGIN IMMEDIATE), so a status change
+and the notification it causes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from .domain import LIVE_STATUSES, Entitlement, Status
+
+_LIVE = tuple(s.value for s in LIVE_STATUSES)
+_LIVE_SQL = ",".join("?" for _ in _LIVE)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entitlements (
+    entitlement_id TEXT PRIMARY KEY,
+    reseller TEXT NOT NULL,
+    customer_identifier TEXT NOT NULL,
+    merchant_account_key TEXT NOT NULL,
+    product_key TEXT NOT NULL,
+    offer_key TEXT,
+    status TEXT NOT NULL,
+    ends_at REAL,
+    expires_at REAL,
+    created_seq INTEGER NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entitlements_by_customer
+    ON entitlements (reseller, customer_identifier);
+CREATE INDEX IF NOT EXISTS entitlements_by_end ON entitlements (reseller, ends_at)
+    WHERE ends_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entitlements_by_expiry ON entitlements (reseller, expires_at)
+    WHERE expires_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS notifications (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification_id TEXT NOT NULL UNIQUE,
+    reseller TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    notification_type TEXT NOT NULL,
+    url TEXT,
+    body BLOB NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_at)
+    WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS notifications_by_reseller ON notifications (reseller, entitlement_id);
+
+CREATE TABLE IF NOT EXISTS pending_operations (
+    entitlement_id TEXT PRIMARY KEY,
+    reseller TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    due_at REAL
+);
+
+CREATE TABLE IF NOT EXISTS activation_links (
+    token TEXT PRIMARY KEY,
+    reseller TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    reseller TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    status INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (reseller, request_id)
+);
+
+CREATE TABLE IF NOT EXISTS clocks (
+    reseller TEXT PRIMARY KEY,
+    offset_seconds REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOperation:
+    """A merchant operation answered with 202 and not yet confirmed."""
+
+    entitlement_id: str
+    operation: str
+    payload: dict[str, Any]
+    due_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationLink:
+    """A NAVIGATE_TO_URL token and what it activates."""
+
+    token: str
+    reseller: str
+    entitlement_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first response to a request carrying an X-RequestIdentifier."""
+
+    fingerprint: bytes
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One notification and its delivery state."""
+
+    seq: int
+    notification_id: str
+    reseller: str
+    entitlement_id: str
+    notification_type: str
+    url: str | None
+    body: bytes
+    state: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    created_at: float
+    delivered_at: float | None
+
+
+class DeliveryState:
+    """Values of a notification's delivery state."""
+
+    PENDING = "pending"  # waiting for (another) delivery attempt
+    DELIVERED = "delivered"  # a receiver answered 2xx
+    NO_URL = "no_url"  # the entitlement had no notificationUrl
+    BLOCKED = "blocked"  # the URL is not http(s) or its host is not on the allow-list
+
+
+class EntitlementStore(Protocol):
+    """What the service layer needs from storage."""
+
+    def transaction(self) -> Any: ...
+    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
+    def owner(self, entitlement_id: str) -> str | None: ...
+    def insert(self, reseller: str, entitlement: Entitlement) -> None: ...
+    def save(self, reseller: str, entitlement: Entitlement) -> None: ...
+
+
+class SqliteStore:
+    """The SQLite implementation of the sandbox's storage."""
+
+    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA temp_store=MEMORY")
+        self._db.executescript(SCHEMA)
+        self._in_transaction = False
+        row = self._db.execute("SELECT COALESCE(MAX(created_seq), 0) FROM entitlements").fetchone()
+        self._created_seq: int = int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block atomically; nested use joins the outer transaction."""
+        if self._in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._in_transaction = False
+            self._db.execute("ROLLBACK")
+            raise
+        self._in_transaction = False
+        self._db.execute("COMMIT")
+
+    # -- entitlements -------------------------------------------------------------------
+
+    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
+        row = self._db.execute(
+            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+
+    def get_record(self, reseller: str, entitlement_id: str) -> dict[str, Any] | None:
+        """The stored record as JSON-ready data, skipping the domain object (the hot path)."""
+        row = self._db.execute(
+            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        if row is None:
+            return None
+        record: dict[str, Any] = orjson.loads(row[0])
+        return record
+
+    def owner(self, entitlement_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT reseller FROM entitlements WHERE entitlement_id = ?", (entitlement_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def insert(self, reseller: str, entitlement: Entitlement) -> None:
+        self._created_seq += 1
+        self._db.execute(
+            "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
+            " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
+            " created_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entitlement.entitlement_id, reseller, entitlement.customer_identifier,
+                entitlement.merchant_account_key, entitlement.product_key, entitlement.offer_key,
+                entitlement.status.value, *_deadlines(entitlement), self._created_seq,
+                orjson.dumps(entitlement.to_record()),
+            ),
+        )
+
+    def save(self, reseller: str, entitlement: Entitlement) -> None:
+        self._db.execute(
+            "UPDATE entitlements SET customer_identifier = ?, merchant_account_key = ?,"
+            " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
+            " record = ? WHERE entitlement_id = ? AND reseller = ?",
+            (
+                entitlement.customer_identifier, entitlement.merchant_account_key,
+                entitlement.product_key, entitlement.offer_key, entitlement.status.value,
+                *_deadlines(entitlement), orjson.dumps(entitlement.to_record()),
+                entitlement.entitlement_id, reseller,
+            ),
+        )
+
+    def query(self, reseller: str, customer_identifier: str, *, merchant_account_key: str | None,
+              product_key: str | None, status: str | None) -> list[dict[str, Any]]:
+        """Records of one customer, oldest first, optionally filtered."""
+        sql = "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+        args: list[Any] = [reseller, customer_identifier]
+        for column, value in (("merchant_account_key", merchant_account_key),
+                              ("product_key", product_key), ("status", status)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        rows = self._db.execute(sql + " ORDER BY created_seq", args).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def count_live(self, reseller: str, customer_identifier: str, merchant_account_key: str,
+                   product_key: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+            f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
+            (reseller, customer_identifier, merchant_account_key, product_key, *_LIVE),
+        ).fetchone()
+        return int(row[0])
+
+    def find_pending_twin(self, reseller: str, customer_identifier: str,
+                          merchant_account_key: str, product_key: str,
+                          offer_key: str | None) -> Entitlement | None:
+        """A PENDING entitlement created with the same customer, merchant, product and offer."""
+        row = self._db.execute(
+            "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+            " AND merchant_account_key = ? AND product_key = ? AND offer_key IS ?"
+            " AND status = 'PENDING' ORDER BY created_seq LIMIT 1",
+            (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
+        ).fetchone()
+        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+
+    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = self._db.execute(
+            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ?"
+            " AND status = ?",
+            (reseller, now, Status.ACTIVE_ENDING.value),
+        ).fetchall()
+        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+
+    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = self._db.execute(
+            "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
+            f" AND status IN ({_LIVE_SQL})",
+            (reseller, now, *_LIVE),
+        ).fetchall()
+        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+
+    # -- pending merchant operations ----------------------------------------------------------
+
+    def put_pending(self, reseller: str, operation: PendingOperation) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO pending_operations VALUES (?, ?, ?, ?, ?)",
+            (operation.entitlement_id, reseller, operation.operation,
+             orjson.dumps(operation.payload), operation.due_at),
+        )
+
+    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
+        row = self._db.execute(
+            "SELECT entitlement_id, operation, payload, due_at FROM pending_operations"
+            " WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        if row is None:
+            return None
+        return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
+
+    def delete_pending(self, reseller: str, entitlement_id: str) -> None:
+        self._db.execute(
+            "DELETE FROM pending_operations WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        )
+
+    def due_pending(self, reseller: str, now: float) -> list[str]:
+        rows = self._db.execute(
+            "SELECT entitlement_id FROM pending_operations WHERE reseller = ? AND due_at <= ?",
+            (reseller, now),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    # -- activation links ---------------------------------------------------------------
+
+    def put_link(self, link: ActivationLink) -> None:
+        self._db.execute(
+            "INSERT INTO activation_links VALUES (?, ?, ?, ?)",
+            (link.token, link.reseller, link.entitlement_id, link.expires_at),
+        )
+
+    def get_link(self, token: str) -> ActivationLink | None:
+        row = self._db.execute(
+            "SELECT token, reseller, entitlement_id, expires_at FROM activation_links"
+            " WHERE token = ?",
+            (token,),
+        ).fetchone()
+        return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
+
+    def delete_links(self, reseller: str, entitlement_id: str) -> None:
+        self._db.execute(
+            "DELETE FROM activation_links WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        )
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotency"
+            " WHERE reseller = ? AND request_id = ?",
+            (reseller, request_id),
+        ).fetchone()
+        return None if row is None else StoredResponse(bytes(row[0]), int(row[1]), bytes(row[2]))
+
+    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
+            (reseller, request_id, response.fingerprint, response.status, response.body),
+        )
+
+    # -- clocks ---------------------------------------------------------------------------
+
+    def clock_offsets(self) -> dict[str, float]:
+        rows = self._db.execute("SELECT reseller, offset_seconds FROM clocks").fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
+    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO clocks VALUES (?, ?)", (reseller, offset_seconds)
+        )
+
+    # -- notification outbox --------------------------------------------------------------
+
+    def add_notification(self, *, notification_id: str, reseller: str, entitlement_id: str,
+                         notification_type: str, url: str | None, body: bytes, state: str,
+                         now: float) -> None:
+        self._db.execute(
+            "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
+            " notification_type, url, body, state, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (notification_id, reseller, entitlement_id, notification_type, url, body, state,
+             now, now),
+        )
+
+    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
+        rows = self._db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE state = 'pending'"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def next_notification_due(self) -> float | None:
+        row = self._db.execute(
+            "SELECT MIN(next_attempt_at) FROM notifications WHERE state = 'pending'"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def list_notifications(self, reseller: str, *, entitlement_id: str | None = None,
+                           state: str | None = None, limit: int = 1000) -> list[OutboxRow]:
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        if entitlement_id is not None:
+            sql += " AND entitlement_id = ?"
+            args.append(entitlement_id)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
+        self._db.execute(
+            "UPDATE notifications SET state = 'delivered', attempts = ?, delivered_at = ?,"
+            " last_error = NULL WHERE seq = ?",
+            (attempts, now, seq),
+        )
+
+    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
+        self._db.execute(
+            "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?"
+            " WHERE seq = ?",
+            (attempts, next_attempt_at, error[:500], seq),
+        )
+
+    def mark_blocked(self, seq: int, error: str) -> None:
+        self._db.execute(
+            "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
+            (error[:500], seq),
+        )
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def reset(self, reseller: str) -> None:
+        """Forget everything belonging to one reseller."""
+        for table in ("entitlements", "notifications", "pending_operations", "activation_links",
+                      "idempotency", "clocks"):
+            self._db.execute(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
+
+    def count(self, table: str) -> int:
+        if table not in {"entitlements", "notifications"}:
+            raise ValueError(table)
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+_OUTBOX_COLUMNS = (
+    "seq, notification_id, reseller, entitlement_id, notification_type, url, body, state,"
+    " attempts, next_attempt_at, last_error, created_at, delivered_at"
+)
+
+
+def _deadlines(entitlement: Entitlement) -> Sequence[float | None]:
+    ends_at = (entitlement.date_ended.timestamp()
+               if entitlement.status is Status.ACTIVE_ENDING and entitlement.date_ended
+               else None)
+    expires_at = entitlement.date_expiry.timestamp() if entitlement.date_expiry else None
+    return (ends_at, expires_at)
