@@ -1,0 +1,96 @@
+"""`python -m bango_resale_contract` / `bango-resale-contract`: run the contract suite.
+
+Without --url it starts the project's sandbox on a free port with a fresh database, runs the
+suite and stops it. With --url it tests that service with --user/--password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bango_resale_contract import sandbox_data
+from bango_resale_contract.suite import (
+    SuiteOptions,
+    default_config_path,
+    faults_argument,
+    format_summary,
+    parse_phases,
+    run_suite,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bango-resale-contract",
+        description="Contract-test a Bango Resale service against the partner spec.",
+    )
+    parser.add_argument(
+        "--url", default="", help="base URL of the service to test (default: start the sandbox)"
+    )
+    parser.add_argument("--user", default="", help="Basic-auth user (only used with --url)")
+    parser.add_argument("--password", default="", help="Basic-auth password (with --url)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="switch a deliberate sandbox fault on (repeatable; only without --url)",
+    )
+    parser.add_argument("--report-dir", type=Path, default=Path("reports"))
+    parser.add_argument(
+        "--config", type=Path, default=None, help="schemathesis.toml (default: ./schemathesis.toml)"
+    )
+    parser.add_argument("--phases", default=None, help="comma-separated subset of the phases")
+    parser.add_argument("--max-examples", type=int, default=None)
+    parser.add_argument("--no-control-spec", action="store_true", help="skip the sandbox spec")
+    parser.add_argument("--no-scenarios", action="store_true", help="skip the scenario suite")
+    parser.add_argument("--quiet", action="store_true", help="hide schemathesis's own output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    url = arguments.url.strip() or None
+    if url is None:
+        # `make contract` always passes --user/--password, and USER is the login name in most
+        # shells: credentials given without a URL are not meant for the sandbox.
+        user, password = sandbox_data.DEMO_USER, sandbox_data.DEMO_PASSWORD
+    else:
+        user, password = arguments.user, arguments.password
+        if arguments.fault:
+            print("--fault only applies to the sandbox this command starts", file=sys.stderr)
+            return 2
+    try:
+        phases = parse_phases(arguments.phases) if arguments.phases else None
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    config_path = arguments.config or default_config_path()
+    if config_path is None:
+        print(
+            "no schemathesis.toml here: run from the repository root or pass --config",
+            file=sys.stderr,
+        )
+        return 2
+    options = SuiteOptions(
+        url=url,
+        user=user,
+        password=password,
+        faults=faults_argument(arguments.fault),
+        report_dir=arguments.report_dir,
+        config_path=config_path,
+        max_examples=arguments.max_examples,
+        control_spec=not arguments.no_control_spec,
+        scenarios=not arguments.no_scenarios,
+        echo=not arguments.quiet,
+        **({"phases": phases} if phases else {}),
+    )
+    result = run_suite(options)
+    print(format_summary(options, result))
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The contract rules generic OpenAPI checks cannot see, as plain functions.
+
+Each rule looks at one exchange (operation, request, response) and returns the problems it
+found, as sentences; an empty list means the exchange honours the contract. The rules read the
+contract's tables from the partner spec (`bango_resale.spec`), so a change to the spec changes
+what is enforced. The schemathesis hooks and the scenario suite both call these functions, so
+fuzzed and scripted traffic are judged alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from bango_resale import spec
+
+# Request fields of cancel/revoke (and the matching extensionData keys) that carry the reason.
+TERMINATE_REASON_FIELDS = ("cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription")
+# Request fields of a suspend (update with entitlementBenefits SUSPENDED), stored under the
+# same names in extensionData.
+SUSPEND_REASON_FIELDS = ("reasonCategory", "reasonCode", "reasonDescription")
+SUSPEND_BENEFITS = "SUSPENDED"
+CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
+NAVIGATE_TO_URL = "NAVIGATE_TO_URL"
+# Operations that change an entitlement and so must refuse one in a terminal status. Reactivate
+# is the one documented way out of CANCELLED; reads do not change anything.
+CHANGING_OPERATIONS = frozenset({"cancelEntitlement", "revokeEntitlement", "updateEntitlement"})
+REACTIVATE = "reactivateEntitlement"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its answer, reduced to what the rules need."""
+
+    operation_id: str
+    http_status: int
+    response_body: Any
+    request_body: Any = None
+    entitlement_id: str | None = None
+
+
+@functools.cache
+def documented_pairs() -> Mapping[str, frozenset[tuple[int, str]]]:
+    """Per operationId, the documented (HTTP status, responseCode) pairs."""
+    return {
+        operation_id: frozenset((o.http_status, o.response_code) for o in outcomes)
+        for operation_id, outcomes in spec.operation_outcomes().items()
+    }
+
+
+@functools.cache
+def legal_statuses() -> Mapping[tuple[str, int, str], frozenset[str]]:
+    """(operationId, HTTP status, responseCode) -> statuses a returned record may carry."""
+    return {
+        (operation_id, o.http_status, o.response_code): frozenset(o.entitlement_statuses)
+        for operation_id, outcomes in spec.operation_outcomes().items()
+        for o in outcomes
+        if o.entitlement_statuses
+    }
+
+
+@functools.cache
+def table_pairs() -> frozenset[tuple[int, str]]:
+    """Every (HTTP status, responseCode) pair of the spec's root response-code table."""
+    return frozenset((row.http_status, row.response_code) for row in spec.response_code_rows())
+
+
+def _as_object(body: Any) -> Mapping[str, Any] | None:
+    return body if isinstance(body, Mapping) else None
+
+
+def response_code_of(body: Any) -> str | None:
+    """The body's responseCode, when the body is a JSON object that has one."""
+    obj = _as_object(body)
+    code = obj.get("responseCode") if obj is not None else None
+    return code if isinstance(code, str) else None
+
+
+def response_code_matches_status(exchange: Exchange) -> list[str]:
+    """The responseCode agrees with the HTTP status (root table) and the pair is one the
+    operation documents. A JSON body without responseCode breaks the envelope rule."""
+    obj = _as_object(exchange.response_body)
+    if obj is None:
+        # Non-JSON bodies are the generic content-type and schema checks' business.
+        return []
+    code = response_code_of(obj)
+    if code is None:
+        return [f"HTTP {exchange.http_status} body has no string responseCode"]
+    pair = (exchange.http_status, code)
+    problems = []
+    if pair not in table_pairs():
+        expected = sorted(c for s, c in table_pairs() if s == exchange.http_status)
+        problems.append(
+            f"responseCode {code} with HTTP {exchange.http_status} contradicts the response-code"
+            f" table (HTTP {exchange.http_status} means {', '.join(expected) or 'nothing'})"
+        )
+    operation_pairs = documented_pairs().get(exchange.operation_id)
+    if operation_pairs is not None and pair not in operation_pairs:
+        problems.append(
+            f"{exchange.operation_id} does not document HTTP {exchange.http_status} {code}"
+        )
+    return problems
+
+
+def entitlement_status_is_legal(exchange: Exchange) -> list[str]:
+    """A 2xx single-entitlement response carries a status the operation documents for it."""
+    if not 200 <= exchange.http_status < 300:
+        return []
+    obj = _as_object(exchange.response_body)
+    code = response_code_of(obj)
+    if obj is None or code is None:
+        return []
+    allowed = legal_statuses().get((exchange.operation_id, exchange.http_status, code))
+    if allowed is None:
+        # Not a single-entitlement response (query, echo) or an undocumented pair, which
+        # response_code_matches_status reports.
+        return []
+    status = obj.get("status")
+    if status not in allowed:
+        return [
+            f"{exchange.operation_id} HTTP {exchange.http_status} {code} returned status"
+            f" {status!r}; the spec allows {', '.join(sorted(allowed))}"
+        ]
+    return []
+
+
+def _sent_reason(exchange: Exchange) -> tuple[tuple[str, ...], Mapping[str, Any]] | None:
+    request = _as_object(exchange.request_body)
+    if request is None:
+        return None
+    if exchange.operation_id in {"cancelEntitlement", "revokeEntitlement"}:
+        return TERMINATE_REASON_FIELDS, request
+    if (
+        exchange.operation_id == "updateEntitlement"
+        and request.get("entitlementBenefits") == SUSPEND_BENEFITS
+    ):
+        return SUSPEND_REASON_FIELDS, request
+    return None
+
+
+def reason_is_echoed(exchange: Exchange) -> list[str]:
+    """After a cancel, revoke or suspend that took effect (HTTP 200), extensionData holds the
+    reason pair (and description) that was sent.
+
+    202 answers are left alone: the change, and so the stored reason, comes later.
+    """
+    if exchange.http_status != 200 or response_code_of(exchange.response_body) != "OK":
+        return []
+    sent = _sent_reason(exchange)
+    response = _as_object(exchange.response_body)
+    if sent is None or response is None:
+        return []
+    fields, request = sent
+    extension_data = _as_object(response.get("extensionData"))
+    if extension_data is None:
+        return [f"{exchange.operation_id} took effect but extensionData is not an object"]
+    problems = []
+    for name in fields:
+        if name not in request:
+            continue
+        if extension_data.get(name) != request[name]:
+            problems.append(
+                f"extensionData.{name} is {extension_data.get(name)!r}, but the request sent"
+                f" {request[name]!r}"
+            )
+    return problems
+
+
+def _is_absolute_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def client_action_is_complete(exchange: Exchange) -> list[str]:
+    """CLIENT_ACTION_REQUIRED comes with a known action and the URL to send the customer to;
+    so does any other response that carries `parameters`."""
+    obj = _as_object(exchange.response_body)
+    if obj is None:
+        return []
+    code = response_code_of(obj)
+    parameters = obj.get("parameters")
+    if parameters is None:
+        if code == CLIENT_ACTION_REQUIRED:
+            return ["CLIENT_ACTION_REQUIRED without parameters"]
+        return []
+    parameters = _as_object(parameters)
+    if parameters is None:
+        return ["parameters is not an object"]
+    action = parameters.get("action")
+    problems = []
+    if action not in spec.client_actions():
+        problems.append(
+            f"parameters.action {action!r} is not a documented client action"
+            f" ({', '.join(spec.client_actions())})"
+        )
+    if action == NAVIGATE_TO_URL or code == CLIENT_ACTION_REQUIRED:
+        if not _is_absolute_url(parameters.get("url")):
+            problems.append(f"parameters.url {parameters.get('url')!r} is not an http(s) URL")
+        if not isinstance(parameters.get("urlExpiry"), str):
+            problems.append("parameters.urlExpiry is missing")
+    return problems
+
+
+@dataclass
+class TerminalStatusMemory:
+    """Remembers which entitlements were last seen in a terminal status, to catch an operation
+    that changes one anyway (the contract answers NOT_AVAILABLE).
+
+    Terminal statuses stay terminal; only reactivate leaves CANCELLED, so a 2xx reactivate
+    makes the memory forget the entitlement. The verdict for a response is cached by identity
+    because schemathesis may run checks on the same response again.
+    """
+
+    terminal: set[str] = field(default_factory=set)
+    _verdicts: dict[int, tuple[object, list[str]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def judge(self, exchange: Exchange, response_key: object | None = None) -> list[str]:
+        """Problems with this exchange given what was seen before; then remember it."""
+        with self._lock:
+            if response_key is not None:
+                cached = self._verdicts.get(id(response_key))
+                if cached is not None and cached[0] is response_key:
+                    return cached[1]
+            problems = self._judge(exchange)
+            if response_key is not None:
+                self._verdicts[id(response_key)] = (response_key, problems)
+            return problems
+
+    def _judge(self, exchange: Exchange) -> list[str]:
+        entitlement_id = exchange.entitlement_id
+        response = _as_object(exchange.response_body)
+        succeeded = 200 <= exchange.http_status < 300
+        problems = []
+        if (
+            entitlement_id in self.terminal
+            and succeeded
+            and exchange.operation_id in CHANGING_OPERATIONS
+        ):
+            problems.append(
+                f"{exchange.operation_id} answered HTTP {exchange.http_status} for"
+                f" entitlement {entitlement_id}, which is in a terminal status; the contract"
+                " says NOT_AVAILABLE"
+            )
+        if exchange.operation_id == REACTIVATE and succeeded and entitlement_id is not None:
+            # A reactivation under way may leave CANCELLED at any time; stop judging this id.
+            self.terminal.discard(entitlement_id)
+            return problems
+        if response is not None and succeeded:
+            record_id = response.get("entitlementId")
+            if isinstance(record_id, str) and response.get("status") in spec.terminal_statuses():
+                self.terminal.add(record_id)
+        return problems
+
+
+ALL_RULES = (
+    response_code_matches_status,
+    entitlement_status_is_legal,
+    reason_is_echoed,
+    client_action_is_complete,
+)

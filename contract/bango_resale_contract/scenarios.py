@@ -1,0 +1,481 @@
+"""A deterministic scenario suite run beside the fuzzing, over real HTTP.
+
+Fuzzing finds what nobody thought of; it rarely reaches answers that need a particular state
+or a merchant's particular reply. These scenarios walk the lifecycle on purpose (with the
+sandbox's `X-Magic-Number` header where a merchant's reply has to be forced) so that every
+documented (HTTP status, responseCode) pair of every operation is asked for at least once.
+Every answer is judged by the same contract rules as the fuzzed traffic and recorded for the
+coverage matrix. A step whose answer is not the one it asked for is a "miss": against this
+project's sandbox a miss fails the run; against another service it is reported only, since
+magic numbers are a sandbox feature.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx import USE_CLIENT_DEFAULT
+
+from bango_resale import spec
+from bango_resale_contract import checks, sandbox_data
+from bango_resale_contract.observations import Observation
+from bango_resale_contract.sandbox_data import MAGIC_HEADER
+
+SOURCE = "scenarios"
+# The reason every scenario ends an entitlement with, and one the table does not have.
+VALID_REASON = ("CUSTOMER_CANCELLED", "NOT_RENEWED", "Customer has not renewed")
+INVALID_REASON = ("CUSTOMER_CANCELLED", "FRAUD", "Not a pair of the reason table")
+SUSPEND_REASON = ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT", "Payment is overdue")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """How to call one partner operation."""
+
+    method: str
+    path: str  # with `{id}` where the entitlement id goes
+
+
+ENDPOINTS: Mapping[str, Endpoint] = {
+    "createEntitlement": Endpoint("POST", "/v1/entitlement"),
+    "updateEntitlement": Endpoint("PATCH", "/v1/entitlement"),
+    "getEntitlement": Endpoint("GET", "/v1/entitlement/{id}"),
+    "queryEntitlements": Endpoint("POST", "/v1/entitlement/report"),
+    "cancelEntitlement": Endpoint("POST", "/v1/entitlement/cancel/{id}"),
+    "revokeEntitlement": Endpoint("POST", "/v1/entitlement/revoke/{id}"),
+    "getActivationInfo": Endpoint("GET", "/v1/entitlement/activationInfo/{id}"),
+    "reactivateEntitlement": Endpoint("POST", "/v1/entitlement/reactivate/{id}"),
+    "echo": Endpoint("GET", "/v1/echo/{id}"),
+}
+
+
+@dataclass(slots=True)
+class ScenarioReport:
+    """What the scenario suite saw: observations, contract violations and misses."""
+
+    observations: list[Observation] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    requests: int = 0
+
+
+@dataclass
+class ScenarioClient:
+    """Calls partner operations, judges and records every answer."""
+
+    http: httpx.Client
+    report: ScenarioReport
+    memory: checks.TerminalStatusMemory = field(default_factory=checks.TerminalStatusMemory)
+    _numbers: Iterator[int] = field(default_factory=itertools.count)
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._numbers):04d}"
+
+    def call(
+        self,
+        operation_id: str,
+        *,
+        entitlement_id: str | None = None,
+        body: Any = None,
+        magic: str | None = None,
+        auth: tuple[str, str] | None = None,
+        expect: tuple[int, str] | None = None,
+        step: str = "",
+    ) -> Mapping[str, Any]:
+        """Send one request; return the JSON body (empty mapping if there is none)."""
+        endpoint = ENDPOINTS[operation_id]
+        path = endpoint.path.replace("{id}", entitlement_id or "")
+        headers = {MAGIC_HEADER: magic} if magic else {}
+        request = self.http.build_request(endpoint.method, path, json=body, headers=headers)
+        # A per-request credential replaces the client's; the rest keep the client's.
+        response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
+        self.report.requests += 1
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = None
+        exchange = checks.Exchange(
+            operation_id=operation_id,
+            http_status=response.status_code,
+            response_body=payload,
+            request_body=body,
+            entitlement_id=entitlement_id
+            or (body.get("entitlementId") if isinstance(body, dict) else None),
+        )
+        code = checks.response_code_of(payload)
+        self.report.observations.append(
+            Observation(operation_id, response.status_code, code, SOURCE)
+        )
+        label = f"{step or operation_id}: {endpoint.method} {path}"
+        for rule in checks.ALL_RULES:
+            self.report.violations.extend(f"{label}: {p}" for p in rule(exchange))
+        self.report.violations.extend(f"{label}: {p}" for p in self.memory.judge(exchange))
+        if payload is None:
+            self.report.violations.append(f"{label}: HTTP {response.status_code} body is not JSON")
+        if expect is not None and (response.status_code, code) != expect:
+            self.report.misses.append(
+                f"{label}: asked for HTTP {expect[0]} {expect[1]},"
+                f" got HTTP {response.status_code} {code}"
+            )
+        return payload if isinstance(payload, dict) else {}
+
+    def create(
+        self,
+        *,
+        magic: str | None,
+        product: tuple[str, str] = sandbox_data.KNOWN_PRODUCTS[0],
+        expect: tuple[int, str],
+        step: str,
+        **fields: Any,
+    ) -> str:
+        """Create an entitlement for a fresh customer; return its id ("" if none came back)."""
+        body = {
+            "customerIdentifier": self.unique("scenario-customer"),
+            "merchantAccountKey": product[0],
+            "productKey": product[1],
+            **fields,
+        }
+        answer = self.call("createEntitlement", body=body, magic=magic, expect=expect, step=step)
+        entitlement_id = answer.get("entitlementId")
+        return entitlement_id if isinstance(entitlement_id, str) else ""
+
+
+def _terminate_body(reason: tuple[str, str, str]) -> dict[str, str]:
+    return {
+        "cancelReasonCategory": reason[0],
+        "cancelReasonCode": reason[1],
+        "cancelReasonDescription": reason[2],
+        "ticket": "scenario-custom-property",
+    }
+
+
+def _suspend_body(entitlement_id: str) -> dict[str, str]:
+    return {
+        "entitlementId": entitlement_id,
+        "entitlementBenefits": checks.SUSPEND_BENEFITS,
+        "reasonCategory": SUSPEND_REASON[0],
+        "reasonCode": SUSPEND_REASON[1],
+        "reasonDescription": SUSPEND_REASON[2],
+    }
+
+
+OK_200 = (200, "OK")
+OK_201 = (201, "OK")
+OK_202 = (202, "OK")
+ACTION_202 = (202, checks.CLIENT_ACTION_REQUIRED)
+BAD_400 = (400, "BAD_REQUEST")
+UNAUTHORIZED_401 = (401, "UNAUTHORIZED")
+NOT_FOUND_404 = (404, "NOT_FOUND")
+EXISTS_409 = (409, "ALREADY_EXISTS")
+NOT_AVAILABLE_409 = (409, "NOT_AVAILABLE")
+ACTIVATED = "CREATE_REQUEST_RETURNS_ACTIVATED"
+
+
+def _lifecycle(client: ScenarioClient) -> None:
+    """Create, read, update, suspend, resume, cancel, reactivate and revoke on purpose."""
+    call = client.call
+    call("echo", entitlement_id="scenario-echo", expect=OK_200)
+    active = client.create(magic=ACTIVATED, expect=OK_200, step="create activated")
+    created = client.create(
+        magic="CREATE_REQUEST_RETURNS_CREATED", expect=OK_201, step="create pending"
+    )
+    needs_signup = client.create(
+        magic="CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
+        expect=ACTION_202,
+        step="create needing sign-up",
+    )
+    client.create(magic=None, expect=EXISTS_409, step="create with a used id", entitlementId=active)
+    client.create(
+        magic="CREATE_REQUEST_RETURNS_NOT_AVAILABLE",
+        expect=NOT_AVAILABLE_409,
+        step="create refused by the merchant",
+    )
+    call(
+        "createEntitlement",
+        body={"customerIdentifier": "scenario-incomplete"},
+        expect=BAD_400,
+        step="create without product",
+    )
+
+    call("getEntitlement", entitlement_id=active, expect=OK_200)
+    call("getEntitlement", entitlement_id="scenario-no-such-entitlement", expect=NOT_FOUND_404)
+    owner = client.http.get(f"/v1/entitlement/{active}").json().get("customerIdentifier")
+    call("queryEntitlements", body={"customerIdentifier": owner}, expect=OK_200)
+    call(
+        "queryEntitlements",
+        body={"status": "ACTIVE"},
+        expect=BAD_400,
+        step="query without customer",
+    )
+
+    call(
+        "getActivationInfo",
+        entitlement_id=needs_signup,
+        magic="ACTIVATION_INFO_RETURNS_ACTIVATION_URL",
+        expect=OK_200,
+    )
+    call(
+        "getActivationInfo",
+        entitlement_id=created,
+        magic="ACTIVATION_INFO_RETURNS_ACTIVATION_CODE",
+        expect=OK_200,
+    )
+    call(
+        "getActivationInfo",
+        entitlement_id=active,
+        expect=NOT_AVAILABLE_409,
+        step="activation info of an active entitlement",
+    )
+    call("getActivationInfo", entitlement_id="scenario-no-such-entitlement", expect=NOT_FOUND_404)
+
+    call(
+        "updateEntitlement",
+        body={"entitlementId": active, "extensionData": {"salesChannel": "scenario"}},
+        expect=OK_200,
+        step="update metadata",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": active, "offerKey": "SCENARIO-OFFER"},
+        magic="UPDATE_REQUEST_RETURNS_ACCEPTED",
+        expect=OK_202,
+        step="update accepted",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": active, "offerKey": "SCENARIO-OFFER"},
+        magic="UPDATE_REQUEST_RETURNS_NOT_AVAILABLE",
+        expect=NOT_AVAILABLE_409,
+        step="update refused",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": active},
+        expect=BAD_400,
+        step="update without a change",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": "scenario-no-such-entitlement", "offerKey": "X"},
+        expect=NOT_FOUND_404,
+    )
+    music = client.create(
+        magic=ACTIVATED,
+        product=sandbox_data.KNOWN_PRODUCTS[1],
+        expect=OK_200,
+        step="create activated (MUSIC)",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": music, "productKey": sandbox_data.KNOWN_PRODUCTS[2][1]},
+        magic="UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
+        expect=ACTION_202,
+        step="product change needing sign-up",
+    )
+    call("updateEntitlement", body=_suspend_body(active), expect=OK_200, step="suspend")
+    call(
+        "updateEntitlement",
+        body={"entitlementId": active, "entitlementBenefits": "NORMAL"},
+        expect=OK_200,
+        step="resume",
+    )
+
+    call(
+        "cancelEntitlement",
+        entitlement_id=active,
+        body=_terminate_body(VALID_REASON),
+        magic="CANCEL_REQUEST_RETURNS_ACCEPTED",
+        expect=OK_202,
+        step="cancel accepted",
+    )
+    call(
+        "cancelEntitlement",
+        entitlement_id=active,
+        body=_terminate_body(INVALID_REASON),
+        expect=BAD_400,
+        step="cancel with a pair not in the table",
+    )
+    call(
+        "cancelEntitlement",
+        entitlement_id="scenario-no-such-entitlement",
+        body=_terminate_body(VALID_REASON),
+        expect=NOT_FOUND_404,
+    )
+    call(
+        "reactivateEntitlement",
+        entitlement_id=active,
+        expect=EXISTS_409,
+        step="reactivate an active entitlement",
+    )
+    call(
+        "cancelEntitlement",
+        entitlement_id=active,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="cancel",
+    )
+    call(
+        "cancelEntitlement",
+        entitlement_id=active,
+        body=_terminate_body(VALID_REASON),
+        expect=NOT_AVAILABLE_409,
+        step="cancel a cancelled entitlement",
+    )
+    call("reactivateEntitlement", entitlement_id=active, expect=OK_200, step="reactivate")
+    call(
+        "cancelEntitlement",
+        entitlement_id=active,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="cancel again",
+    )
+    call(
+        "reactivateEntitlement",
+        entitlement_id=active,
+        magic="REACTIVATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
+        expect=ACTION_202,
+        step="reactivate needing sign-up",
+    )
+    cancelled = client.create(magic=ACTIVATED, expect=OK_200, step="create to cancel")
+    call(
+        "cancelEntitlement",
+        entitlement_id=cancelled,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="cancel before an accepted reactivation",
+    )
+    call(
+        "reactivateEntitlement",
+        entitlement_id=cancelled,
+        magic="REACTIVATE_REQUEST_RETURNS_ACCEPTED",
+        expect=OK_202,
+        step="reactivate accepted",
+    )
+    call(
+        "reactivateEntitlement", entitlement_id="scenario-no-such-entitlement", expect=NOT_FOUND_404
+    )
+
+    revoked = client.create(magic=ACTIVATED, expect=OK_200, step="create to revoke")
+    call(
+        "revokeEntitlement",
+        entitlement_id=revoked,
+        body=_terminate_body(VALID_REASON),
+        magic="REVOKE_REQUEST_RETURNS_ACCEPTED",
+        expect=OK_202,
+        step="revoke accepted",
+    )
+    call(
+        "revokeEntitlement",
+        entitlement_id=revoked,
+        body=_terminate_body(INVALID_REASON),
+        expect=BAD_400,
+        step="revoke with a pair not in the table",
+    )
+    call(
+        "revokeEntitlement",
+        entitlement_id="scenario-no-such-entitlement",
+        body=_terminate_body(VALID_REASON),
+        expect=NOT_FOUND_404,
+    )
+    call(
+        "revokeEntitlement",
+        entitlement_id=revoked,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="revoke",
+    )
+    call(
+        "revokeEntitlement",
+        entitlement_id=revoked,
+        body=_terminate_body(VALID_REASON),
+        expect=NOT_AVAILABLE_409,
+        step="revoke a revoked entitlement",
+    )
+    call(
+        "cancelEntitlement",
+        entitlement_id=revoked,
+        body=_terminate_body(VALID_REASON),
+        expect=NOT_AVAILABLE_409,
+        step="cancel a revoked entitlement",
+    )
+    call(
+        "updateEntitlement",
+        body={"entitlementId": revoked, "offerKey": "X"},
+        expect=NOT_AVAILABLE_409,
+        step="update a revoked entitlement",
+    )
+    call(
+        "reactivateEntitlement",
+        entitlement_id=revoked,
+        expect=NOT_AVAILABLE_409,
+        step="reactivate a revoked entitlement",
+    )
+
+
+def _arguments_for(operation_id: str, entitlement_id: str) -> dict[str, Any]:
+    """A well-formed request of each operation, for the answers any operation can give."""
+    bodies: dict[str, Any] = {
+        "createEntitlement": {
+            "customerIdentifier": "scenario-any",
+            "merchantAccountKey": sandbox_data.KNOWN_PRODUCTS[0][0],
+            "productKey": sandbox_data.KNOWN_PRODUCTS[0][1],
+        },
+        "updateEntitlement": {"entitlementId": entitlement_id, "offerKey": "X"},
+        "queryEntitlements": {"customerIdentifier": "scenario-any"},
+        "cancelEntitlement": _terminate_body(VALID_REASON),
+        "revokeEntitlement": _terminate_body(VALID_REASON),
+    }
+    arguments: dict[str, Any] = {"body": bodies.get(operation_id)}
+    if "{id}" in ENDPOINTS[operation_id].path:
+        arguments["entitlement_id"] = entitlement_id
+    return arguments
+
+
+def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[str, str]) -> None:
+    """Bad credentials, an unknown magic number and the transient failures, per operation."""
+    target = client.create(magic=ACTIVATED, expect=OK_200, step="create for generic answers")
+    transient_codes = {
+        row.http_status: row.response_code for row in spec.response_code_rows() if row.transient
+    }
+    for operation_id in ENDPOINTS:
+        arguments = _arguments_for(operation_id, target)
+        client.call(
+            operation_id,
+            auth=wrong_password,
+            expect=UNAUTHORIZED_401,
+            step=f"{operation_id} with a wrong password",
+            **arguments,
+        )
+        client.call(
+            operation_id,
+            magic=sandbox_data.UNKNOWN_MAGIC_NUMBER,
+            expect=BAD_400,
+            step=f"{operation_id} with an unknown magic number",
+            **arguments,
+        )
+        for status, magic in sandbox_data.TRANSIENT_OUTCOMES.items():
+            client.call(
+                operation_id,
+                magic=magic,
+                expect=(status, transient_codes[status]),
+                step=f"{operation_id} forced {status}",
+                **arguments,
+            )
+
+
+SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (_lifecycle,)
+
+
+def run_scenarios(base_url: str, user: str, password: str) -> ScenarioReport:
+    """Run every scenario against the service at `base_url`; return what was seen."""
+    report = ScenarioReport()
+    with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
+        client = ScenarioClient(http=http, report=report)
+        for scenario in SCENARIOS:
+            scenario(client)
+        _answers_of_every_operation(client, (user, password + "-wrong"))
+    return report

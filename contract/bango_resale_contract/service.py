@@ -1,0 +1,81 @@
+"""Start and stop a local sandbox for a contract run: free port, fresh database, faults."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_SECONDS = 30.0
+HEALTH_PATH = "/sandbox/health"
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll the service until it answers HTTP at all; raise if it dies or never does."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the sandbox exited with code {process.returncode} on start-up")
+        try:
+            httpx.get(base_url + HEALTH_PATH, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(
+        f"the service at {base_url} did not answer within {STARTUP_TIMEOUT_SECONDS}s"
+    )
+
+
+@contextmanager
+def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) -> Iterator[str]:
+    """Run `python -m bango_resale_sandbox` on a free port with a new database; yield its URL."""
+    with tempfile.TemporaryDirectory(prefix="bango-contract-") as scratch:
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "bango_resale_sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(Path(scratch) / "sandbox.sqlite3"),
+        ]
+        for fault in faults:
+            command += ["--fault", fault]
+        environment = dict(os.environ)
+        # Faults come only from the arguments above, never from the caller's environment.
+        environment.pop("BANGO_SANDBOX_FAULTS", None)
+        log_target = log_path or Path(scratch) / "sandbox.log"
+        log_target.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_target, "wb") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=environment
+            )
+            base_url = f"http://127.0.0.1:{port}"
+            try:
+                wait_until_up(base_url, process)
+                yield base_url
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

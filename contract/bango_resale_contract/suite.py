@@ -1,0 +1,238 @@
+"""The whole contract suite: schemathesis on both specs, the scenarios, the matrix, a verdict."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from bango_resale import spec
+from bango_resale_contract import sandbox_data, service
+from bango_resale_contract.observations import (
+    MatrixRow,
+    Observation,
+    coverage_matrix,
+    format_matrix,
+    operations_exercised,
+    read_observations,
+)
+from bango_resale_contract.scenarios import ScenarioReport, run_scenarios
+from bango_resale_contract.schemathesis_runner import (
+    ALL_PHASES,
+    SchemathesisRun,
+    run_schemathesis,
+)
+
+PARTNER_SPEC = "bango-resale.openapi.yaml"
+SANDBOX_SPEC = "sandbox.openapi.yaml"
+MIN_LINK_COVERAGE = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteOptions:
+    """What to run and against what; the defaults are the CI run against a fresh sandbox."""
+
+    url: str | None = None
+    user: str = sandbox_data.DEMO_USER
+    password: str = sandbox_data.DEMO_PASSWORD
+    faults: tuple[str, ...] = ()
+    report_dir: Path = Path("reports")
+    config_path: Path | None = None
+    phases: tuple[str, ...] = ALL_PHASES
+    max_examples: int | None = None
+    control_spec: bool = True
+    scenarios: bool = True
+    echo: bool = True
+
+    @property
+    def own_sandbox(self) -> bool:
+        """True when the suite starts the project's sandbox (and so may demand everything)."""
+        return self.url is None
+
+
+@dataclass(slots=True)
+class SuiteResult:
+    """Everything the suite measured, and the reasons it fails (empty when it passes)."""
+
+    runs: list[SchemathesisRun] = field(default_factory=list)
+    scenarios: ScenarioReport | None = None
+    matrix: list[MatrixRow] = field(default_factory=list)
+    exercised: dict[str, int] = field(default_factory=dict)
+    stateful_creates: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def findings(self) -> set[str]:
+        """Failure codes and titles from schemathesis plus the scenario suite's violations."""
+        names = {name for run in self.runs for name in run.failure_names()}
+        if self.scenarios is not None:
+            names.update(self.scenarios.violations)
+        return names
+
+
+def _spec_path(file_name: str, package: str) -> Path:
+    """The spec from the working tree's `spec/` when there is one, else the packaged copy."""
+    local = Path("spec") / file_name
+    if local.exists():
+        return local
+    return Path(str(resources.files(package).joinpath("_data", file_name)))
+
+
+def run_suite(options: SuiteOptions) -> SuiteResult:
+    """Run the suite; start (and stop) a sandbox first when no URL is given."""
+    started = time.monotonic()
+    result = SuiteResult()
+    options.report_dir.mkdir(parents=True, exist_ok=True)
+    observations_path = options.report_dir / "observations.jsonl"
+    observations_path.unlink(missing_ok=True)
+    with ExitStack() as stack:
+        if options.url:
+            base_url = options.url.rstrip("/")
+        else:
+            base_url = stack.enter_context(
+                service.running_sandbox(options.faults, options.report_dir / "sandbox.log")
+            )
+        partner = run_schemathesis(
+            name="partner",
+            spec_path=_spec_path(PARTNER_SPEC, "bango_resale"),
+            base_url=base_url,
+            user=options.user,
+            password=options.password,
+            report_dir=options.report_dir / "schemathesis",
+            observations_path=observations_path,
+            config_path=options.config_path,
+            phases=options.phases,
+            max_examples=options.max_examples,
+            echo=options.echo,
+        )
+        result.runs.append(partner)
+        if options.scenarios:
+            result.scenarios = run_scenarios(base_url, options.user, options.password)
+        if options.control_spec and options.own_sandbox:
+            result.runs.append(
+                run_schemathesis(
+                    name="sandbox-controls",
+                    spec_path=_spec_path(SANDBOX_SPEC, "bango_resale_sandbox"),
+                    base_url=base_url,
+                    user=options.user,
+                    password=options.password,
+                    report_dir=options.report_dir / "schemathesis",
+                    observations_path=None,
+                    config_path=options.config_path,
+                    phases=options.phases,
+                    max_examples=options.max_examples,
+                    echo=options.echo,
+                )
+            )
+    observations: list[Observation] = read_observations(observations_path)
+    if result.scenarios is not None:
+        observations += result.scenarios.observations
+    result.matrix = coverage_matrix(observations)
+    result.exercised = dict(operations_exercised(observations))
+    result.stateful_creates = sum(
+        1
+        for o in observations
+        if o.operation_id == "createEntitlement" and o.source == "schemathesis:stateful"
+    )
+    result.seconds = time.monotonic() - started
+    result.problems = _verdict(options, result)
+    return result
+
+
+def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    problems = []
+    for run in result.runs:
+        for group in run.failures:
+            problems.append(
+                f"{run.name}: {group.code} {group.title} x{group.count}"
+                f" ({', '.join(group.operations)})"
+            )
+        problems.extend(f"{run.name}: error: {error}" for error in run.errors)
+        if run.exit_code != 0 and not run.failures and not run.errors:
+            problems.append(f"{run.name}: schemathesis exited with {run.exit_code}")
+    if result.scenarios is not None:
+        problems.extend(f"scenarios: {v}" for v in result.scenarios.violations)
+        if options.own_sandbox:
+            problems.extend(f"scenarios: {m}" for m in result.scenarios.misses)
+    if options.own_sandbox and options.scenarios and "stateful" in options.phases:
+        # The full figures are only demanded of a full run against the project's sandbox.
+        missing = [row for row in result.matrix if not row.observed]
+        if missing:
+            problems.append(
+                "matrix: documented pairs never observed: "
+                + ", ".join(f"{r.operation_id} {r.http_status} {r.response_code}" for r in missing)
+            )
+        unexercised = [op for op, count in result.exercised.items() if count == 0]
+        if unexercised:
+            problems.append(f"operations never exercised: {', '.join(unexercised)}")
+        partner = result.runs[0]
+        if partner.links is None or partner.links.ratio < MIN_LINK_COVERAGE:
+            problems.append(f"stateful link coverage below {MIN_LINK_COVERAGE:.0%}")
+        if result.stateful_creates == 0:
+            problems.append("the stateful phase never called createEntitlement")
+    return problems
+
+
+def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
+    """The closing report: matrix, figures per run, scenarios, verdict."""
+    lines = ["", "=" * 78, "Bango Resale contract suite", "=" * 78]
+    if result.matrix:
+        lines.append(format_matrix(result.matrix))
+    total_operations = len(spec.operation_outcomes())
+    exercised = sum(1 for count in result.exercised.values() if count)
+    lines.append(f"Operations exercised: {exercised}/{total_operations}")
+    for run in result.runs:
+        links = (
+            f"{run.links.covered}/{run.links.selected} links covered ({run.links.ratio:.0%})"
+            if run.links is not None
+            else "no link figures"
+        )
+        lines.append(
+            f"schemathesis[{run.name}]: exit {run.exit_code}, {run.test_cases} test cases,"
+            f" {run.operations_tested}/{run.operations_selected} operations, {links},"
+            f" {sum(g.count for g in run.failures)} failures, {run.seconds:.1f}s"
+        )
+    lines.append(f"Stateful phase calls to createEntitlement: {result.stateful_creates}")
+    if result.scenarios is not None:
+        scenarios = result.scenarios
+        lines.append(
+            f"Scenarios: {scenarios.requests} requests, {len(scenarios.violations)} contract"
+            f" violations, {len(scenarios.misses)} misses"
+        )
+        if scenarios.misses and not options.own_sandbox:
+            lines.append("  (misses are not failures against another service:)")
+            lines.extend(f"  - {miss}" for miss in scenarios.misses)
+    lines.append(f"Total time: {result.seconds:.1f}s")
+    if result.problems:
+        lines.append(f"FAILED: {len(result.problems)} problem(s)")
+        lines.extend(f"  - {problem}" for problem in result.problems)
+    else:
+        lines.append("PASSED: zero failures")
+    return "\n".join(lines)
+
+
+def default_config_path() -> Path | None:
+    """The repository's `schemathesis.toml` when run from its root."""
+    candidate = Path("schemathesis.toml")
+    return candidate if candidate.exists() else None
+
+
+def parse_phases(text: str) -> tuple[str, ...]:
+    """A comma-separated phase list, checked against the known phases."""
+    phases = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = set(phases) - set(ALL_PHASES)
+    if unknown or not phases:
+        raise ValueError(f"unknown phases {sorted(unknown)}; known: {', '.join(ALL_PHASES)}")
+    return phases
+
+
+def faults_argument(values: Sequence[str]) -> tuple[str, ...]:
+    """Fault names, comma-separated or repeated."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
