@@ -1,0 +1,114 @@
+"""Typed Python client for the Bango Resale entitlement API.
+
+Everything a caller may use is imported here and listed in `__all__`; the underscore modules
+are implementation details, and `bango_resale_generated` (the generated client) sits beneath.
+"""
+
+from __future__ import annotations
+
+from . import spec
+from ._actions import ClientAction, NavigateToUrl, UnknownClientAction
+from ._client import AsyncResaleClient, ResaleClient
+from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+from ._errors import (
+    AlreadyExistsError,
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    BangoResaleError,
+    ClientActionError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    InternalError,
+    InternalServerError,
+    InvalidArgumentError,
+    InvalidNotificationError,
+    InvalidReasonError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotAvailableError,
+    NotFoundError,
+    NotificationAuthenticationError,
+    NotificationError,
+    PlatformUnavailableError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResourceNotFoundError,
+    ServiceUnavailableError,
+    TooManyRequestsError,
+    TransportError,
+    UnauthorizedError,
+    UnexpectedStatusError,
+    UnknownClientActionError,
+    UnknownResponseCodeError,
+)
+from ._notifications import (
+    NotificationEvent,
+    NotificationReceiver,
+    build_notification_request,
+    sample_entitlement,
+)
+from ._operations import OMITTED
+from ._reasons import Reason, ReasonLike, ReasonWarning
+from ._results import EchoResult, Entitlement, EntitlementResult, Outcome
+from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_TIMEOUT",
+    "OMITTED",
+    "AlreadyExistsError",
+    "ApiError",
+    "AsyncResaleClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BangoResaleError",
+    "ClientAction",
+    "ClientActionError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "EchoResult",
+    "Entitlement",
+    "EntitlementResult",
+    "InternalError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidNotificationError",
+    "InvalidReasonError",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "NavigateToUrl",
+    "NotAvailableError",
+    "NotFoundError",
+    "NotificationAuthenticationError",
+    "NotificationError",
+    "NotificationEvent",
+    "NotificationReceiver",
+    "Outcome",
+    "PlatformUnavailableError",
+    "RateLimitError",
+    "Reason",
+    "ReasonLike",
+    "ReasonWarning",
+    "RequestTimeoutError",
+    "ResaleClient",
+    "ResourceNotFoundError",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnexpectedStatusError",
+    "UnknownClientAction",
+    "UnknownClientActionError",
+    "UnknownResponseCodeError",
+    "__version__",
+    "build_notification_request",
+    "sample_entitlement",
+    "spec",
+]

@@ -1,0 +1,299 @@
+"""Every exception the package raises, in one flat module.
+
+Layers, from general to specific:
+
+* `BangoResaleError`: anything this package raises on purpose.
+* `ApiError`: the platform answered with something that is not success. It carries the HTTP
+  status, `responseCode`, `responseMessage`, the request identifier and the raw body.
+* One class per documented HTTP status (`ConflictError` for 409, ...), and beneath each one class
+  per `responseCode` the spec pairs with that status (`NotAvailableError(ConflictError)`). Catch
+  whichever level suits you.
+* `TransportError`: no usable answer at all (connection failure, timeout).
+* `InvalidArgumentError`: the client refused to send a request it knows is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ._results import EntitlementResult
+
+
+class BangoResaleError(Exception):
+    """Base class of every exception raised on purpose by `bango_resale`."""
+
+
+# --- Refused before sending ---------------------------------------------------------------
+
+
+class InvalidArgumentError(BangoResaleError, ValueError):
+    """An argument cannot be sent as it is; `field` names it and the message says the fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class InvalidReasonError(InvalidArgumentError):
+    """A (category, code) pair that is not in the spec's reason table."""
+
+    def __init__(self, field: str, message: str, suggestions: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(field, message)
+        self.suggestions = suggestions
+
+
+class ConfigurationError(BangoResaleError):
+    """The client is missing its base URL or credentials."""
+
+
+class ClientActionError(BangoResaleError):
+    """A client action cannot be carried out: no handler registered, or no fresh URL."""
+
+
+# --- No answer -----------------------------------------------------------------------------
+
+
+class TransportError(BangoResaleError):
+    """The request got no HTTP answer; `attempts` says how many times it was tried."""
+
+    def __init__(self, message: str, *, request_identifier: str | None, attempts: int) -> None:
+        super().__init__(message)
+        self.request_identifier = request_identifier
+        self.attempts = attempts
+
+
+class ConnectError(TransportError):
+    """The platform could not be reached (DNS, refused connection, TLS, dropped connection)."""
+
+
+class RequestTimeoutError(TransportError):
+    """The platform did not answer within the timeout."""
+
+
+# --- The platform answered, but not with success ---------------------------------------------
+
+
+class ApiError(BangoResaleError):
+    """The platform answered with an error, or with something the client cannot use."""
+
+    #: The HTTP status this class stands for; `None` on classes not pinned to one status.
+    http_status_class: ClassVar[int | None] = None
+    #: The `responseCode` this class stands for; `None` on classes not pinned to one code.
+    response_code_class: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int,
+        response_code: str | None,
+        response_message: str | None,
+        request_identifier: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.response_code = response_code
+        self.response_message = response_message
+        self.request_identifier = request_identifier
+        self.body = body
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.attempts = attempts
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(http_status={self.http_status}, "
+            f"response_code={self.response_code!r}, response_message={self.response_message!r}, "
+            f"request_identifier={self.request_identifier!r})"
+        )
+
+
+class MalformedResponseError(ApiError):
+    """A success status whose body is not JSON or lacks the documented fields."""
+
+
+class UnknownResponseCodeError(ApiError):
+    """A success status with a `responseCode` this client does not know (Bango added one?)."""
+
+
+class UnexpectedStatusError(ApiError):
+    """An HTTP status the spec does not document for this API."""
+
+
+class UnknownClientActionError(ApiError):
+    """`CLIENT_ACTION_REQUIRED` asked for an action this client does not know.
+
+    The request itself succeeded: `result` holds the entitlement and the raw action, so nothing
+    is lost by raising.
+    """
+
+    def __init__(self, message: str, *, result: EntitlementResult, body: bytes) -> None:
+        super().__init__(
+            message,
+            http_status=result.http_status,
+            response_code=result.response_code,
+            response_message=result.response_message,
+            request_identifier=result.request_identifier,
+            body=body,
+        )
+        self.result = result
+
+
+class InvalidRequestError(ApiError):
+    """HTTP 400: the platform rejected the request as invalid."""
+
+    http_status_class = 400
+
+
+class AuthenticationError(ApiError):
+    """HTTP 401: wrong credentials, or the caller may not do this."""
+
+    http_status_class = 401
+
+
+class ResourceNotFoundError(ApiError):
+    """HTTP 404: nothing found under that id for this reseller."""
+
+    http_status_class = 404
+
+
+class ConflictError(ApiError):
+    """HTTP 409: the request clashes with the entitlement's current state."""
+
+    http_status_class = 409
+
+
+class RateLimitError(ApiError):
+    """HTTP 429: the request limit is reached; `retry_after` says how long to wait."""
+
+    http_status_class = 429
+
+    @property
+    def retry_after(self) -> float | None:
+        from ._retry import parse_retry_after
+
+        return parse_retry_after(self.headers.get("retry-after"))
+
+
+class InternalServerError(ApiError):
+    """HTTP 500: a platform fault; usually transient."""
+
+    http_status_class = 500
+
+
+class PlatformUnavailableError(ApiError):
+    """HTTP 503: the platform is down for maintenance; usually transient."""
+
+    http_status_class = 503
+
+
+class BadRequestError(InvalidRequestError):
+    """`BAD_REQUEST`: a field is missing or invalid, or the reason pair is not accepted."""
+
+    response_code_class = "BAD_REQUEST"
+
+
+class UnauthorizedError(AuthenticationError):
+    """`UNAUTHORIZED`: check the reseller credentials."""
+
+    response_code_class = "UNAUTHORIZED"
+
+
+class NotFoundError(ResourceNotFoundError):
+    """`NOT_FOUND`: no such entitlement for this reseller."""
+
+    response_code_class = "NOT_FOUND"
+
+
+class AlreadyExistsError(ConflictError):
+    """`ALREADY_EXISTS`: the entitlement (or the id asked for) already exists or is active."""
+
+    response_code_class = "ALREADY_EXISTS"
+
+
+class NotAvailableError(ConflictError):
+    """`NOT_AVAILABLE`: not possible for this entitlement or merchant right now."""
+
+    response_code_class = "NOT_AVAILABLE"
+
+
+class TooManyRequestsError(RateLimitError):
+    """`TOO_MANY_REQUESTS`: slow down; the retry policy already waited as told."""
+
+    response_code_class = "TOO_MANY_REQUESTS"
+
+
+class InternalError(InternalServerError):
+    """`INTERNAL_ERROR`: an unexpected platform fault, still there after the retries."""
+
+    response_code_class = "INTERNAL_ERROR"
+
+
+class ServiceUnavailableError(PlatformUnavailableError):
+    """`SERVICE_UNAVAILABLE`: maintenance, still going on after the retries."""
+
+    response_code_class = "SERVICE_UNAVAILABLE"
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+class NotificationError(BangoResaleError):
+    """An incoming notification request could not be accepted."""
+
+
+class NotificationAuthenticationError(NotificationError):
+    """The notification's credentials are missing or wrong; answer 401 and drop it."""
+
+
+class InvalidNotificationError(NotificationError):
+    """The notification body is not a notification; answer 400 so the platform redelivers."""
+
+
+# --- Lookup tables (the one place that maps an answer to a class) ---------------------------
+
+STATUS_ERRORS: Mapping[int, type[ApiError]] = {
+    cls.http_status_class: cls
+    for cls in (
+        InvalidRequestError,
+        AuthenticationError,
+        ResourceNotFoundError,
+        ConflictError,
+        RateLimitError,
+        InternalServerError,
+        PlatformUnavailableError,
+    )
+    if cls.http_status_class is not None
+}
+
+RESPONSE_CODE_ERRORS: Mapping[str, type[ApiError]] = {
+    cls.response_code_class: cls
+    for cls in (
+        BadRequestError,
+        UnauthorizedError,
+        NotFoundError,
+        AlreadyExistsError,
+        NotAvailableError,
+        TooManyRequestsError,
+        InternalError,
+        ServiceUnavailableError,
+    )
+    if cls.response_code_class is not None
+}
+
+
+def error_class_for(http_status: int, response_code: str | None) -> type[ApiError]:
+    """Pick the most specific class for an error answer.
+
+    A known `responseCode` wins, so callers can rely on `except NotAvailableError` whatever
+    status came with it; otherwise the status decides; otherwise the answer is undocumented.
+    """
+    if response_code is not None and response_code in RESPONSE_CODE_ERRORS:
+        return RESPONSE_CODE_ERRORS[response_code]
+    if http_status in STATUS_ERRORS:
+        return STATUS_ERRORS[http_status]
+    return UnexpectedStatusError

@@ -1,0 +1,175 @@
+"""Receive the platform's status-change notifications (and build fake ones for tests).
+
+Bango does not sign notifications. It authenticates to your receiver with Basic credentials,
+an `X-Api-Key` header or a bearer token, whichever you configured; `NotificationReceiver`
+checks that in constant time, then parses the body into a `NotificationEvent`. Delivery is
+at least once, so drop repeats by `event.dedupe_key`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bango_resale_generated.models import EntitlementNotification
+
+from . import _constants, spec
+from ._errors import (
+    ConfigurationError,
+    InvalidNotificationError,
+    NotificationAuthenticationError,
+)
+from ._operations import entitlement_from_model
+from ._results import Entitlement
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationEvent:
+    """One status-change notification. Unknown `notification_type` values are kept as text."""
+
+    notification_id: str
+    notification_type: str
+    entitlement: Entitlement
+    response_code: str
+    response_message: str
+
+    @property
+    def dedupe_key(self) -> str:
+        """Stable across redeliveries of the same notification: store it to drop repeats."""
+        return self.notification_id
+
+    @property
+    def has_known_type(self) -> bool:
+        return self.notification_type in spec.notification_types()
+
+
+def _same(given: str, expected: str) -> bool:
+    # compare_digest keeps the comparison time independent of where the strings differ.
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class NotificationReceiver:
+    """Authenticates and parses incoming notification requests.
+
+    Configure the method(s) you gave Bango: `basic=(user, password)`, `api_key=` and/or
+    `bearer_token=`. A request passes when any configured method matches.
+    """
+
+    def __init__(
+        self,
+        *,
+        basic: tuple[str, str] | None = None,
+        api_key: str | None = None,
+        bearer_token: str | None = None,
+    ) -> None:
+        if basic is None and not api_key and not bearer_token:
+            raise ConfigurationError(
+                "NotificationReceiver needs basic=(user, password), api_key= or bearer_token=; "
+                "notifications are unsigned, so an unauthenticated receiver accepts forgeries"
+            )
+        self._basic = (
+            None
+            if basic is None
+            else "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode("ascii")
+        )
+        self._api_key = api_key or None
+        self._bearer = None if not bearer_token else f"Bearer {bearer_token}"
+
+    def authenticate(self, headers: Mapping[str, str]) -> None:
+        """Raise `NotificationAuthenticationError` unless a configured credential matches."""
+        lookup = httpx.Headers(dict(headers))
+        authorization = lookup.get("authorization", "")
+        api_key = lookup.get(_constants.API_KEY_HEADER, "")
+        # Evaluate every configured check so timing does not reveal which one was close.
+        matches = [
+            self._basic is not None and _same(authorization, self._basic),
+            self._bearer is not None and _same(authorization, self._bearer),
+            self._api_key is not None and _same(api_key, self._api_key),
+        ]
+        if not any(matches):
+            raise NotificationAuthenticationError(
+                "notification credentials missing or wrong; answer 401"
+            )
+
+    def parse(self, body: bytes | str) -> NotificationEvent:
+        """The typed event; `InvalidNotificationError` if the body is not a notification."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidNotificationError(f"notification body is not JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise InvalidNotificationError("notification body is not a JSON object")
+        try:
+            model = EntitlementNotification.from_dict(payload)
+            notification_id = model.notification_id
+            if not isinstance(notification_id, str) or not notification_id:
+                raise ValueError("notificationId must be a non-empty string")
+            return NotificationEvent(
+                notification_id=notification_id,
+                notification_type=str(model.notification_type),
+                entitlement=entitlement_from_model(model),
+                response_code=str(model.response_code),
+                response_message=str(model.response_message),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidNotificationError(
+                f"notification body does not match the spec: {exc!r}"
+            ) from exc
+
+    def receive(self, headers: Mapping[str, str], body: bytes | str) -> NotificationEvent:
+        """Authenticate, then parse: the one call a webhook endpoint needs."""
+        self.authenticate(headers)
+        return self.parse(body)
+
+
+def build_notification_request(
+    url: str,
+    entitlement: Entitlement,
+    notification_type: str,
+    *,
+    notification_id: str | None = None,
+    basic: tuple[str, str] | None = None,
+    api_key: str | None = None,
+    bearer_token: str | None = None,
+    response_message: str = "Status changed",
+) -> httpx.Request:
+    """A request shaped like the platform's notification, for testing a receiver."""
+    body: dict[str, Any] = {
+        "responseCode": "OK",
+        "responseMessage": response_message,
+        **entitlement.to_json(),
+        "notificationType": notification_type,
+        "notificationId": notification_id or str(uuid.uuid4()),
+    }
+    headers = {"Content-Type": "application/json"}
+    if basic is not None:
+        token = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    elif bearer_token:
+        headers["Authorization"] = f"Bearer {bearer_token}"
+    if api_key:
+        headers[_constants.API_KEY_HEADER] = api_key
+    return httpx.Request("POST", url, headers=headers, content=json.dumps(body).encode())
+
+
+def sample_entitlement(status: str = "ACTIVE", entitlement_id: str | None = None) -> Entitlement:
+    """A plausible record for tests and examples (test merchant `BANGO` / `BangoMusic`)."""
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return Entitlement(
+        entitlement_id=entitlement_id or str(uuid.uuid4()),
+        status=status,
+        customer_identifier="customer-0001",
+        merchant_account_key="BANGO",
+        product_key="BangoMusic",
+        date_created=now,
+        date_last_updated=now,
+        date_activated=now if status != "PENDING" else None,
+    )

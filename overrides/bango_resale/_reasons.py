@@ -1,0 +1,156 @@
+"""Standard reasons for suspend, cancel and revoke, read from the spec's `x-reasons` table.
+
+Bango accepts a reason only as a (category, code) pair from its table; a code alone is
+ambiguous. `Reason` values are the table's rows, so the client can refuse a bad pair before any
+request leaves, and warn when a row is a poor fit for the operation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+from . import spec
+from ._errors import InvalidArgumentError, InvalidReasonError
+
+ReasonUse = Literal["cancel", "revoke", "suspend"]
+
+
+class ReasonWarning(UserWarning):
+    """A valid reason that suits the operation badly (suspend-preferred, platform-only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One row of Bango's reason table.
+
+    Use `Reason.of(category, code)` to validate a pair, `Reason.by_index(n)` to pick a row by its
+    Bango index, and `Reason.all()` to list them.
+    """
+
+    index: int
+    category: str
+    code: str
+    description: str
+    notes: str | None
+    suspend_preferred: bool
+    applied_by_platform: bool
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.category, self.code)
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.code}"
+
+    @classmethod
+    def all(cls) -> tuple[Reason, ...]:
+        """Every row, in Bango index order."""
+        return _all_reasons()
+
+    @classmethod
+    def by_index(cls, index: int) -> Reason:
+        """The row with this Bango index (rows 17 and 18 share a pair, so the index is the key)."""
+        for reason in _all_reasons():
+            if reason.index == index:
+                return reason
+        last = _all_reasons()[-1].index
+        raise InvalidArgumentError(
+            "reason", f"there is no Bango reason index {index}; use 1 to {last}"
+        )
+
+    @classmethod
+    def of(cls, category: str, code: str) -> Reason:
+        """The first row with this (category, code) pair; `InvalidReasonError` if none."""
+        for reason in _all_reasons():
+            if reason.pair == (category, code):
+                return reason
+        suggestions = closest_pairs(category, code)
+        shown = ", ".join(f"{c}/{k}" for c, k in suggestions)
+        raise InvalidReasonError(
+            "reason",
+            f"{category}/{code} is not a pair in Bango's reason table (a code is only valid "
+            f"with its category). Closest valid pairs: {shown}. "
+            "Run `bango-resale reasons` for the full table.",
+            suggestions,
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Reason:
+        """Read `CATEGORY/CODE`, `CATEGORY:CODE` or a Bango index (as used by the CLI)."""
+        text = text.strip()
+        if text.isdigit():
+            return cls.by_index(int(text))
+        for separator in ("/", ":"):
+            if separator in text:
+                category, _, code = text.partition(separator)
+                return cls.of(category.strip().upper(), code.strip().upper())
+        raise InvalidArgumentError(
+            "reason", f"{text!r} is neither CATEGORY/CODE nor a Bango index such as 17"
+        )
+
+
+ReasonLike = Reason | tuple[str, str] | int
+
+
+@functools.cache
+def _all_reasons() -> tuple[Reason, ...]:
+    return tuple(
+        Reason(
+            index=row.index,
+            category=row.category,
+            code=row.code,
+            description=row.description,
+            notes=row.notes,
+            suspend_preferred=row.suspend_preferred,
+            applied_by_platform=row.applied_by_platform,
+        )
+        for row in spec.reason_rows()
+    )
+
+
+def closest_pairs(category: str, code: str, limit: int = 3) -> tuple[tuple[str, str], ...]:
+    """The valid pairs nearest to a wrong one: same code or category first, then by spelling."""
+    pairs = list(dict.fromkeys(r.pair for r in _all_reasons()))
+    wanted = f"{category}/{code}"
+    scored = sorted(
+        pairs,
+        key=lambda p: (
+            -(p[1] == code) * 2 - (p[0] == category),
+            -difflib.SequenceMatcher(None, wanted, f"{p[0]}/{p[1]}").ratio(),
+        ),
+    )
+    return tuple(scored[:limit])
+
+
+def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
+    """Turn what the caller passed into a table row, and warn when it fits `use` badly."""
+    if isinstance(reason, Reason):
+        resolved = Reason.of(reason.category, reason.code)
+    elif isinstance(reason, int):
+        resolved = Reason.by_index(reason)
+    elif isinstance(reason, tuple) and len(reason) == 2:
+        resolved = Reason.of(str(reason[0]), str(reason[1]))
+    else:
+        raise InvalidArgumentError(
+            "reason",
+            f"got {reason!r}; pass a Reason, a (category, code) tuple or a Bango index",
+        )
+    if resolved.applied_by_platform:
+        warnings.warn(
+            f"{resolved} is set by the platform itself when dateExpiry passes; resellers "
+            "normally send a different reason",
+            ReasonWarning,
+            stacklevel=4,
+        )
+    if resolved.suspend_preferred and use != "suspend":
+        warnings.warn(
+            f"Bango prefers suspend/resume over {use} for {resolved}; consider "
+            "client.suspend(...) so the entitlement can be resumed later",
+            ReasonWarning,
+            stacklevel=4,
+        )
+    return resolved

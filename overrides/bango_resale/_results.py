@@ -1,0 +1,136 @@
+"""What a successful call returns: the entitlement record and how the platform answered."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import spec
+from ._actions import ClientAction
+
+
+class Outcome(enum.StrEnum):
+    """How a successful request came back."""
+
+    #: HTTP 200 `OK`: done, the record shows the final state.
+    FINAL = "final"
+    #: HTTP 201 `OK`: create accepted, the entitlement is `PENDING`, nothing for you to do.
+    CREATED = "created"
+    #: HTTP 202 `OK`: accepted; the merchant finishes later and a notification reports it.
+    ACCEPTED = "accepted"
+    #: HTTP 202 `CLIENT_ACTION_REQUIRED`: you must perform `client_action`.
+    ACTION_REQUIRED = "action_required"
+
+
+@functools.cache
+def _terminal_statuses() -> frozenset[str]:
+    return frozenset(spec.terminal_statuses())
+
+
+@functools.cache
+def _known_statuses() -> frozenset[str]:
+    return frozenset(spec.entitlement_statuses())
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """An entitlement record. `status` is a plain string so unknown future values survive."""
+
+    entitlement_id: str
+    status: str
+    customer_identifier: str
+    merchant_account_key: str
+    product_key: str
+    date_created: datetime.datetime
+    date_last_updated: datetime.datetime
+    date_activated: datetime.datetime | None = None
+    date_ended: datetime.datetime | None = None
+    date_suspended: datetime.datetime | None = None
+    date_resumed: datetime.datetime | None = None
+    date_expiry: datetime.datetime | None = None
+    offer_key: str | None = None
+    activation_code: str | None = None
+    display_name: str | None = None
+    notification_url: str | None = None
+    extension_data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for statuses only the deprecated reactivate can leave (`CANCELLED`, `REVOKED`)."""
+        return self.status in _terminal_statuses()
+
+    @property
+    def has_known_status(self) -> bool:
+        """False when the platform sent a status this client version does not know."""
+        return self.status in _known_statuses()
+
+    def to_json(self) -> dict[str, Any]:
+        """The record in the API's own field names (dates as ISO 8601 strings)."""
+
+        def stamp(value: datetime.datetime | None) -> str | None:
+            return None if value is None else value.isoformat()
+
+        return {
+            "entitlementId": self.entitlement_id,
+            "status": self.status,
+            "customerIdentifier": self.customer_identifier,
+            "merchantAccountKey": self.merchant_account_key,
+            "productKey": self.product_key,
+            "offerKey": self.offer_key,
+            "dateCreated": stamp(self.date_created),
+            "dateActivated": stamp(self.date_activated),
+            "dateEnded": stamp(self.date_ended),
+            "dateSuspended": stamp(self.date_suspended),
+            "dateResumed": stamp(self.date_resumed),
+            "dateLastUpdated": stamp(self.date_last_updated),
+            "dateExpiry": stamp(self.date_expiry),
+            "activationCode": self.activation_code,
+            "entitlementDisplayName": self.display_name,
+            "notificationUrl": self.notification_url,
+            "extensionData": dict(self.extension_data),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementResult:
+    """A successful answer about one entitlement.
+
+    `outcome` tells final (200) from created (201), accepted (202 `OK`) and action required
+    (202 `CLIENT_ACTION_REQUIRED`); `client_action` is set whenever the answer carried
+    `parameters` (with action required, and with activation info).
+    """
+
+    entitlement: Entitlement
+    outcome: Outcome
+    http_status: int
+    response_code: str
+    response_message: str
+    request_identifier: str | None
+    client_action: ClientAction | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.outcome is Outcome.FINAL
+
+    @property
+    def is_pending_notification(self) -> bool:
+        """True when the merchant finishes later and a notification will report the change."""
+        return self.outcome is Outcome.ACCEPTED
+
+    @property
+    def requires_action(self) -> bool:
+        return self.outcome is Outcome.ACTION_REQUIRED
+
+
+@dataclass(frozen=True, slots=True)
+class EchoResult:
+    """The answer to `echo`: the id sent, as the platform returned it."""
+
+    echo: str
+    response_code: str
+    response_message: str
+    request_identifier: str | None

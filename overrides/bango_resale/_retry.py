@@ -1,0 +1,97 @@
+"""When to try a request again, and how long to wait first.
+
+The policy is data (`RetryPolicy`); the loops that apply it live in the clients. Sleeping goes
+through this module's `sleep` / `async_sleep` so tests can patch them and count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import functools
+import random
+import time
+from dataclasses import dataclass, replace
+
+from . import _constants, spec
+
+sleep = time.sleep
+async_sleep = asyncio.sleep
+
+
+@functools.cache
+def transient_response_codes() -> frozenset[str]:
+    """The `responseCode` values the spec marks `transient`."""
+    return frozenset(row.response_code for row in spec.response_code_rows() if row.transient)
+
+
+@functools.cache
+def transient_http_statuses() -> frozenset[int]:
+    """HTTP statuses worth retrying even when the body is not a Bango envelope."""
+    from_spec = {row.http_status for row in spec.response_code_rows() if row.transient}
+    return frozenset(from_spec | _constants.GATEWAY_STATUSES)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a call retries transient failures.
+
+    Only connection errors, timeouts and the spec's transient response codes are retried;
+    everything else (`ALREADY_EXISTS`, `NOT_AVAILABLE`, any other 4xx) fails at once. Retrying a
+    mutating call is safe because every attempt carries the same `X-RequestIdentifier`.
+    """
+
+    max_attempts: int = _constants.DEFAULT_MAX_ATTEMPTS
+    initial_backoff: float = _constants.DEFAULT_INITIAL_BACKOFF_SECONDS
+    max_backoff: float = _constants.DEFAULT_MAX_BACKOFF_SECONDS
+    jitter: float = _constants.DEFAULT_JITTER_FRACTION
+    max_total_seconds: float = _constants.DEFAULT_MAX_TOTAL_SECONDS
+    max_retry_after: float = _constants.MAX_RETRY_AFTER_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1 (1 means: never retry)")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("jitter is a fraction between 0 and 1")
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """A policy that sends each request once."""
+        return cls(max_attempts=1)
+
+    def with_changes(self, **changes: float) -> RetryPolicy:
+        """A copy with some fields changed, e.g. `policy.with_changes(max_attempts=2)`."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def backoff(self, retry_number: int) -> float:
+        """Seconds to wait before retry `retry_number` (1-based) when the server gave no hint."""
+        ceiling = min(self.max_backoff, self.initial_backoff * 2.0 ** (retry_number - 1))
+        # Taking a random slice off spreads out clients that failed at the same moment.
+        return ceiling * (1.0 - self.jitter * random.random())
+
+    def delay_before_retry(self, retry_number: int, retry_after: float | None) -> float | None:
+        """Seconds to wait, or `None` when the server asks for longer than we will wait."""
+        if retry_after is None:
+            return self.backoff(retry_number)
+        if retry_after > self.max_retry_after:
+            return None
+        return retry_after
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date); `None` if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
