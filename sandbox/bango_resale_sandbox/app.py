@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ _ANSWERS: Mapping[Answer, tuple[int, str]] = {
 # Control and page errors that have no row in the partner table.
 _EXTRA_STATUSES = {"EXPIRED": 410}
 RETRY_AFTER_SECONDS = 1
+# The RequestIdentifier schema's pattern and length, as bytes.
+_ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
 
 
@@ -148,7 +151,8 @@ class SandboxApp:
         out_headers = [(b"content-type", response.content_type),
                        (b"content-length", str(len(response.body)).encode()),
                        *response.headers]
-        if request_id is not None and len(request_id) <= 256:
+        # Echo only a well-formed id: the response header has the request header's schema.
+        if request_id is not None and _ECHOABLE_REQUEST_ID.fullmatch(request_id):
             out_headers.append((b"x-requestidentifier", request_id))
         await send({"type": "http.response.start", "status": response.status,
                     "headers": out_headers})
