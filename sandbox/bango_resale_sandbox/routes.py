@@ -99,6 +99,10 @@ class Router:
             if op.method == method:
                 return op, {}, allowed
             allowed.add(op.method)
+        if path in self._literal:
+            # OpenAPI matches a concrete path before any template, whatever the method:
+            # GET /v1/entitlement/report is not getEntitlement with the id "report".
+            return None, {}, allowed
         for op in self._templated:
             found = op.pattern.match(path)
             if found is None:
