@@ -455,7 +455,7 @@ class EntitlementService:
         after = transition.entitlement
         self.store.save(reseller, after)
         if before.status is Status.PENDING and after.status is not Status.PENDING:
-            self.store.delete_links(reseller, after.entitlement_id)
+            # Links stay, so that a spent one can say why it no longer works.
             pending = self.store.get_pending(reseller, after.entitlement_id)
             if pending is not None and pending.operation == ACTIVATE:
                 self.store.delete_pending(reseller, after.entitlement_id)

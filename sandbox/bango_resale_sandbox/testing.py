@@ -1,0 +1,321 @@
+"""Helpers for tests and benchmarks: run a real sandbox process, receive its notifications.
+
+`SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
+SQLite file and waits until the health check answers. `NotificationReceiver` is a loopback HTTP
+server that records every notification POSTed to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+DEMO_RESELLER = ("demo", "demo-secret")
+SECOND_DEMO_RESELLER = ("demo2", "demo2-secret")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SandboxProcess:
+    """A sandbox server in a child process. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, db_path: Path | str, *, port: int | None = None,
+                 config: Path | str | None = None, faults: Sequence[str] = (),
+                 resellers: Sequence[tuple[str, str]] = (), log_path: Path | str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.port = port or free_port()
+        self.config = config
+        self.faults = tuple(faults)
+        self.resellers = tuple(resellers)
+        self.log_path = Path(log_path) if log_path else self.db_path.with_suffix(".log")
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "bango_resale_sandbox", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--db", str(self.db_path)]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        for fault in self.faults:
+            command += ["--fault", fault]
+        for name, password in self.resellers:
+            command += ["--reseller", f"{name}:{password}"]
+        return command
+
+    def start(self, timeout: float = 20.0) -> SandboxProcess:
+        env = {**os.environ, **self.extra_env}
+        if "BANGO_SANDBOX_FAULTS" not in self.extra_env:
+            # Faults come only from this object, never from the caller's environment.
+            env.pop("BANGO_SANDBOX_FAULTS", None)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                            env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sandbox exited early; see {self.log_path}:\n"
+                                   + self.log_path.read_text(errors="replace")[-3000:])
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/sandbox/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"sandbox did not answer within {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM), then wait."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Crash: SIGKILL, no chance to clean up."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+
+class NotificationReceiver:
+    """A loopback HTTP server that records POSTed JSON bodies and their headers.
+
+    `fail_first` makes it answer 503 to the first N requests, to exercise redelivery.
+    """
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.fail_first = fail_first
+        self.requests = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.requests += 1
+                    failing = receiver.requests <= receiver.fail_first
+                    if not failing:
+                        receiver.received.append(json.loads(raw))
+                        receiver.headers.append(dict(self.headers.items()))
+                self.send_response(503 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/notifications"
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return {str(n["notificationId"]) for n in self.received}
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until `count` distinct notifications arrived; returns all received."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.ids()) >= count:
+                break
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.received)
+
+    def __enter__(self) -> NotificationReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+REASON = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED",
+          "cancelReasonDescription": "Customer has not renewed their entitlement"}
+SUSPEND = {"entitlementBenefits": "SUSPENDED", "reasonCategory": "ACTIVATION_ROLLBACK",
+           "reasonCode": "FRAUD_CHECK"}
+
+
+class Api:
+    """A thin client of one sandbox for one reseller; every method returns the raw response."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str]) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, auth=auth, timeout=10.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create(self, customer: str, *, merchant: str = "BANGO", product: str = "BangoMusic",
+               magic: str | None = None, **fields: Any) -> httpx.Response:
+        body = {"customerIdentifier": customer, "merchantAccountKey": merchant,
+                "productKey": product, **fields}
+        return self.http.post("/v1/entitlement", json=body, headers=_magic(magic))
+
+    def create_id(self, customer: str, **kwargs: Any) -> str:
+        response = self.create(customer, **kwargs)
+        assert response.status_code in (200, 201, 202), response.text
+        return str(response.json()["entitlementId"])
+
+    def get(self, entitlement_id: str) -> httpx.Response:
+        return self.http.get(f"/v1/entitlement/{entitlement_id}")
+
+    def status(self, entitlement_id: str) -> str:
+        return str(self.get(entitlement_id).json()["status"])
+
+    def update(self, entitlement_id: str, magic: str | None = None,
+               **fields: Any) -> httpx.Response:
+        return self.http.patch("/v1/entitlement", json={"entitlementId": entitlement_id,
+                                                        **fields}, headers=_magic(magic))
+
+    def suspend(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
+        return self.update(entitlement_id, magic, **SUSPEND)
+
+    def resume(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
+        return self.update(entitlement_id, magic, entitlementBenefits="NORMAL")
+
+    def cancel(self, entitlement_id: str, magic: str | None = None,
+               **body: Any) -> httpx.Response:
+        return self.http.post(f"/v1/entitlement/cancel/{entitlement_id}",
+                              json={**REASON, **body}, headers=_magic(magic))
+
+    def revoke(self, entitlement_id: str, magic: str | None = None,
+               **body: Any) -> httpx.Response:
+        return self.http.post(f"/v1/entitlement/revoke/{entitlement_id}",
+                              json={**REASON, **body}, headers=_magic(magic))
+
+    def reactivate(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
+        return self.http.post(f"/v1/entitlement/reactivate/{entitlement_id}",
+                              headers=_magic(magic))
+
+    def activation_info(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
+        return self.http.get(f"/v1/entitlement/activationInfo/{entitlement_id}",
+                             headers=_magic(magic))
+
+    def query(self, customer: str, **filters: Any) -> httpx.Response:
+        return self.http.post("/v1/entitlement/report",
+                              json={"customerIdentifier": customer, **filters})
+
+    def complete(self, entitlement_id: str) -> httpx.Response:
+        return self.http.post(f"/sandbox/entitlements/{entitlement_id}/complete")
+
+    def advance(self, seconds: float) -> httpx.Response:
+        return self.http.post("/sandbox/clock/advance", json={"seconds": seconds})
+
+    def notifications(self, entitlement_id: str) -> list[dict[str, Any]]:
+        response = self.http.get("/sandbox/notifications",
+                                 params={"entitlementId": entitlement_id})
+        assert response.status_code == 200, response.text
+        return list(response.json()["notifications"])
+
+    def notification_types(self, entitlement_id: str) -> list[str]:
+        return [n["notificationType"] for n in self.notifications(entitlement_id)]
+
+
+def _magic(value: str | None) -> dict[str, str]:
+    return {} if value is None else {"X-Magic-Number": value}
+
+
+class ContractViolation(AssertionError):
+    """A response does not match what the partner spec documents for its operation."""
+
+
+_response_validators: dict[tuple[str, int], tuple[Any, list[dict[str, Any]]]] = {}
+
+
+def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any]:
+    """Check a partner-API response against the spec; returns the parsed body.
+
+    The status must be documented for the operation, the body must match its schema, the
+    responseCode must be one the response lists in `x-response-codes`, and a returned record's
+    status must be one of that code's `entitlementStatuses`.
+    """
+    import jsonschema_rs
+    from bango_resale.spec import load_partner_spec
+
+    key = (operation_id, response.status_code)
+    if key not in _response_validators:
+        spec = load_partner_spec()
+        operation = next(
+            op for item in spec["paths"].values() for op in item.values()
+            if isinstance(op, dict) and op.get("operationId") == operation_id
+        )
+        documented = operation["responses"].get(str(response.status_code))
+        if documented is None:
+            raise ContractViolation(
+                f"{operation_id}: HTTP {response.status_code} is not documented: {response.text}"
+            )
+        while "$ref" in documented:
+            documented = spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+        schema = documented["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.Draft202012Validator(
+            {**schema, "components": spec["components"]}, validate_formats=True
+        )
+        _response_validators[key] = (validator, list(documented.get("x-response-codes", [])))
+    validator, codes = _response_validators[key]
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        raise ContractViolation(f"{operation_id}: content type {response.headers}")
+    body: dict[str, Any] = response.json()
+    errors = [e.message for e in validator.iter_errors(body)]
+    if errors:
+        raise ContractViolation(f"{operation_id} {response.status_code}: {errors}; {body}")
+    entry = next((c for c in codes if c["responseCode"] == body["responseCode"]), None)
+    if entry is None:
+        raise ContractViolation(
+            f"{operation_id} {response.status_code}: responseCode {body['responseCode']} is not"
+            f" among {[c['responseCode'] for c in codes]}"
+        )
+    statuses = entry.get("entitlementStatuses")
+    if statuses and body.get("status") not in statuses:
+        raise ContractViolation(
+            f"{operation_id} {response.status_code} {body['responseCode']}: record status"
+            f" {body.get('status')} is not among {statuses}"
+        )
+    return body
