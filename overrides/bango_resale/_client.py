@@ -101,6 +101,7 @@ class _Attempts:
         self.call = call
         self.number = 0
         self.started = time.monotonic()
+        self.waited = 0.0
 
     def begin(self) -> None:
         self.number += 1
@@ -115,9 +116,11 @@ class _Attempts:
         delay = self.policy.delay_before_retry(self.number, retry_after)
         if delay is None:
             return None
-        elapsed = time.monotonic() - self.started
+        # Counting the planned waits as well keeps the budget exact even where sleep is patched.
+        elapsed = max(time.monotonic() - self.started, self.waited)
         if elapsed + delay > self.policy.max_total_seconds:
             return None
+        self.waited += delay
         log.warning(
             "%s attempt %d failed (%s); retrying in %.2fs with request id %s",
             self.call.operation,

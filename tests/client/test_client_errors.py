@@ -1,0 +1,177 @@
+"""Every error answer becomes the right exception class, never a stray ValueError."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from client_helpers import Script, envelope, record
+
+import bango_resale as br
+from bango_resale import ResaleClient, spec
+from bango_resale._errors import RESPONSE_CODE_ERRORS, STATUS_ERRORS
+
+ERROR_ROWS = [row for row in spec.response_code_rows() if row.http_status >= 400]
+
+
+def test_error_classes_cover_exactly_the_spec_response_codes() -> None:
+    error_codes = {row.response_code for row in ERROR_ROWS}
+    assert set(RESPONSE_CODE_ERRORS) == error_codes
+    assert set(STATUS_ERRORS) == {row.http_status for row in ERROR_ROWS}
+    success_codes = {row.response_code for row in spec.response_code_rows()} - error_codes
+    assert success_codes == {"OK", "CLIENT_ACTION_REQUIRED"}
+
+
+@pytest.mark.parametrize("row", ERROR_ROWS, ids=lambda r: r.response_code)
+def test_each_response_code_raises_its_class_beneath_its_status_class(
+    row: spec.ResponseCodeRow, client: ResaleClient, script: Script
+) -> None:
+    script.then(
+        row.http_status,
+        envelope(row.response_code, "why"),
+        headers={"X-RequestIdentifier": "rid-1"},
+    )
+    with pytest.raises(br.ApiError) as caught:
+        client.get("ent-1", retry=br.RetryPolicy.never())
+    error = caught.value
+    assert type(error) is RESPONSE_CODE_ERRORS[row.response_code]
+    assert isinstance(error, STATUS_ERRORS[row.http_status])
+    assert error.http_status == row.http_status
+    assert error.response_code == row.response_code
+    assert error.response_message == "why"
+    assert error.request_identifier == "rid-1"
+    assert json.loads(error.body) == envelope(row.response_code, "why")
+
+
+def test_not_available_is_catchable_as_conflict(client: ResaleClient, script: Script) -> None:
+    script.then(409, envelope("NOT_AVAILABLE"))
+    with pytest.raises(br.ConflictError):
+        client.cancel("ent-1", ("CUSTOMER_CANCELLED", "NOT_RENEWED"))
+
+
+def test_unknown_code_on_documented_status_gets_the_status_class(
+    client: ResaleClient, script: Script
+) -> None:
+    script.then(409, envelope("BRAND_NEW_CONFLICT"))
+    with pytest.raises(br.ConflictError) as caught:
+        client.get("ent-1")
+    assert type(caught.value) is br.ConflictError
+    assert caught.value.response_code == "BRAND_NEW_CONFLICT"
+
+
+def test_undocumented_status_is_typed(client: ResaleClient, script: Script) -> None:
+    script.then(418, envelope("TEAPOT"))
+    with pytest.raises(br.UnexpectedStatusError) as caught:
+        client.get("ent-1")
+    assert caught.value.http_status == 418
+
+
+def test_non_json_error_body_is_typed_not_json_decode_error(
+    client: ResaleClient, script: Script
+) -> None:
+    script.then(400, b"<html>Bad gateway thing</html>", headers={"content-type": "text/html"})
+    with pytest.raises(br.InvalidRequestError) as caught:
+        client.get("ent-1")
+    assert caught.value.response_code is None
+    assert caught.value.body.startswith(b"<html>")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", json.dumps(envelope("OK")).encode(), b""],
+    ids=["text", "array", "missing-record-fields", "empty"],
+)
+def test_malformed_success_body_is_typed(body: bytes, client: ResaleClient, script: Script) -> None:
+    script.then(200, body)
+    with pytest.raises(br.MalformedResponseError) as caught:
+        client.get("ent-1")
+    assert not isinstance(caught.value, ValueError)
+
+
+def test_bad_date_in_record_is_malformed(client: ResaleClient, script: Script) -> None:
+    script.then(200, envelope("OK", **{**record(), "dateActivated": "yesterday"}))
+    with pytest.raises(br.MalformedResponseError):
+        client.get("ent-1")
+
+
+def test_unknown_response_code_on_success_status(client: ResaleClient, script: Script) -> None:
+    script.then(200, envelope("PARTIALLY_OK", **record()))
+    with pytest.raises(br.UnknownResponseCodeError) as caught:
+        client.get("ent-1")
+    assert caught.value.response_code == "PARTIALLY_OK"
+
+
+def test_unknown_status_value_is_kept_as_text(client: ResaleClient, script: Script) -> None:
+    script.then(200, envelope("OK", **record(status="HIBERNATING")))
+    result = client.get("ent-1")
+    assert result.entitlement.status == "HIBERNATING"
+    assert not result.entitlement.has_known_status
+
+
+def test_connection_failure_is_a_transport_error(client: ResaleClient, script: Script) -> None:
+    script.then_raise(httpx.ConnectError("refused"))
+    with pytest.raises(br.ConnectError) as caught:
+        client.get("ent-1", retry=br.RetryPolicy.never())
+    assert caught.value.attempts == 1
+
+
+def test_timeout_is_a_transport_error(client: ResaleClient, script: Script) -> None:
+    script.then_raise(httpx.ReadTimeout("slow"))
+    with pytest.raises(br.RequestTimeoutError):
+        client.get("ent-1", retry=br.RetryPolicy.never())
+
+
+def test_error_repr_and_message_name_the_code(client: ResaleClient, script: Script) -> None:
+    script.then(404, envelope("NOT_FOUND", "no such entitlement"))
+    with pytest.raises(br.NotFoundError) as caught:
+        client.get("ent-1")
+    assert "NOT_FOUND" in str(caught.value)
+    assert "no such entitlement" in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda c: c.get("bad id!"), "entitlement_id"),
+        (lambda c: c.get("ok", request_id="has space"), "request_id"),
+        (
+            lambda c: c.create(customer_identifier="", merchant_account_key="B", product_key="P"),
+            "customer_identifier",
+        ),
+        (
+            lambda c: c.create(
+                customer_identifier="c",
+                merchant_account_key="B",
+                product_key="P",
+                notification_url="ftp://x",
+            ),
+            "notification_url",
+        ),
+        (lambda c: c.update("ent-1"), "update"),
+        (lambda c: c.query("c", status="SLEEPING"), "status"),
+        (lambda c: c.echo("spaces are bad"), "echo_request_id"),
+        (
+            lambda c: c.cancel("ent-1", 1, custom_data={"cancelReasonCode": "X"}),
+            "custom_data",
+        ),
+    ],
+)
+def test_client_side_validation_names_the_field_and_sends_nothing(
+    call: object, field: str, client: ResaleClient, script: Script
+) -> None:
+    script.then(200, envelope("OK", **record()))
+    with pytest.raises(br.InvalidArgumentError) as caught:
+        call(client)  # type: ignore[operator]
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: ")
+    assert script.requests == []
+
+
+def test_missing_credentials_name_the_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BANGO_RESALE_USERNAME", raising=False)
+    monkeypatch.delenv("BANGO_RESALE_PASSWORD", raising=False)
+    with pytest.raises(br.ConfigurationError, match="BANGO_RESALE_USERNAME"):
+        ResaleClient("http://bango.test")
