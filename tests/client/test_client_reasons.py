@@ -1,0 +1,83 @@
+"""Reasons come from the spec's table; bad pairs are refused before sending."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from client_helpers import Script, envelope, record
+
+import bango_resale as br
+from bango_resale import Reason, ResaleClient, spec
+
+
+def test_reasons_mirror_the_spec_table() -> None:
+    rows = spec.reason_rows()
+    assert [r.index for r in Reason.all()] == [r.index for r in rows]
+    assert {r.pair for r in Reason.all()} == {(r.category, r.code) for r in rows}
+
+
+def test_lookup_by_bango_index_tells_rows_sharing_a_pair_apart() -> None:
+    shared = [r for r in Reason.all() if r.pair == ("REVOKED", "OTHER")]
+    assert len(shared) == 2
+    first, second = shared
+    assert Reason.by_index(first.index).description == first.description
+    assert Reason.by_index(second.index).description != first.description
+
+
+def test_unknown_index_is_refused() -> None:
+    with pytest.raises(br.InvalidArgumentError, match="index 99"):
+        Reason.by_index(99)
+
+
+def test_invalid_pair_names_the_closest_valid_pairs() -> None:
+    with pytest.raises(br.InvalidReasonError) as caught:
+        Reason.of("REVOKED", "FRAUD")
+    assert ("ACTIVATION_ROLLBACK", "FRAUD") in caught.value.suggestions
+    assert "ACTIVATION_ROLLBACK/FRAUD" in str(caught.value)
+    assert caught.value.field == "reason"
+
+
+def test_misspelt_pair_suggests_the_right_spelling() -> None:
+    with pytest.raises(br.InvalidReasonError) as caught:
+        Reason.of("CUSTOMER_CANCELED", "NOT_RENEWED")
+    assert caught.value.suggestions[0] == ("CUSTOMER_CANCELLED", "NOT_RENEWED")
+
+
+def test_parse_accepts_pair_text_and_index() -> None:
+    assert Reason.parse("customer_cancelled/not_renewed").index == 1
+    assert Reason.parse("REVOKED:OTHER").pair == ("REVOKED", "OTHER")
+    assert Reason.parse("18").index == 18
+    with pytest.raises(br.InvalidArgumentError):
+        Reason.parse("whatever")
+
+
+def test_invalid_pair_sends_nothing(client: ResaleClient, script: Script) -> None:
+    script.then(200, envelope("OK", **record()))
+    with pytest.raises(br.InvalidReasonError):
+        client.cancel("ent-1", ("CUSTOMER_CANCELLED", "FRAUD"))
+    with pytest.raises(br.InvalidArgumentError):
+        client.revoke("ent-1", "REVOKED/OTHER")  # type: ignore[arg-type]
+    assert script.requests == []
+
+
+def test_suspend_preferred_reason_warns_on_cancel_but_not_on_suspend(
+    client: ResaleClient, script: Script
+) -> None:
+    preferred = next(r for r in Reason.all() if r.suspend_preferred)
+    script.then(200, envelope("OK", **record()))
+    with pytest.warns(br.ReasonWarning, match="suspend"):
+        client.cancel("ent-1", preferred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.suspend("ent-1", preferred)
+    assert len(script.requests) == 2
+
+
+def test_platform_only_reason_warns(client: ResaleClient, script: Script) -> None:
+    platform_only = next(r for r in Reason.all() if r.applied_by_platform)
+    assert platform_only.code == "EXPIRED"
+    script.then(200, envelope("OK", **record()))
+    with pytest.warns(br.ReasonWarning, match="platform"):
+        client.cancel("ent-1", platform_only)
+    assert len(script.requests) == 1
