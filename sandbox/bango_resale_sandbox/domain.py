@@ -99,13 +99,21 @@ def bad_request(message: str) -> DomainError:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with millisecond precision, the form every record uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(UTC)
+    # strftime's %Y does not pad years before 1000 on every platform; RFC 3339 needs 4 digits.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def parse_time(text: str) -> datetime:
     """Parse an RFC 3339 date-time; naive values are taken as UTC."""
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant.
+        raise ValueError(f"{text!r} is out of the representable range") from None
 
 
 def new_entitlement_id() -> str:
