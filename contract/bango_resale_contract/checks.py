@@ -162,10 +162,16 @@ def reason_is_echoed(exchange: Exchange) -> list[str]:
     for name in fields:
         if name not in request:
             continue
-        if extension_data.get(name) != request[name]:
+        # The spec's examples store a suspend reason under the request's field names; a
+        # `suspend` prefix (suspendReasonCode) names the same thing unambiguously.
+        candidates = (name, "suspend" + name[0].upper() + name[1:])
+        stored_under = next((key for key in candidates if key in extension_data), None)
+        if stored_under is None:
+            problems.append(f"extensionData does not hold the {name} that was sent")
+        elif extension_data[stored_under] != request[name]:
             problems.append(
-                f"extensionData.{name} is {extension_data.get(name)!r}, but the request sent"
-                f" {request[name]!r}"
+                f"extensionData.{stored_under} is {extension_data[stored_under]!r}, but the"
+                f" request sent {request[name]!r}"
             )
     return problems
 
