@@ -95,8 +95,9 @@ class UnknownMagicNumber(ValueError):
 
 
 def parse(value: str | None) -> MagicNumber | None:
-    """The header's value as a MagicNumber; None when absent or empty."""
-    if not value:
+    """The header's value as a MagicNumber; None when absent. An empty value is unknown: the
+    sandbox spec's MagicNumber schema is an enum without ""."""
+    if value is None:
         return None
     found = _BY_VALUE.get(value.strip())
     if found is None:

@@ -1,0 +1,98 @@
+"""The notification outbox and its deliverer, against a real loopback receiver."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+from bango_resale.spec import load_partner_spec
+from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def notification_validator() -> Any:
+    spec = load_partner_spec()
+    return jsonschema_rs.Draft202012Validator(
+        {"$ref": "#/components/schemas/EntitlementNotification",
+         "components": spec["components"]}, validate_formats=True)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_notifications_are_delivered_with_the_resellers_auth(
+    api: Api, api2: Api, customer: str, receiver: NotificationReceiver
+) -> None:
+    first = api.create_id(customer, notificationUrl=receiver.url)
+    api.cancel(first)
+    second = api2.create_id(customer, notificationUrl=receiver.url)
+    received = receiver.wait_for(3)
+    assert sorted((n["entitlementId"], n["notificationType"]) for n in received) == sorted([
+        (first, "ACTIVATION_SUCCESS"), (first, "TERMINATION_SUCCESS"),
+        (second, "ACTIVATION_SUCCESS"),
+    ])
+    validator = notification_validator()
+    for body in received:
+        assert not list(validator.iter_errors(body)), body
+    by_entitlement = {n["entitlementId"]: h for n, h in zip(received, receiver.headers,
+                                                            strict=True)}
+    # demo notifies with Basic credentials, demo2 with an API key (packaged configuration).
+    assert by_entitlement[first]["Authorization"].startswith("Basic ")
+    assert by_entitlement[second]["X-Api-Key"] == "demo2-notify-key"
+    wait_until(lambda: {n["state"] for n in api.notifications(first)} == {"delivered"})
+
+
+def test_failed_deliveries_are_retried_with_the_same_notification_id(
+    api: Api, customer: str
+) -> None:
+    with NotificationReceiver(fail_first=2) as flaky:
+        entitlement_id = api.create_id(customer, notificationUrl=flaky.url)
+        received = flaky.wait_for(1, timeout=15)
+        assert len(received) == 1
+        assert flaky.requests == 3
+        outbox = api.notifications(entitlement_id)
+        assert received[0]["notificationId"] == outbox[0]["notificationId"]
+        wait_until(lambda: api.notifications(entitlement_id)[0]["state"] == "delivered")
+        assert api.notifications(entitlement_id)[0]["attempts"] == 3
+
+
+def test_urls_off_the_allow_list_are_never_contacted(api: Api, customer: str) -> None:
+    entitlement_id = api.create_id(customer, notificationUrl="https://reseller.example.net/hook")
+    [row] = api.notifications(entitlement_id)
+    assert (row["state"], row["attempts"]) == ("blocked", 0)
+    bare = api.create_id(customer)
+    assert api.notifications(bare)[0]["state"] == "no_url"
+
+
+def test_bad_notification_url_is_rejected(api: Api, customer: str) -> None:
+    response = api.create(customer, notificationUrl="ftp://127.0.0.1/x")
+    assert response.status_code == 400
+    assert "notificationUrl" in response.json()["responseMessage"]
+
+
+def test_pending_notifications_survive_a_restart(
+    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path, customer: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/notifications"
+    server = sandbox_server()
+    api = Api(server.base_url, ("demo", "demo-secret"))
+    entitlement_id = api.create_id(customer, notificationUrl=url)
+    wait_until(lambda: api.notifications(entitlement_id)[0]["attempts"] >= 1)
+    server.stop()
+    with NotificationReceiver(port=port) as receiver:
+        restarted = SandboxProcess(server.db_path, port=server.port).start()
+        try:
+            received = receiver.wait_for(1, timeout=15)
+            assert [n["entitlementId"] for n in received] == [entitlement_id]
+        finally:
+            restarted.stop()
