@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from . import _constants
 
 logger = logging.getLogger("bango_resale")
+# A library must not print through logging's last-resort handler when the app configured none.
+logger.addHandler(logging.NullHandler())
 
 REDACTED = "[REDACTED]"
 SENSITIVE_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie"})
