@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
+from httpx._client import USE_CLIENT_DEFAULT, UseClientDefault
 
 from . import _constants, _logging, _retry
 from ._actions import ActionT, ClientAction, NavigateToUrl
@@ -165,8 +166,10 @@ class _ClientBase:
         self._default_headers = {
             "User-Agent": _constants.USER_AGENT,
             "Accept": "application/json",
+            "Authorization": self._authorization,
             **(headers or {}),
         }
+        self._owns_http = True
         self._handlers: dict[type[ClientAction], Callable[[Any], object]] = {}
 
     def __repr__(self) -> str:
@@ -180,10 +183,16 @@ class _ClientBase:
 
     def _headers_for(
         self, call: PreparedCall[Any], extra_headers: Mapping[str, str] | None
-    ) -> dict[str, str]:
+    ) -> dict[str, str] | None:
         headers = call.headers(extra_headers)
-        headers["Authorization"] = self._authorization
-        return headers
+        if not self._owns_http:
+            # A caller-supplied httpx client lacks our defaults; send them with each request.
+            headers = {**self._default_headers, **headers}
+        # None lets httpx skip merging per-request headers: measurably cheaper on plain reads.
+        return headers or None
+
+    def _timeout_for(self, timeout: TimeoutLike) -> httpx.Timeout | UseClientDefault:
+        return USE_CLIENT_DEFAULT if timeout is None else _as_timeout(timeout)
 
     def _handler_for(self, action: ClientAction) -> Callable[[Any], object]:
         for action_type in type(action).__mro__:
@@ -281,7 +290,7 @@ class ResaleClient(_ClientBase):
         attempts = _Attempts(retry or self.retry, call)
         headers = self._headers_for(call, extra_headers)
         content = call.encoded_body()
-        request_timeout = self.timeout if timeout is None else _as_timeout(timeout)
+        request_timeout = self._timeout_for(timeout)
         while True:
             attempts.begin()
             began = time.perf_counter()
@@ -618,7 +627,7 @@ class AsyncResaleClient(_ClientBase):
         attempts = _Attempts(retry or self.retry, call)
         headers = self._headers_for(call, extra_headers)
         content = call.encoded_body()
-        request_timeout = self.timeout if timeout is None else _as_timeout(timeout)
+        request_timeout = self._timeout_for(timeout)
         while True:
             attempts.begin()
             began = time.perf_counter()

@@ -19,15 +19,13 @@ from typing import Any
 
 import httpx
 
-from bango_resale_generated.models import EntitlementNotification
-
 from . import _constants, spec
 from ._errors import (
     ConfigurationError,
     InvalidNotificationError,
     NotificationAuthenticationError,
 )
-from ._operations import entitlement_from_model
+from ._operations import entitlement_from_payload
 from ._results import Entitlement
 
 
@@ -108,16 +106,18 @@ class NotificationReceiver:
         if not isinstance(payload, dict):
             raise InvalidNotificationError("notification body is not a JSON object")
         try:
-            model = EntitlementNotification.from_dict(payload)
-            notification_id = model.notification_id
+            notification_id = payload["notificationId"]
+            notification_type = payload["notificationType"]
             if not isinstance(notification_id, str) or not notification_id:
                 raise ValueError("notificationId must be a non-empty string")
+            if not isinstance(notification_type, str):
+                raise TypeError("notificationType must be a string")
             return NotificationEvent(
                 notification_id=notification_id,
-                notification_type=str(model.notification_type),
-                entitlement=entitlement_from_model(model),
-                response_code=str(model.response_code),
-                response_message=str(model.response_message),
+                notification_type=notification_type,
+                entitlement=entitlement_from_payload(payload),
+                response_code=str(payload["responseCode"]),
+                response_message=str(payload["responseMessage"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidNotificationError(
