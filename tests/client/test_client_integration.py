@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +147,25 @@ def test_async_client_against_the_sandbox(sandbox: SandboxProcess) -> None:
             return revoked.entitlement.status
 
     assert asyncio.run(run()) == "REVOKED"
+
+
+def test_quickstart_example_runs_against_the_sandbox(
+    sandbox: SandboxProcess, repo_root: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, str(repo_root / "examples" / "quickstart.py")],
+        env={**os.environ, "BANGO_RESALE_BASE_URL": sandbox.base_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for marker in (
+        "created",
+        "cancelled",
+        "send the customer to",
+        "not available:",
+        "notification",
+    ):
+        assert marker in result.stdout
