@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import inspect
+import logging
 import os
 import time
 import warnings
@@ -222,15 +223,16 @@ class _ClientBase:
         return action
 
     def _log_answer(self, call: PreparedCall[Any], response: httpx.Response, began: float) -> None:
-        if log.isEnabledFor(10):  # DEBUG; checked first because the hot path is hot
+        if log.isEnabledFor(logging.DEBUG):  # checked first: this runs on every call
             log.debug(
-                "%s %s %s -> %d in %.1f ms (request id %s)",
+                "%s %s %s -> %d in %.1f ms (request id %s) headers %s",
                 call.operation,
                 call.method,
                 call.url,
                 response.status_code,
                 (time.perf_counter() - began) * 1000,
                 call.request_identifier,
+                _logging.redact_headers(response.request.headers),
             )
 
 
