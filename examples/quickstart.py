@@ -50,9 +50,10 @@ def main() -> None:
         client.handle_client_action(pending)  # refreshes the URL first if it has expired
 
         # 4. Errors are typed: catch the precise code or the HTTP status class.
+        pending_id = pending.entitlement.entitlement_id
+        client.revoke(pending_id, ("REVOKED", "OTHER"))  # PENDING -> REVOKED
         try:
-            client.revoke(entitlement.entitlement_id, ("REVOKED", "OTHER"))
-            client.revoke(entitlement.entitlement_id, ("REVOKED", "OTHER"))
+            client.revoke(pending_id, ("REVOKED", "OTHER"))  # it has already ended
         except NotAvailableError as error:
             print("not available:", error.response_message, "request", error.request_identifier)
         except ConflictError as error:  # any other 409
