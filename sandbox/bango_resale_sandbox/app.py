@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import re
@@ -62,6 +63,7 @@ RETRY_AFTER_SECONDS = 1
 # The RequestIdentifier schema's pattern and length, as bytes.
 _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
+_GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'
 
 
 @dataclass(slots=True)
@@ -170,6 +172,11 @@ class SandboxApp:
                 return
 
     def startup(self) -> None:
+        # Everything allocated so far lives as long as the process: keep the collector off
+        # it, and collect the young generation less often (fewer pauses under load).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         self.deliverer.start()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sandbox-clock-sweeper")
 
@@ -241,7 +248,9 @@ class SandboxApp:
             query = operation.check_query(
                 parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             ) if scope["query_string"] else {}
-            raw = await self._read_body(receive, headers)
+            # A request without a declared body has none to wait for (the GET hot path).
+            has_body = b"content-length" in headers or b"transfer-encoding" in headers
+            raw = await self._read_body(receive, headers) if has_body else b""
             body = self._parse_body(operation, raw)
         except RequestInvalid as exc:
             return self._error("BAD_REQUEST", str(exc))
@@ -383,10 +392,13 @@ class SandboxApp:
 
     def _get(self, request: _Request) -> Response:
         entitlement_id = request.path_params["entitlementId"]
-        record = self.store.get_record(request.reseller, entitlement_id)
-        if record is None:
+        stored = self.store.get_record_json(request.reseller, entitlement_id)
+        if stored is None:
             return self._error("NOT_FOUND", f"No entitlement {entitlement_id}")
-        return self._entitlement(200, "OK", "Success", record)
+        if faults.EXTRA_FIELD in self.config.faults:
+            return self._entitlement(200, "OK", "Success", orjson.loads(stored))
+        # The hot path: splice the stored JSON record into the envelope without parsing it.
+        return Response(200, _GET_PREFIX + stored[1:])
 
     def _query(self, request: _Request) -> Response:
         records = self.service.query(request.reseller, request.body)

@@ -205,16 +205,13 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
 
-    def get_record(self, reseller: str, entitlement_id: str) -> dict[str, Any] | None:
-        """The stored record as JSON-ready data, skipping the domain object (the hot path)."""
+    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
+        """The stored record as JSON bytes, skipping the domain object (the read hot path)."""
         row = self._db.execute(
             "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
             (entitlement_id, reseller),
         ).fetchone()
-        if row is None:
-            return None
-        record: dict[str, Any] = orjson.loads(row[0])
-        return record
+        return None if row is None else bytes(row[0])
 
     def owner(self, entitlement_id: str) -> str | None:
         row = self._db.execute(

@@ -1,0 +1,150 @@
+"""Sandbox throughput against Prism's mock, side by side, on loopback with 32 clients.
+
+Prints requests per second and latency percentiles for:
+- getEntitlement on the sandbox and on `prism mock spec/bango-resale.openapi.yaml`;
+- createEntitlement (a durable SQLite write, plus its outbox row) on the sandbox.
+Targets (issue 3): sandbox getEntitlement >= 3x Prism with p99 < 20 ms; create >= 1,000/s.
+
+Usage: .venv/bin/python scripts/bench/bench_sandbox.py [--seconds N] [--connections N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bango_resale_sandbox.testing import SandboxProcess, free_port  # noqa: E402
+from loadgen import LoadResult, build_request, run_load  # noqa: E402
+from wrk import ensure_wrk, run_wrk  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PRISM = ROOT / "node_modules" / ".bin" / "prism"
+SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
+AUTH = ("demo", "demo-secret")
+HOST = "127.0.0.1"
+# The id in the spec's examples: what Prism's mock serves for any id.
+PRISM_EXAMPLE_ID = "5f0c1c9e-8a51-4c59-9d9e-2f1e6f3f6a10"
+
+
+def start_prism(port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(PRISM), "mock", str(SPEC), "-h", HOST, "-p", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("prism exited:\n" + log.read_text()[-2000:])
+        try:
+            request = urllib.request.Request(f"http://{HOST}:{port}/v1/echo/ready")
+            urllib.request.urlopen(request, timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # answering, even if with 401
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("prism did not start")
+
+
+def create_entitlement(base_url: str) -> str:
+    request = urllib.request.Request(
+        f"{base_url}/v1/entitlement", method="POST",
+        data=json.dumps({"customerIdentifier": "bench-reader", "merchantAccountKey": "BANGO",
+                         "productKey": "BangoMusic"}).encode(),
+        headers={"Content-Type": "application/json",
+                 "Authorization": "Basic ZGVtbzpkZW1vLXNlY3JldA=="},
+    )
+    with urllib.request.urlopen(request) as response:
+        return str(json.loads(response.read())["entitlementId"])
+
+
+AUTH_HEADER = "Basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+CREATE_BODY = ('{"customerIdentifier":"bench-%d","merchantAccountKey":"BANGO",'
+               '"productKey":"BangoMusic"}')
+
+
+def measure_get(wrk: str | None, port: int, entitlement_id: str, args: argparse.Namespace
+                ) -> LoadResult:
+    path = f"/v1/entitlement/{entitlement_id}"
+    if wrk:
+        return run_wrk(wrk, f"http://{HOST}:{port}{path}", auth_header=AUTH_HEADER,
+                       connections=args.connections, seconds=args.seconds)
+    request = build_request("GET", HOST, port, path, auth=AUTH)
+    return run_load(HOST, port, lambda _n: request, connections=args.connections,
+                    seconds=args.seconds)
+
+
+def measure_create(wrk: str | None, port: int, args: argparse.Namespace) -> LoadResult:
+    if wrk:
+        return run_wrk(wrk, f"http://{HOST}:{port}/v1/entitlement", auth_header=AUTH_HEADER,
+                       connections=args.connections, seconds=args.seconds, method="POST",
+                       body_format=CREATE_BODY)
+
+    def factory(n: int) -> bytes:
+        return build_request("POST", HOST, port, "/v1/entitlement", auth=AUTH,
+                             body=(CREATE_BODY % n).encode())
+
+    return run_load(HOST, port, factory, connections=args.connections, seconds=args.seconds)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator")
+    args = parser.parse_args()
+    wrk = None if args.no_wrk else ensure_wrk()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        prism_port = free_port()
+        prism = start_prism(prism_port, workdir / "prism.log")
+        try:
+            with SandboxProcess(workdir / "bench.sqlite3") as sandbox:
+                entitlement_id = create_entitlement(sandbox.base_url)
+                print(f"loopback, {args.connections} keep-alive clients, {args.seconds:.0f} s"
+                      f" per run, load from {'wrk' if wrk else 'loadgen.py (wrk not found)'}\n")
+                prism_get = measure_get(wrk, prism_port, PRISM_EXAMPLE_ID, args)
+                print(f"getEntitlement     prism    {prism_get.summary()}")
+                prism.terminate()  # free its CPU before the sandbox runs
+                prism.wait(timeout=10)
+                sandbox_get = measure_get(wrk, sandbox.port, entitlement_id, args)
+                print(f"getEntitlement     sandbox  {sandbox_get.summary()}")
+                create = measure_create(wrk, sandbox.port, args)
+                print(f"createEntitlement  sandbox  {create.summary()}")
+        finally:
+            if prism.poll() is None:
+                prism.kill()
+    report(prism_get, sandbox_get, create)
+    return 0
+
+
+def report(prism_get: LoadResult, sandbox_get: LoadResult, create: LoadResult) -> None:
+    ratio = sandbox_get.rps / prism_get.rps
+    p99 = sandbox_get.percentile(99)
+    print()
+    print(f"getEntitlement sandbox/prism ratio: {ratio:.1f}x (target >= 3x)"
+          f"  {verdict(ratio >= 3)}")
+    print(f"getEntitlement sandbox p99: {p99:.2f} ms (target < 20 ms)  {verdict(p99 < 20)}")
+    print(f"createEntitlement: {create.rps:.0f}/s (target >= 1000/s)"
+          f"  {verdict(create.rps >= 1000)}")
+    bad = {s: c for r in (sandbox_get, create) for s, c in r.statuses.items() if s >= 300}
+    if bad:
+        print(f"WARNING: non-2xx answers from the sandbox: {bad}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
