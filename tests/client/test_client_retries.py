@@ -203,3 +203,25 @@ def test_async_client_retries_with_the_same_identifier(script: Script, sleeps: l
     assert len(sleeps) == 1
     assert len({r.headers["X-RequestIdentifier"] for r in script.requests}) == 1
     assert script.requests[0].url.path == "/v1/entitlement/revoke/ent-1"
+
+
+def test_retry_after_as_http_date_is_understood() -> None:
+    import datetime
+    from email.utils import format_datetime
+
+    from bango_resale._retry import parse_retry_after
+
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+    seconds = parse_retry_after(format_datetime(soon, usegmt=True))
+    assert seconds is not None and 25 <= seconds <= 31
+    assert parse_retry_after("soon-ish") is None
+
+
+def test_caller_supplied_http_client_still_gets_credentials(script: Script) -> None:
+    script.then(200, OK)
+    http = httpx.Client(base_url="http://bango.test", transport=httpx.MockTransport(script))
+    with ResaleClient("http://bango.test", "u", "p", http_client=http) as client:
+        client.get("ent-1")
+    assert script.requests[0].headers["Authorization"].startswith("Basic ")
+    assert not http.is_closed  # the caller owns it
+    http.close()
