@@ -59,7 +59,9 @@ def test_wheel_installs_in_a_fresh_venv_and_type_checks(repo_root: Path, tmp_pat
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+    # The sandbox's server dependencies come with its extra, as a user would install it.
+    requirement = f"bango-resale[sandbox] @ {wheel.as_uri()}"
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement)
 
     assert run(python, "-c", SMOKE).stdout.strip() == "ok"
 
