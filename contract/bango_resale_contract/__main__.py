@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--phases", default=None, help="comma-separated subset of the phases")
     parser.add_argument("--max-examples", type=int, default=None)
+    parser.add_argument(
+        "--max-time", type=int, default=None, help="seconds per schemathesis run (config: 25)"
+    )
     parser.add_argument("--no-control-spec", action="store_true", help="skip the sandbox spec")
     parser.add_argument("--no-scenarios", action="store_true", help="skip the scenario suite")
     parser.add_argument("--quiet", action="store_true", help="hide schemathesis's own output")
@@ -82,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_dir=arguments.report_dir,
         config_path=config_path,
         max_examples=arguments.max_examples,
+        max_time=arguments.max_time,
         control_spec=not arguments.no_control_spec,
         scenarios=not arguments.no_scenarios,
         echo=not arguments.quiet,

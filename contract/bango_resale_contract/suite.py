@@ -43,6 +43,7 @@ class SuiteOptions:
     config_path: Path | None = None
     phases: tuple[str, ...] = ALL_PHASES
     max_examples: int | None = None
+    max_time: int | None = None
     control_spec: bool = True
     scenarios: bool = True
     echo: bool = True
@@ -85,6 +86,10 @@ def _spec_path(file_name: str, package: str) -> Path:
     return Path(str(resources.files(package).joinpath("_data", file_name)))
 
 
+def _budget_arguments(options: SuiteOptions) -> list[str]:
+    return ["--max-time", str(options.max_time)] if options.max_time is not None else []
+
+
 def run_suite(options: SuiteOptions) -> SuiteResult:
     """Run the suite; start (and stop) a sandbox first when no URL is given."""
     started = time.monotonic()
@@ -110,6 +115,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             config_path=options.config_path,
             phases=options.phases,
             max_examples=options.max_examples,
+            extra_arguments=_budget_arguments(options),
             echo=options.echo,
         )
         result.runs.append(partner)
@@ -128,6 +134,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
                     config_path=options.config_path,
                     phases=options.phases,
                     max_examples=options.max_examples,
+                    extra_arguments=_budget_arguments(options),
                     echo=options.echo,
                 )
             )
