@@ -27,12 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--db", default="sandbox.sqlite3", help="SQLite file (created if absent)")
     parser.add_argument(
-        "--reseller", action="append", type=_reseller, default=[], metavar="NAME:PASSWORD",
+        "--reseller",
+        action="append",
+        type=_reseller,
+        default=[],
+        metavar="NAME:PASSWORD",
         help="a reseller's credentials (repeatable); replaces the configured resellers",
     )
     parser.add_argument("--config", type=Path, help="TOML configuration (default: packaged)")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="NAME",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
         help=f"switch on a deliberate fault (repeatable; also ${ENVIRONMENT_VARIABLE}):"
         f" {', '.join(sorted(KNOWN_FAULTS))}",
     )
@@ -51,11 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.reseller:
         config = config.with_resellers(args.reseller)
     config = config.with_faults(faults)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if faults:
         logging.getLogger("bango_resale_sandbox").warning(
-            "deliberate faults switched on: %s", ", ".join(sorted(faults)))
+            "deliberate faults switched on: %s", ", ".join(sorted(faults))
+        )
 
     import uvicorn
 
@@ -63,8 +72,15 @@ def main(argv: list[str] | None = None) -> int:
 
     app = SandboxApp(config, args.db)
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-        loop="uvloop", http="httptools", lifespan="on", timeout_keep_alive=30,
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        timeout_keep_alive=30,
     )
     return 0
 

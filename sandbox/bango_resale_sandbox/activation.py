@@ -34,12 +34,13 @@ def sandbox_spec() -> Mapping[str, Any]:
     """The sandbox's own OpenAPI document (control endpoints, activation page, health)."""
     text = resources.files(__package__).joinpath(SANDBOX_SPEC_RESOURCE).read_text("utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: Mapping[str, Any] = yaml.load(text, Loader=loader)  # noqa: S506
+    document: Mapping[str, Any] = yaml.load(text, Loader=loader)
     return document
 
 
-async def serve_page(app: SandboxApp, operation: Operation, path_params: Mapping[str, str],
-                     receive: Receive) -> Response:
+async def serve_page(
+    app: SandboxApp, operation: Operation, path_params: Mapping[str, str], receive: Receive
+) -> Response:
     from .app import Response
 
     token = path_params["token"]
@@ -48,16 +49,21 @@ async def serve_page(app: SandboxApp, operation: Operation, path_params: Mapping
             await _drain(receive)
             with app.store.transaction():
                 entitlement = app.service.complete_activation(token)
-            return Response(200, _page(
-                "Sign-up complete",
-                f"<p>Entitlement <code>{html.escape(entitlement.entitlement_id)}</code> is now"
-                f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
-            ), HTML)
+            return Response(
+                200,
+                _page(
+                    "Sign-up complete",
+                    f"<p>Entitlement <code>{html.escape(entitlement.entitlement_id)}</code> is now"
+                    f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
+                ),
+                HTML,
+            )
         link, entitlement = app.service.activation_link(token)
     except DomainError as exc:
         status = _PAGE_STATUSES.get(exc.response_code, 400)
-        return Response(status, _page("Activation not possible",
-                                      f"<p>{html.escape(exc.message)}</p>"), HTML)
+        return Response(
+            status, _page("Activation not possible", f"<p>{html.escape(exc.message)}</p>"), HTML
+        )
     del link
     name = html.escape(entitlement.entitlement_display_name or entitlement.product_key)
     form = (
@@ -81,7 +87,7 @@ async def _drain(receive: Receive) -> None:
 
 def _page(title: str, content: str) -> bytes:
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head><body>"
         f"<h1>{html.escape(title)}</h1>{content}"
         "<p><small>Bango Resale sandbox: mock merchant sign-up page.</small></p>"

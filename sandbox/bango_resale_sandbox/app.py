@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+
 from bango_resale import spec as partner_spec
 
 from . import activation, faults, magic
@@ -88,19 +89,25 @@ class SandboxApp:
         self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
         self.partner = Router(partner_spec.load_partner_spec())
         self.controls = Router(activation.sandbox_spec())
-        self._status_of = {row.response_code: row.http_status
-                           for row in partner_spec.response_code_rows()
-                           if row.response_code not in {"OK", "CLIENT_ACTION_REQUIRED"}}
+        self._status_of = {
+            row.response_code: row.http_status
+            for row in partner_spec.response_code_rows()
+            if row.response_code not in {"OK", "CLIENT_ACTION_REQUIRED"}
+        }
         _check_spec_agrees(self._status_of)
-        reasons = ReasonTable((r.category, r.code, r.description)
-                              for r in partner_spec.reason_rows())
+        reasons = ReasonTable(
+            (r.category, r.code, r.description) for r in partner_spec.reason_rows()
+        )
         platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
         self.deliverer = Deliverer(
-            self.store, config.delivery,
+            self.store,
+            config.delivery,
             {name: r.notification_auth for name, r in config.resellers.items()},
         )
         self.service = EntitlementService(
-            config, self.store, reasons,
+            config,
+            self.store,
+            reasons,
             Reason(platform_row.category, platform_row.code, platform_row.description),
             on_notification=self.deliverer.wake,
         )
@@ -129,8 +136,7 @@ class SandboxApp:
             "getHealth": self._health,
             "listMagicNumbers": self._magic_numbers,
         }
-        missing = {op.operation_id for op in (*self.partner.operations,
-                                              *self.controls.operations)}
+        missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
         missing -= {*self._handlers, *activation.PAGE_OPERATIONS}
         if missing:
             raise RuntimeError(f"no handler for operations {sorted(missing)}")
@@ -150,14 +156,17 @@ class SandboxApp:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
         request_id = headers.get(b"x-requestidentifier")
-        out_headers = [(b"content-type", response.content_type),
-                       (b"content-length", str(len(response.body)).encode()),
-                       *response.headers]
+        out_headers = [
+            (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
+            *response.headers,
+        ]
         # Echo only a well-formed id: the response header has the request header's schema.
         if request_id is not None and _ECHOABLE_REQUEST_ID.fullmatch(request_id):
             out_headers.append((b"x-requestidentifier", request_id))
-        await send({"type": "http.response.start", "status": response.status,
-                    "headers": out_headers})
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": out_headers}
+        )
         await send({"type": "http.response.body", "body": response.body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -201,8 +210,9 @@ class SandboxApp:
 
     # -- request pipeline ---------------------------------------------------------------
 
-    async def _dispatch(self, scope: Scope, headers: Mapping[bytes, bytes],
-                        receive: Receive) -> Response:
+    async def _dispatch(
+        self, scope: Scope, headers: Mapping[bytes, bytes], receive: Receive
+    ) -> Response:
         method, path = scope["method"], scope["path"]
         router = self.controls if path.startswith("/sandbox/") else self.partner
         operation, path_params, allowed = router.match(method, path)
@@ -237,25 +247,39 @@ class SandboxApp:
         if forced is MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR:
             return self._error("INTERNAL_ERROR", "Forced by X-Magic-Number")
         if forced is MagicNumber.ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE:
-            return self._retry_later("SERVICE_UNAVAILABLE", "Forced by X-Magic-Number",
-                                     RETRY_AFTER_SECONDS)
+            return self._retry_later(
+                "SERVICE_UNAVAILABLE", "Forced by X-Magic-Number", RETRY_AFTER_SECONDS
+            )
         if forced is MagicNumber.ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS:
-            return self._retry_later("TOO_MANY_REQUESTS", "Forced by X-Magic-Number",
-                                     RETRY_AFTER_SECONDS)
+            return self._retry_later(
+                "TOO_MANY_REQUESTS", "Forced by X-Magic-Number", RETRY_AFTER_SECONDS
+            )
         try:
             request_id = self._request_id(operation, headers)
             operation.check_path(path_params)
-            query = operation.check_query(
-                parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-            ) if scope["query_string"] else {}
+            query = (
+                operation.check_query(
+                    parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                )
+                if scope["query_string"]
+                else {}
+            )
             # A request without a declared body has none to wait for (the GET hot path).
             has_body = b"content-length" in headers or b"transfer-encoding" in headers
             raw = await self._read_body(receive, headers) if has_body else b""
             body = self._parse_body(operation, raw)
         except RequestInvalid as exc:
             return self._error("BAD_REQUEST", str(exc))
-        request = _Request(operation, reseller, path_params, query, body, forced, raw,
-                           self._base_url(scope, headers))
+        request = _Request(
+            operation,
+            reseller,
+            path_params,
+            query,
+            body,
+            forced,
+            raw,
+            self._base_url(scope, headers),
+        )
         handler = self._handlers[operation.operation_id]
         if request_id is None:
             if operation.method == "GET":
@@ -270,11 +294,24 @@ class SandboxApp:
         except DomainError as exc:
             return self._error(exc.response_code, exc.message)
 
-    def _idempotent(self, handler: Callable[[_Request], Response], request: _Request,
-                    request_id: str, method: str, scope: Scope) -> Response:
-        fingerprint = hashlib.sha256(b"\0".join((
-            method.encode(), scope["path"].encode(), scope["query_string"], request.raw_body,
-        ))).digest()
+    def _idempotent(
+        self,
+        handler: Callable[[_Request], Response],
+        request: _Request,
+        request_id: str,
+        method: str,
+        scope: Scope,
+    ) -> Response:
+        fingerprint = hashlib.sha256(
+            b"\0".join(
+                (
+                    method.encode(),
+                    scope["path"].encode(),
+                    scope["query_string"],
+                    request.raw_body,
+                )
+            )
+        ).digest()
         with self.store.transaction():
             stored = self.store.get_response(request.reseller, request_id)
             if stored is not None:
@@ -287,9 +324,11 @@ class SandboxApp:
             response = self._run(handler, request)
             # Transient failures are not remembered, so that a retry can succeed.
             if response.status not in _TRANSIENT_STATUSES and response.content_type == JSON:
-                self.store.put_response(request.reseller, request_id,
-                                        StoredResponse(fingerprint, response.status,
-                                                       response.body))
+                self.store.put_response(
+                    request.reseller,
+                    request_id,
+                    StoredResponse(fingerprint, response.status, response.body),
+                )
             return response
 
     def _request_id(self, operation: Operation, headers: Mapping[bytes, bytes]) -> str | None:
@@ -360,13 +399,22 @@ class SandboxApp:
         return envelope(status, response_code, message)
 
     def _retry_later(self, response_code: str, message: str, seconds: int) -> Response:
-        response = envelope(self.status_for(response_code), response_code,
-                            f"{message}; retry after {seconds} second(s)")
+        response = envelope(
+            self.status_for(response_code),
+            response_code,
+            f"{message}; retry after {seconds} second(s)",
+        )
         response.headers.append((b"retry-after", str(seconds).encode()))
         return response
 
-    def _entitlement(self, status: int, code: str, message: str, record: Mapping[str, Any],
-                     parameters: Mapping[str, Any] | None = None) -> Response:
+    def _entitlement(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        record: Mapping[str, Any],
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Response:
         body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
         if parameters is not None:
             body["parameters"] = parameters
@@ -376,8 +424,9 @@ class SandboxApp:
 
     def _result(self, result: Result) -> Response:
         status, code = _ANSWERS[result.answer]
-        return self._entitlement(status, code, result.message, result.entitlement.to_record(),
-                                 result.parameters)
+        return self._entitlement(
+            status, code, result.message, result.entitlement.to_record(), result.parameters
+        )
 
     def _done(self, entitlement: Entitlement, message: str) -> Response:
         return self._entitlement(200, "OK", message, entitlement.to_record())
@@ -387,8 +436,9 @@ class SandboxApp:
     def _create(self, request: _Request) -> Response:
         if faults.SERVER_ERROR in self.config.faults and "offerKey" in request.body:
             return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
-        return self._result(self.service.create(request.reseller, request.body, request.magic,
-                                                request.base_url))
+        return self._result(
+            self.service.create(request.reseller, request.body, request.magic, request.base_url)
+        )
 
     def _get(self, request: _Request) -> Response:
         entitlement_id = request.path_params["entitlementId"]
@@ -405,28 +455,51 @@ class SandboxApp:
         return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
 
     def _update(self, request: _Request) -> Response:
-        return self._result(self.service.update(request.reseller, request.body, request.magic,
-                                                request.base_url))
+        return self._result(
+            self.service.update(request.reseller, request.body, request.magic, request.base_url)
+        )
 
     def _cancel(self, request: _Request) -> Response:
-        return self._result(self.service.terminate(
-            request.reseller, request.path_params["entitlementId"], request.body, request.magic,
-            revoke=False))
+        return self._result(
+            self.service.terminate(
+                request.reseller,
+                request.path_params["entitlementId"],
+                request.body,
+                request.magic,
+                revoke=False,
+            )
+        )
 
     def _revoke(self, request: _Request) -> Response:
-        return self._result(self.service.terminate(
-            request.reseller, request.path_params["entitlementId"], request.body, request.magic,
-            revoke=True))
+        return self._result(
+            self.service.terminate(
+                request.reseller,
+                request.path_params["entitlementId"],
+                request.body,
+                request.magic,
+                revoke=True,
+            )
+        )
 
     def _activation_info(self, request: _Request) -> Response:
-        return self._result(self.service.activation_info(
-            request.reseller, request.path_params["entitlementId"], request.magic,
-            request.base_url))
+        return self._result(
+            self.service.activation_info(
+                request.reseller,
+                request.path_params["entitlementId"],
+                request.magic,
+                request.base_url,
+            )
+        )
 
     def _reactivate(self, request: _Request) -> Response:
-        return self._result(self.service.reactivate(
-            request.reseller, request.path_params["entitlementId"], request.magic,
-            request.base_url))
+        return self._result(
+            self.service.reactivate(
+                request.reseller,
+                request.path_params["entitlementId"],
+                request.magic,
+                request.base_url,
+            )
+        )
 
     def _echo(self, request: _Request) -> Response:
         return envelope(200, "OK", "Success", echo=request.path_params["echoRequestId"])
@@ -434,20 +507,21 @@ class SandboxApp:
     # -- sandbox controls ---------------------------------------------------------------
 
     def _complete(self, request: _Request) -> Response:
-        entitlement = self.service.complete_pending(request.reseller,
-                                                    request.path_params["entitlementId"])
+        entitlement = self.service.complete_pending(
+            request.reseller, request.path_params["entitlementId"]
+        )
         return self._done(entitlement, "The merchant confirmed the pending operation")
 
     def _merchant_cancel(self, request: _Request) -> Response:
         entitlement = self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {},
-            revoke=False)
+            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=False
+        )
         return self._done(entitlement, "The merchant cancelled the entitlement")
 
     def _merchant_revoke(self, request: _Request) -> Response:
         entitlement = self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {},
-            revoke=True)
+            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=True
+        )
         return self._done(entitlement, "The merchant revoked the entitlement")
 
     def _fail(self, request: _Request) -> Response:
@@ -455,22 +529,37 @@ class SandboxApp:
         return self._done(entitlement, "The platform lost track of the entitlement")
 
     def _advance_clock(self, request: _Request) -> Response:
-        now, changed = self.service.advance_clock(request.reseller,
-                                                  float(request.body["seconds"]))
-        return envelope(200, "OK", f"Clock advanced; {changed} change(s) fired",
-                        now=_iso(now.timestamp()), changed=changed)
+        now, changed = self.service.advance_clock(request.reseller, float(request.body["seconds"]))
+        return envelope(
+            200,
+            "OK",
+            f"Clock advanced; {changed} change(s) fired",
+            now=_iso(now.timestamp()),
+            changed=changed,
+        )
 
     def _get_clock(self, request: _Request) -> Response:
         epoch = self.service.clock.epoch(request.reseller)
-        return envelope(200, "OK", "Sandbox time", now=_iso(epoch),
-                        offsetSeconds=round(epoch - _wall_clock(), 3))
+        return envelope(
+            200,
+            "OK",
+            "Sandbox time",
+            now=_iso(epoch),
+            offsetSeconds=round(epoch - _wall_clock(), 3),
+        )
 
     def _list_notifications(self, request: _Request) -> Response:
-        rows = self.service.notifications(request.reseller,
-                                          entitlement_id=request.query.get("entitlementId"),
-                                          state=request.query.get("state"))
-        return envelope(200, "OK", f"{len(rows)} notification(s)",
-                        notifications=[_notification_view(row) for row in rows])
+        rows = self.service.notifications(
+            request.reseller,
+            entitlement_id=request.query.get("entitlementId"),
+            state=request.query.get("state"),
+        )
+        return envelope(
+            200,
+            "OK",
+            f"{len(rows)} notification(s)",
+            notifications=[_notification_view(row) for row in rows],
+        )
 
     def _reset(self, request: _Request) -> Response:
         self.service.reset(request.reseller)

@@ -22,6 +22,10 @@ ASYNC_CAPABLE_OPERATIONS = frozenset(
 )
 
 
+# Notifications may go to loopback only unless the configuration says otherwise.
+_DEFAULT_ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class ConfigError(ValueError):
     """The configuration file is missing something or holds a value of the wrong kind."""
 
@@ -106,7 +110,7 @@ class RateLimit:
 class DeliveryConfig:
     """Where and how notifications may be delivered."""
 
-    allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
+    allowed_hosts: frozenset[str] = _DEFAULT_ALLOWED_HOSTS
     timeout_seconds: float = 5.0
     first_retry_seconds: float = 0.5
     max_retry_seconds: float = 60.0
@@ -171,7 +175,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
         ),
         delivery=DeliveryConfig(
             allowed_hosts=frozenset(
-                str(h).lower() for h in delivery.get("allowed_hosts", DeliveryConfig.allowed_hosts)
+                str(h).lower() for h in delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS)
             ),
             timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
             first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),

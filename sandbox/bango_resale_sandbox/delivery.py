@@ -8,6 +8,7 @@ its notificationId across attempts, so receivers can drop duplicates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -37,16 +38,21 @@ def is_deliverable(url: str, allowed_hosts: frozenset[str]) -> bool:
 
 def retry_delay(attempts: int, config: DeliveryConfig) -> float:
     """Exponential backoff: the first delay doubled per failed attempt, capped."""
-    return float(min(config.first_retry_seconds * 2 ** max(attempts - 1, 0),
-                     config.max_retry_seconds))
+    return float(
+        min(config.first_retry_seconds * 2 ** max(attempts - 1, 0), config.max_retry_seconds)
+    )
 
 
 class Deliverer:
     """A background task that drains the outbox; `wake()` after committing new rows."""
 
-    def __init__(self, store: SqliteStore, config: DeliveryConfig,
-                 auth_for: Mapping[str, NotificationAuth],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        config: DeliveryConfig,
+        auth_for: Mapping[str, NotificationAuth],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._config = config
         self._auth_for = auth_for
@@ -67,10 +73,8 @@ class Deliverer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self._client is not None:
             await self._client.aclose()
 
@@ -87,10 +91,8 @@ class Deliverer:
             wait = IDLE_POLL_SECONDS if next_due is None else next_due - self._clock()
             if wait > 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=min(wait, IDLE_POLL_SECONDS))
-                except TimeoutError:
-                    pass
 
     async def deliver_due(self) -> bool:
         """One round: attempt every due row (up to a batch); True if there were any."""
@@ -113,8 +115,10 @@ class Deliverer:
             with self._store.transaction():
                 self._store.mark_blocked(row.seq, "URL is not http(s) on an allowed host")
             return
-        headers = {"Content-Type": "application/json",
-                   **self._auth_for.get(row.reseller, NotificationAuth()).headers()}
+        headers = {
+            "Content-Type": "application/json",
+            **self._auth_for.get(row.reseller, NotificationAuth()).headers(),
+        }
         attempts = row.attempts + 1
         try:
             response = await self._client.post(url, content=row.body, headers=headers)

@@ -229,9 +229,7 @@ class ReasonTable:
     def check(self, category: str, code: str) -> None:
         """Raise BAD_REQUEST when the pair is not in the table."""
         if (category, code) not in self._descriptions:
-            raise bad_request(
-                f"reason pair {category}/{code} is not in the standard reason table"
-            )
+            raise bad_request(f"reason pair {category}/{code} is not in the standard reason table")
 
     def description(self, category: str, code: str) -> str:
         """The table's sample description for a known pair."""
@@ -243,10 +241,12 @@ def ensure_allowed(move: Move, entitlement: Entitlement) -> None:
     if entitlement.status in ALLOWED_FROM[move]:
         return
     if move is Move.REACTIVATE and entitlement.status in LIVE_STATUSES:
-        raise DomainError("ALREADY_EXISTS",
-                          f"entitlement is already live ({entitlement.status.value})")
-    raise not_available(f"cannot {move.value.replace('_', ' ')} an entitlement that is "
-                        f"{entitlement.status.value}")
+        raise DomainError(
+            "ALREADY_EXISTS", f"entitlement is already live ({entitlement.status.value})"
+        )
+    raise not_available(
+        f"cannot {move.value.replace('_', ' ')} an entitlement that is {entitlement.status.value}"
+    )
 
 
 def create(
@@ -286,7 +286,10 @@ def activate(entitlement: Entitlement, now: datetime) -> Transition:
     """The merchant finished activation (with or without a user step)."""
     ensure_allowed(Move.ACTIVATE, entitlement)
     changed = replace(
-        entitlement, status=Status.ACTIVE, date_activated=now, date_ended=None,
+        entitlement,
+        status=Status.ACTIVE,
+        date_activated=now,
+        date_ended=None,
         date_last_updated=now,
     )
     return Transition(changed, NotificationType.ACTIVATION_SUCCESS)
@@ -301,8 +304,9 @@ def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> dat
     return end if end > now else now + period
 
 
-def with_reason(entitlement: Entitlement, prefix: str, reason: Reason,
-                custom: Mapping[str, Any] | None = None) -> Entitlement:
+def with_reason(
+    entitlement: Entitlement, prefix: str, reason: Reason, custom: Mapping[str, Any] | None = None
+) -> Entitlement:
     """Record a reason (and any custom properties) in extensionData, as the seeds describe."""
     data = dict(entitlement.extension_data)
     data.update(custom or {})
@@ -313,8 +317,9 @@ def with_reason(entitlement: Entitlement, prefix: str, reason: Reason,
     return replace(entitlement, extension_data=data)
 
 
-def cancel(entitlement: Entitlement, *, ends_at_period_end: bool, period_days: int,
-           now: datetime) -> Transition:
+def cancel(
+    entitlement: Entitlement, *, ends_at_period_end: bool, period_days: int, now: datetime
+) -> Transition:
     """Soft end: ACTIVE-ENDING until the paid period is over, or CANCELLED at once.
 
     Only an ACTIVE entitlement has a paid period left to run; PENDING and SUSPENDED ones end
@@ -323,8 +328,10 @@ def cancel(entitlement: Entitlement, *, ends_at_period_end: bool, period_days: i
     ensure_allowed(Move.CANCEL, entitlement)
     if ends_at_period_end and entitlement.status is Status.ACTIVE:
         changed = replace(
-            entitlement, status=Status.ACTIVE_ENDING,
-            date_ended=period_end(entitlement, period_days, now), date_last_updated=now,
+            entitlement,
+            status=Status.ACTIVE_ENDING,
+            date_ended=period_end(entitlement, period_days, now),
+            date_last_updated=now,
         )
         return Transition(changed, NotificationType.TERMINATION_PENDING)
     return _end(entitlement, Status.CANCELLED, now)
@@ -349,8 +356,9 @@ def expire(entitlement: Entitlement, reason: Reason, now: datetime) -> Transitio
     return _end(with_reason(entitlement, "cancel", reason), Status.CANCELLED, now)
 
 
-def merchant_end(entitlement: Entitlement, *, revoke: bool, reason: Reason | None,
-                 now: datetime) -> Transition:
+def merchant_end(
+    entitlement: Entitlement, *, revoke: bool, reason: Reason | None, now: datetime
+) -> Transition:
     """The merchant ended the entitlement on its side (user cancelled there, fraud, ...)."""
     ensure_allowed(Move.MERCHANT_REVOKE if revoke else Move.MERCHANT_CANCEL, entitlement)
     if reason is not None:
@@ -388,23 +396,37 @@ def reactivate(entitlement: Entitlement, *, needs_user_step: bool, now: datetime
     ensure_allowed(Move.REACTIVATE, entitlement)
     if needs_user_step:
         changed = replace(
-            entitlement, status=Status.PENDING, date_activated=None, date_ended=None,
+            entitlement,
+            status=Status.PENDING,
+            date_activated=None,
+            date_ended=None,
             date_last_updated=now,
         )
         return Transition(changed, None)
     changed = replace(
-        entitlement, status=Status.ACTIVE, date_activated=now, date_ended=None,
+        entitlement,
+        status=Status.ACTIVE,
+        date_activated=now,
+        date_ended=None,
         date_last_updated=now,
     )
     return Transition(changed, NotificationType.ACTIVATION_SUCCESS)
 
 
-def change_product(entitlement: Entitlement, *, product_key: str, display_name: str,
-                   needs_user_step: bool, now: datetime) -> Transition:
+def change_product(
+    entitlement: Entitlement,
+    *,
+    product_key: str,
+    display_name: str,
+    needs_user_step: bool,
+    now: datetime,
+) -> Transition:
     """Move an ACTIVE entitlement to another product of the same merchant."""
     ensure_allowed(Move.CHANGE_PRODUCT, entitlement)
     changed = replace(
-        entitlement, product_key=product_key, entitlement_display_name=display_name,
+        entitlement,
+        product_key=product_key,
+        entitlement_display_name=display_name,
         date_last_updated=now,
     )
     if needs_user_step:
@@ -413,12 +435,18 @@ def change_product(entitlement: Entitlement, *, product_key: str, display_name: 
 
 
 # Record fields an update may change in any live status.
-METADATA_FIELDS = ("notificationUrl", "dateExpiry", "customerIdentifier", "extensionData",
-                   "offerKey")
+METADATA_FIELDS = (
+    "notificationUrl",
+    "dateExpiry",
+    "customerIdentifier",
+    "extensionData",
+    "offerKey",
+)
 
 
-def update_metadata(entitlement: Entitlement, changes: Mapping[str, Any],
-                    now: datetime) -> Transition:
+def update_metadata(
+    entitlement: Entitlement, changes: Mapping[str, Any], now: datetime
+) -> Transition:
     """Apply metadata changes (keys of METADATA_FIELDS, API names and JSON values).
 
     extensionData is merged key by key; a key set to null is removed.

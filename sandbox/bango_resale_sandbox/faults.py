@@ -31,9 +31,7 @@ EXTRA_FIELD_NAME = "sandboxInternalRevision"
 
 def parse_faults(names: Iterable[str]) -> frozenset[str]:
     """Validate fault names (comma-separated items allowed); raise ValueError on unknown ones."""
-    faults = frozenset(
-        part.strip() for name in names for part in name.split(",") if part.strip()
-    )
+    faults = frozenset(part.strip() for name in names for part in name.split(",") if part.strip())
     if unknown := faults - KNOWN_FAULTS:
         raise ValueError(
             f"unknown fault(s) {sorted(unknown)}; known: {', '.join(sorted(KNOWN_FAULTS))}"

@@ -129,10 +129,13 @@ class Router:
             node = target
         return node
 
-    def _compile(self, template: str, item: Mapping[str, Any], method: str,
-                 operation: Mapping[str, Any]) -> Operation:
-        params = [self._resolve(p) for p in (*item.get("parameters", ()),
-                                              *operation.get("parameters", ()))]
+    def _compile(
+        self, template: str, item: Mapping[str, Any], method: str, operation: Mapping[str, Any]
+    ) -> Operation:
+        params = [
+            self._resolve(p)
+            for p in (*item.get("parameters", ()), *operation.get("parameters", ()))
+        ]
         by_place: dict[str, dict[str, _Validator]] = {"path": {}, "query": {}, "header": {}}
         for param in params:
             if param["in"] in by_place:

@@ -70,9 +70,14 @@ def not_found(entitlement_id: str) -> DomainError:
 class EntitlementService:
     """Runs the contract's operations for a reseller against the store."""
 
-    def __init__(self, config: SandboxConfig, store: SqliteStore, reasons: domain.ReasonTable,
-                 expiry_reason: Reason, on_notification: Callable[[], None] = lambda: None
-                 ) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        store: SqliteStore,
+        reasons: domain.ReasonTable,
+        expiry_reason: Reason,
+        on_notification: Callable[[], None] = lambda: None,
+    ) -> None:
         self.config = config
         self.store = store
         self.reasons = reasons
@@ -82,8 +87,9 @@ class EntitlementService:
 
     # -- partner API ----------------------------------------------------------------------
 
-    def create(self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None,
-               base_url: str) -> Result:
+    def create(
+        self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
+    ) -> Result:
         if magic is MagicNumber.CREATE_REQUEST_RETURNS_NOT_AVAILABLE:
             raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
         merchant, product = body["merchantAccountKey"], body["productKey"]
@@ -102,8 +108,9 @@ class EntitlementService:
             if owner is not None:
                 existing = self.store.get(reseller, requested_id) if owner == reseller else None
                 if existing is None or not _is_twin(existing, customer, merchant, product, offer):
-                    raise DomainError("ALREADY_EXISTS",
-                                      f"entitlementId {requested_id!r} is already in use")
+                    raise DomainError(
+                        "ALREADY_EXISTS", f"entitlementId {requested_id!r} is already in use"
+                    )
                 return self._repeat_pending(reseller, existing, mode, base_url)
         else:
             twin = self.store.find_pending_twin(reseller, customer, merchant, product, offer)
@@ -136,11 +143,20 @@ class EntitlementService:
         if mode is ActivationMode.IMMEDIATE:
             return Result(Answer.DONE, entitlement, "Entitlement created and active")
         if mode is ActivationMode.PENDING:
-            self._schedule(reseller, entitlement.entitlement_id, ACTIVATE, {},
-                           behaviour.activation_delay_seconds)
+            self._schedule(
+                reseller,
+                entitlement.entitlement_id,
+                ACTIVATE,
+                {},
+                behaviour.activation_delay_seconds,
+            )
             return Result(Answer.CREATED, entitlement, "Entitlement created; activation pending")
-        return Result(Answer.CLIENT_ACTION, entitlement, "The user must complete sign-up",
-                      self._new_link(reseller, entitlement.entitlement_id, base_url))
+        return Result(
+            Answer.CLIENT_ACTION,
+            entitlement,
+            "The user must complete sign-up",
+            self._new_link(reseller, entitlement.entitlement_id, base_url),
+        )
 
     def get(self, reseller: str, entitlement_id: str) -> Entitlement:
         entitlement = self.store.get(reseller, entitlement_id)
@@ -150,19 +166,23 @@ class EntitlementService:
 
     def query(self, reseller: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         return self.store.query(
-            reseller, body["customerIdentifier"],
+            reseller,
+            body["customerIdentifier"],
             merchant_account_key=body.get("merchantAccountKey"),
-            product_key=body.get("productKey"), status=body.get("status"),
+            product_key=body.get("productKey"),
+            status=body.get("status"),
         )
 
-    def update(self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None,
-               base_url: str) -> Result:
+    def update(
+        self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
+    ) -> Result:
         entitlement = self.get(reseller, body["entitlementId"])
         benefits = body.get("entitlementBenefits")
         operation = {"SUSPENDED": "SUSPEND", "NORMAL": "RESUME"}.get(benefits or "", "UPDATE")
         if forced(magic, operation, "NOT_AVAILABLE") or forced(magic, "UPDATE", "NOT_AVAILABLE"):
-            raise domain.not_available(f"the merchant refused the {operation.lower()}"
-                                       " (X-Magic-Number)")
+            raise domain.not_available(
+                f"the merchant refused the {operation.lower()} (X-Magic-Number)"
+            )
         self._ensure_no_pending(reseller, entitlement)
         metadata = {k: body[k] for k in domain.METADATA_FIELDS if k in body}
         if "dateExpiry" in metadata:
@@ -180,8 +200,9 @@ class EntitlementService:
         reason: Reason | None = None
         if operation == "SUSPEND":
             domain.ensure_allowed(Move.SUSPEND, entitlement)
-            reason = self._optional_reason(body, "reasonCategory", "reasonCode",
-                                           "reasonDescription")
+            reason = self._optional_reason(
+                body, "reasonCategory", "reasonCode", "reasonDescription"
+            )
         elif operation == "RESUME":
             domain.ensure_allowed(Move.RESUME, entitlement)
         if operation != "UPDATE" and not behaviour.supports_suspend:
@@ -200,31 +221,55 @@ class EntitlementService:
                 )
         if reason is not None:
             entitlement = domain.with_reason(entitlement, "suspend", reason)
-        payload = {"metadata": metadata, "productKey": new_product, "benefits": benefits,
-                   "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED}
+        payload = {
+            "metadata": metadata,
+            "productKey": new_product,
+            "benefits": benefits,
+            "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED,
+        }
         if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
             self.store.save(reseller, entitlement)
-            self._schedule(reseller, entitlement.entitlement_id, operation.lower(), payload,
-                           behaviour.async_delay_seconds)
+            self._schedule(
+                reseller,
+                entitlement.entitlement_id,
+                operation.lower(),
+                payload,
+                behaviour.async_delay_seconds,
+            )
             return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
         updated = self._apply_update(reseller, entitlement, payload)
         if updated.status is Status.PENDING and entitlement.status is not Status.PENDING:
-            return Result(Answer.CLIENT_ACTION, updated, "The user must confirm the new product",
-                          self._new_link(reseller, updated.entitlement_id, base_url))
+            return Result(
+                Answer.CLIENT_ACTION,
+                updated,
+                "The user must confirm the new product",
+                self._new_link(reseller, updated.entitlement_id, base_url),
+            )
         return Result(Answer.DONE, updated, "Entitlement updated")
 
-    def terminate(self, reseller: str, entitlement_id: str, body: Mapping[str, Any],
-                  magic: MagicNumber | None, *, revoke: bool) -> Result:
+    def terminate(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        body: Mapping[str, Any],
+        magic: MagicNumber | None,
+        *,
+        revoke: bool,
+    ) -> Result:
         """Cancel (soft end) or revoke (hard end) at the reseller's request."""
         entitlement = self.get(reseller, entitlement_id)
         operation = "REVOKE" if revoke else "CANCEL"
         if forced(magic, operation, "NOT_AVAILABLE"):
-            raise domain.not_available(f"the merchant refused the {operation.lower()}"
-                                       " (X-Magic-Number)")
+            raise domain.not_available(
+                f"the merchant refused the {operation.lower()} (X-Magic-Number)"
+            )
         reason = self._required_reason(body, *TERMINATE_REASON_FIELDS)
         custom = {k: v for k, v in body.items() if k not in TERMINATE_REASON_FIELDS}
-        if (not revoke and faults.ILLEGAL_TRANSITION in self.config.faults
-                and entitlement.status in domain.TERMINAL_STATUSES):
+        if (
+            not revoke
+            and faults.ILLEGAL_TRANSITION in self.config.faults
+            and entitlement.status in domain.TERMINAL_STATUSES
+        ):
             return Result(Answer.DONE, entitlement, "Entitlement cancelled")
         self._ensure_no_pending(reseller, entitlement)
         domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
@@ -232,18 +277,29 @@ class EntitlementService:
         behaviour = self._behaviour(entitlement)
         if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
             self.store.save(reseller, entitlement)
-            self._schedule(reseller, entitlement_id, operation.lower(), {},
-                           behaviour.async_delay_seconds)
+            self._schedule(
+                reseller, entitlement_id, operation.lower(), {}, behaviour.async_delay_seconds
+            )
             return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
-        ended = self._commit(reseller, entitlement,
-                             self._ending(entitlement, revoke, behaviour, now))
-        return Result(Answer.DONE, ended, "Entitlement revoked" if revoke else (
-            "Entitlement cancelled" if ended.status is Status.CANCELLED
-            else "Entitlement ends when the paid period is over"))
+        ended = self._commit(
+            reseller, entitlement, self._ending(entitlement, revoke, behaviour, now)
+        )
+        return Result(
+            Answer.DONE,
+            ended,
+            "Entitlement revoked"
+            if revoke
+            else (
+                "Entitlement cancelled"
+                if ended.status is Status.CANCELLED
+                else "Entitlement ends when the paid period is over"
+            ),
+        )
 
-    def activation_info(self, reseller: str, entitlement_id: str, magic: MagicNumber | None,
-                        base_url: str) -> Result:
+    def activation_info(
+        self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
+    ) -> Result:
         entitlement = self.get(reseller, entitlement_id)
         if entitlement.status is not Status.PENDING:
             raise domain.not_available(
@@ -256,11 +312,16 @@ class EntitlementService:
                 entitlement = replace(entitlement, activation_code=code)
                 self.store.save(reseller, entitlement)
             return Result(Answer.DONE, entitlement, "Activation code issued")
-        return Result(Answer.DONE, entitlement, "Activation link issued",
-                      self._new_link(reseller, entitlement_id, base_url))
+        return Result(
+            Answer.DONE,
+            entitlement,
+            "Activation link issued",
+            self._new_link(reseller, entitlement_id, base_url),
+        )
 
-    def reactivate(self, reseller: str, entitlement_id: str, magic: MagicNumber | None,
-                   base_url: str) -> Result:
+    def reactivate(
+        self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
+    ) -> Result:
         entitlement = self.get(reseller, entitlement_id)
         if forced(magic, "REACTIVATE", "NOT_AVAILABLE"):
             raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
@@ -276,15 +337,23 @@ class EntitlementService:
             behaviour.activation is ActivationMode.CLIENT_ACTION
         )
         if forced(magic, "REACTIVATE", "ACCEPTED") or "reactivate" in behaviour.async_operations:
-            self._schedule(reseller, entitlement_id, "reactivate", {},
-                           behaviour.async_delay_seconds)
+            self._schedule(
+                reseller, entitlement_id, "reactivate", {}, behaviour.async_delay_seconds
+            )
             return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
-        updated = self._commit(reseller, entitlement,
-                               domain.reactivate(entitlement, needs_user_step=user_step, now=now))
+        updated = self._commit(
+            reseller,
+            entitlement,
+            domain.reactivate(entitlement, needs_user_step=user_step, now=now),
+        )
         if user_step:
-            return Result(Answer.CLIENT_ACTION, updated, "The user must sign up again",
-                          self._new_link(reseller, entitlement_id, base_url))
+            return Result(
+                Answer.CLIENT_ACTION,
+                updated,
+                "The user must sign up again",
+                self._new_link(reseller, entitlement_id, base_url),
+            )
         return Result(Answer.DONE, updated, "Entitlement reactivated")
 
     # -- the merchant's side and the sandbox controls -------------------------------------
@@ -298,8 +367,9 @@ class EntitlementService:
         self.store.delete_pending(reseller, entitlement_id)
         return self._finish(reseller, entitlement, pending)
 
-    def merchant_end(self, reseller: str, entitlement_id: str, body: Mapping[str, Any],
-                     *, revoke: bool) -> Entitlement:
+    def merchant_end(
+        self, reseller: str, entitlement_id: str, body: Mapping[str, Any], *, revoke: bool
+    ) -> Entitlement:
         """The merchant ends the entitlement on its own initiative."""
         entitlement = self.get(reseller, entitlement_id)
         reason = self._optional_reason(body, "reasonCategory", "reasonCode", "reasonDescription")
@@ -325,8 +395,9 @@ class EntitlementService:
         epoch = now.timestamp()
         changed = 0
         for entitlement in self.store.due_expiries(reseller, epoch):
-            self._commit(reseller, entitlement, domain.expire(entitlement, self._expiry_reason,
-                                                              now))
+            self._commit(
+                reseller, entitlement, domain.expire(entitlement, self._expiry_reason, now)
+            )
             self.store.delete_pending(reseller, entitlement.entitlement_id)
             changed += 1
         for entitlement in self.store.due_period_ends(reseller, epoch):
@@ -341,10 +412,10 @@ class EntitlementService:
                 self.store.delete_pending(reseller, entitlement_id)
         return changed
 
-    def notifications(self, reseller: str, *, entitlement_id: str | None,
-                      state: str | None) -> list[OutboxRow]:
-        return self.store.list_notifications(reseller, entitlement_id=entitlement_id,
-                                             state=state)
+    def notifications(
+        self, reseller: str, *, entitlement_id: str | None, state: str | None
+    ) -> list[OutboxRow]:
+        return self.store.list_notifications(reseller, entitlement_id=entitlement_id, state=state)
 
     def reset(self, reseller: str) -> None:
         self.store.reset(reseller)
@@ -378,8 +449,9 @@ class EntitlementService:
     def _behaviour(self, entitlement: Entitlement) -> ProductBehaviour:
         found = self.config.product(entitlement.merchant_account_key, entitlement.product_key)
         # A product dropped from the configuration keeps working with default behaviour.
-        return found or ProductBehaviour(entitlement.merchant_account_key,
-                                         entitlement.product_key, entitlement.product_key)
+        return found or ProductBehaviour(
+            entitlement.merchant_account_key, entitlement.product_key, entitlement.product_key
+        )
 
     def _ensure_no_pending(self, reseller: str, entitlement: Entitlement) -> None:
         pending = self.store.get_pending(reseller, entitlement.entitlement_id)
@@ -388,47 +460,66 @@ class EntitlementService:
                 f"a {pending.operation} of this entitlement is waiting for the merchant"
             )
 
-    def _schedule(self, reseller: str, entitlement_id: str, operation: str,
-                  payload: dict[str, Any], delay: float | None) -> None:
+    def _schedule(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        operation: str,
+        payload: dict[str, Any],
+        delay: float | None,
+    ) -> None:
         due = None if delay is None else self.clock.epoch(reseller) + delay
         self.store.put_pending(reseller, PendingOperation(entitlement_id, operation, payload, due))
 
-    def _finish(self, reseller: str, entitlement: Entitlement,
-                pending: PendingOperation) -> Entitlement:
+    def _finish(
+        self, reseller: str, entitlement: Entitlement, pending: PendingOperation
+    ) -> Entitlement:
         now = self.clock.now(reseller)
         behaviour = self._behaviour(entitlement)
         operation = pending.operation
         if operation == ACTIVATE:
             return self._commit(reseller, entitlement, domain.activate(entitlement, now))
         if operation in {"cancel", "revoke"}:
-            return self._commit(reseller, entitlement,
-                                self._ending(entitlement, operation == "revoke", behaviour, now))
+            return self._commit(
+                reseller,
+                entitlement,
+                self._ending(entitlement, operation == "revoke", behaviour, now),
+            )
         if operation == "suspend":
             return self._commit(reseller, entitlement, domain.suspend(entitlement, now))
         if operation == "resume":
             return self._commit(reseller, entitlement, domain.resume(entitlement, now))
         if operation == "reactivate":
-            return self._commit(reseller, entitlement,
-                                domain.reactivate(entitlement, needs_user_step=False, now=now))
+            return self._commit(
+                reseller,
+                entitlement,
+                domain.reactivate(entitlement, needs_user_step=False, now=now),
+            )
         if operation == "update":
             return self._apply_update(reseller, entitlement, pending.payload)
         raise DomainError("INTERNAL_ERROR", f"unknown pending operation {operation!r}")
 
-    def _ending(self, entitlement: Entitlement, revoke: bool, behaviour: ProductBehaviour,
-                now: datetime) -> domain.Transition:
+    def _ending(
+        self, entitlement: Entitlement, revoke: bool, behaviour: ProductBehaviour, now: datetime
+    ) -> domain.Transition:
         if revoke:
             return domain.revoke(entitlement, now)
-        return domain.cancel(entitlement,
-                             ends_at_period_end=behaviour.cancel is CancelMode.PERIOD_END,
-                             period_days=behaviour.period_days, now=now)
+        return domain.cancel(
+            entitlement,
+            ends_at_period_end=behaviour.cancel is CancelMode.PERIOD_END,
+            period_days=behaviour.period_days,
+            now=now,
+        )
 
-    def _apply_update(self, reseller: str, entitlement: Entitlement,
-                      payload: Mapping[str, Any]) -> Entitlement:
+    def _apply_update(
+        self, reseller: str, entitlement: Entitlement, payload: Mapping[str, Any]
+    ) -> Entitlement:
         now = self.clock.now(reseller)
         current = entitlement
         if payload.get("metadata"):
-            current = self._commit(reseller, current,
-                                   domain.update_metadata(current, payload["metadata"], now))
+            current = self._commit(
+                reseller, current, domain.update_metadata(current, payload["metadata"], now)
+            )
         benefits = payload.get("benefits")
         if benefits == "SUSPENDED":
             current = self._commit(reseller, current, domain.suspend(current, now))
@@ -442,16 +533,25 @@ class EntitlementService:
             user_step = bool(payload.get("userStep")) or (
                 target.activation is ActivationMode.CLIENT_ACTION
             )
-            current = self._commit(reseller, current, domain.change_product(
-                current, product_key=product_key, display_name=target.display_name,
-                needs_user_step=user_step, now=now))
+            current = self._commit(
+                reseller,
+                current,
+                domain.change_product(
+                    current,
+                    product_key=product_key,
+                    display_name=target.display_name,
+                    needs_user_step=user_step,
+                    now=now,
+                ),
+            )
         if current == entitlement:
             # Only a suspend reason may have changed; store it without a notification.
             self.store.save(reseller, current)
         return current
 
-    def _commit(self, reseller: str, before: Entitlement,
-                transition: domain.Transition) -> Entitlement:
+    def _commit(
+        self, reseller: str, before: Entitlement, transition: domain.Transition
+    ) -> Entitlement:
         after = transition.entitlement
         self.store.save(reseller, after)
         if before.status is Status.PENDING and after.status is not Status.PENDING:
@@ -463,8 +563,9 @@ class EntitlementService:
             self._notify(reseller, after, transition.notification)
         return after
 
-    def _notify(self, reseller: str, entitlement: Entitlement,
-                notification_type: NotificationType) -> None:
+    def _notify(
+        self, reseller: str, entitlement: Entitlement, notification_type: NotificationType
+    ) -> None:
         notification_id = str(uuid.uuid4())
         body = {
             "responseCode": "OK",
@@ -481,9 +582,14 @@ class EntitlementService:
         else:
             state = DeliveryState.BLOCKED
         self.store.add_notification(
-            notification_id=notification_id, reseller=reseller,
-            entitlement_id=entitlement.entitlement_id, notification_type=notification_type.value,
-            url=url, body=orjson.dumps(body), state=state, now=_real_time(),
+            notification_id=notification_id,
+            reseller=reseller,
+            entitlement_id=entitlement.entitlement_id,
+            notification_type=notification_type.value,
+            url=url,
+            body=orjson.dumps(body),
+            state=state,
+            now=_real_time(),
         )
         if state == DeliveryState.PENDING:
             self._on_notification()
@@ -499,15 +605,23 @@ class EntitlementService:
             "urlExpiry": domain.format_time(expiry),
         }
 
-    def _repeat_pending(self, reseller: str, entitlement: Entitlement, mode: ActivationMode,
-                        base_url: str) -> Result:
+    def _repeat_pending(
+        self, reseller: str, entitlement: Entitlement, mode: ActivationMode, base_url: str
+    ) -> Result:
         if mode is ActivationMode.CLIENT_ACTION:
-            return Result(Answer.CLIENT_ACTION, entitlement, "The user must complete sign-up",
-                          self._new_link(reseller, entitlement.entitlement_id, base_url))
-        return Result(Answer.CREATED, entitlement, "Entitlement already created; activation pending")
+            return Result(
+                Answer.CLIENT_ACTION,
+                entitlement,
+                "The user must complete sign-up",
+                self._new_link(reseller, entitlement.entitlement_id, base_url),
+            )
+        return Result(
+            Answer.CREATED, entitlement, "Entitlement already created; activation pending"
+        )
 
-    def _required_reason(self, body: Mapping[str, Any], category_field: str, code_field: str,
-                         description_field: str) -> Reason:
+    def _required_reason(
+        self, body: Mapping[str, Any], category_field: str, code_field: str, description_field: str
+    ) -> Reason:
         category, code = body.get(category_field), body.get(code_field)
         if not isinstance(category, str) or not isinstance(code, str):
             raise domain.bad_request(f"{category_field} and {code_field} are required")
@@ -515,8 +629,9 @@ class EntitlementService:
         description = body.get(description_field)
         return Reason(category, code, description if isinstance(description, str) else None)
 
-    def _optional_reason(self, body: Mapping[str, Any], category_field: str, code_field: str,
-                         description_field: str) -> Reason | None:
+    def _optional_reason(
+        self, body: Mapping[str, Any], category_field: str, code_field: str, description_field: str
+    ) -> Reason | None:
         if category_field not in body and code_field not in body:
             return None
         return self._required_reason(body, category_field, code_field, description_field)
@@ -532,13 +647,16 @@ def _activation_mode(magic: MagicNumber | None, behaviour: ProductBehaviour) -> 
     return behaviour.activation
 
 
-def _is_twin(entitlement: Entitlement, customer: str, merchant: str, product: str,
-             offer: str | None) -> bool:
-    return (entitlement.status is Status.PENDING
-            and entitlement.customer_identifier == customer
-            and entitlement.merchant_account_key == merchant
-            and entitlement.product_key == product
-            and entitlement.offer_key == offer)
+def _is_twin(
+    entitlement: Entitlement, customer: str, merchant: str, product: str, offer: str | None
+) -> bool:
+    return (
+        entitlement.status is Status.PENDING
+        and entitlement.customer_identifier == customer
+        and entitlement.merchant_account_key == merchant
+        and entitlement.product_key == product
+        and entitlement.offer_key == offer
+    )
 
 
 def _time_field(body: Mapping[str, Any], name: str) -> datetime | None:

@@ -226,9 +226,15 @@ class SqliteStore:
             " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
             " created_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entitlement.entitlement_id, reseller, entitlement.customer_identifier,
-                entitlement.merchant_account_key, entitlement.product_key, entitlement.offer_key,
-                entitlement.status.value, *_deadlines(entitlement), self._created_seq,
+                entitlement.entitlement_id,
+                reseller,
+                entitlement.customer_identifier,
+                entitlement.merchant_account_key,
+                entitlement.product_key,
+                entitlement.offer_key,
+                entitlement.status.value,
+                *_deadlines(entitlement),
+                self._created_seq,
                 orjson.dumps(entitlement.to_record()),
             ),
         )
@@ -239,28 +245,44 @@ class SqliteStore:
             " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
             " record = ? WHERE entitlement_id = ? AND reseller = ?",
             (
-                entitlement.customer_identifier, entitlement.merchant_account_key,
-                entitlement.product_key, entitlement.offer_key, entitlement.status.value,
-                *_deadlines(entitlement), orjson.dumps(entitlement.to_record()),
-                entitlement.entitlement_id, reseller,
+                entitlement.customer_identifier,
+                entitlement.merchant_account_key,
+                entitlement.product_key,
+                entitlement.offer_key,
+                entitlement.status.value,
+                *_deadlines(entitlement),
+                orjson.dumps(entitlement.to_record()),
+                entitlement.entitlement_id,
+                reseller,
             ),
         )
 
-    def query(self, reseller: str, customer_identifier: str, *, merchant_account_key: str | None,
-              product_key: str | None, status: str | None) -> list[dict[str, Any]]:
+    def query(
+        self,
+        reseller: str,
+        customer_identifier: str,
+        *,
+        merchant_account_key: str | None,
+        product_key: str | None,
+        status: str | None,
+    ) -> list[dict[str, Any]]:
         """Records of one customer, oldest first, optionally filtered."""
         sql = "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
         args: list[Any] = [reseller, customer_identifier]
-        for column, value in (("merchant_account_key", merchant_account_key),
-                              ("product_key", product_key), ("status", status)):
+        for column, value in (
+            ("merchant_account_key", merchant_account_key),
+            ("product_key", product_key),
+            ("status", status),
+        ):
             if value is not None:
                 sql += f" AND {column} = ?"
                 args.append(value)
         rows = self._db.execute(sql + " ORDER BY created_seq", args).fetchall()
         return [orjson.loads(row[0]) for row in rows]
 
-    def count_live(self, reseller: str, customer_identifier: str, merchant_account_key: str,
-                   product_key: str) -> int:
+    def count_live(
+        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
+    ) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
             f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
@@ -268,9 +290,14 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
-    def find_pending_twin(self, reseller: str, customer_identifier: str,
-                          merchant_account_key: str, product_key: str,
-                          offer_key: str | None) -> Entitlement | None:
+    def find_pending_twin(
+        self,
+        reseller: str,
+        customer_identifier: str,
+        merchant_account_key: str,
+        product_key: str,
+        offer_key: str | None,
+    ) -> Entitlement | None:
         """A PENDING entitlement created with the same customer, merchant, product and offer."""
         row = self._db.execute(
             "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
@@ -282,8 +309,7 @@ class SqliteStore:
 
     def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
         rows = self._db.execute(
-            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ?"
-            " AND status = ?",
+            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?",
             (reseller, now, Status.ACTIVE_ENDING.value),
         ).fetchall()
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
@@ -301,8 +327,13 @@ class SqliteStore:
     def put_pending(self, reseller: str, operation: PendingOperation) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO pending_operations VALUES (?, ?, ?, ?, ?)",
-            (operation.entitlement_id, reseller, operation.operation,
-             orjson.dumps(operation.payload), operation.due_at),
+            (
+                operation.entitlement_id,
+                reseller,
+                operation.operation,
+                orjson.dumps(operation.payload),
+                operation.due_at,
+            ),
         )
 
     def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
@@ -373,21 +404,37 @@ class SqliteStore:
         return {str(r[0]): float(r[1]) for r in rows}
 
     def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO clocks VALUES (?, ?)", (reseller, offset_seconds)
-        )
+        self._db.execute("INSERT OR REPLACE INTO clocks VALUES (?, ?)", (reseller, offset_seconds))
 
     # -- notification outbox --------------------------------------------------------------
 
-    def add_notification(self, *, notification_id: str, reseller: str, entitlement_id: str,
-                         notification_type: str, url: str | None, body: bytes, state: str,
-                         now: float) -> None:
+    def add_notification(
+        self,
+        *,
+        notification_id: str,
+        reseller: str,
+        entitlement_id: str,
+        notification_type: str,
+        url: str | None,
+        body: bytes,
+        state: str,
+        now: float,
+    ) -> None:
         self._db.execute(
             "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
             " notification_type, url, body, state, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (notification_id, reseller, entitlement_id, notification_type, url, body, state,
-             now, now),
+            (
+                notification_id,
+                reseller,
+                entitlement_id,
+                notification_type,
+                url,
+                body,
+                state,
+                now,
+                now,
+            ),
         )
 
     def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
@@ -404,8 +451,14 @@ class SqliteStore:
         ).fetchone()
         return None if row[0] is None else float(row[0])
 
-    def list_notifications(self, reseller: str, *, entitlement_id: str | None = None,
-                           state: str | None = None, limit: int = 1000) -> list[OutboxRow]:
+    def list_notifications(
+        self,
+        reseller: str,
+        *,
+        entitlement_id: str | None = None,
+        state: str | None = None,
+        limit: int = 1000,
+    ) -> list[OutboxRow]:
         sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ?"
         args: list[Any] = [reseller]
         if entitlement_id is not None:
@@ -441,8 +494,14 @@ class SqliteStore:
 
     def reset(self, reseller: str) -> None:
         """Forget everything belonging to one reseller."""
-        for table in ("entitlements", "notifications", "pending_operations", "activation_links",
-                      "idempotency", "clocks"):
+        for table in (
+            "entitlements",
+            "notifications",
+            "pending_operations",
+            "activation_links",
+            "idempotency",
+            "clocks",
+        ):
             self._db.execute(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
 
     def count(self, table: str) -> int:
@@ -458,8 +517,10 @@ _OUTBOX_COLUMNS = (
 
 
 def _deadlines(entitlement: Entitlement) -> Sequence[float | None]:
-    ends_at = (entitlement.date_ended.timestamp()
-               if entitlement.status is Status.ACTIVE_ENDING and entitlement.date_ended
-               else None)
+    ends_at = (
+        entitlement.date_ended.timestamp()
+        if entitlement.status is Status.ACTIVE_ENDING and entitlement.date_ended
+        else None
+    )
     expires_at = entitlement.date_expiry.timestamp() if entitlement.date_expiry else None
     return (ends_at, expires_at)

@@ -38,10 +38,17 @@ def free_port() -> int:
 class SandboxProcess:
     """A sandbox server in a child process. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, db_path: Path | str, *, port: int | None = None,
-                 config: Path | str | None = None, faults: Sequence[str] = (),
-                 resellers: Sequence[tuple[str, str]] = (), log_path: Path | str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        port: int | None = None,
+        config: Path | str | None = None,
+        faults: Sequence[str] = (),
+        resellers: Sequence[tuple[str, str]] = (),
+        log_path: Path | str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.db_path = Path(db_path)
         self.port = port or free_port()
         self.config = config
@@ -56,8 +63,17 @@ class SandboxProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        command = [sys.executable, "-m", "bango_resale_sandbox", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--db", str(self.db_path)]
+        command = [
+            sys.executable,
+            "-m",
+            "bango_resale_sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db_path),
+        ]
         if self.config is not None:
             command += ["--config", str(self.config)]
         for fault in self.faults:
@@ -72,13 +88,16 @@ class SandboxProcess:
             # Faults come only from this object, never from the caller's environment.
             env.pop("BANGO_SANDBOX_FAULTS", None)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            env=env)
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"sandbox exited early; see {self.log_path}:\n"
-                                   + self.log_path.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"sandbox exited early; see {self.log_path}:\n"
+                    + self.log_path.read_text(errors="replace")[-3000:]
+                )
             try:
                 with urllib.request.urlopen(f"{self.base_url}/sandbox/health", timeout=1) as r:
                     if r.status == 200:
@@ -109,8 +128,12 @@ class SandboxProcess:
     def __enter__(self) -> SandboxProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
@@ -171,16 +194,26 @@ class NotificationReceiver:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self._server.shutdown()
         self._server.server_close()
 
 
-REASON = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED",
-          "cancelReasonDescription": "Customer has not renewed their entitlement"}
-SUSPEND = {"entitlementBenefits": "SUSPENDED", "reasonCategory": "ACTIVATION_ROLLBACK",
-           "reasonCode": "FRAUD_CHECK"}
+REASON = {
+    "cancelReasonCategory": "CUSTOMER_CANCELLED",
+    "cancelReasonCode": "NOT_RENEWED",
+    "cancelReasonDescription": "Customer has not renewed their entitlement",
+}
+SUSPEND = {
+    "entitlementBenefits": "SUSPENDED",
+    "reasonCategory": "ACTIVATION_ROLLBACK",
+    "reasonCode": "FRAUD_CHECK",
+}
 
 
 class Api:
@@ -193,10 +226,21 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
-    def create(self, customer: str, *, merchant: str = "BANGO", product: str = "BangoMusic",
-               magic: str | None = None, **fields: Any) -> httpx.Response:
-        body = {"customerIdentifier": customer, "merchantAccountKey": merchant,
-                "productKey": product, **fields}
+    def create(
+        self,
+        customer: str,
+        *,
+        merchant: str = "BANGO",
+        product: str = "BangoMusic",
+        magic: str | None = None,
+        **fields: Any,
+    ) -> httpx.Response:
+        body = {
+            "customerIdentifier": customer,
+            "merchantAccountKey": merchant,
+            "productKey": product,
+            **fields,
+        }
         return self.http.post("/v1/entitlement", json=body, headers=_magic(magic))
 
     def create_id(self, customer: str, **kwargs: Any) -> str:
@@ -210,10 +254,14 @@ class Api:
     def status(self, entitlement_id: str) -> str:
         return str(self.get(entitlement_id).json()["status"])
 
-    def update(self, entitlement_id: str, magic: str | None = None,
-               **fields: Any) -> httpx.Response:
-        return self.http.patch("/v1/entitlement", json={"entitlementId": entitlement_id,
-                                                        **fields}, headers=_magic(magic))
+    def update(
+        self, entitlement_id: str, magic: str | None = None, **fields: Any
+    ) -> httpx.Response:
+        return self.http.patch(
+            "/v1/entitlement",
+            json={"entitlementId": entitlement_id, **fields},
+            headers=_magic(magic),
+        )
 
     def suspend(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
         return self.update(entitlement_id, magic, **SUSPEND)
@@ -221,27 +269,32 @@ class Api:
     def resume(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
         return self.update(entitlement_id, magic, entitlementBenefits="NORMAL")
 
-    def cancel(self, entitlement_id: str, magic: str | None = None,
-               **body: Any) -> httpx.Response:
-        return self.http.post(f"/v1/entitlement/cancel/{entitlement_id}",
-                              json={**REASON, **body}, headers=_magic(magic))
+    def cancel(self, entitlement_id: str, magic: str | None = None, **body: Any) -> httpx.Response:
+        return self.http.post(
+            f"/v1/entitlement/cancel/{entitlement_id}",
+            json={**REASON, **body},
+            headers=_magic(magic),
+        )
 
-    def revoke(self, entitlement_id: str, magic: str | None = None,
-               **body: Any) -> httpx.Response:
-        return self.http.post(f"/v1/entitlement/revoke/{entitlement_id}",
-                              json={**REASON, **body}, headers=_magic(magic))
+    def revoke(self, entitlement_id: str, magic: str | None = None, **body: Any) -> httpx.Response:
+        return self.http.post(
+            f"/v1/entitlement/revoke/{entitlement_id}",
+            json={**REASON, **body},
+            headers=_magic(magic),
+        )
 
     def reactivate(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.http.post(f"/v1/entitlement/reactivate/{entitlement_id}",
-                              headers=_magic(magic))
+        return self.http.post(f"/v1/entitlement/reactivate/{entitlement_id}", headers=_magic(magic))
 
     def activation_info(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.http.get(f"/v1/entitlement/activationInfo/{entitlement_id}",
-                             headers=_magic(magic))
+        return self.http.get(
+            f"/v1/entitlement/activationInfo/{entitlement_id}", headers=_magic(magic)
+        )
 
     def query(self, customer: str, **filters: Any) -> httpx.Response:
-        return self.http.post("/v1/entitlement/report",
-                              json={"customerIdentifier": customer, **filters})
+        return self.http.post(
+            "/v1/entitlement/report", json={"customerIdentifier": customer, **filters}
+        )
 
     def complete(self, entitlement_id: str) -> httpx.Response:
         return self.http.post(f"/sandbox/entitlements/{entitlement_id}/complete")
@@ -250,8 +303,7 @@ class Api:
         return self.http.post("/sandbox/clock/advance", json={"seconds": seconds})
 
     def notifications(self, entitlement_id: str) -> list[dict[str, Any]]:
-        response = self.http.get("/sandbox/notifications",
-                                 params={"entitlementId": entitlement_id})
+        response = self.http.get("/sandbox/notifications", params={"entitlementId": entitlement_id})
         assert response.status_code == 200, response.text
         return list(response.json()["notifications"])
 
@@ -278,13 +330,16 @@ def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any
     status must be one of that code's `entitlementStatuses`.
     """
     import jsonschema_rs
+
     from bango_resale.spec import load_partner_spec
 
     key = (operation_id, response.status_code)
     if key not in _response_validators:
         spec = load_partner_spec()
         operation = next(
-            op for item in spec["paths"].values() for op in item.values()
+            op
+            for item in spec["paths"].values()
+            for op in item.values()
             if isinstance(op, dict) and op.get("operationId") == operation_id
         )
         documented = operation["responses"].get(str(response.status_code))

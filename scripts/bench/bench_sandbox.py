@@ -22,9 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bango_resale_sandbox.testing import SandboxProcess, free_port  # noqa: E402
-from loadgen import LoadResult, build_request, run_load  # noqa: E402
-from wrk import ensure_wrk, run_wrk  # noqa: E402
+from loadgen import LoadResult, build_request, run_load
+from wrk import ensure_wrk, run_wrk
+
+from bango_resale_sandbox.testing import SandboxProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
@@ -37,8 +38,12 @@ PRISM_EXAMPLE_ID = "5f0c1c9e-8a51-4c59-9d9e-2f1e6f3f6a10"
 
 def start_prism(port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
-        process = subprocess.Popen([str(PRISM), "mock", str(SPEC), "-h", HOST, "-p", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            [str(PRISM), "mock", str(SPEC), "-h", HOST, "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -57,41 +62,64 @@ def start_prism(port: int, log: Path) -> subprocess.Popen[bytes]:
 
 def create_entitlement(base_url: str) -> str:
     request = urllib.request.Request(
-        f"{base_url}/v1/entitlement", method="POST",
-        data=json.dumps({"customerIdentifier": "bench-reader", "merchantAccountKey": "BANGO",
-                         "productKey": "BangoMusic"}).encode(),
-        headers={"Content-Type": "application/json",
-                 "Authorization": "Basic ZGVtbzpkZW1vLXNlY3JldA=="},
+        f"{base_url}/v1/entitlement",
+        method="POST",
+        data=json.dumps(
+            {
+                "customerIdentifier": "bench-reader",
+                "merchantAccountKey": "BANGO",
+                "productKey": "BangoMusic",
+            }
+        ).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": "Basic ZGVtbzpkZW1vLXNlY3JldA==",
+        },
     )
     with urllib.request.urlopen(request) as response:
         return str(json.loads(response.read())["entitlementId"])
 
 
 AUTH_HEADER = "Basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
-CREATE_BODY = ('{"customerIdentifier":"bench-%d","merchantAccountKey":"BANGO",'
-               '"productKey":"BangoMusic"}')
+CREATE_BODY = (
+    '{"customerIdentifier":"bench-%d","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'
+)
 
 
-def measure_get(wrk: str | None, port: int, entitlement_id: str, args: argparse.Namespace
-                ) -> LoadResult:
+def measure_get(
+    wrk: str | None, port: int, entitlement_id: str, args: argparse.Namespace
+) -> LoadResult:
     path = f"/v1/entitlement/{entitlement_id}"
     if wrk:
-        return run_wrk(wrk, f"http://{HOST}:{port}{path}", auth_header=AUTH_HEADER,
-                       connections=args.connections, seconds=args.seconds)
+        return run_wrk(
+            wrk,
+            f"http://{HOST}:{port}{path}",
+            auth_header=AUTH_HEADER,
+            connections=args.connections,
+            seconds=args.seconds,
+        )
     request = build_request("GET", HOST, port, path, auth=AUTH)
-    return run_load(HOST, port, lambda _n: request, connections=args.connections,
-                    seconds=args.seconds)
+    return run_load(
+        HOST, port, lambda _n: request, connections=args.connections, seconds=args.seconds
+    )
 
 
 def measure_create(wrk: str | None, port: int, args: argparse.Namespace) -> LoadResult:
     if wrk:
-        return run_wrk(wrk, f"http://{HOST}:{port}/v1/entitlement", auth_header=AUTH_HEADER,
-                       connections=args.connections, seconds=args.seconds, method="POST",
-                       body_format=CREATE_BODY)
+        return run_wrk(
+            wrk,
+            f"http://{HOST}:{port}/v1/entitlement",
+            auth_header=AUTH_HEADER,
+            connections=args.connections,
+            seconds=args.seconds,
+            method="POST",
+            body_format=CREATE_BODY,
+        )
 
     def factory(n: int) -> bytes:
-        return build_request("POST", HOST, port, "/v1/entitlement", auth=AUTH,
-                             body=(CREATE_BODY % n).encode())
+        return build_request(
+            "POST", HOST, port, "/v1/entitlement", auth=AUTH, body=(CREATE_BODY % n).encode()
+        )
 
     return run_load(HOST, port, factory, connections=args.connections, seconds=args.seconds)
 
@@ -115,8 +143,10 @@ def main() -> int:
         try:
             with SandboxProcess(workdir / "bench.sqlite3") as sandbox:
                 entitlement_id = create_entitlement(sandbox.base_url)
-                print(f"loopback, {args.connections} keep-alive clients, {args.seconds:.0f} s"
-                      f" per run, load from {'wrk' if wrk else 'loadgen.py (wrk not found)'}\n")
+                print(
+                    f"loopback, {args.connections} keep-alive clients, {args.seconds:.0f} s"
+                    f" per run, load from {'wrk' if wrk else 'loadgen.py (wrk not found)'}\n"
+                )
                 prism_get = measure_get(wrk, prism_port, PRISM_EXAMPLE_ID, args)
                 print(f"getEntitlement     prism    {prism_get.summary()}")
                 prism.terminate()  # free its CPU before the sandbox runs
@@ -136,11 +166,11 @@ def report(prism_get: LoadResult, sandbox_get: LoadResult, create: LoadResult) -
     ratio = sandbox_get.rps / prism_get.rps
     p99 = sandbox_get.percentile(99)
     print()
-    print(f"getEntitlement sandbox/prism ratio: {ratio:.1f}x (target >= 3x)"
-          f"  {verdict(ratio >= 3)}")
+    print(f"getEntitlement sandbox/prism ratio: {ratio:.1f}x (target >= 3x)  {verdict(ratio >= 3)}")
     print(f"getEntitlement sandbox p99: {p99:.2f} ms (target < 20 ms)  {verdict(p99 < 20)}")
-    print(f"createEntitlement: {create.rps:.0f}/s (target >= 1000/s)"
-          f"  {verdict(create.rps >= 1000)}")
+    print(
+        f"createEntitlement: {create.rps:.0f}/s (target >= 1000/s)  {verdict(create.rps >= 1000)}"
+    )
     bad = {s: c for r in (sandbox_get, create) for s, c in r.statuses.items() if s >= 300}
     if bad:
         print(f"WARNING: non-2xx answers from the sandbox: {bad}")

@@ -44,16 +44,30 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000
 
     def summary(self) -> str:
-        return (f"{self.rps:9.0f} req/s  p50 {self.percentile(50):6.2f} ms  p99"
-                f" {self.percentile(99):6.2f} ms  ({self.tool}; statuses"
-                f" {dict(sorted(self.statuses.items()))}){' ' + self.note if self.note else ''}")
+        return (
+            f"{self.rps:9.0f} req/s  p50 {self.percentile(50):6.2f} ms  p99"
+            f" {self.percentile(99):6.2f} ms  ({self.tool}; statuses"
+            f" {dict(sorted(self.statuses.items()))}){' ' + self.note if self.note else ''}"
+        )
 
 
-def build_request(method: str, host: str, port: int, path: str, *, auth: tuple[str, str],
-                  body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+def build_request(
+    method: str,
+    host: str,
+    port: int,
+    path: str,
+    *,
+    auth: tuple[str, str],
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> bytes:
     token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}",
-             f"Authorization: Basic {token}", "Connection: keep-alive"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        f"Authorization: Basic {token}",
+        "Connection: keep-alive",
+    ]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if body or method in {"POST", "PUT", "PATCH"}:
@@ -94,7 +108,7 @@ class _Connection(asyncio.Protocol):
             length = 0
             if length_at >= 0:
                 line_end = head.find(b"\r\n", length_at)
-                length = int(head[length_at + 15: line_end if line_end >= 0 else None])
+                length = int(head[length_at + 15 : line_end if line_end >= 0 else None])
             total = head_end + 4 + length
             if len(self.buffer) < total:
                 return
@@ -127,8 +141,9 @@ class _Runner:
             self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
-async def _run(host: str, port: int, factory: RequestFactory, connections: int,
-               seconds: float, warmup: float) -> LoadResult:
+async def _run(
+    host: str, port: int, factory: RequestFactory, connections: int, seconds: float, warmup: float
+) -> LoadResult:
     loop = asyncio.get_running_loop()
     runner = _Runner(factory)
     protocols = []
@@ -146,7 +161,14 @@ async def _run(host: str, port: int, factory: RequestFactory, connections: int,
     return LoadResult(len(runner.latencies), elapsed, runner.latencies, runner.statuses)
 
 
-def run_load(host: str, port: int, factory: RequestFactory, *, connections: int = 32,
-             seconds: float = 5.0, warmup: float = 1.0) -> LoadResult:
+def run_load(
+    host: str,
+    port: int,
+    factory: RequestFactory,
+    *,
+    connections: int = 32,
+    seconds: float = 5.0,
+    warmup: float = 1.0,
+) -> LoadResult:
     """Keep `connections` keep-alive connections busy for `seconds` (after a warm-up)."""
     return uvloop.run(_run(host, port, factory, connections, seconds, warmup))

@@ -31,8 +31,12 @@ def ensure_wrk() -> str | None:
     if found or os.environ.get("BENCH_NO_WRK"):
         return None if os.environ.get("BENCH_NO_WRK") else found
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return shutil.which("wrk")
 
 
@@ -40,25 +44,49 @@ def _lua_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def run_wrk(wrk: str, url: str, *, auth_header: str, connections: int, seconds: float,
-            method: str = "GET", body_format: str | None = None, threads: int = 1) -> LoadResult:
+def run_wrk(
+    wrk: str,
+    url: str,
+    *,
+    auth_header: str,
+    connections: int,
+    seconds: float,
+    method: str = "GET",
+    body_format: str | None = None,
+    threads: int = 1,
+) -> LoadResult:
     """Run wrk against `url`; with `body_format` ("...%d..."), each request gets a new body."""
-    command = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s",
-               "--latency", "-H", f"Authorization: {auth_header}"]
+    command = [
+        wrk,
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:.0f}s",
+        "--latency",
+        "-H",
+        f"Authorization: {auth_header}",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         if body_format is not None:
             path = "/" + url.split("/", 3)[3]
             script = Path(tmp) / "request.lua"
-            headers = ('{["Content-Type"] = "application/json", ["Authorization"] = '
-                       + _lua_string(auth_header) + "}")
+            headers = (
+                '{["Content-Type"] = "application/json", ["Authorization"] = '
+                + _lua_string(auth_header)
+                + "}"
+            )
             script.write_text(
                 _LUA_COUNTER.replace("BODY_FORMAT", _lua_string(body_format))
-                .replace("METHOD", _lua_string(method)).replace("PATH", _lua_string(path))
+                .replace("METHOD", _lua_string(method))
+                .replace("PATH", _lua_string(path))
                 .replace("HEADERS", headers)
             )
             command += ["-s", str(script)]
-        output = subprocess.run(command + [url], capture_output=True, text=True, check=True,
-                                timeout=seconds + 60).stdout
+        output = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
     return parse_report(output, seconds)
 
 
@@ -66,13 +94,16 @@ def _millis(text: str) -> float:
     found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
     if found is None:
         raise RuntimeError(f"unexpected wrk duration {text!r}")
-    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[
-        found.group(2)]
+    return (
+        float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[found.group(2)]
+    )
 
 
 def parse_report(output: str, seconds: float) -> LoadResult:
-    percentiles = {int(p): _millis(v) for p, v in
-                   re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE)}
+    percentiles = {
+        int(p): _millis(v)
+        for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE)
+    }
     totals = re.search(r"(\d+) requests in ([\d.]+)(\w+),", output)
     if totals is None or 99 not in percentiles:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
@@ -83,5 +114,12 @@ def parse_report(output: str, seconds: float) -> LoadResult:
     statuses = {200: requests - (int(non_2xx.group(1)) if non_2xx else 0)}
     if non_2xx:
         statuses[0] = int(non_2xx.group(1))
-    return LoadResult(requests, seconds, [], statuses, fixed_percentiles=percentiles,
-                      note=errors.group(1) if errors else "", tool="wrk")
+    return LoadResult(
+        requests,
+        seconds,
+        [],
+        statuses,
+        fixed_percentiles=percentiles,
+        note=errors.group(1) if errors else "",
+        tool="wrk",
+    )

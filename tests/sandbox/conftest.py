@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from bango_resale_sandbox.testing import (
     DEMO_RESELLER,
     SECOND_DEMO_RESELLER,
@@ -22,6 +23,7 @@ from bango_resale_sandbox.testing import (
     NotificationReceiver,
     SandboxProcess,
 )
+
 
 @pytest.fixture
 def sandbox_server(tmp_path: Path) -> Iterator[Callable[..., SandboxProcess]]:

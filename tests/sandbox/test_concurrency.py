@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+
 from bango_resale_sandbox.testing import REASON, Api, NotificationReceiver
 
 pytestmark = pytest.mark.integration
@@ -15,8 +16,9 @@ CLIENTS = 32
 
 async def cancel_concurrently(base_url: str, entitlement_id: str) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base_url, auth=("demo", "demo-secret"),
-                                 limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, auth=("demo", "demo-secret"), limits=limits, timeout=30
+    ) as client:
         start = asyncio.Event()
 
         async def one() -> httpx.Response:
@@ -42,7 +44,10 @@ def test_32_concurrent_cancels_make_one_transition_and_one_notification(
     assert api.notification_types(entitlement_id) == ["ACTIVATION_SUCCESS", "TERMINATION_SUCCESS"]
     received = receiver.wait_for(2)
     assert sorted(n["notificationType"] for n in received) == [
-        "ACTIVATION_SUCCESS", "TERMINATION_SUCCESS",
+        "ACTIVATION_SUCCESS",
+        "TERMINATION_SUCCESS",
     ]
-    print(f"\n32 concurrent cancels: {statuses.count(200)} x 200, {statuses.count(409)} x 409,"
-          f" {len(received)} notification(s) delivered")
+    print(
+        f"\n32 concurrent cancels: {statuses.count(200)} x 200, {statuses.count(409)} x 409,"
+        f" {len(received)} notification(s) delivered"
+    )

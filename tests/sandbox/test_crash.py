@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -20,11 +21,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WRITERS = 16
 
 
-async def write_until_refused(base_url: str, notification_url: str, acknowledged: list[str],
-                              stop: threading.Event) -> None:
+async def write_until_refused(
+    base_url: str, notification_url: str, acknowledged: list[str], stop: threading.Event
+) -> None:
     limits = httpx.Limits(max_connections=WRITERS, max_keepalive_connections=WRITERS)
-    async with httpx.AsyncClient(base_url=base_url, auth=("demo", "demo-secret"),
-                                 limits=limits, timeout=5) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, auth=("demo", "demo-secret"), limits=limits, timeout=5
+    ) as client:
 
         async def writer(number: int) -> None:
             sequence = 0
@@ -33,9 +36,12 @@ async def write_until_refused(base_url: str, notification_url: str, acknowledged
                 try:
                     response = await client.post(
                         "/v1/entitlement",
-                        json={"customerIdentifier": f"crash-{number}-{sequence}",
-                              "merchantAccountKey": "BANGO", "productKey": "BangoMusic",
-                              "notificationUrl": notification_url},
+                        json={
+                            "customerIdentifier": f"crash-{number}-{sequence}",
+                            "merchantAccountKey": "BANGO",
+                            "productKey": "BangoMusic",
+                            "notificationUrl": notification_url,
+                        },
                         headers={"X-Magic-Number": "CREATE_REQUEST_RETURNS_ACTIVATED"},
                     )
                 except httpx.HTTPError:
@@ -52,8 +58,11 @@ def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
     server = sandbox_server()
     acknowledged: list[str] = []
     stop = threading.Event()
-    load = threading.Thread(target=lambda: asyncio.run(
-        write_until_refused(server.base_url, receiver.url, acknowledged, stop)))
+    load = threading.Thread(
+        target=lambda: asyncio.run(
+            write_until_refused(server.base_url, receiver.url, acknowledged, stop)
+        )
+    )
     load.start()
     deadline = time.monotonic() + 10
     while len(acknowledged) < 300 and time.monotonic() < deadline:
@@ -71,15 +80,20 @@ def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
         assert missing == []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            delivered = {n["entitlementId"] for n in receiver.wait_for(0, timeout=0)
-                         if n["notificationType"] == "ACTIVATION_SUCCESS"}
+            delivered = {
+                n["entitlementId"]
+                for n in receiver.wait_for(0, timeout=0)
+                if n["notificationType"] == "ACTIVATION_SUCCESS"
+            }
             if delivered >= set(acknowledged):
                 break
             time.sleep(0.1)
         undelivered = set(acknowledged) - delivered
         assert not undelivered, f"{len(undelivered)} notification(s) never delivered"
-        print(f"\ncrash test: {killed_with} acknowledged creates before kill -9; all present"
-              f" after restart; {len(delivered)} ACTIVATION_SUCCESS notifications delivered"
-              f" (duplicates dropped by notificationId: {len(receiver.received)} received)")
+        print(
+            f"\ncrash test: {killed_with} acknowledged creates before kill -9; all present"
+            f" after restart; {len(delivered)} ACTIVATION_SUCCESS notifications delivered"
+            f" (duplicates dropped by notificationId: {len(receiver.received)} received)"
+        )
     finally:
         restarted.stop()

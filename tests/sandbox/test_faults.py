@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from bango_resale_sandbox.faults import EXTRA_FIELD_NAME, KNOWN_FAULTS
 from bango_resale_sandbox.testing import Api, ContractViolation, SandboxProcess, check_conforms
 
@@ -52,7 +53,7 @@ def test_every_fault_is_reached_by_ordinary_traffic(
 
 
 def test_faults_can_come_from_the_environment(
-    sandbox_server: Callable[..., SandboxProcess]
+    sandbox_server: Callable[..., SandboxProcess],
 ) -> None:
     server = sandbox_server(extra_env={"BANGO_SANDBOX_FAULTS": "wrong_response_code"})
     missing = httpx.get(f"{server.base_url}/v1/entitlement/missing", auth=("demo", "demo-secret"))
@@ -62,7 +63,10 @@ def test_faults_can_come_from_the_environment(
 def test_unknown_fault_name_stops_the_start() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bango_resale_sandbox", "--fault", "gremlins"],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "gremlins" in result.stderr

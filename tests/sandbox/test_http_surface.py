@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from bango_resale_sandbox.magic import MagicNumber
 from bango_resale_sandbox.testing import Api, SandboxProcess, check_conforms
 
@@ -18,9 +19,13 @@ def test_every_api_route_needs_credentials(sandbox: SandboxProcess) -> None:
     anonymous = httpx.Client(base_url=sandbox.base_url)
     wrong = httpx.Client(base_url=sandbox.base_url, auth=("demo", "not-the-secret"))
     for client in (anonymous, wrong):
-        for method, path in [("GET", "/v1/entitlement/x"), ("POST", "/v1/entitlement"),
-                             ("GET", "/v1/echo/x"), ("POST", "/sandbox/reset"),
-                             ("GET", "/sandbox/notifications")]:
+        for method, path in [
+            ("GET", "/v1/entitlement/x"),
+            ("POST", "/v1/entitlement"),
+            ("GET", "/v1/echo/x"),
+            ("POST", "/sandbox/reset"),
+            ("GET", "/sandbox/notifications"),
+        ]:
             response = client.request(method, path, json={})
             assert response.status_code == 401, (method, path)
             assert response.json()["responseCode"] == "UNAUTHORIZED"
@@ -31,8 +36,11 @@ def test_every_api_route_needs_credentials(sandbox: SandboxProcess) -> None:
 
 def test_another_resellers_entitlement_is_not_found(api: Api, api2: Api, customer: str) -> None:
     entitlement_id = api.create_id(customer)
-    for response in (api2.get(entitlement_id), api2.cancel(entitlement_id),
-                     api2.update(entitlement_id, offerKey="X")):
+    for response in (
+        api2.get(entitlement_id),
+        api2.cancel(entitlement_id),
+        api2.update(entitlement_id, offerKey="X"),
+    ):
         assert response.status_code == 404
         assert response.json()["responseCode"] == "NOT_FOUND"
     assert api2.query(customer).json()["entitlements"] == []
@@ -50,19 +58,28 @@ def test_echo_returns_the_id(api: Api) -> None:
     [
         (b"{not json", "body"),
         (b"[1, 2]", "body"),
-        (b'{"customerIdentifier": 7, "merchantAccountKey": "BANGO", "productKey": "BangoMusic"}',
-         "customerIdentifier"),
+        (
+            b'{"customerIdentifier": 7, "merchantAccountKey": "BANGO", "productKey": "BangoMusic"}',
+            "customerIdentifier",
+        ),
         (b'{"merchantAccountKey": "BANGO", "productKey": "BangoMusic"}', "customerIdentifier"),
-        (b'{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "BangoMusic",'
-         b' "surprise": 1}', "surprise"),
-        (b'{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "BangoMusic",'
-         b' "dateExpiry": "tomorrow"}', "dateExpiry"),
+        (
+            b'{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "Bango",'
+            b' "surprise": 1}',
+            "surprise",
+        ),
+        (
+            b'{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "Bango",'
+            b' "dateExpiry": "tomorrow"}',
+            "dateExpiry",
+        ),
         (b"", "body"),
     ],
 )
 def test_bad_create_bodies_get_400_naming_the_field(api: Api, content: bytes, field: str) -> None:
-    response = api.http.post("/v1/entitlement", content=content,
-                             headers={"Content-Type": "application/json"})
+    response = api.http.post(
+        "/v1/entitlement", content=content, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     body = check_conforms(response, "createEntitlement")
     assert body["responseCode"] == "BAD_REQUEST"
@@ -70,8 +87,11 @@ def test_bad_create_bodies_get_400_naming_the_field(api: Api, content: bytes, fi
 
 
 def test_huge_body_is_refused_without_a_server_error(api: Api) -> None:
-    response = api.http.post("/v1/entitlement", content=b"{" + b" " * 200_000 + b"}",
-                             headers={"Content-Type": "application/json"})
+    response = api.http.post(
+        "/v1/entitlement",
+        content=b"{" + b" " * 200_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert "larger than" in response.json()["responseMessage"]
 
@@ -87,11 +107,11 @@ def test_unknown_query_parameter_and_bad_path_parameter_get_400(api: Api) -> Non
 
 def test_unknown_reason_pair_is_a_bad_request(api: Api, customer: str) -> None:
     entitlement_id = api.create_id(customer)
-    response = api.cancel(entitlement_id, cancelReasonCategory="REVOKED",
-                          cancelReasonCode="NOT_RENEWED")
+    response = api.cancel(
+        entitlement_id, cancelReasonCategory="REVOKED", cancelReasonCode="NOT_RENEWED"
+    )
     assert response.status_code == 400
-    assert "REVOKED/NOT_RENEWED" in check_conforms(response, "cancelEntitlement")[
-        "responseMessage"]
+    assert "REVOKED/NOT_RENEWED" in check_conforms(response, "cancelEntitlement")["responseMessage"]
     assert api.status(entitlement_id) == "ACTIVE"
 
 
@@ -105,8 +125,11 @@ def test_unsupported_method_gets_405_with_allow(api: Api) -> None:
 
 def test_repeated_request_identifier_replays_the_first_response(api: Api, customer: str) -> None:
     headers = {"X-RequestIdentifier": f"req-{customer}"}
-    body = {"customerIdentifier": customer, "merchantAccountKey": "BANGO",
-            "productKey": "BangoMusic"}
+    body = {
+        "customerIdentifier": customer,
+        "merchantAccountKey": "BANGO",
+        "productKey": "BangoMusic",
+    }
     first = api.http.post("/v1/entitlement", json=body, headers=headers)
     second = api.http.post("/v1/entitlement", json=body, headers=headers)
     assert first.status_code == second.status_code == 200
@@ -114,16 +137,18 @@ def test_repeated_request_identifier_replays_the_first_response(api: Api, custom
     assert second.headers["x-requestidentifier"] == headers["X-RequestIdentifier"]
     assert len(api.query(customer).json()["entitlements"]) == 1
     assert len(api.notifications(first.json()["entitlementId"])) == 1
-    different = api.http.post("/v1/entitlement", json={**body, "offerKey": "O"},
-                              headers=headers)
+    different = api.http.post("/v1/entitlement", json={**body, "offerKey": "O"}, headers=headers)
     assert different.status_code == 400
     assert "X-RequestIdentifier" in different.json()["responseMessage"]
 
 
 def test_request_identifier_is_scoped_per_reseller(api: Api, api2: Api, customer: str) -> None:
     headers = {"X-RequestIdentifier": f"shared-{customer}"}
-    body = {"customerIdentifier": customer, "merchantAccountKey": "BANGO",
-            "productKey": "BangoMusic"}
+    body = {
+        "customerIdentifier": customer,
+        "merchantAccountKey": "BANGO",
+        "productKey": "BangoMusic",
+    }
     first = api.http.post("/v1/entitlement", json=body, headers=headers).json()
     second = api2.http.post("/v1/entitlement", json=body, headers=headers).json()
     assert first["entitlementId"] != second["entitlementId"]
@@ -150,8 +175,9 @@ def test_idempotent_replay_of_a_conflict_has_no_second_effect(api: Api, customer
         ("CREATE_REQUEST_RETURNS_NOT_AVAILABLE", 409, "NOT_AVAILABLE"),
     ],
 )
-def test_magic_numbers_force_failures_without_effect(api: Api, customer: str, magic: str,
-                                                     status: int, code: str) -> None:
+def test_magic_numbers_force_failures_without_effect(
+    api: Api, customer: str, magic: str, status: int, code: str
+) -> None:
     response = api.create(customer, magic=magic)
     assert response.status_code == status
     assert check_conforms(response, "createEntitlement")["responseCode"] == code
@@ -160,8 +186,9 @@ def test_magic_numbers_force_failures_without_effect(api: Api, customer: str, ma
     assert api.query(customer).json()["entitlements"] == []
 
 
-@pytest.mark.parametrize("operation", ["CANCEL", "REVOKE", "SUSPEND", "RESUME", "UPDATE",
-                                       "REACTIVATE"])
+@pytest.mark.parametrize(
+    "operation", ["CANCEL", "REVOKE", "SUSPEND", "RESUME", "UPDATE", "REACTIVATE"]
+)
 def test_not_available_magic_numbers(api: Api, customer: str, operation: str) -> None:
     entitlement_id = api.create_id(customer)
     if operation == "RESUME":
@@ -209,8 +236,11 @@ def test_rate_limit_answers_429_with_retry_after(
     from bango_resale_sandbox.config import default_config_text
 
     config = tmp_path / "limited.toml"
-    config.write_text(default_config_text().replace(
-        "requests_per_second = 100000\nburst = 200000", "requests_per_second = 1\nburst = 5"))
+    config.write_text(
+        default_config_text().replace(
+            "requests_per_second = 100000\nburst = 200000", "requests_per_second = 1\nburst = 5"
+        )
+    )
     server = sandbox_server(config=config)
     demo = httpx.Client(base_url=server.base_url, auth=("demo", "demo-secret"))
     statuses = [demo.get("/v1/echo/x").status_code for _ in range(8)]
@@ -226,17 +256,18 @@ def test_rate_limit_answers_429_with_retry_after(
 
 
 def test_explicit_resellers_replace_the_demo_ones(
-    sandbox_server: Callable[..., SandboxProcess]
+    sandbox_server: Callable[..., SandboxProcess],
 ) -> None:
     server = sandbox_server(resellers=[("acme", "s3cret")])
     assert httpx.get(f"{server.base_url}/v1/echo/x", auth=("acme", "s3cret")).status_code == 200
-    assert httpx.get(f"{server.base_url}/v1/echo/x",
-                     auth=("demo", "demo-secret")).status_code == 401
+    assert (
+        httpx.get(f"{server.base_url}/v1/echo/x", auth=("demo", "demo-secret")).status_code == 401
+    )
 
 
-def test_reset_forgets_only_the_callers_data(api: Api, api2: Api, customer: str,
-                                             sandbox_server: Callable[..., SandboxProcess]
-                                             ) -> None:
+def test_reset_forgets_only_the_callers_data(
+    customer: str, sandbox_server: Callable[..., SandboxProcess]
+) -> None:
     server = sandbox_server()
     one = Api(server.base_url, ("demo", "demo-secret"))
     two = Api(server.base_url, ("demo2", "demo2-secret"))

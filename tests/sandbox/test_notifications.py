@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+
 from bango_resale.spec import load_partner_spec
 from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess, free_port
 
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.integration
 def notification_validator() -> Any:
     spec = load_partner_spec()
     return jsonschema_rs.Draft202012Validator(
-        {"$ref": "#/components/schemas/EntitlementNotification",
-         "components": spec["components"]}, validate_formats=True)
+        {"$ref": "#/components/schemas/EntitlementNotification", "components": spec["components"]},
+        validate_formats=True,
+    )
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -36,15 +38,19 @@ def test_notifications_are_delivered_with_the_resellers_auth(
     api.cancel(first)
     second = api2.create_id(customer, notificationUrl=receiver.url)
     received = receiver.wait_for(3)
-    assert sorted((n["entitlementId"], n["notificationType"]) for n in received) == sorted([
-        (first, "ACTIVATION_SUCCESS"), (first, "TERMINATION_SUCCESS"),
-        (second, "ACTIVATION_SUCCESS"),
-    ])
+    assert sorted((n["entitlementId"], n["notificationType"]) for n in received) == sorted(
+        [
+            (first, "ACTIVATION_SUCCESS"),
+            (first, "TERMINATION_SUCCESS"),
+            (second, "ACTIVATION_SUCCESS"),
+        ]
+    )
     validator = notification_validator()
     for body in received:
         assert not list(validator.iter_errors(body)), body
-    by_entitlement = {n["entitlementId"]: h for n, h in zip(received, receiver.headers,
-                                                            strict=True)}
+    by_entitlement = {
+        n["entitlementId"]: h for n, h in zip(received, receiver.headers, strict=True)
+    }
     # demo notifies with Basic credentials, demo2 with an API key (packaged configuration).
     assert by_entitlement[first]["Authorization"].startswith("Basic ")
     assert by_entitlement[second]["X-Api-Key"] == "demo2-notify-key"
