@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema_rs
 
@@ -18,6 +19,23 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 
 class RequestInvalid(ValueError):
     """The request does not match the document; the message names the field."""
+
+
+def _has_scheme(value: str) -> bool:
+    """A lenient `uri` check; the service applies the real rule (http or https, with a host)."""
+    try:
+        return bool(urlsplit(value).scheme)
+    except ValueError:
+        return False
+
+
+def _compile_schema(schema: Mapping[str, Any]) -> Any:
+    # Formats are checked (date-time above all), but `uri` leniently: what counts as a URI
+    # differs between tools, and a stricter check here than in the spec's pattern would turn
+    # schema-valid requests away.
+    return jsonschema_rs.Draft202012Validator(
+        schema, validate_formats=True, formats={"uri": _has_scheme}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +131,10 @@ class Router:
         return None, {}, allowed
 
     def _validator(self, schema: Mapping[str, Any]) -> _Validator:
-        whole = jsonschema_rs.Draft202012Validator({**schema, **self._root})
+        whole = _compile_schema({**schema, **self._root})
         resolved = self._resolve(schema)
         branches = tuple(
-            jsonschema_rs.Draft202012Validator({**branch, **self._root})
-            for branch in resolved.get("oneOf", ())
+            _compile_schema({**branch, **self._root}) for branch in resolved.get("oneOf", ())
         )
         return _Validator(whole, branches)
 

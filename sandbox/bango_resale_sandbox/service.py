@@ -92,6 +92,9 @@ class EntitlementService:
     ) -> Result:
         if magic is MagicNumber.CREATE_REQUEST_RETURNS_NOT_AVAILABLE:
             raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
+        # Malformed fields are a BAD_REQUEST whatever the merchant would say.
+        expiry = _time_field(body, "dateExpiry")
+        notification_url = _url_field(body, "notificationUrl")
         merchant, product = body["merchantAccountKey"], body["productKey"]
         behaviour = self.config.product(merchant, product)
         if behaviour is None:
@@ -100,8 +103,6 @@ class EntitlementService:
             )
         mode = _activation_mode(magic, behaviour)
         customer, offer = body["customerIdentifier"], body.get("offerKey")
-        expiry = _time_field(body, "dateExpiry")
-        notification_url = _url_field(body, "notificationUrl")
         requested_id = body.get("entitlementId")
         if requested_id is not None:
             owner = self.store.owner(requested_id)
