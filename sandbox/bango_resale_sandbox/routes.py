@@ -29,7 +29,7 @@ def _has_scheme(value: str) -> bool:
         return False
 
 
-def _compile_schema(schema: Mapping[str, Any]) -> Any:
+def _compile_schema(schema: dict[str, Any]) -> Any:
     # Formats are checked (date-time above all), but `uri` leniently: what counts as a URI
     # differs between tools, and a stricter check here than in the spec's pattern would turn
     # schema-valid requests away.
