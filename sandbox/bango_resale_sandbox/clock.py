@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from .store import SqliteStore
+from .store import EntitlementStore
 
 
 class SandboxClock:
     """Each reseller sees its own time, so one reseller's clock jumps never disturb another."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: EntitlementStore) -> None:
         self._store = store
         self._offsets = store.clock_offsets()
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .config import DeliveryConfig, NotificationAuth
-from .store import OutboxRow, SqliteStore
+from .store import EntitlementStore, OutboxRow
 
 log = logging.getLogger("bango_resale_sandbox.delivery")
 
@@ -48,7 +48,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: EntitlementStore,
         config: DeliveryConfig,
         auth_for: Mapping[str, NotificationAuth],
         clock: Callable[[], float] = time.time,

@@ -25,7 +25,13 @@ from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
 from .domain import DomainError, Entitlement, Move, NotificationType, Reason, Status
 from .magic import MagicNumber, forced
-from .store import ActivationLink, DeliveryState, OutboxRow, PendingOperation, SqliteStore
+from .store import (
+    ActivationLink,
+    DeliveryState,
+    EntitlementStore,
+    OutboxRow,
+    PendingOperation,
+)
 
 ACTIVATION_PATH = "/sandbox/activate/"
 # The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation
@@ -73,7 +79,7 @@ class EntitlementService:
     def __init__(
         self,
         config: SandboxConfig,
-        store: SqliteStore,
+        store: EntitlementStore,
         reasons: domain.ReasonTable,
         expiry_reason: Reason,
         on_notification: Callable[[], None] = lambda: None,
