@@ -1,0 +1,90 @@
+"""The contract suite against the real sandbox: clean it passes with every figure met, and each
+deliberate fault is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bango_resale_contract import service
+from bango_resale_contract.suite import SuiteOptions, run_suite
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CONFIG = REPOSITORY / "schemathesis.toml"
+# Seconds per schemathesis run for the fault variants: every fault shows within a few.
+FAULT_BUDGET_SECONDS = 6
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _from_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite reads spec/ and schemathesis.toml relative to the working directory.
+    monkeypatch.chdir(REPOSITORY)
+
+
+def test_clean_sandbox_passes_with_every_figure(tmp_path: Path) -> None:
+    result = run_suite(SuiteOptions(report_dir=tmp_path, config_path=CONFIG, echo=False))
+
+    assert result.problems == []
+    assert [run.name for run in result.runs] == ["partner", "sandbox-controls"]
+    assert all(run.exit_code == 0 and not run.failures for run in result.runs)
+    assert all(row.observed for row in result.matrix), "every documented pair observed"
+    assert len(result.matrix) >= 76
+    assert all(count > 0 for count in result.exercised.values())
+    partner = result.runs[0]
+    assert partner.links is not None
+    assert partner.links.ratio >= 0.9
+    assert result.stateful_creates > 0
+    assert (tmp_path / "schemathesis" / "partner.junit.xml").exists()
+    assert result.seconds < 180
+
+
+# Fault -> a failure code or custom-check name the suite must report for it.
+EXPECTED_FINDINGS = {
+    "server_error": "ST101",
+    "extra_field": "ST108",
+    "wrong_response_code": "bango_response_code_matches_status",
+    "ignore_auth": "ST401",
+    "illegal_transition": "bango_terminal_status_final",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED_FINDINGS))
+def test_each_deliberate_fault_is_reported(fault: str, tmp_path: Path) -> None:
+    result = run_suite(
+        SuiteOptions(
+            faults=(fault,),
+            report_dir=tmp_path,
+            config_path=CONFIG,
+            max_time=FAULT_BUDGET_SECONDS,
+            control_spec=False,
+            echo=False,
+        )
+    )
+
+    assert not result.passed
+    expected = EXPECTED_FINDINGS[fault]
+    assert any(expected in finding for finding in result.findings()), sorted(result.findings())
+
+
+def test_wrong_credentials_fail_the_run(tmp_path: Path) -> None:
+    with service.running_sandbox(log_path=tmp_path / "sandbox.log") as url:
+        result = run_suite(
+            SuiteOptions(
+                url=url,
+                user="demo",
+                password="not-the-password",
+                report_dir=tmp_path,
+                config_path=CONFIG,
+                phases=("examples", "coverage"),
+                scenarios=False,
+                echo=False,
+            )
+        )
+
+    assert not result.passed
+    partner = result.runs[0]
+    assert partner.exit_code != 0
+    assert any("auth" in warning.lower() for warning in partner.warnings) or partner.failures
