@@ -96,3 +96,19 @@ def test_packaged_configuration_has_bangos_test_merchants() -> None:
 def test_bad_configuration_is_reported(data: dict[str, object], complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint):
         parse_config(data)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "magic",
+    [m.value for m in MagicNumber if m.value.startswith("ANY_REQUEST_RETURNS_")],
+)
+def test_controls_document_the_transient_answers_magic_numbers_force(api: Api, magic: str) -> None:
+    for path, item in sandbox_spec()["paths"].items():
+        for method, operation in item.items():
+            names = [p.get("$ref", "") for p in operation.get("parameters", [])]
+            if not any(name.endswith("/MagicNumber") for name in names):
+                continue
+            concrete = path.replace("{entitlementId}", "any-id")
+            response = api.http.request(method, concrete, headers={"X-Magic-Number": magic})
+            assert str(response.status_code) in operation["responses"], (path, magic)
