@@ -8,6 +8,10 @@ from datetime import UTC, datetime
 from .store import EntitlementStore
 
 
+# About 1,000 years: enough for any test, far from datetime's year-9999 limit.
+MAX_OFFSET_SECONDS = 1000 * 365.25 * 86400
+
+
 class SandboxClock:
     """Each reseller sees its own time, so one reseller's clock jumps never disturb another."""
 
@@ -24,7 +28,8 @@ class SandboxClock:
 
     def advance(self, reseller: str, seconds: float) -> datetime:
         """Move this reseller's clock forward (stored, so it survives restarts)."""
-        offset = self._offsets.get(reseller, 0.0) + seconds
+        # Clamp so that sandbox dates stay far inside what datetime can represent.
+        offset = min(self._offsets.get(reseller, 0.0) + seconds, MAX_OFFSET_SECONDS)
         self._store.set_clock_offset(reseller, offset)
         self._offsets[reseller] = offset
         return self.now(reseller)

@@ -145,7 +145,7 @@ def main() -> int:
                 entitlement_id = create_entitlement(sandbox.base_url)
                 print(
                     f"loopback, {args.connections} keep-alive clients, {args.seconds:.0f} s"
-                    f" per run, load from {'wrk' if wrk else 'loadgen.py (wrk not found)'}\n"
+                    f" per run, load from {'wrk' if wrk else 'loadgen.py'}\n"
                 )
                 prism_get = measure_get(wrk, prism_port, PRISM_EXAMPLE_ID, args)
                 print(f"getEntitlement     prism    {prism_get.summary()}")

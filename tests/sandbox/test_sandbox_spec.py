@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -112,3 +113,16 @@ def test_controls_document_the_transient_answers_magic_numbers_force(api: Api, m
             concrete = path.replace("{entitlementId}", "any-id")
             response = api.http.request(method, concrete, headers={"X-Magic-Number": magic})
             assert str(response.status_code) in operation["responses"], (path, magic)
+
+
+def test_clock_moves_stop_far_before_dates_overflow(
+    sandbox_server: Callable[..., SandboxProcess],
+) -> None:
+    server = sandbox_server()
+    demo = Api(server.base_url, ("demo", "demo-secret"))
+    entitlement_id = demo.create_id("cust-far-future")
+    for _ in range(120):  # 1,200 years of the largest allowed step
+        assert demo.advance(315360000).status_code == 200
+    assert demo.http.get("/sandbox/clock").json()["now"] < "3100"
+    assert demo.get(entitlement_id).status_code == 200
+    assert demo.create(customer="cust-far-future-2").status_code == 200
