@@ -190,7 +190,6 @@ class EntitlementService:
             raise domain.not_available(
                 f"the merchant refused the {operation.lower()} (X-Magic-Number)"
             )
-        self._ensure_no_pending(reseller, entitlement)
         metadata = {k: body[k] for k in domain.METADATA_FIELDS if k in body}
         if "dateExpiry" in metadata:
             _time_field(body, "dateExpiry")
@@ -202,6 +201,12 @@ class EntitlementService:
         if benefits is not None and new_product is not None:
             raise domain.not_available("change the product and the benefits in separate requests")
         behaviour = self._behaviour(entitlement)
+        asynchronous = (
+            forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
+        )
+        if benefits is not None or new_product is not None or asynchronous:
+            # Metadata alone may change while the merchant works on something else.
+            self._ensure_no_pending(reseller, entitlement)
         if metadata or (benefits is None and new_product is None):
             domain.ensure_allowed(Move.UPDATE_METADATA, entitlement)
         reason: Reason | None = None
@@ -234,7 +239,7 @@ class EntitlementService:
             "benefits": benefits,
             "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED,
         }
-        if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
+        if asynchronous:
             self.store.save(reseller, entitlement)
             self._schedule(
                 reseller,

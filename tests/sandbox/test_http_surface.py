@@ -275,3 +275,17 @@ def test_reset_forgets_only_the_callers_data(
     assert one.http.post("/sandbox/reset").status_code == 200
     assert one.get(mine).status_code == 404
     assert two.get(theirs).status_code == 200
+
+
+def test_metadata_changes_while_the_merchant_works_on_a_202(api: Api, customer: str) -> None:
+    entitlement_id = api.create_id(customer)
+    assert api.cancel(entitlement_id, "CANCEL_REQUEST_RETURNS_ACCEPTED").status_code == 202
+    changed = api.update(entitlement_id, offerKey="WHILE-WAITING")
+    assert (changed.status_code, changed.json()["offerKey"]) == (200, "WHILE-WAITING")
+    assert api.suspend(entitlement_id).status_code == 409
+    assert (
+        api.update(entitlement_id, "UPDATE_REQUEST_RETURNS_ACCEPTED", offerKey="Y").status_code
+        == 409
+    )
+    ended = api.complete(entitlement_id).json()
+    assert (ended["status"], ended["offerKey"]) == ("CANCELLED", "WHILE-WAITING")
