@@ -1,8 +1,10 @@
-"""Helpers for tests and benchmarks: run a real sandbox process, receive its notifications.
+"""Helpers for tests and benchmarks of anything that talks to the sandbox.
 
-`SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
-SQLite file and waits until the health check answers. `NotificationReceiver` is a loopback HTTP
-server that records every notification POSTed to it.
+- `SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
+  SQLite file and waits until the health check answers (context manager, `kill()` for crashes).
+- `NotificationReceiver` is a loopback HTTP server that records every notification POSTed to it.
+- `Api` is a thin client of one sandbox for one reseller, returning raw httpx responses.
+- `check_conforms` checks a partner-API response against what the spec documents for it.
 """
 
 from __future__ import annotations
