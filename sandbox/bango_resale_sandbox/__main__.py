@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     from .app import SandboxApp
 
     app = SandboxApp(config, args.db)
+    print(
+        f"Bango Resale sandbox on http://{args.host}:{args.port} (database {args.db};"
+        f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(
         app,
         host=args.host,
