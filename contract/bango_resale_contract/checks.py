@@ -18,11 +18,9 @@ from urllib.parse import urlsplit
 
 from bango_resale import spec
 
-# Request fields of cancel/revoke (and the matching extensionData keys) that carry the reason.
-TERMINATE_REASON_FIELDS = ("cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription")
-# Request fields of a suspend (update with entitlementBenefits SUSPENDED), stored under the
-# same names in extensionData.
-SUSPEND_REASON_FIELDS = ("reasonCategory", "reasonCode", "reasonDescription")
+# Request bodies that carry a reason; the spec says (`x-stored-as`) where each lands.
+TERMINATE_BODY = "TerminateEntitlementRequest"
+SUSPEND_BODY = "SuspendEntitlementRequest"
 SUSPEND_BENEFITS = "SUSPENDED"
 CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
 NAVIGATE_TO_URL = "NAVIGATE_TO_URL"
@@ -128,17 +126,18 @@ def entitlement_status_is_legal(exchange: Exchange) -> list[str]:
     return []
 
 
-def _sent_reason(exchange: Exchange) -> tuple[tuple[str, ...], Mapping[str, Any]] | None:
+def _sent_reason(exchange: Exchange) -> tuple[Mapping[str, str], Mapping[str, Any]] | None:
+    """The request's reason fields (field -> extensionData key) and the request body."""
     request = _as_object(exchange.request_body)
     if request is None:
         return None
     if exchange.operation_id in {"cancelEntitlement", "revokeEntitlement"}:
-        return TERMINATE_REASON_FIELDS, request
+        return spec.reason_storage_keys(TERMINATE_BODY), request
     if (
         exchange.operation_id == "updateEntitlement"
         and request.get("entitlementBenefits") == SUSPEND_BENEFITS
     ):
-        return SUSPEND_REASON_FIELDS, request
+        return spec.reason_storage_keys(SUSPEND_BODY), request
     return None
 
 
@@ -154,20 +153,16 @@ def reason_is_echoed(exchange: Exchange) -> list[str]:
     response = _as_object(exchange.response_body)
     if sent is None or response is None:
         return []
-    fields, request = sent
+    storage_keys, request = sent
     extension_data = _as_object(response.get("extensionData"))
     if extension_data is None:
         return [f"{exchange.operation_id} took effect but extensionData is not an object"]
     problems = []
-    for name in fields:
+    for name, stored_under in storage_keys.items():
         if name not in request:
             continue
-        # The spec's examples store a suspend reason under the request's field names; a
-        # `suspend` prefix (suspendReasonCode) names the same thing unambiguously.
-        candidates = (name, "suspend" + name[0].upper() + name[1:])
-        stored_under = next((key for key in candidates if key in extension_data), None)
-        if stored_under is None:
-            problems.append(f"extensionData does not hold the {name} that was sent")
+        if stored_under not in extension_data:
+            problems.append(f"extensionData.{stored_under} does not hold the {name} that was sent")
         elif extension_data[stored_under] != request[name]:
             problems.append(
                 f"extensionData.{stored_under} is {extension_data[stored_under]!r}, but the"

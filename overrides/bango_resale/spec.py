@@ -134,6 +134,17 @@ def client_actions() -> tuple[str, ...]:
     return _schema_enum("ClientAction")
 
 
+@functools.cache
+def reason_storage_keys(schema_name: str) -> Mapping[str, str]:
+    """For a request schema that carries a reason, request field -> extensionData key.
+
+    Read from the schema's `x-stored-as` extension (`SuspendEntitlementRequest`,
+    `TerminateEntitlementRequest`).
+    """
+    schema = load_partner_spec()["components"]["schemas"][schema_name]
+    return {str(field): str(key) for field, key in schema["x-stored-as"].items()}
+
+
 def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = load_partner_spec()
     while "$ref" in node:

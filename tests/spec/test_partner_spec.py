@@ -177,3 +177,14 @@ def test_every_example_validates_against_its_schema() -> None:
         failures += [f"{label}: {error.message}" for error in validator.iter_errors(value)]
     assert len(example_cases()) > 40
     assert failures == []
+
+
+def test_reason_fields_say_where_they_are_stored() -> None:
+    assert spec.reason_storage_keys("SuspendEntitlementRequest") == {
+        "reasonCategory": "suspendReasonCategory",
+        "reasonCode": "suspendReasonCode",
+        "reasonDescription": "suspendReasonDescription",
+    }
+    terminate = spec.reason_storage_keys("TerminateEntitlementRequest")
+    assert terminate == {name: name for name in terminate}
+    assert set(terminate) == {"cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription"}

@@ -19,17 +19,18 @@ T = TypeVar("T", bound="SuspendEntitlementRequest")
 
 @_attrs_define
 class SuspendEntitlementRequest:
-    """Suspend the entitlement, giving a standard reason pair from `x-reasons`.
+    """Suspend the entitlement, giving a standard reason pair from `x-reasons`. The reason is kept in the record's
+    `extensionData` under the names in `x-stored-as`.
 
-    Attributes:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
-            may supply its own on create.
-        entitlement_benefits (Literal['SUSPENDED']): `SUSPENDED` asks for a suspend.
-        reason_category (ReasonCategory): The category half of a standard reason; valid pairs are listed in `x-reasons`.
-        reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous; only the (category,
-            code) pairs in `x-reasons` are accepted.
-        reason_description (str | Unset): Human-readable detail; the sample descriptions in `x-reasons` are a good
-            start.
+        Attributes:
+            entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
+                may supply its own on create.
+            entitlement_benefits (Literal['SUSPENDED']): `SUSPENDED` asks for a suspend.
+            reason_category (ReasonCategory): The category half of a standard reason; valid pairs are listed in `x-reasons`.
+            reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous; only the (category,
+                code) pairs in `x-reasons` are accepted.
+            reason_description (str | Unset): Human-readable detail; the sample descriptions in `x-reasons` are a good
+                start.
     """
 
     entitlement_id: str

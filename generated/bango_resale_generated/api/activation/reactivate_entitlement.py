@@ -113,8 +113,9 @@ def sync_detailed(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
-    An entitlement that is already live gives `ALREADY_EXISTS`; a merchant that cannot
-    reactivate, or a `REVOKED` entitlement, gives `NOT_AVAILABLE`.
+    An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
+    `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
+    entitlement, gives `NOT_AVAILABLE`.
 
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
@@ -160,8 +161,9 @@ def sync(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
-    An entitlement that is already live gives `ALREADY_EXISTS`; a merchant that cannot
-    reactivate, or a `REVOKED` entitlement, gives `NOT_AVAILABLE`.
+    An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
+    `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
+    entitlement, gives `NOT_AVAILABLE`.
 
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
@@ -202,8 +204,9 @@ async def asyncio_detailed(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
-    An entitlement that is already live gives `ALREADY_EXISTS`; a merchant that cannot
-    reactivate, or a `REVOKED` entitlement, gives `NOT_AVAILABLE`.
+    An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
+    `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
+    entitlement, gives `NOT_AVAILABLE`.
 
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
@@ -247,8 +250,9 @@ async def asyncio(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
-    An entitlement that is already live gives `ALREADY_EXISTS`; a merchant that cannot
-    reactivate, or a `REVOKED` entitlement, gives `NOT_AVAILABLE`.
+    An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
+    `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
+    entitlement, gives `NOT_AVAILABLE`.
 
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 

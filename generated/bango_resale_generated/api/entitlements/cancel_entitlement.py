@@ -120,7 +120,8 @@ def sync_detailed(
 
     The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
     a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData`. Notifications:
+    properties are stored in the record's `extensionData` under the names they were sent
+    with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
@@ -173,7 +174,8 @@ def sync(
 
     The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
     a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData`. Notifications:
+    properties are stored in the record's `extensionData` under the names they were sent
+    with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
@@ -221,7 +223,8 @@ async def asyncio_detailed(
 
     The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
     a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData`. Notifications:
+    properties are stored in the record's `extensionData` under the names they were sent
+    with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
@@ -272,7 +275,8 @@ async def asyncio(
 
     The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
     a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData`. Notifications:
+    properties are stored in the record's `extensionData` under the names they were sent
+    with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 

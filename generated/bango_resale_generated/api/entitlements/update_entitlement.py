@@ -123,7 +123,8 @@ def sync_detailed(
       `notificationUrl` or `dateExpiry`.
     - **Suspend**: `entitlementBenefits` `SUSPENDED` with a reason (`reasonCategory`,
       `reasonCode`, optional `reasonDescription`) moves an `ACTIVE` entitlement to
-      `SUSPENDED`. The reason is stored in `extensionData`.
+      `SUSPENDED`. The reason is stored in `extensionData` as `suspendReasonCategory`,
+      `suspendReasonCode` and `suspendReasonDescription`.
     - **Resume**: `entitlementBenefits` `NORMAL` moves a `SUSPENDED` entitlement back to
       `ACTIVE` and sets `dateResumed`.
 
@@ -178,7 +179,8 @@ def sync(
       `notificationUrl` or `dateExpiry`.
     - **Suspend**: `entitlementBenefits` `SUSPENDED` with a reason (`reasonCategory`,
       `reasonCode`, optional `reasonDescription`) moves an `ACTIVE` entitlement to
-      `SUSPENDED`. The reason is stored in `extensionData`.
+      `SUSPENDED`. The reason is stored in `extensionData` as `suspendReasonCategory`,
+      `suspendReasonCode` and `suspendReasonDescription`.
     - **Resume**: `entitlementBenefits` `NORMAL` moves a `SUSPENDED` entitlement back to
       `ACTIVE` and sets `dateResumed`.
 
@@ -228,7 +230,8 @@ async def asyncio_detailed(
       `notificationUrl` or `dateExpiry`.
     - **Suspend**: `entitlementBenefits` `SUSPENDED` with a reason (`reasonCategory`,
       `reasonCode`, optional `reasonDescription`) moves an `ACTIVE` entitlement to
-      `SUSPENDED`. The reason is stored in `extensionData`.
+      `SUSPENDED`. The reason is stored in `extensionData` as `suspendReasonCategory`,
+      `suspendReasonCode` and `suspendReasonDescription`.
     - **Resume**: `entitlementBenefits` `NORMAL` moves a `SUSPENDED` entitlement back to
       `ACTIVE` and sets `dateResumed`.
 
@@ -281,7 +284,8 @@ async def asyncio(
       `notificationUrl` or `dateExpiry`.
     - **Suspend**: `entitlementBenefits` `SUSPENDED` with a reason (`reasonCategory`,
       `reasonCode`, optional `reasonDescription`) moves an `ACTIVE` entitlement to
-      `SUSPENDED`. The reason is stored in `extensionData`.
+      `SUSPENDED`. The reason is stored in `extensionData` as `suspendReasonCategory`,
+      `suspendReasonCode` and `suspendReasonDescription`.
     - **Resume**: `entitlementBenefits` `NORMAL` moves a `SUSPENDED` entitlement back to
       `ACTIVE` and sets `dateResumed`.
 
