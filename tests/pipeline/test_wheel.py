@@ -38,6 +38,12 @@ from bango_resale import spec
 assert len(spec.reason_rows()) == 23
 for package in ("bango_resale_generated", "bango_resale", "bango_resale_sandbox"):
     assert resources.files(package).joinpath("py.typed").is_file(), package
+# The packaged sandbox spec refers to the partner spec beside it: that file must be there.
+import yaml
+data = resources.files("bango_resale_sandbox").joinpath("_data")
+partner = yaml.safe_load(data.joinpath("bango-resale.openapi.yaml").read_text())
+assert "EntitlementResponse" in partner["components"]["schemas"]
+assert "./bango-resale.openapi.yaml#/" in data.joinpath("sandbox.openapi.yaml").read_text()
 print("ok")
 """
 
