@@ -176,7 +176,7 @@ def test_quickstart_example_runs_against_the_sandbox(
 def test_readme_snippets_run_in_order_against_the_sandbox(
     sandbox: SandboxProcess, repo_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = (repo_root / "overrides" / "README.md").read_text()
+    text = (repo_root / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) >= 6
     namespace: dict[str, object] = {}
