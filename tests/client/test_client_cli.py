@@ -110,3 +110,25 @@ def test_not_found_is_reported_readably(connection: str) -> None:
     code, _, err = run("get", "missing-entitlement")
     assert code == 1
     assert err.startswith("error: NotFoundError")
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    import subprocess
+    import sys
+
+    # Far more output than a pipe buffers, so the writes outlive the reader and Python raises
+    # BrokenPipeError inside main().
+    script = (
+        "import sys; from bango_resale.cli import main; "
+        "sys.exit(max(main(['reasons', '--json']) for _ in range(300)))"
+    )
+    result = subprocess.run(
+        f"'{sys.executable}' -c \"{script}\" | head -c 1 > /dev/null; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
