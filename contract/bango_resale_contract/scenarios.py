@@ -432,7 +432,12 @@ def _arguments_for(operation_id: str, entitlement_id: str) -> dict[str, Any]:
 
 def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[str, str]) -> None:
     """Bad credentials, an unknown magic number and the transient failures, per operation."""
-    target = client.create(magic=ACTIVATED, expect=OK_200, step="create for generic answers")
+    # When the create fails (a service refusing our credentials, say), the probes still need a
+    # well-formed id: an empty one would hit a different route and blur the report.
+    target = (
+        client.create(magic=ACTIVATED, expect=OK_200, step="create for generic answers")
+        or "scenario-no-entitlement"
+    )
     transient_codes = {
         row.http_status: row.response_code for row in spec.response_code_rows() if row.transient
     }
