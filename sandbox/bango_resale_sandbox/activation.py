@@ -1,4 +1,4 @@
-"""The mock merchant's sign-up page that NAVIGATE_TO_URL points at, and the sandbox spec.
+"""The mock merchant's sign-up page that NAVIGATE_TO_URL points at.
 
 A person (or a test) opens the link, sees a small form and submits it; the form POSTs back to
 the same URL and the entitlement becomes ACTIVE. The link itself is the credential, as a
@@ -7,13 +7,9 @@ merchant's sign-up link would be, so the page asks for no reseller authenticatio
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Mapping
-from importlib import resources
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import TYPE_CHECKING
 
 from .domain import DomainError
 
@@ -21,21 +17,11 @@ if TYPE_CHECKING:
     from .app import Receive, Response, SandboxApp
     from .routes import Operation
 
-SANDBOX_SPEC_RESOURCE = "_data/sandbox.openapi.yaml"
 SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"
 PAGE_OPERATIONS = frozenset({SHOW_PAGE, SUBMIT_PAGE})
 HTML = b"text/html; charset=utf-8"
 _PAGE_STATUSES = {"NOT_FOUND": 404, "EXPIRED": 410, "NOT_AVAILABLE": 409}
-
-
-@functools.cache
-def sandbox_spec() -> Mapping[str, Any]:
-    """The sandbox's own OpenAPI document (control endpoints, activation page, health)."""
-    text = resources.files(__package__).joinpath(SANDBOX_SPEC_RESOURCE).read_text("utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: Mapping[str, Any] = yaml.load(text, Loader=loader)
-    return document
 
 
 async def serve_page(

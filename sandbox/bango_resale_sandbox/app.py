@@ -28,6 +28,7 @@ from bango_resale import spec as partner_spec
 from . import activation, faults, magic
 from .auth import Authenticator
 from .config import SandboxConfig
+from .control_spec import sandbox_spec
 from .delivery import Deliverer
 from .domain import (
     DomainError,
@@ -88,7 +89,7 @@ class SandboxApp:
         self.config = config
         self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
         self.partner = Router(partner_spec.load_partner_spec())
-        self.controls = Router(activation.sandbox_spec())
+        self.controls = Router(sandbox_spec())
         self._status_of = {
             row.response_code: row.http_status
             for row in partner_spec.response_code_rows()
