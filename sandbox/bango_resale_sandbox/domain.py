@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bango_resale import spec
+
 
 class Status(StrEnum):
     """Where an entitlement is in its life."""
@@ -62,22 +64,29 @@ class Move(StrEnum):
     FAIL = "fail"
 
 
-# The statuses each move may start from; anything else is NOT_AVAILABLE.
+def _statuses(values: Iterable[str]) -> frozenset[Status]:
+    return frozenset(Status(value) for value in values)
+
+
+# The statuses each move may start from; anything else is NOT_AVAILABLE. Moves a caller asks
+# for follow the spec's `x-allowed-from`; the platform's own moves are the sandbox's to define.
 ALLOWED_FROM: Mapping[Move, frozenset[Status]] = {
+    Move.CANCEL: _statuses(spec.operation_allowed_from("cancelEntitlement")),
+    Move.REVOKE: _statuses(spec.operation_allowed_from("revokeEntitlement")),
+    Move.REACTIVATE: _statuses(spec.operation_allowed_from("reactivateEntitlement")),
+    Move.SUSPEND: _statuses(spec.body_allowed_from("SuspendEntitlementRequest")),
+    Move.RESUME: _statuses(spec.body_allowed_from("ResumeEntitlementRequest")),
+    Move.CHANGE_PRODUCT: _statuses(spec.body_allowed_from("EntitlementChanges", "productKey")),
+    Move.UPDATE_METADATA: _statuses(spec.body_allowed_from("EntitlementChanges")),
     Move.ACTIVATE: frozenset({Status.PENDING}),
-    Move.CANCEL: frozenset({Status.PENDING, Status.ACTIVE, Status.SUSPENDED}),
-    Move.REVOKE: LIVE_STATUSES,
-    Move.SUSPEND: frozenset({Status.ACTIVE}),
-    Move.RESUME: frozenset({Status.SUSPENDED}),
-    Move.REACTIVATE: frozenset({Status.CANCELLED}),
-    Move.CHANGE_PRODUCT: frozenset({Status.ACTIVE}),
-    Move.UPDATE_METADATA: LIVE_STATUSES,
     Move.END_PERIOD: frozenset({Status.ACTIVE_ENDING}),
     Move.EXPIRE: LIVE_STATUSES,
     Move.MERCHANT_CANCEL: LIVE_STATUSES,
     Move.MERCHANT_REVOKE: LIVE_STATUSES,
     Move.FAIL: LIVE_STATUSES,
 }
+# Activation info changes nothing, so it is no move; it still answers only in these statuses.
+ACTIVATION_INFO_FROM = _statuses(spec.operation_allowed_from("getActivationInfo"))
 
 
 class DomainError(Exception):

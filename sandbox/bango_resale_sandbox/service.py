@@ -313,7 +313,7 @@ class EntitlementService:
         self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
     ) -> Result:
         entitlement = self.get(reseller, entitlement_id)
-        if entitlement.status is not Status.PENDING:
+        if entitlement.status not in domain.ACTIVATION_INFO_FROM:
             raise domain.not_available(
                 f"activation info exists only for PENDING entitlements, this one is"
                 f" {entitlement.status.value}"

@@ -188,3 +188,15 @@ def test_reason_fields_say_where_they_are_stored() -> None:
     terminate = spec.reason_storage_keys("TerminateEntitlementRequest")
     assert terminate == {name: name for name in terminate}
     assert set(terminate) == {"cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription"}
+
+
+def test_allowed_from_states_contract_section_3() -> None:
+    live = {"PENDING", "ACTIVE", "SUSPENDED", "ACTIVE-ENDING"}
+    assert set(spec.operation_allowed_from("cancelEntitlement")) == live - {"ACTIVE-ENDING"}
+    assert set(spec.operation_allowed_from("revokeEntitlement")) == live
+    assert spec.operation_allowed_from("getActivationInfo") == ("PENDING",)
+    assert spec.operation_allowed_from("reactivateEntitlement") == ("CANCELLED",)
+    assert spec.body_allowed_from("SuspendEntitlementRequest") == ("ACTIVE",)
+    assert spec.body_allowed_from("ResumeEntitlementRequest") == ("SUSPENDED",)
+    assert spec.body_allowed_from("EntitlementChanges", "productKey") == ("ACTIVE",)
+    assert set(spec.body_allowed_from("EntitlementChanges")) == live
