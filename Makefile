@@ -16,19 +16,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sandbox.sqlite3
 
-.PHONY: help install generate drift lint typecheck check test sandbox contract bench wheel clean
+.PHONY: help install constraints generate drift lint typecheck check test sandbox contract bench wheel clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 install: $(STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything (idempotent)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[sandbox,contract,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[sandbox,contract,dev]'
 	touch $@
+
+constraints: $(STAMP) ## re-pin constraints.txt to what .venv has now (after editing pyproject.toml)
+	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^bango'; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
