@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sandbox.sqlite3
 
-.PHONY: help install constraints generate drift lint typecheck check test sandbox contract bench wheel clean
+.PHONY: help install constraints generate drift lint typecheck check test sandbox contract bench docs wheel clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -65,6 +65,11 @@ contract: generate ## regenerate, then contract-test the sandbox (or URL=... USE
 
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+docs: $(NODE_STAMP) ## render both specs as HTML reference pages into reports/docs/
+	for spec in spec/*.openapi.yaml; do \
+	  node_modules/.bin/redocly build-docs $$spec -o reports/docs/$$(basename $$spec .openapi.yaml).html || exit 1; \
+	done
 
 wheel: $(STAMP) ## build the wheel and sdist into dist/
 	$(PY) -m build --outdir dist .
