@@ -7,11 +7,12 @@ through this module's `sleep` / `async_sleep` so tests can patch them and count.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import functools
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from . import _constants, spec
 
@@ -49,23 +50,24 @@ class RetryPolicy:
     max_retry_after: float = _constants.MAX_RETRY_AFTER_SECONDS
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1 (1 means: never retry)")
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise ValueError("max_attempts must be a whole number, at least 1 (1: never retry)")
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError("jitter is a fraction between 0 and 1")
+        for name in ("initial_backoff", "max_backoff", "max_total_seconds", "max_retry_after"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name} is a number of seconds, at least 0")
 
     @classmethod
     def never(cls) -> RetryPolicy:
         """A policy that sends each request once."""
         return cls(max_attempts=1)
 
-    def with_changes(self, **changes: float) -> RetryPolicy:
-        """A copy with some fields changed, e.g. `policy.with_changes(max_attempts=2)`."""
-        return replace(self, **changes)  # type: ignore[arg-type]
-
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry `retry_number` (1-based) when the server gave no hint."""
-        ceiling = min(self.max_backoff, self.initial_backoff * 2.0 ** (retry_number - 1))
+        # The exponent is capped: 2.0**1024 overflows, and 2**62 times any backoff is past any cap.
+        doubling = 2.0 ** min(retry_number - 1, 62)
+        ceiling = min(self.max_backoff, self.initial_backoff * doubling)
         # Taking a random slice off spreads out clients that failed at the same moment.
         return ceiling * (1.0 - self.jitter * random.random())
 
@@ -94,4 +96,8 @@ def parse_retry_after(value: str | None) -> float | None:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:
+        # An HTTP-date is always GMT (RFC 9110); a "-0000" or zone-less stamp parses naive, and
+        # `timestamp()` would read it in the machine's local time.
+        moment = moment.replace(tzinfo=datetime.UTC)
     return max(0.0, moment.timestamp() - time.time())

@@ -225,3 +225,45 @@ def test_caller_supplied_http_client_still_gets_credentials(script: Script) -> N
     assert script.requests[0].headers["Authorization"].startswith("Basic ")
     assert not http.is_closed  # the caller owns it
     http.close()
+
+
+@pytest.mark.parametrize("zone", ["-0000", ""], ids=["minus-zero", "no-zone"])
+def test_retry_after_date_without_a_zone_is_read_as_gmt(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime
+    import time
+
+    from bango_resale._retry import parse_retry_after
+
+    # Far from UTC, so reading the stamp in local time would be hours off.
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    try:
+        soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
+        seconds = parse_retry_after(f"{soon:%a, %d %b %Y %H:%M:%S} {zone}".strip())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert seconds is not None and 25 <= seconds <= 31
+
+
+def test_backoff_stays_finite_for_any_retry_number() -> None:
+    policy = br.RetryPolicy(max_attempts=5000, initial_backoff=0.0, jitter=0.0)
+    assert policy.backoff(2000) == 0.0
+    assert br.RetryPolicy(jitter=0.0).backoff(2000) == br.DEFAULT_RETRY_POLICY.max_backoff
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": 2.5},
+        {"jitter": 1.5},
+        {"initial_backoff": -1.0},
+        {"max_total_seconds": float("nan")},
+    ],
+)
+def test_retry_policy_refuses_nonsense(changes: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        br.RetryPolicy(**changes)  # type: ignore[arg-type]
