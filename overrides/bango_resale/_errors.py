@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
+import httpx
+
 if TYPE_CHECKING:
     from ._results import EntitlementResult
 
@@ -101,7 +103,9 @@ class ApiError(BangoResaleError):
         self.response_message = response_message
         self.request_identifier = request_identifier
         self.body = body
-        self.headers: Mapping[str, str] = dict(headers or {})
+        # Case-insensitive like HTTP itself: `error.headers["Retry-After"]` must work even though
+        # httpx hands the names over lower-cased.
+        self.headers: Mapping[str, str] = httpx.Headers(headers)
         self.attempts = attempts
 
     def __repr__(self) -> str:

@@ -175,3 +175,17 @@ def test_missing_credentials_name_the_environment_variables(
     monkeypatch.delenv("BANGO_RESALE_PASSWORD", raising=False)
     with pytest.raises(br.ConfigurationError, match="BANGO_RESALE_USERNAME"):
         ResaleClient("http://bango.test")
+
+
+def test_error_headers_are_case_insensitive(client: ResaleClient, script: Script) -> None:
+    script.then(
+        429,
+        envelope("TOO_MANY_REQUESTS"),
+        headers={"Retry-After": "3600", "X-RequestIdentifier": "rid-9"},
+    )
+    with pytest.raises(br.TooManyRequestsError) as caught:
+        client.get("ent-1")
+    headers = caught.value.headers
+    assert headers["Retry-After"] == headers["retry-after"] == "3600"
+    assert headers["X-RequestIdentifier"] == "rid-9"
+    assert caught.value.retry_after == 3600.0
