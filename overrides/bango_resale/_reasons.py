@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +19,8 @@ from . import spec
 from ._errors import InvalidArgumentError, InvalidReasonError
 
 ReasonUse = Literal["cancel", "revoke", "suspend"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class ReasonWarning(UserWarning):
@@ -126,6 +130,20 @@ def closest_pairs(category: str, code: str, limit: int = 3) -> tuple[tuple[str, 
     return tuple(scored[:limit])
 
 
+def _stacklevel_outside_package() -> int:
+    """The `stacklevel` that points a warning at the caller's own line.
+
+    `resolve_reason` sits one to three calls deep (suspend; cancel -> terminate; CLI), so a
+    fixed number would blame the wrong line; walk out of this package instead.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
     """Turn what the caller passed into a table row, and warn when it fits `use` badly."""
     if isinstance(reason, Reason):
@@ -144,13 +162,13 @@ def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
             f"{resolved} is set by the platform itself when dateExpiry passes; resellers "
             "normally send a different reason",
             ReasonWarning,
-            stacklevel=4,
+            stacklevel=_stacklevel_outside_package(),
         )
     if resolved.suspend_preferred and use != "suspend":
         warnings.warn(
             f"Bango prefers suspend/resume over {use} for {resolved}; consider "
             "client.suspend(...) so the entitlement can be resumed later",
             ReasonWarning,
-            stacklevel=4,
+            stacklevel=_stacklevel_outside_package(),
         )
     return resolved

@@ -81,3 +81,36 @@ def test_platform_only_reason_warns(client: ResaleClient, script: Script) -> Non
     with pytest.warns(br.ReasonWarning, match="platform"):
         client.cancel("ent-1", platform_only)
     assert len(script.requests) == 1
+
+
+def test_reason_warning_points_at_the_callers_line(client: ResaleClient, script: Script) -> None:
+    # Called directly, not through a helper: the warning must name this very line.
+    platform_only = next(r for r in Reason.all() if r.applied_by_platform)
+    script.then(200, envelope("OK", **record()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client.cancel("ent-1", platform_only)
+        client.terminate("ent-1", platform_only, immediate=False)
+        client.suspend("ent-1", platform_only)
+    assert [w.category for w in caught] == [br.ReasonWarning] * 3
+    assert [w.filename for w in caught] == [__file__] * 3
+
+
+def test_async_reason_warning_points_at_the_callers_line(script: Script) -> None:
+    import asyncio
+
+    import httpx
+
+    platform_only = next(r for r in Reason.all() if r.applied_by_platform)
+    script.then(200, envelope("OK", **record()))
+
+    async def run() -> None:
+        async with br.AsyncResaleClient(
+            "http://bango.test", "u", "p", transport=httpx.MockTransport(script)
+        ) as client:
+            await client.cancel("ent-1", platform_only)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(run())
+    assert [w.filename for w in caught if w.category is br.ReasonWarning] == [__file__]
