@@ -35,7 +35,7 @@ from .store import (
 
 ACTIVATION_PATH = "/sandbox/activate/"
 # The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation
-# it does not block other operations.
+# it blocks only new asynchronous updates (see `_ensure_no_pending`).
 ACTIVATE = "activate"
 TERMINATE_REASON_FIELDS = ("cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription")
 
@@ -205,8 +205,10 @@ class EntitlementService:
             forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
         )
         if benefits is not None or new_product is not None or asynchronous:
-            # Metadata alone may change while the merchant works on something else.
-            self._ensure_no_pending(reseller, entitlement)
+            # Metadata alone may change while the merchant works on something else. A 202
+            # would take the entitlement's one pending slot, so it must not replace an
+            # activation either: the entitlement would stay PENDING for good.
+            self._ensure_no_pending(reseller, entitlement, activation_blocks=asynchronous)
         if metadata or (benefits is None and new_product is None):
             domain.ensure_allowed(Move.UPDATE_METADATA, entitlement)
         reason: Reason | None = None
@@ -453,7 +455,7 @@ class EntitlementService:
         """The user finished the merchant's sign-up: the entitlement becomes ACTIVE."""
         link, entitlement = self.activation_link(token)
         now = self.clock.now(link.reseller)
-        self.store.delete_pending(link.reseller, entitlement.entitlement_id)
+        # A 202'd cancel or revoke stays pending: the merchant still confirms it later.
         return self._commit(link.reseller, entitlement, domain.activate(entitlement, now))
 
     # -- internals ------------------------------------------------------------------------
@@ -465,12 +467,19 @@ class EntitlementService:
             entitlement.merchant_account_key, entitlement.product_key, entitlement.product_key
         )
 
-    def _ensure_no_pending(self, reseller: str, entitlement: Entitlement) -> None:
+    def _ensure_no_pending(
+        self, reseller: str, entitlement: Entitlement, *, activation_blocks: bool = False
+    ) -> None:
+        """Refuse while a 202'd operation (or, if asked, the activation) waits for the merchant.
+
+        Cancel and revoke may replace a waiting activation: they end the entitlement anyway.
+        """
         pending = self.store.get_pending(reseller, entitlement.entitlement_id)
-        if pending is not None and pending.operation != ACTIVATE:
-            raise domain.not_available(
-                f"a {pending.operation} of this entitlement is waiting for the merchant"
-            )
+        if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
+            return
+        raise domain.not_available(
+            f"a {pending.operation} of this entitlement is waiting for the merchant"
+        )
 
     def _schedule(
         self,

@@ -452,3 +452,26 @@ def test_query_lists_only_the_customers_entitlements_with_filters(api: Api, cust
         == first
     )
     assert api.query(customer + "-nobody").json()["entitlements"] == []
+
+
+# -- operations waiting for the merchant --------------------------------------------------
+
+
+def test_async_update_cannot_displace_a_waiting_activation(api: Api, customer: str) -> None:
+    entitlement_id = api.create_id(customer, magic=CREATED)
+    refused = api.update(entitlement_id, "UPDATE_REQUEST_RETURNS_ACCEPTED", offerKey="LATER")
+    assert refused.status_code == 409
+    assert check_conforms(refused, "updateEntitlement")["responseCode"] == "NOT_AVAILABLE"
+    # A synchronous metadata change still goes through, and the merchant still activates.
+    assert api.update(entitlement_id, offerKey="NOW").json()["offerKey"] == "NOW"
+    assert api.complete(entitlement_id).json()["status"] == "ACTIVE"
+
+
+def test_sign_up_keeps_a_cancel_the_merchant_has_not_confirmed(api: Api, customer: str) -> None:
+    body = api.create(customer, magic=NEEDS_SIGNUP).json()
+    entitlement_id = body["entitlementId"]
+    assert api.cancel(entitlement_id, "CANCEL_REQUEST_RETURNS_ACCEPTED").status_code == 202
+    assert sign_up(body["parameters"]["url"]).status_code == 200
+    assert api.status(entitlement_id) == "ACTIVE"
+    assert api.complete(entitlement_id).json()["status"] == "CANCELLED"
+    assert api.notification_types(entitlement_id) == ["ACTIVATION_SUCCESS", "TERMINATION_SUCCESS"]
