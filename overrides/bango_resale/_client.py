@@ -64,7 +64,9 @@ log = _logging.logger
 def _resolve_settings(
     base_url: str | None, username: str | None, password: str | None
 ) -> tuple[str, str]:
-    url = base_url or os.environ.get(_constants.ENV_BASE_URL) or _constants.DEFAULT_BASE_URL
+    # Stripped: a value pasted into an env file often brings a newline or space along.
+    url = (base_url or os.environ.get(_constants.ENV_BASE_URL) or "").strip()
+    url = url or _constants.DEFAULT_BASE_URL
     user = username if username is not None else os.environ.get(_constants.ENV_USERNAME)
     secret = password if password is not None else os.environ.get(_constants.ENV_PASSWORD)
     if not user or not secret:
@@ -159,10 +161,22 @@ class _ClientBase:
         timeout: TimeoutLike,
         retry: RetryPolicy | None,
         headers: Mapping[str, str] | None,
+        *,
+        owns_http: bool,
+        transport_given: bool,
     ) -> None:
+        if not owns_http and transport_given:
+            raise ConfigurationError(
+                "pass transport= or http_client=, not both: a caller's http_client keeps its own "
+                "transport, so the transport would be ignored"
+            )
         _logging.configure_from_environment()
         self.base_url, self._authorization = _resolve_settings(base_url, username, password)
         self.timeout = _as_timeout(timeout)
+        # A caller's http_client has its own timeout; an explicit timeout= still wins, per request.
+        self._call_timeout: httpx.Timeout | UseClientDefault = (
+            USE_CLIENT_DEFAULT if owns_http or timeout is None else self.timeout
+        )
         self.retry = retry or DEFAULT_RETRY_POLICY
         self._default_headers = {
             "User-Agent": _constants.USER_AGENT,
@@ -170,7 +184,7 @@ class _ClientBase:
             "Authorization": self._authorization,
             **(headers or {}),
         }
-        self._owns_http = True
+        self._owns_http = owns_http
         self._handlers: dict[type[ClientAction], Callable[[Any], object]] = {}
 
     def __repr__(self) -> str:
@@ -193,7 +207,7 @@ class _ClientBase:
         return headers or None
 
     def _timeout_for(self, timeout: TimeoutLike) -> httpx.Timeout | UseClientDefault:
-        return USE_CLIENT_DEFAULT if timeout is None else _as_timeout(timeout)
+        return self._call_timeout if timeout is None else _as_timeout(timeout)
 
     def _handler_for(self, action: ClientAction) -> Callable[[Any], object]:
         for action_type in type(action).__mro__:
@@ -257,8 +271,16 @@ class ResaleClient(_ClientBase):
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(base_url, username, password, timeout, retry, headers)
-        self._owns_http = http_client is None
+        super().__init__(
+            base_url,
+            username,
+            password,
+            timeout,
+            retry,
+            headers,
+            owns_http=http_client is None,
+            transport_given=transport is not None,
+        )
         self._http = http_client or httpx.Client(
             base_url=self.base_url,
             timeout=self.timeout,
@@ -594,8 +616,16 @@ class AsyncResaleClient(_ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(base_url, username, password, timeout, retry, headers)
-        self._owns_http = http_client is None
+        super().__init__(
+            base_url,
+            username,
+            password,
+            timeout,
+            retry,
+            headers,
+            owns_http=http_client is None,
+            transport_given=transport is not None,
+        )
         self._http = http_client or httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self.timeout,
