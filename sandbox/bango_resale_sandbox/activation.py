@@ -21,7 +21,6 @@ SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"
 PAGE_OPERATIONS = frozenset({SHOW_PAGE, SUBMIT_PAGE})
 HTML = b"text/html; charset=utf-8"
-_PAGE_STATUSES = {"NOT_FOUND": 404, "EXPIRED": 410, "NOT_AVAILABLE": 409}
 
 
 async def serve_page(
@@ -44,13 +43,13 @@ async def serve_page(
                 ),
                 HTML,
             )
-        link, entitlement = app.service.activation_link(token)
+        _link, entitlement = app.service.activation_link(token)
     except DomainError as exc:
-        status = _PAGE_STATUSES.get(exc.response_code, 400)
         return Response(
-            status, _page("Activation not possible", f"<p>{html.escape(exc.message)}</p>"), HTML
+            app.status_for(exc.response_code),
+            _page("Activation not possible", f"<p>{html.escape(exc.message)}</p>"),
+            HTML,
         )
-    del link
     name = html.escape(entitlement.entitlement_display_name or entitlement.product_key)
     form = (
         f"<p>Finish signing up for <strong>{name}</strong> from"

@@ -59,7 +59,7 @@ _ANSWERS: Mapping[Answer, tuple[int, str]] = {
     Answer.ACCEPTED: (202, "OK"),
     Answer.CLIENT_ACTION: (202, "CLIENT_ACTION_REQUIRED"),
 }
-# Control and page errors that have no row in the partner table.
+# The activation page's one refusal that has no row in the partner table.
 _EXTRA_STATUSES = {"EXPIRED": 410}
 RETRY_AFTER_SECONDS = 1
 # The RequestIdentifier schema's pattern and length, as bytes.
@@ -96,9 +96,7 @@ class SandboxApp:
             if row.response_code not in {"OK", "CLIENT_ACTION_REQUIRED"}
         }
         _check_spec_agrees(self._status_of)
-        reasons = ReasonTable(
-            (r.category, r.code, r.description) for r in partner_spec.reason_rows()
-        )
+        reasons = ReasonTable((r.category, r.code) for r in partner_spec.reason_rows())
         platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
         self.deliverer = Deliverer(
             self.store,
@@ -391,6 +389,7 @@ class SandboxApp:
     # -- responses ----------------------------------------------------------------------
 
     def status_for(self, response_code: str) -> int:
+        """The HTTP status of a responseCode, from the spec's table (500 for unknown codes)."""
         return self._status_of.get(response_code) or _EXTRA_STATUSES.get(response_code, 500)
 
     def _error(self, response_code: str, message: str) -> Response:

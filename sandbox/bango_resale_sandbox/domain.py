@@ -226,23 +226,17 @@ class Reason:
 class ReasonTable:
     """The set of valid (category, code) pairs, built from the spec's reason rows."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, str]]) -> None:
-        self._descriptions: dict[tuple[str, str], str] = {}
-        for category, code, description in rows:
-            # Two rows share a pair; the first description is the one the platform uses.
-            self._descriptions.setdefault((category, code), description)
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        # Two rows share REVOKED/OTHER; the set keeps it once.
+        self._pairs = frozenset(pairs)
 
     def __len__(self) -> int:
-        return len(self._descriptions)
+        return len(self._pairs)
 
     def check(self, category: str, code: str) -> None:
         """Raise BAD_REQUEST when the pair is not in the table."""
-        if (category, code) not in self._descriptions:
+        if (category, code) not in self._pairs:
             raise bad_request(f"reason pair {category}/{code} is not in the standard reason table")
-
-    def description(self, category: str, code: str) -> str:
-        """The table's sample description for a known pair."""
-        return self._descriptions[(category, code)]
 
 
 def ensure_allowed(move: Move, entitlement: Entitlement) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-HEADER = "x-magic-number"
-
 
 class MagicNumber(StrEnum):
     """Every value `X-Magic-Number` accepts."""

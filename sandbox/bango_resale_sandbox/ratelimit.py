@@ -18,10 +18,6 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # reseller -> (tokens, stamp)
 
-    @property
-    def enabled(self) -> bool:
-        return self._rate > 0
-
     def acquire(self, reseller: str) -> int:
         """0 when the request may go ahead, otherwise whole seconds to wait (Retry-After)."""
         if self._rate <= 0:

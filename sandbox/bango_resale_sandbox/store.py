@@ -443,12 +443,6 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
 
-    def delete_links(self, reseller: str, entitlement_id: str) -> None:
-        self._db.execute(
-            "DELETE FROM activation_links WHERE entitlement_id = ? AND reseller = ?",
-            (entitlement_id, reseller),
-        )
-
     # -- idempotency ----------------------------------------------------------------------
 
     def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
@@ -571,11 +565,6 @@ class SqliteStore:
             "clocks",
         ):
             self._db.execute(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
-
-    def count(self, table: str) -> int:
-        if table not in {"entitlements", "notifications"}:
-            raise ValueError(table)
-        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 _OUTBOX_COLUMNS = (

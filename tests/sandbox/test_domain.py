@@ -95,7 +95,7 @@ def test_reasons_and_custom_properties_land_in_extension_data() -> None:
 
 
 def test_reason_table_accepts_pairs_not_codes_alone() -> None:
-    table = ReasonTable((r.category, r.code, r.description) for r in reason_rows())
+    table = ReasonTable((r.category, r.code) for r in reason_rows())
     assert len(table) == 22  # 23 rows, two of which share REVOKED/OTHER
     table.check("CUSTOMER_CHANGED", "CHANGED_SERVICE")
     table.check("CUSTOMER_CANCELLED", "CHANGED_SERVICE")
