@@ -8,7 +8,7 @@ refuses to ignore: it raises `UnknownClientActionError` (the raw parameters stay
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -48,7 +48,6 @@ class UnknownClientAction(ClientAction):
 
 
 ActionT = TypeVar("ActionT", bound=ClientAction)
-ActionHandler = Callable[[ActionT], object]
 
 
 def parse_client_action(parameters: Mapping[str, Any]) -> ClientAction:

@@ -59,7 +59,6 @@ from ._results import EchoResult, Entitlement, EntitlementResult, Outcome
 
 T = TypeVar("T")
 
-SUCCESS_CODES = frozenset({"OK", "CLIENT_ACTION_REQUIRED"})
 # Fields the cancel/revoke body owns; custom data must not overwrite them.
 TERMINATE_RESERVED_KEYS = frozenset(
     {"cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription"}
@@ -112,6 +111,14 @@ class PreparedCall(Generic[T]):
         if self.json_body is None:
             return None
         return json.dumps(self.json_body, separators=(",", ":")).encode()
+
+
+@functools.cache
+def success_codes() -> frozenset[str]:
+    """The `responseCode` values the spec pairs with a success status (2xx)."""
+    return frozenset(
+        row.response_code for row in spec.response_code_rows() if row.http_status < 400
+    )
 
 
 # --- Validation before sending ------------------------------------------------------------
@@ -602,7 +609,7 @@ def decode_answer(call: PreparedCall[T], answer: Answer, attempts: int = 1) -> T
                 MalformedResponseError,
                 f"{call.operation}: HTTP {answer.status} with a body that is not a JSON object",
             )
-        if response_code not in SUCCESS_CODES:
+        if response_code not in success_codes():
             if response_code in RESPONSE_CODE_ERRORS:
                 cls = error_class_for(answer.status, response_code)
                 raise error(cls, f"{call.operation}: {response_code}: {response_message}")
