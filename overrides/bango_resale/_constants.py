@@ -26,7 +26,8 @@ DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_INITIAL_BACKOFF_SECONDS = 0.5
 DEFAULT_MAX_BACKOFF_SECONDS = 8.0
 DEFAULT_JITTER_FRACTION = 0.25
-#: No call spends longer than this across all its attempts and waits.
+#: A call never waits, nor starts another attempt, past this many seconds from its start; an
+#: attempt already under way still runs to its own timeout.
 DEFAULT_MAX_TOTAL_SECONDS = 60.0
 #: A `Retry-After` longer than this is not worth waiting for inside one call.
 MAX_RETRY_AFTER_SECONDS = 60.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 
 import httpx
 import pytest
@@ -99,3 +100,26 @@ def test_transport_and_http_client_together_are_refused(script: Script) -> None:
             http_client=http,
             transport=httpx.MockTransport(script),
         )
+
+
+def public_methods(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(cls).items()
+        if callable(member) and not name.startswith("_")
+    }
+
+
+def test_async_client_has_the_same_methods_and_parameters() -> None:
+    sync, asynchronous = public_methods(ResaleClient), public_methods(AsyncResaleClient)
+    assert set(sync) - {"close"} == set(asynchronous) - {"aclose"}
+    for name in set(sync) - {"close"}:
+        assert inspect.iscoroutinefunction(getattr(AsyncResaleClient, name)), name
+        sync_params = list(sync[name].parameters.values())
+        async_params = list(asynchronous[name].parameters.values())
+        assert [(p.name, p.kind, p.default) for p in sync_params] == [
+            (p.name, p.kind, p.default) for p in async_params
+        ], name
+    sync_init = inspect.signature(ResaleClient.__init__).parameters
+    async_init = inspect.signature(AsyncResaleClient.__init__).parameters
+    assert list(sync_init) == list(async_init)
