@@ -326,7 +326,12 @@ def prepare_update(
 
     changes = EntitlementChanges(
         entitlement_id=eid,
-        product_key=given(product_key),
+        # The same checks as create(), so a bad value is refused here, not by a 400 later.
+        product_key=given(
+            product_key
+            if not isinstance(product_key, str)
+            else check_text("product_key", product_key, "ProductKey")
+        ),
         offer_key=given(offer_key),
         notification_url=given(
             notification_url
@@ -338,7 +343,11 @@ def prepare_update(
             if not isinstance(date_expiry, datetime.datetime)
             else check_timestamp("date_expiry", date_expiry)
         ),
-        customer_identifier=given(customer_identifier),
+        customer_identifier=given(
+            customer_identifier
+            if not isinstance(customer_identifier, str)
+            else check_text("customer_identifier", customer_identifier, "CustomerIdentifier")
+        ),
         extension_data=(
             UNSET
             if isinstance(extension_data, _Omitted)

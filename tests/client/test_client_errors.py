@@ -149,6 +149,8 @@ def test_error_repr_and_message_name_the_code(client: ResaleClient, script: Scri
             "notification_url",
         ),
         (lambda c: c.update("ent-1"), "update"),
+        (lambda c: c.update("ent-1", product_key=""), "product_key"),
+        (lambda c: c.update("ent-1", customer_identifier="x" * 10_000), "customer_identifier"),
         (lambda c: c.query("c", status="SLEEPING"), "status"),
         (lambda c: c.echo("spaces are bad"), "echo_request_id"),
         (
