@@ -8,7 +8,7 @@ causes, or a `DomainError` naming the responseCode the refusal maps to.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -29,7 +29,11 @@ class Status(StrEnum):
     FAILED = "FAILED"
 
 
-TERMINAL_STATUSES = frozenset({Status.CANCELLED, Status.REVOKED})
+def _statuses(values: Iterable[str]) -> frozenset[Status]:
+    return frozenset(Status(value) for value in values)
+
+
+TERMINAL_STATUSES = _statuses(spec.terminal_statuses())
 # Statuses in which the entitlement still exists for the merchant and may change.
 LIVE_STATUSES = frozenset({Status.PENDING, Status.ACTIVE, Status.ACTIVE_ENDING, Status.SUSPENDED})
 
@@ -62,10 +66,6 @@ class Move(StrEnum):
     MERCHANT_CANCEL = "merchant_cancel"
     MERCHANT_REVOKE = "merchant_revoke"
     FAIL = "fail"
-
-
-def _statuses(values: Iterable[str]) -> frozenset[Status]:
-    return frozenset(Status(value) for value in values)
 
 
 # The statuses each move may start from; anything else is NOT_AVAILABLE. Moves a caller asks
@@ -223,6 +223,45 @@ class Reason:
     description: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReasonNames:
+    """Names of a reason's category, code and description: as request fields, or as the
+    extensionData keys a record keeps them under."""
+
+    category: str
+    code: str
+    description: str
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.category, self.code, self.description))
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonSlots:
+    """Where one kind of reason travels, read from its request schema's `x-stored-as`."""
+
+    fields: ReasonNames
+    keys: ReasonNames
+
+    @classmethod
+    def from_spec(cls, schema_name: str) -> ReasonSlots:
+        stored_as = spec.reason_storage_keys(schema_name)
+
+        def field_and_key(suffix: str) -> tuple[str, str]:
+            """The one request field named `...suffix` and the key it is stored under."""
+            (pair,) = [(f, k) for f, k in stored_as.items() if f.endswith(suffix)]
+            return pair
+
+        pairs = [field_and_key(s) for s in ("Category", "Code", "Description")]
+        fields, keys = zip(*pairs, strict=True)
+        return cls(ReasonNames(*fields), ReasonNames(*keys))
+
+
+# Cancel, revoke and the platform's own ends share one set of keys; suspend has its own.
+CANCEL_REASON = ReasonSlots.from_spec("TerminateEntitlementRequest")
+SUSPEND_REASON = ReasonSlots.from_spec("SuspendEntitlementRequest")
+
+
 class ReasonTable:
     """The set of valid (category, code) pairs, built from the spec's reason rows."""
 
@@ -308,15 +347,19 @@ def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> dat
 
 
 def with_reason(
-    entitlement: Entitlement, prefix: str, reason: Reason, custom: Mapping[str, Any] | None = None
+    entitlement: Entitlement,
+    keys: ReasonNames,
+    reason: Reason,
+    custom: Mapping[str, Any] | None = None,
 ) -> Entitlement:
-    """Record a reason (and any custom properties) in extensionData, as the seeds describe."""
+    """Record a reason under `keys` (and any custom properties) in extensionData, as the
+    seeds describe."""
     data = dict(entitlement.extension_data)
     data.update(custom or {})
-    data[f"{prefix}ReasonCategory"] = reason.category
-    data[f"{prefix}ReasonCode"] = reason.code
+    data[keys.category] = reason.category
+    data[keys.code] = reason.code
     if reason.description is not None:
-        data[f"{prefix}ReasonDescription"] = reason.description
+        data[keys.description] = reason.description
     return replace(entitlement, extension_data=data)
 
 
@@ -356,7 +399,7 @@ def end_period(entitlement: Entitlement, now: datetime) -> Transition:
 def expire(entitlement: Entitlement, reason: Reason, now: datetime) -> Transition:
     """dateExpiry was reached: the platform cancels with its own reason."""
     ensure_allowed(Move.EXPIRE, entitlement)
-    return _end(with_reason(entitlement, "cancel", reason), Status.CANCELLED, now)
+    return _end(with_reason(entitlement, CANCEL_REASON.keys, reason), Status.CANCELLED, now)
 
 
 def merchant_end(
@@ -365,7 +408,7 @@ def merchant_end(
     """The merchant ended the entitlement on its side (user cancelled there, fraud, ...)."""
     ensure_allowed(Move.MERCHANT_REVOKE if revoke else Move.MERCHANT_CANCEL, entitlement)
     if reason is not None:
-        entitlement = with_reason(entitlement, "cancel", reason)
+        entitlement = with_reason(entitlement, CANCEL_REASON.keys, reason)
     return _end(entitlement, Status.REVOKED if revoke else Status.CANCELLED, now)
 
 

@@ -37,7 +37,8 @@ ACTIVATION_PATH = "/sandbox/activate/"
 # The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation
 # it blocks only new asynchronous updates (see `_ensure_no_pending`).
 ACTIVATE = "activate"
-TERMINATE_REASON_FIELDS = ("cancelReasonCategory", "cancelReasonCode", "cancelReasonDescription")
+# The merchant controls' optional reason (sandbox spec), stored like a cancel's.
+MERCHANT_REASON_FIELDS = domain.ReasonNames("reasonCategory", "reasonCode", "reasonDescription")
 
 _MESSAGES: Mapping[NotificationType, str] = {
     NotificationType.ACTIVATION_SUCCESS: "Entitlement activated",
@@ -214,9 +215,7 @@ class EntitlementService:
         reason: Reason | None = None
         if operation == "SUSPEND":
             domain.ensure_allowed(Move.SUSPEND, entitlement)
-            reason = self._optional_reason(
-                body, "reasonCategory", "reasonCode", "reasonDescription"
-            )
+            reason = self._optional_reason(body, domain.SUSPEND_REASON.fields)
         elif operation == "RESUME":
             domain.ensure_allowed(Move.RESUME, entitlement)
         if operation != "UPDATE" and not behaviour.supports_suspend:
@@ -234,7 +233,7 @@ class EntitlementService:
                     f" {new_product!r} in this sandbox"
                 )
         if reason is not None:
-            entitlement = domain.with_reason(entitlement, "suspend", reason)
+            entitlement = domain.with_reason(entitlement, domain.SUSPEND_REASON.keys, reason)
         payload = {
             "metadata": metadata,
             "productKey": new_product,
@@ -277,8 +276,10 @@ class EntitlementService:
             raise domain.not_available(
                 f"the merchant refused the {operation.lower()} (X-Magic-Number)"
             )
-        reason = self._required_reason(body, *TERMINATE_REASON_FIELDS)
-        custom = {k: v for k, v in body.items() if k not in TERMINATE_REASON_FIELDS}
+        fields = domain.CANCEL_REASON.fields
+        reason = self._required_reason(body, fields)
+        reason_fields = set(fields)
+        custom = {k: v for k, v in body.items() if k not in reason_fields}
         if (
             not revoke
             and faults.ILLEGAL_TRANSITION in self.config.faults
@@ -287,7 +288,7 @@ class EntitlementService:
             return Result(Answer.DONE, entitlement, "Entitlement cancelled")
         self._ensure_no_pending(reseller, entitlement)
         domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
-        entitlement = domain.with_reason(entitlement, "cancel", reason, custom)
+        entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
         behaviour = self._behaviour(entitlement)
         if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
             self.store.save(reseller, entitlement)
@@ -386,7 +387,7 @@ class EntitlementService:
     ) -> Entitlement:
         """The merchant ends the entitlement on its own initiative."""
         entitlement = self.get(reseller, entitlement_id)
-        reason = self._optional_reason(body, "reasonCategory", "reasonCode", "reasonDescription")
+        reason = self._optional_reason(body, MERCHANT_REASON_FIELDS)
         now = self.clock.now(reseller)
         transition = domain.merchant_end(entitlement, revoke=revoke, reason=reason, now=now)
         self.store.delete_pending(reseller, entitlement_id)
@@ -640,22 +641,20 @@ class EntitlementService:
             Answer.CREATED, entitlement, "Entitlement already created; activation pending"
         )
 
-    def _required_reason(
-        self, body: Mapping[str, Any], category_field: str, code_field: str, description_field: str
-    ) -> Reason:
-        category, code = body.get(category_field), body.get(code_field)
+    def _required_reason(self, body: Mapping[str, Any], fields: domain.ReasonNames) -> Reason:
+        category, code = body.get(fields.category), body.get(fields.code)
         if not isinstance(category, str) or not isinstance(code, str):
-            raise domain.bad_request(f"{category_field} and {code_field} are required")
+            raise domain.bad_request(f"{fields.category} and {fields.code} are required")
         self.reasons.check(category, code)
-        description = body.get(description_field)
+        description = body.get(fields.description)
         return Reason(category, code, description if isinstance(description, str) else None)
 
     def _optional_reason(
-        self, body: Mapping[str, Any], category_field: str, code_field: str, description_field: str
+        self, body: Mapping[str, Any], fields: domain.ReasonNames
     ) -> Reason | None:
-        if category_field not in body and code_field not in body:
+        if fields.category not in body and fields.code not in body:
             return None
-        return self._required_reason(body, category_field, code_field, description_field)
+        return self._required_reason(body, fields)
 
 
 def _activation_mode(magic: MagicNumber | None, behaviour: ProductBehaviour) -> ActivationMode:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bango_resale.spec import reason_rows, terminal_statuses
+from bango_resale.spec import reason_rows, reason_storage_keys
 from bango_resale_sandbox import domain
 from bango_resale_sandbox.domain import (
     ALLOWED_FROM,
@@ -34,10 +34,6 @@ def entitlement(status: Status = Status.ACTIVE) -> Entitlement:
         now=NOW,
     ).entitlement
     return replace(created, status=status)
-
-
-def test_terminal_statuses_match_the_spec() -> None:
-    assert {s.value for s in domain.TERMINAL_STATUSES} == set(terminal_statuses())
 
 
 @pytest.mark.parametrize("move", list(Move))
@@ -85,13 +81,27 @@ def test_cancel_of_a_suspended_entitlement_ends_at_once() -> None:
 
 def test_reasons_and_custom_properties_land_in_extension_data() -> None:
     reason = Reason("CUSTOMER_CANCELLED", "NOT_RENEWED", "not renewed")
-    changed = domain.with_reason(entitlement(), "cancel", reason, {"ticket": "T-1"})
+    changed = domain.with_reason(
+        entitlement(), domain.CANCEL_REASON.keys, reason, {"ticket": "T-1"}
+    )
     assert changed.extension_data == {
         "ticket": "T-1",
         "cancelReasonCategory": "CUSTOMER_CANCELLED",
         "cancelReasonCode": "NOT_RENEWED",
         "cancelReasonDescription": "not renewed",
     }
+
+
+@pytest.mark.parametrize(
+    ("slots", "schema"),
+    [
+        (domain.CANCEL_REASON, "TerminateEntitlementRequest"),
+        (domain.SUSPEND_REASON, "SuspendEntitlementRequest"),
+    ],
+)
+def test_reason_fields_and_keys_are_the_specs(slots: domain.ReasonSlots, schema: str) -> None:
+    assert dict(zip(slots.fields, slots.keys, strict=True)) == dict(reason_storage_keys(schema))
+    assert len(set(slots.keys)) == 3
 
 
 def test_reason_table_accepts_pairs_not_codes_alone() -> None:
