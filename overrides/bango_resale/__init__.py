@@ -6,7 +6,7 @@ are implementation details, and `bango_resale_generated` (the generated client) 
 
 from __future__ import annotations
 
-from . import spec
+from . import _constants, spec
 from ._actions import ClientAction, NavigateToUrl, UnknownClientAction
 from ._client import AsyncResaleClient, ResaleClient
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
@@ -54,7 +54,7 @@ from ._reasons import Reason, ReasonLike, ReasonWarning
 from ._results import EchoResult, Entitlement, EntitlementResult, Outcome
 from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 
-__version__ = "0.1.0"
+__version__ = _constants.VERSION
 
 __all__ = [
     "DEFAULT_BASE_URL",

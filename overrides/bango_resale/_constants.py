@@ -6,6 +6,8 @@ can override) the policy in one place.
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import httpx
 
 #: Where requests go when neither an argument nor `BANGO_RESALE_BASE_URL` says otherwise.
@@ -40,4 +42,6 @@ REQUEST_ID_HEADER = "X-RequestIdentifier"
 MAGIC_NUMBER_HEADER = "X-Magic-Number"
 API_KEY_HEADER = "X-Api-Key"
 
-USER_AGENT = "bango-resale-python/0.1.0"
+# The distribution's own version, so the header never disagrees with what is installed.
+VERSION = importlib.metadata.version("bango-resale")
+USER_AGENT = f"bango-resale-python/{VERSION}"
