@@ -257,12 +257,15 @@ class SqliteStore:
         self._in_transaction = True
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._in_transaction = False
-            self._db.execute("ROLLBACK")
+            # Also when COMMIT itself fails (disk full, I/O error): left open, the transaction
+            # would make every later BEGIN fail until a restart.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._in_transaction = False
-        self._db.execute("COMMIT")
+        finally:
+            self._in_transaction = False
 
     # -- entitlements -------------------------------------------------------------------
 
