@@ -1,15 +1,18 @@
-"""What cannot be provoked over the wire: an unexpected exception inside a handler."""
+"""What cannot be provoked over the wire: an unexpected exception or a transient answer
+inside a handler."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from bango_resale_sandbox import create_app
+from bango_resale_sandbox.app import Response, envelope
 
 
 def test_unexpected_exception_is_a_logged_json_500(
@@ -41,3 +44,32 @@ def test_unexpected_exception_is_a_logged_json_500(
     assert "boom" in caplog.text
     # The failed request left no idempotency record behind: the transaction rolled back.
     assert app.store.get_response("demo", "r-1") is None
+
+
+def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: Path) -> None:
+    app = create_app(str(tmp_path / "in-process.sqlite3"))
+    echo = app._handlers["echo"]
+    transient = [envelope(503, "SERVICE_UNAVAILABLE", "Down for maintenance")]
+
+    def flaky(request: Any) -> Response:
+        return transient.pop() if transient else echo(request)
+
+    app._handlers["echo"] = flaky
+
+    async def call_three_times() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return [
+                await client.get(
+                    "/v1/echo/x",
+                    auth=("demo", "demo-secret"),
+                    headers={"X-RequestIdentifier": "retry-1"},
+                )
+                for _ in range(3)
+            ]
+
+    first, retry, replay = asyncio.run(call_three_times())
+    assert first.status_code == 503
+    assert (retry.status_code, retry.json()["echo"]) == (200, "x")
+    # The success is what the id now stands for.
+    assert (replay.status_code, replay.content) == (200, retry.content)
