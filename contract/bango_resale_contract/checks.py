@@ -22,12 +22,13 @@ from bango_resale import spec
 TERMINATE_BODY = "TerminateEntitlementRequest"
 SUSPEND_BODY = "SuspendEntitlementRequest"
 SUSPEND_BENEFITS = "SUSPENDED"
+RESUME_BENEFITS = "NORMAL"
+# The update bodies; which one a request is follows from its entitlementBenefits.
+RESUME_BODY = "ResumeEntitlementRequest"
+CHANGES_BODY = "EntitlementChanges"
+UPDATE = "updateEntitlement"
 CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
 NAVIGATE_TO_URL = "NAVIGATE_TO_URL"
-# Operations that change an entitlement and so must refuse one in a terminal status. Reactivate
-# is the one documented way out of CANCELLED; reads do not change anything.
-CHANGING_OPERATIONS = frozenset({"cancelEntitlement", "revokeEntitlement", "updateEntitlement"})
-REACTIVATE = "reactivateEntitlement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,17 +209,38 @@ def client_action_is_complete(exchange: Exchange) -> list[str]:
     return problems
 
 
+def allowed_from(exchange: Exchange) -> tuple[str, ...] | None:
+    """The statuses the entitlement must be in for this request (the spec's `x-allowed-from`,
+    on the operation or, for update, on the body sent); None for requests without a
+    precondition (create, reads)."""
+    if exchange.operation_id == UPDATE:
+        request = _as_object(exchange.request_body) or {}
+        benefits = request.get("entitlementBenefits")
+        if benefits == SUSPEND_BENEFITS:
+            return spec.body_allowed_from(SUSPEND_BODY)
+        if benefits == RESUME_BENEFITS:
+            return spec.body_allowed_from(RESUME_BODY)
+        return spec.body_allowed_from(CHANGES_BODY)
+    try:
+        return spec.operation_allowed_from(exchange.operation_id)
+    except KeyError:
+        return None
+
+
 @dataclass
 class TerminalStatusMemory:
     """Remembers which entitlements were last seen in a terminal status, to catch an operation
-    that changes one anyway (the contract answers NOT_AVAILABLE).
+    that succeeds on one although its `x-allowed-from` excludes that status (the contract
+    answers NOT_AVAILABLE).
 
-    Terminal statuses stay terminal; only reactivate leaves CANCELLED, so a 2xx reactivate
-    makes the memory forget the entitlement. The verdict for a response is cached by identity
-    because schemathesis may run checks on the same response again.
+    Terminal statuses are the only ones nothing but a request can leave, so a remembered one is
+    still current. A success the spec does allow from it (reactivate of a CANCELLED one) may
+    change the status at any time, so the memory forgets that entitlement. The verdict for a
+    response is cached by identity because schemathesis may run checks on the same response
+    again.
     """
 
-    terminal: set[str] = field(default_factory=set)
+    terminal: dict[str, str] = field(default_factory=dict)
     _verdicts: dict[int, tuple[object, list[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -238,25 +260,24 @@ class TerminalStatusMemory:
         entitlement_id = exchange.entitlement_id
         response = _as_object(exchange.response_body)
         succeeded = 200 <= exchange.http_status < 300
-        problems = []
-        if (
-            entitlement_id in self.terminal
-            and succeeded
-            and exchange.operation_id in CHANGING_OPERATIONS
-        ):
+        problems: list[str] = []
+        last_status = self.terminal.get(entitlement_id) if entitlement_id is not None else None
+        allowed = allowed_from(exchange)
+        if succeeded and last_status is not None and allowed is not None:
+            if last_status in allowed:
+                # A way out of this terminal status, under way or done: stop judging this id.
+                del self.terminal[str(entitlement_id)]
+                return problems
             problems.append(
                 f"{exchange.operation_id} answered HTTP {exchange.http_status} for"
-                f" entitlement {entitlement_id}, which is in a terminal status; the contract"
-                " says NOT_AVAILABLE"
+                f" entitlement {entitlement_id}, which is {last_status}; the contract allows it"
+                f" only from {', '.join(allowed)} and says NOT_AVAILABLE otherwise"
             )
-        if exchange.operation_id == REACTIVATE and succeeded and entitlement_id is not None:
-            # A reactivation under way may leave CANCELLED at any time; stop judging this id.
-            self.terminal.discard(entitlement_id)
-            return problems
         if response is not None and succeeded:
             record_id = response.get("entitlementId")
-            if isinstance(record_id, str) and response.get("status") in spec.terminal_statuses():
-                self.terminal.add(record_id)
+            status = response.get("status")
+            if isinstance(record_id, str) and status in spec.terminal_statuses():
+                self.terminal[record_id] = str(status)
         return problems
 
 

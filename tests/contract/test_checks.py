@@ -116,4 +116,42 @@ def test_terminal_entitlements_stay_ended_until_reactivated() -> None:
 
     assert memory.judge(revoke) == []
     assert memory.judge(refused) == []
-    assert "terminal status" in memory.judge(cancel_again)[0]
+    assert "which is REVOKED" in memory.judge(cancel_again)[0]
+
+
+def test_only_what_x_allowed_from_permits_leaves_a_terminal_status() -> None:
+    memory = checks.TerminalStatusMemory()
+    revoke = checks.Exchange("revokeEntitlement", 200, _record("REVOKED"), entitlement_id="e-1")
+    reactivate_revoked = checks.Exchange(
+        "reactivateEntitlement", 200, _record("ACTIVE"), entitlement_id="e-1"
+    )
+    cancelled = _record("CANCELLED", entitlementId="e-2")
+    cancel = checks.Exchange("cancelEntitlement", 200, cancelled, entitlement_id="e-2")
+    activation_info = checks.Exchange("getActivationInfo", 200, cancelled, entitlement_id="e-2")
+    reactivate = checks.Exchange(
+        "reactivateEntitlement", 200, _record("ACTIVE", entitlementId="e-2"), entitlement_id="e-2"
+    )
+    cancel_reactivated = checks.Exchange("cancelEntitlement", 200, cancelled, entitlement_id="e-2")
+    read = checks.Exchange("getEntitlement", 200, _record("REVOKED"), entitlement_id="e-1")
+
+    assert memory.judge(revoke) == []
+    # REVOKED is final: reactivate is allowed only from CANCELLED, and a success on a revoked
+    # entitlement must not make the memory forget it either.
+    assert "which is REVOKED" in memory.judge(reactivate_revoked)[0]
+    assert memory.judge(read) == []
+    assert memory.judge(reactivate_revoked)
+    assert memory.judge(cancel) == []
+    assert "getActivationInfo" in memory.judge(activation_info)[0]
+    assert memory.judge(reactivate) == []
+    assert memory.judge(cancel_reactivated) == []
+
+
+def test_update_preconditions_follow_the_body_sent() -> None:
+    def update(body: dict[str, Any]) -> checks.Exchange:
+        return checks.Exchange("updateEntitlement", 200, None, {"entitlementId": "e-1", **body})
+
+    assert checks.allowed_from(update({"entitlementBenefits": "SUSPENDED"})) == ("ACTIVE",)
+    assert checks.allowed_from(update({"entitlementBenefits": "NORMAL"})) == ("SUSPENDED",)
+    assert "CANCELLED" not in (checks.allowed_from(update({"offerKey": "X"})) or ())
+    assert checks.allowed_from(checks.Exchange("getEntitlement", 200, None)) is None
+    assert checks.allowed_from(checks.Exchange("createEntitlement", 200, None)) is None
