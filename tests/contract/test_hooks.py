@@ -1,0 +1,63 @@
+"""The schemathesis hooks on hand-made cases: what the registered checks report."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bango_resale_contract import hooks
+
+
+def _cancel(entitlement_id: str, headers: dict[str, str]) -> Any:
+    operation = SimpleNamespace(
+        definition=SimpleNamespace(raw={"operationId": "cancelEntitlement"}),
+        method="POST",
+        label="POST /v1/entitlement/cancel/{entitlementId}",
+    )
+    return SimpleNamespace(
+        operation=operation,
+        method="POST",
+        path_parameters={"entitlementId": entitlement_id},
+        body={"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"},
+        headers=headers,
+    )
+
+
+def _answer(entitlement_id: str, status: str) -> Any:
+    record = {"responseCode": "OK", "entitlementId": entitlement_id, "status": status}
+    return SimpleNamespace(status_code=200, content=json.dumps(record).encode())
+
+
+def _revoked_entitlement() -> str:
+    """An id the hooks' memory has seen REVOKED."""
+    entitlement_id = f"hooks-test-{uuid.uuid4().hex}"
+    hooks.bango_terminal_status_final(
+        None, _answer(entitlement_id, "REVOKED"), _cancel(entitlement_id, {})
+    )
+    return entitlement_id
+
+
+def test_terminal_check_judges_requests_with_a_fresh_request_identifier() -> None:
+    entitlement_id = _revoked_entitlement()
+    fresh = {hooks.REQUEST_IDENTIFIER_HEADER: f"{hooks.FRESH_REQUEST_IDENTIFIER_PREFIX}1"}
+
+    with pytest.raises(AssertionError, match="which is REVOKED"):
+        hooks.bango_terminal_status_final(
+            None, _answer(entitlement_id, "CANCELLED"), _cancel(entitlement_id, fresh)
+        )
+
+
+def test_terminal_check_spares_answers_that_may_be_replays() -> None:
+    entitlement_id = _revoked_entitlement()
+    generated = {hooks.REQUEST_IDENTIFIER_HEADER: "0"}
+
+    assert (
+        hooks.bango_terminal_status_final(
+            None, _answer(entitlement_id, "CANCELLED"), _cancel(entitlement_id, generated)
+        )
+        is None
+    )
