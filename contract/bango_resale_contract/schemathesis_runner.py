@@ -56,6 +56,8 @@ class SchemathesisRun:
     exit_code: int
     seconds: float
     output: str
+    # The JUnit report, which holds a curl reproducer for every failure.
+    junit_path: Path | None = None
     failures: list[FailureGroup] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -91,6 +93,7 @@ def run_schemathesis(
     """Run schemathesis once, stream its console output, and parse its JSON report."""
     report_dir.mkdir(parents=True, exist_ok=True)
     json_report = report_dir / f"{name}.json"
+    junit_report = report_dir / f"{name}.junit.xml"
     command = [str(Path(sys.executable).with_name("schemathesis"))]
     if not Path(command[0]).exists():
         command = [sys.executable, "-m", "schemathesis.cli"]
@@ -106,7 +109,7 @@ def run_schemathesis(
         "--report-dir",
         str(report_dir),
         "--report-junit-path",
-        str(report_dir / f"{name}.junit.xml"),
+        str(junit_report),
         "--report-ndjson-path",
         str(report_dir / f"{name}.ndjson"),
         "--report-json-path",
@@ -152,6 +155,7 @@ def run_schemathesis(
         exit_code=process.returncode,
         seconds=time.monotonic() - started,
         output=output,
+        junit_path=junit_report,
     )
     links = _LINKS_LINE.findall(output)
     if links:

@@ -161,6 +161,11 @@ def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
                 f"{run.name}: {group.code} {group.title} x{group.count}"
                 f" ({', '.join(group.operations)})"
             )
+        if run.failures and run.junit_path is not None:
+            problems.append(
+                f"{run.name}: a curl command per failure is in {run.junit_path}"
+                " (add -u USER:PASSWORD; the Authorization header is filtered)"
+            )
         problems.extend(f"{run.name}: error: {error}" for error in run.errors)
         if run.exit_code != 0 and not run.failures and not run.errors:
             problems.append(f"{run.name}: schemathesis exited with {run.exit_code}")
@@ -180,8 +185,13 @@ def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
         if unexercised:
             problems.append(f"operations never exercised: {', '.join(unexercised)}")
         partner = result.runs[0]
-        if partner.links is None or partner.links.ratio < MIN_LINK_COVERAGE:
-            problems.append(f"stateful link coverage below {MIN_LINK_COVERAGE:.0%}")
+        if partner.links is None:
+            problems.append("the stateful phase reported no link coverage (did it run?)")
+        elif partner.links.ratio < MIN_LINK_COVERAGE:
+            problems.append(
+                f"stateful link coverage {partner.links.covered}/{partner.links.selected}"
+                f" ({partner.links.ratio:.0%}) is below {MIN_LINK_COVERAGE:.0%}"
+            )
         if result.stateful_creates == 0:
             problems.append("the stateful phase never called createEntitlement")
     return problems
