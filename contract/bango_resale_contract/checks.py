@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -281,9 +281,13 @@ class TerminalStatusMemory:
         return problems
 
 
-ALL_RULES = (
-    response_code_matches_status,
-    entitlement_status_is_legal,
-    reason_is_echoed,
-    client_action_is_complete,
-)
+# Each stateless rule under the name of the schemathesis check that applies it (hooks), so a
+# scenario violation and a fuzzing failure of the same rule read alike.
+RULES: Mapping[str, Callable[[Exchange], list[str]]] = {
+    "bango_response_code_matches_status": response_code_matches_status,
+    "bango_entitlement_status_legal": entitlement_status_is_legal,
+    "bango_reason_echoed": reason_is_echoed,
+    "bango_client_action_complete": client_action_is_complete,
+}
+# The check that applies TerminalStatusMemory.
+TERMINAL_STATUS_CHECK = "bango_terminal_status_final"

@@ -111,9 +111,11 @@ class ScenarioClient:
             Observation(operation_id, response.status_code, code, SOURCE)
         )
         label = f"{step or operation_id}: {endpoint.method} {path}"
-        for rule in checks.ALL_RULES:
-            self.report.violations.extend(f"{label}: {p}" for p in rule(exchange))
-        self.report.violations.extend(f"{label}: {p}" for p in self.memory.judge(exchange))
+        for check_name, rule in checks.RULES.items():
+            self.report.violations.extend(f"{label}: {check_name}: {p}" for p in rule(exchange))
+        self.report.violations.extend(
+            f"{label}: {checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)
+        )
         if payload is None:
             self.report.violations.append(f"{label}: HTTP {response.status_code} body is not JSON")
         if expect is not None and (response.status_code, code) != expect:
@@ -219,9 +221,8 @@ def _lifecycle(client: ScenarioClient) -> None:
         step="create without product",
     )
 
-    call("getEntitlement", entitlement_id=active, expect=OK_200)
+    owner = call("getEntitlement", entitlement_id=active, expect=OK_200).get("customerIdentifier")
     call("getEntitlement", entitlement_id="scenario-no-such-entitlement", expect=NOT_FOUND_404)
-    owner = client.http.get(f"/v1/entitlement/{active}").json().get("customerIdentifier")
     call("queryEntitlements", body={"customerIdentifier": owner}, expect=OK_200)
     call(
         "queryEntitlements",

@@ -155,3 +155,11 @@ def test_update_preconditions_follow_the_body_sent() -> None:
     assert "CANCELLED" not in (checks.allowed_from(update({"offerKey": "X"})) or ())
     assert checks.allowed_from(checks.Exchange("getEntitlement", 200, None)) is None
     assert checks.allowed_from(checks.Exchange("createEntitlement", 200, None)) is None
+
+
+def test_rules_carry_the_names_of_registered_schemathesis_checks() -> None:
+    from bango_resale_contract import hooks
+
+    names = [*checks.RULES, checks.TERMINAL_STATUS_CHECK]
+
+    assert all(callable(getattr(hooks, name, None)) for name in names)
