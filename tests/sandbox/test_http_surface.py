@@ -74,6 +74,17 @@ def test_echo_returns_the_id(api: Api) -> None:
             "dateExpiry",
         ),
         (b"", "body"),
+        # Not RFC 3986 URIs: accepted, they would come back in responses that break `format: uri`.
+        (
+            b'{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "Bango",'
+            b' "notificationUrl": "http://x y"}',
+            "notificationUrl",
+        ),
+        (
+            '{"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "Bango",'
+            ' "notificationUrl": "https://\u00cf"}'.encode(),
+            "notificationUrl",
+        ),
     ],
 )
 def test_bad_create_bodies_get_400_naming_the_field(api: Api, content: bytes, field: str) -> None:
