@@ -60,8 +60,9 @@ test: check ## static checks, then the whole test suite
 sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
 	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db $(DB)
 
-contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=...)
-	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)'
+contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=... [PRODUCTS=M/P])
+	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
+	  $(foreach product,$(PRODUCTS),--product '$(product)')
 
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="switch a deliberate sandbox fault on (repeatable; only without --url)",
     )
+    parser.add_argument(
+        "--product",
+        action="append",
+        default=[],
+        metavar="MERCHANT/PRODUCT",
+        help="a product the service sells, for creates to name (repeatable; only with --url)",
+    )
     parser.add_argument("--report-dir", type=Path, default=Path("reports"))
     parser.add_argument(
         "--config", type=Path, default=None, help="schemathesis.toml (default: ./schemathesis.toml)"
@@ -66,6 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("--fault only applies to the sandbox this command starts", file=sys.stderr)
             return 2
     try:
+        products = sandbox_data.parse_products(",".join(arguments.product))
+    except ValueError as error:
+        print(f"--product: {error}", file=sys.stderr)
+        return 2
+    if products and url is None:
+        print(
+            "--product only applies with --url (the sandbox's products are known)", file=sys.stderr
+        )
+        return 2
+    try:
         phases = parse_phases(arguments.phases) if arguments.phases else None
     except ValueError as error:
         print(error, file=sys.stderr)
@@ -88,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_time=arguments.max_time,
         control_spec=not arguments.no_control_spec,
         scenarios=not arguments.no_scenarios,
+        products=products,
         echo=not arguments.quiet,
         **({"phases": phases} if phases else {}),
     )

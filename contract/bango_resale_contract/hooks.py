@@ -12,6 +12,7 @@ pick the merchant's answer. Negative cases and every phase stay as schemathesis 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -201,6 +202,13 @@ def _drop_forced_failure_magic(case: Any) -> None:
             case.headers = remaining
 
 
+@functools.cache
+def _products_under_test() -> tuple[tuple[str, str], ...]:
+    """The products creates should name: `--product` for another service, else the sandbox's."""
+    configured = os.environ.get(sandbox_data.PRODUCTS_ENVIRONMENT_VARIABLE, "")
+    return sandbox_data.parse_products(configured) or sandbox_data.KNOWN_PRODUCTS
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     """Steer schema-valid requests toward data the service can act on."""
@@ -223,7 +231,7 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
         # In the stateful phase every create should succeed, in each of its three ways, so that
         # the links of the 200, 201 and 202 answers all get walked.
         stateful = meta.phase.name.value == "stateful"
-        product = _pick(case, (*sandbox_data.KNOWN_PRODUCTS, *(() if stateful else (None,))))
+        product = _pick(case, (*_products_under_test(), *(() if stateful else (None,))))
         if product is not None:
             body["merchantAccountKey"], body["productKey"] = product
             outcomes = (

@@ -15,6 +15,21 @@ KNOWN_PRODUCTS: tuple[tuple[str, str], ...] = (
     ("BANGO_US", "MUSIC"),
     ("BANGO_US", "MUSIC_PREMIUM"),
 )
+# Set by `--product` for a run against another service: the products creates should name there.
+PRODUCTS_ENVIRONMENT_VARIABLE = "BANGO_CONTRACT_PRODUCTS"
+
+
+def parse_products(text: str) -> tuple[tuple[str, str], ...]:
+    """`MERCHANT/PRODUCT[,MERCHANT/PRODUCT...]` -> ((merchant, product), ...)."""
+    products = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        merchant, slash, product = item.partition("/")
+        if not (merchant and slash and product):
+            raise ValueError(f"{item!r} is not MERCHANT/PRODUCT")
+        products.append((merchant, product))
+    return tuple(products)
+
+
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-secret"
 OTHER_DEMO_USER = "demo2"

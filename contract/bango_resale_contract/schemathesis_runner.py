@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bango_resale_contract.observations import OBSERVATIONS_ENVIRONMENT_VARIABLE
+from bango_resale_contract.sandbox_data import PRODUCTS_ENVIRONMENT_VARIABLE
 
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 _LINKS_LINE = re.compile(r"API Links:\s*(\d+) covered / (\d+) selected / (\d+) total")
@@ -89,6 +90,7 @@ def run_schemathesis(
     max_examples: int | None = None,
     extra_arguments: Sequence[str] = (),
     echo: bool = True,
+    products: Sequence[tuple[str, str]] = (),
 ) -> SchemathesisRun:
     """Run schemathesis once, stream its console output, and parse its JSON report."""
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +133,10 @@ def run_schemathesis(
     )
     if observations_path is not None:
         environment[OBSERVATIONS_ENVIRONMENT_VARIABLE] = str(observations_path)
+    # The hooks run inside the schemathesis process; they learn the products from here.
+    environment.pop(PRODUCTS_ENVIRONMENT_VARIABLE, None)
+    if products:
+        environment[PRODUCTS_ENVIRONMENT_VARIABLE] = ",".join(f"{m}/{p}" for m, p in products)
     json_report.unlink(missing_ok=True)
     started = time.monotonic()
     lines: list[str] = []

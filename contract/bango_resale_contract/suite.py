@@ -47,6 +47,8 @@ class SuiteOptions:
     control_spec: bool = True
     scenarios: bool = True
     echo: bool = True
+    # Products a service other than the sandbox sells; creates name them (see hooks).
+    products: tuple[tuple[str, str], ...] = ()
 
     @property
     def own_sandbox(self) -> bool:
@@ -117,6 +119,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             max_examples=options.max_examples,
             extra_arguments=_budget_arguments(options),
             echo=options.echo,
+            products=options.products,
         )
         result.runs.append(partner)
         if options.scenarios:

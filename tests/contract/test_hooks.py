@@ -61,3 +61,31 @@ def test_terminal_check_spares_answers_that_may_be_replays() -> None:
         )
         is None
     )
+
+
+def test_products_for_another_service_come_from_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bango_resale_contract import sandbox_data
+
+    hooks._products_under_test.cache_clear()
+    monkeypatch.delenv(sandbox_data.PRODUCTS_ENVIRONMENT_VARIABLE, raising=False)
+    assert hooks._products_under_test() == sandbox_data.KNOWN_PRODUCTS
+
+    hooks._products_under_test.cache_clear()
+    monkeypatch.setenv(sandbox_data.PRODUCTS_ENVIRONMENT_VARIABLE, "ACME/VIDEO, ACME/VIDEO_HD")
+    try:
+        assert hooks._products_under_test() == (("ACME", "VIDEO"), ("ACME", "VIDEO_HD"))
+    finally:
+        hooks._products_under_test.cache_clear()
+
+
+def test_malformed_products_are_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bango_resale_contract.__main__ import main
+
+    assert main(["--url", "http://127.0.0.1:9", "--product", "NOSLASH"]) == 2
+    assert "MERCHANT/PRODUCT" in capsys.readouterr().err
+    assert main(["--product", "ACME/VIDEO"]) == 2
+    assert "only applies with --url" in capsys.readouterr().err
