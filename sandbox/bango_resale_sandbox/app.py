@@ -280,16 +280,22 @@ class SandboxApp:
             self._base_url(scope, headers),
         )
         handler = self._handlers[operation.operation_id]
+        if request_id is None and operation.method == "GET":
+            # The read-only hot path: no transaction, nothing to undo.
+            try:
+                return handler(request)
+            except DomainError as exc:
+                return self._error(exc.response_code, exc.message)
         if request_id is None:
-            if operation.method == "GET":
-                return self._run(handler, request)
             with self.store.transaction():
                 return self._run(handler, request)
         return self._idempotent(handler, request, request_id, method, scope)
 
     def _run(self, handler: Callable[[_Request], Response], request: _Request) -> Response:
+        """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
         try:
-            return handler(request)
+            with self.store.savepoint():
+                return handler(request)
         except DomainError as exc:
             return self._error(exc.response_code, exc.message)
 

@@ -1,8 +1,9 @@
 """The sandbox's use cases: each API and control operation as one step against the store.
 
 Callers run every method inside `store.transaction()`, so a status change, the notification it
-causes and the idempotency record of the request commit together. Methods validate everything
-before their first write, so a refusal (`DomainError`) never leaves half a change behind.
+causes and the idempotency record of the request commit together. Methods validate before
+they write, and callers run each step in `store.savepoint()` as well, so a refusal
+(`DomainError`) never leaves half a change behind.
 """
 
 from __future__ import annotations
@@ -420,7 +421,8 @@ class EntitlementService:
             changed += 1
         for entitlement_id in self.store.due_pending(reseller, epoch):
             try:
-                self.complete_pending(reseller, entitlement_id)
+                with self.store.savepoint():
+                    self.complete_pending(reseller, entitlement_id)
                 changed += 1
             except DomainError:
                 # The entitlement moved on meanwhile; the merchant's confirmation is moot.

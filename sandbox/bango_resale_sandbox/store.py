@@ -157,6 +157,7 @@ class EntitlementStore(Protocol):
     """
 
     def transaction(self) -> AbstractContextManager[None]: ...
+    def savepoint(self) -> AbstractContextManager[None]: ...
 
     # entitlements
     def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
@@ -266,6 +267,24 @@ class SqliteStore:
             raise
         finally:
             self._in_transaction = False
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `transaction()`: if the block raises, undo only the block's own writes.
+
+        A refused step (a `DomainError` turned into an error answer, a moot confirmation in the
+        sweep) must not commit whatever it wrote before it was refused.
+        """
+        if not self._in_transaction:
+            raise RuntimeError("savepoint() needs an open transaction()")
+        self._db.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO step")
+            raise
+        finally:
+            self._db.execute("RELEASE step")
 
     # -- entitlements -------------------------------------------------------------------
 

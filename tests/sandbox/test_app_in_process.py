@@ -73,3 +73,32 @@ def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: P
     assert (retry.status_code, retry.json()["echo"]) == (200, "x")
     # The success is what the id now stands for.
     assert (replay.status_code, replay.content) == (200, retry.content)
+
+
+def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
+    from bango_resale_sandbox.domain import DomainError
+
+    app = create_app(str(tmp_path / "in-process.sqlite3"))
+
+    def write_then_refuse(request: Any) -> Response:
+        app.store.set_clock_offset("demo", 3600.0)
+        raise DomainError("NOT_AVAILABLE", "refused after a write")
+
+    app._handlers["cancelEntitlement"] = write_then_refuse
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return await client.post(
+                "/v1/entitlement/cancel/any-id",
+                auth=("demo", "demo-secret"),
+                headers={"X-RequestIdentifier": "r-refused"},
+                json={"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "OTHER"},
+            )
+
+    response = asyncio.run(call())
+    assert response.status_code == 409
+    assert response.json()["responseCode"] == "NOT_AVAILABLE"
+    # The handler's write is undone, while the refusal itself is remembered for replays.
+    assert app.store.clock_offsets() == {}
+    assert app.store.get_response("demo", "r-refused") is not None

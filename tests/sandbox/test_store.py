@@ -48,3 +48,20 @@ def test_an_error_inside_the_block_rolls_back_its_writes(tmp_path: Path) -> None
         raise RuntimeError("refused")
     assert store.clock_offsets() == {}
     store.close()
+
+
+def test_a_refused_step_undoes_only_its_own_writes(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    with store.transaction():
+        store.set_clock_offset("kept", 1.0)
+        with pytest.raises(LookupError), store.savepoint():
+            store.set_clock_offset("undone", 2.0)
+            raise LookupError("refused after writing")
+        store.set_clock_offset("after", 3.0)
+    assert store.clock_offsets() == {"kept": 1.0, "after": 3.0}
+
+
+def test_a_savepoint_outside_a_transaction_is_a_programming_error(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    with pytest.raises(RuntimeError), store.savepoint():
+        pass
