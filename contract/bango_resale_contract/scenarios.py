@@ -13,6 +13,7 @@ magic numbers are a sandbox feature.
 from __future__ import annotations
 
 import itertools
+import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,24 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "reactivateEntitlement": Endpoint("POST", "/v1/entitlement/reactivate/{id}"),
     "echo": Endpoint("GET", "/v1/echo/{id}"),
 }
+
+
+# Headers httpx adds on its own; a reproducer is clearer without them.
+_IMPLICIT_HEADERS = frozenset(
+    {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
+)
+
+
+def curl_command(request: httpx.Request) -> str:
+    """A shell command that sends `request` again, credentials left to the reader's shell."""
+    parts = ["curl", "-X", request.method, "-u", '"$BANGO_USER:$BANGO_PASSWORD"']
+    for name, value in request.headers.items():
+        if name.lower() not in _IMPLICIT_HEADERS and name.lower() != "authorization":
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if request.content:
+        parts += ["-d", shlex.quote(request.content.decode("utf-8", "replace"))]
+    parts.append(shlex.quote(str(request.url)))
+    return " ".join(parts)
 
 
 @dataclass(slots=True)
@@ -111,17 +130,20 @@ class ScenarioClient:
             Observation(operation_id, response.status_code, code, SOURCE)
         )
         label = f"{step or operation_id}: {endpoint.method} {path}"
-        for check_name, rule in checks.RULES.items():
-            self.report.violations.extend(f"{label}: {check_name}: {p}" for p in rule(exchange))
-        self.report.violations.extend(
-            f"{label}: {checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)
-        )
+        reproduce = f"\n    reproduce with: {curl_command(request)}"
+        problems = [
+            f"{check_name}: {p}"
+            for check_name, rule in checks.RULES.items()
+            for p in rule(exchange)
+        ]
+        problems += [f"{checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)]
         if payload is None:
-            self.report.violations.append(f"{label}: HTTP {response.status_code} body is not JSON")
+            problems.append(f"HTTP {response.status_code} body is not JSON")
+        self.report.violations.extend(f"{label}: {p}{reproduce}" for p in problems)
         if expect is not None and (response.status_code, code) != expect:
             self.report.misses.append(
                 f"{label}: asked for HTTP {expect[0]} {expect[1]},"
-                f" got HTTP {response.status_code} {code}"
+                f" got HTTP {response.status_code} {code}{reproduce}"
             )
         return payload if isinstance(payload, dict) else {}
 

@@ -89,3 +89,23 @@ def test_malformed_products_are_refused_before_anything_runs(
     assert "MERCHANT/PRODUCT" in capsys.readouterr().err
     assert main(["--product", "ACME/VIDEO"]) == 2
     assert "only applies with --url" in capsys.readouterr().err
+
+
+def test_scenario_reproducers_replay_the_request_without_credentials() -> None:
+    import httpx
+
+    from bango_resale_contract.scenarios import curl_command
+
+    request = httpx.Client(auth=("demo", "demo-secret")).build_request(
+        "POST",
+        "http://127.0.0.1:8000/v1/entitlement/cancel/e-1",
+        json={"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"},
+        headers={"X-Magic-Number": "CANCEL_REQUEST_RETURNS_ACCEPTED"},
+    )
+    command = curl_command(request)
+    assert command.startswith('curl -X POST -u "$BANGO_USER:$BANGO_PASSWORD" ')
+    assert "-H 'x-magic-number: CANCEL_REQUEST_RETURNS_ACCEPTED'" in command
+    assert "-H 'content-type: application/json'" in command
+    assert '"cancelReasonCode":"OTHER"' in command.replace(" ", "")
+    assert command.endswith("http://127.0.0.1:8000/v1/entitlement/cancel/e-1")
+    assert "demo-secret" not in command
