@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+SYSTEM_STAMP := $(VENV)/.system-packages
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
@@ -21,7 +22,11 @@ DB ?= sandbox.sqlite3
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-install: $(STAMP) $(NODE_STAMP) ## create .venv and node_modules with everything (idempotent)
+install: $(STAMP) $(NODE_STAMP) $(SYSTEM_STAMP) ## create .venv and node_modules with everything (idempotent)
+
+$(SYSTEM_STAMP): system-packages.txt $(STAMP)
+	bash scripts/install_system_packages.sh
+	touch $@
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -54,7 +59,7 @@ typecheck: $(STAMP) ## mypy --strict over the hand-written packages
 
 check: lint drift typecheck ## every static check CI runs
 
-test: check ## static checks, then the whole test suite
+test: $(SYSTEM_STAMP) check ## static checks, then the whole test suite
 	$(BIN)/pytest
 
 sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
