@@ -14,6 +14,7 @@ Layers, from general to specific:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
@@ -201,6 +202,17 @@ class BadRequestError(InvalidRequestError):
     response_code_class = "BAD_REQUEST"
 
 
+class RequestIdentifierReusedError(BadRequestError, ConflictError):
+    """HTTP 409 `BAD_REQUEST`: the `X-RequestIdentifier` (`request_id=`) already stands for a
+    different request, so the platform refused this one without doing anything.
+
+    Send a new id for a new request. Repeating the first request unchanged under the old id gets
+    its stored answer back. Both `except BadRequestError` and `except ConflictError` catch it.
+    """
+
+    http_status_class = 409
+
+
 class UnauthorizedError(AuthenticationError):
     """`UNAUTHORIZED`: check the reseller credentials."""
 
@@ -295,9 +307,21 @@ def error_class_for(http_status: int, response_code: str | None) -> type[ApiErro
 
     A known `responseCode` wins, so callers can rely on `except NotAvailableError` whatever
     status came with it; otherwise the status decides; otherwise the answer is undocumented.
+    The one pair the spec gives its own meaning, a reused `X-RequestIdentifier`, is read from the
+    spec's response-code table.
     """
+    if (http_status, response_code) == _reused_request_identifier_answer():
+        return RequestIdentifierReusedError
     if response_code is not None and response_code in RESPONSE_CODE_ERRORS:
         return RESPONSE_CODE_ERRORS[response_code]
     if http_status in STATUS_ERRORS:
         return STATUS_ERRORS[http_status]
     return UnexpectedStatusError
+
+
+@functools.cache
+def _reused_request_identifier_answer() -> tuple[int, str]:
+    from . import spec
+
+    row = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
+    return (row.http_status, row.response_code)

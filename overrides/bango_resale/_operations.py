@@ -50,6 +50,7 @@ from ._errors import (
     ApiError,
     InvalidArgumentError,
     MalformedResponseError,
+    RequestIdentifierReusedError,
     UnknownClientActionError,
     UnknownResponseCodeError,
     error_class_for,
@@ -640,6 +641,12 @@ def decode_answer(call: PreparedCall[T], answer: Answer, attempts: int = 1) -> T
     cls = error_class_for(answer.status, response_code)
     if payload is None:
         detail = "a body that is not a Bango JSON envelope"
+    elif cls is RequestIdentifierReusedError:
+        detail = (
+            f"{response_code}: X-RequestIdentifier {answer.request_identifier!r} was already "
+            "used for a different request, so nothing was done; pass a new request_id for a "
+            "new request"
+        )
     else:
         detail = f"{response_code}: {response_message}"
     raise error(cls, f"{call.operation}: HTTP {answer.status}, {detail}")

@@ -1,8 +1,9 @@
 """Standard reasons for suspend, cancel and revoke, read from the spec's `x-reasons` table.
 
-Bango accepts a reason only as a (category, code) pair from its table; a code alone is
-ambiguous. `Reason` values are the table's rows, so the client can refuse a bad pair before any
-request leaves, and warn when a row is a poor fit for the operation.
+Bango accepts a reason as a (category, code) pair from its table (a code alone is ambiguous),
+or as any category of the table with `OTHER` when none of its codes fits, as Bango's table
+says. `Reason` values are the table's rows and those fallback pairs, so the client can refuse a
+bad pair before any request leaves, and warn when a row is a poor fit for the operation.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ class ReasonWarning(UserWarning):
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One row of Bango's reason table.
+    """One row of Bango's reason table, or a category with the fallback code `OTHER`.
 
     Use `Reason.of(category, code)` to validate a pair, `Reason.by_index(n)` to pick a row by its
-    Bango index, and `Reason.all()` to list them.
+    Bango index, and `Reason.all()` to list the rows. A fallback pair such as
+    `CUSTOMER_CANCELLED/OTHER` has no row of its own: its `index` is `None`.
     """
 
-    index: int
+    index: int | None
     category: str
     code: str
     description: str
@@ -68,10 +70,13 @@ class Reason:
 
     @classmethod
     def of(cls, category: str, code: str) -> Reason:
-        """The first row with this (category, code) pair; `InvalidReasonError` if none."""
+        """The first row with this (category, code) pair, or the category's fallback reason
+        when `code` is `OTHER`; `InvalidReasonError` for any other pair."""
         for reason in _all_reasons():
             if reason.pair == (category, code):
                 return reason
+        if (category, code) in spec.accepted_reason_pairs():
+            return _fallback_reason(category)
         suggestions = closest_pairs(category, code)
         shown = ", ".join(f"{c}/{k}" for c, k in suggestions)
         raise InvalidReasonError(
@@ -113,6 +118,18 @@ def _all_reasons() -> tuple[Reason, ...]:
             applied_by_platform=row.applied_by_platform,
         )
         for row in spec.reason_rows()
+    )
+
+
+def _fallback_reason(category: str) -> Reason:
+    return Reason(
+        index=None,
+        category=category,
+        code=spec.reason_fallback_code(),
+        description=spec.reason_fallback_description(),
+        notes=None,
+        suspend_preferred=False,
+        applied_by_platform=False,
     )
 
 

@@ -30,16 +30,27 @@ class ReasonRow:
     notes: str | None
     suspend_preferred: bool
     applied_by_platform: bool
+    #: This document's reading of `notes` (the notes themselves are Bango's words, unedited).
+    notes_reading: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseCodeRow:
-    """One row of the response-code table (`x-response-codes` at the spec's root)."""
+    """One row of the response-code table (`x-response-codes` at the spec's root).
+
+    `cause` names the one situation a row is limited to (`REQUEST_IDENTIFIER_REUSED` for the
+    409 `BAD_REQUEST` row); it is `None` on the general row of a code.
+    """
 
     response_code: str
     http_status: int
     meaning: str
     transient: bool
+    cause: str | None = None
+
+
+#: The `cause` of the response-code row for an `X-RequestIdentifier` reused for another request.
+REQUEST_IDENTIFIER_REUSED = "REQUEST_IDENTIFIER_REUSED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,7 @@ def reason_rows() -> tuple[ReasonRow, ...]:
             notes=row.get("notes"),
             suspend_preferred=bool(row.get("suspendPreferred", False)),
             applied_by_platform=bool(row.get("appliedByPlatform", False)),
+            notes_reading=row.get("notesReading"),
         )
         for row in sorted(rows, key=lambda r: int(r["index"]))
     )
@@ -95,9 +107,50 @@ def response_code_rows() -> tuple[ResponseCodeRow, ...]:
             http_status=int(row["httpStatus"]),
             meaning=str(row["meaning"]),
             transient=bool(row.get("transient", False)),
+            cause=row.get("cause"),
         )
         for row in load_partner_spec()["x-response-codes"]
     )
+
+
+@functools.cache
+def general_http_statuses() -> Mapping[str, int]:
+    """For every error `responseCode`, the HTTP status it comes with unless a `cause` says
+    otherwise (success codes have several statuses and are left out)."""
+    statuses: dict[str, int] = {}
+    for row in response_code_rows():
+        if row.http_status >= 400 and row.cause is None:
+            statuses.setdefault(row.response_code, row.http_status)
+    return statuses
+
+
+def response_code_row_for(cause: str) -> ResponseCodeRow:
+    """The response-code row limited to `cause` (for example `REQUEST_IDENTIFIER_REUSED`)."""
+    for row in response_code_rows():
+        if row.cause == cause:
+            return row
+    raise KeyError(f"the partner spec's x-response-codes has no row for cause {cause!r}")
+
+
+@functools.cache
+def reason_fallback_code() -> str:
+    """The code any category accepts when none of its listed codes fits (`x-reason-fallback`)."""
+    return str(load_partner_spec()["x-reason-fallback"]["code"])
+
+
+@functools.cache
+def reason_fallback_description() -> str:
+    """The sample description of a fallback reason (`x-reason-fallback`)."""
+    return str(load_partner_spec()["x-reason-fallback"]["description"])
+
+
+@functools.cache
+def accepted_reason_pairs() -> frozenset[tuple[str, str]]:
+    """Every (category, code) a reseller may send: the table's pairs, and every category with
+    the fallback code, as Bango's table says to use it when no listed code fits."""
+    rows = reason_rows()
+    fallback = reason_fallback_code()
+    return frozenset({(r.category, r.code) for r in rows} | {(r.category, fallback) for r in rows})
 
 
 def _schema_enum(name: str) -> tuple[str, ...]:

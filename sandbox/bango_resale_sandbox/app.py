@@ -90,13 +90,10 @@ class SandboxApp:
         self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
         self.partner = Router(partner_spec.load_partner_spec())
         self.controls = Router(sandbox_spec())
-        self._status_of = {
-            row.response_code: row.http_status
-            for row in partner_spec.response_code_rows()
-            if row.response_code not in {"OK", "CLIENT_ACTION_REQUIRED"}
-        }
+        self._status_of = partner_spec.general_http_statuses()
+        self._reused = partner_spec.response_code_row_for(partner_spec.REQUEST_IDENTIFIER_REUSED)
         _check_spec_agrees(self._status_of)
-        reasons = ReasonTable((r.category, r.code) for r in partner_spec.reason_rows())
+        reasons = ReasonTable(partner_spec.accepted_reason_pairs())
         platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
         self.deliverer = Deliverer(
             self.store,
@@ -280,8 +277,10 @@ class SandboxApp:
             self._base_url(scope, headers),
         )
         handler = self._handlers[operation.operation_id]
-        if request_id is None and operation.method == "GET":
-            # The read-only hot path: no transaction, nothing to undo.
+        if operation.method == "GET":
+            # A read is never stored or replayed, whatever X-RequestIdentifier it carries (the
+            # id is only echoed): a repeated read shows the record as it is now. No
+            # transaction either: there is nothing to undo.
             try:
                 return handler(request)
             except DomainError as exc:
@@ -321,9 +320,13 @@ class SandboxApp:
             stored = self.store.get_response(request.reseller, request_id)
             if stored is not None:
                 if stored.fingerprint != fingerprint:
-                    return self._error(
-                        "BAD_REQUEST",
-                        f"X-RequestIdentifier {request_id!r} was used for a different request",
+                    # A conflict with the request stored under this id: the spec's row for
+                    # this cause gives the HTTP status and the responseCode.
+                    return envelope(
+                        self._reused.http_status,
+                        self._reused.response_code,
+                        f"X-RequestIdentifier {request_id} already stands for a different "
+                        "request; send a new id for a new request",
                     )
                 return Response(stored.status, stored.body)
             response = self._run(handler, request)

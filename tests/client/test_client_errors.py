@@ -35,13 +35,38 @@ def test_each_response_code_raises_its_class_beneath_its_status_class(
     with pytest.raises(br.ApiError) as caught:
         client.get("ent-1", retry=br.RetryPolicy.never())
     error = caught.value
-    assert type(error) is RESPONSE_CODE_ERRORS[row.response_code]
+    if row.cause == spec.REQUEST_IDENTIFIER_REUSED:
+        assert type(error) is br.RequestIdentifierReusedError
+        assert isinstance(error, RESPONSE_CODE_ERRORS[row.response_code])
+    else:
+        assert type(error) is RESPONSE_CODE_ERRORS[row.response_code]
     assert isinstance(error, STATUS_ERRORS[row.http_status])
     assert error.http_status == row.http_status
     assert error.response_code == row.response_code
     assert error.response_message == "why"
     assert error.request_identifier == "rid-1"
     assert json.loads(error.body) == envelope(row.response_code, "why")
+
+
+def test_a_reused_request_identifier_raises_a_typed_error_saying_so(
+    client: ResaleClient, script: Script
+) -> None:
+    script.then(
+        409,
+        envelope("BAD_REQUEST", "X-RequestIdentifier ord-1 already stands for a different request"),
+        headers={"X-RequestIdentifier": "ord-1"},
+    ).then(400, envelope("BAD_REQUEST", "productKey: this field is required"))
+    with pytest.raises(br.RequestIdentifierReusedError) as caught:
+        client.cancel("ent-1", ("CUSTOMER_CANCELLED", "NOT_RENEWED"), request_id="ord-1")
+    error = caught.value
+    assert isinstance(error, br.ConflictError) and isinstance(error, br.BadRequestError)
+    assert (error.http_status, error.response_code) == (409, "BAD_REQUEST")
+    assert "'ord-1' was already used for a different request" in str(error)
+    assert "new request_id" in str(error)
+    # A plain 400 BAD_REQUEST stays what it was.
+    with pytest.raises(br.BadRequestError) as plain:
+        client.get("ent-1")
+    assert type(plain.value) is br.BadRequestError
 
 
 def test_not_available_is_catchable_as_conflict(client: ResaleClient, script: Script) -> None:

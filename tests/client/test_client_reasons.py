@@ -25,6 +25,27 @@ def test_lookup_by_bango_index_tells_rows_sharing_a_pair_apart() -> None:
     assert Reason.by_index(second.index).description != first.description
 
 
+@pytest.mark.parametrize("category", sorted({r.category for r in spec.reason_rows()}))
+def test_other_is_accepted_with_every_category_as_bangos_table_says(category: str) -> None:
+    reason = Reason.of(category, "OTHER")
+    assert reason.pair == (category, "OTHER")
+    assert reason.description
+    assert Reason.parse(f"{category}/OTHER").pair == (category, "OTHER")
+
+
+def test_other_pair_is_sent_with_the_callers_description(
+    client: ResaleClient, script: Script
+) -> None:
+    script.then(200, envelope("OK", **record(status="ACTIVE-ENDING")))
+    client.cancel("ent-1", ("CUSTOMER_CANCELLED", "OTHER"), description="Moved abroad")
+    body = script.body()
+    assert (body["cancelReasonCategory"], body["cancelReasonCode"]) == (
+        "CUSTOMER_CANCELLED",
+        "OTHER",
+    )
+    assert body["cancelReasonDescription"] == "Moved abroad"
+
+
 def test_unknown_index_is_refused() -> None:
     with pytest.raises(br.InvalidArgumentError, match="index 99"):
         Reason.by_index(99)

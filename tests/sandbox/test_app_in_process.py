@@ -23,13 +23,16 @@ def test_unexpected_exception_is_a_logged_json_500(
     def explode(request: object) -> object:
         raise RuntimeError("boom")
 
-    app._handlers["echo"] = explode  # type: ignore[assignment]
+    app._handlers["queryEntitlements"] = explode  # type: ignore[assignment]
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-            return await client.get(
-                "/v1/echo/x", auth=("demo", "demo-secret"), headers={"X-RequestIdentifier": "r-1"}
+            return await client.post(
+                "/v1/entitlement/report",
+                json={"customerIdentifier": "c-1"},
+                auth=("demo", "demo-secret"),
+                headers={"X-RequestIdentifier": "r-1"},
             )
 
     with caplog.at_level(logging.ERROR, logger="bango_resale_sandbox"):
@@ -48,20 +51,21 @@ def test_unexpected_exception_is_a_logged_json_500(
 
 def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: Path) -> None:
     app = create_app(str(tmp_path / "in-process.sqlite3"))
-    echo = app._handlers["echo"]
+    query = app._handlers["queryEntitlements"]
     transient = [envelope(503, "SERVICE_UNAVAILABLE", "Down for maintenance")]
 
     def flaky(request: Any) -> Response:
-        return transient.pop() if transient else echo(request)
+        return transient.pop() if transient else query(request)
 
-    app._handlers["echo"] = flaky
+    app._handlers["queryEntitlements"] = flaky
 
     async def call_three_times() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
             return [
-                await client.get(
-                    "/v1/echo/x",
+                await client.post(
+                    "/v1/entitlement/report",
+                    json={"customerIdentifier": "c-1"},
                     auth=("demo", "demo-secret"),
                     headers={"X-RequestIdentifier": "retry-1"},
                 )
@@ -70,7 +74,7 @@ def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: P
 
     first, retry, replay = asyncio.run(call_three_times())
     assert first.status_code == 503
-    assert (retry.status_code, retry.json()["echo"]) == (200, "x")
+    assert (retry.status_code, retry.json()["entitlements"]) == (200, [])
     # The success is what the id now stands for.
     assert (replay.status_code, replay.content) == (200, retry.content)
 

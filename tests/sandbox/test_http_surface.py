@@ -149,8 +149,88 @@ def test_repeated_request_identifier_replays_the_first_response(api: Api, custom
     assert len(api.query(customer).json()["entitlements"]) == 1
     assert len(api.notifications(first.json()["entitlementId"])) == 1
     different = api.http.post("/v1/entitlement", json={**body, "offerKey": "O"}, headers=headers)
-    assert different.status_code == 400
+    assert different.status_code == 409
+    assert check_conforms(different, "createEntitlement")["responseCode"] == "BAD_REQUEST"
     assert "X-RequestIdentifier" in different.json()["responseMessage"]
+    assert len(api.query(customer).json()["entitlements"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path", "body"),
+    [
+        ("queryEntitlements", "POST", "/v1/entitlement/report", {"customerIdentifier": "c"}),
+        ("updateEntitlement", "PATCH", "/v1/entitlement", {"entitlementId": "x", "offerKey": "O"}),
+        (
+            "cancelEntitlement",
+            "POST",
+            "/v1/entitlement/cancel/x",
+            {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"},
+        ),
+        (
+            "revokeEntitlement",
+            "POST",
+            "/v1/entitlement/revoke/x",
+            {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "FRAUD_CHECK"},
+        ),
+        ("reactivateEntitlement", "POST", "/v1/entitlement/reactivate/x", None),
+    ],
+)
+def test_reusing_a_request_identifier_for_another_write_is_a_documented_409(
+    api: Api, customer: str, operation_id: str, method: str, path: str, body: object
+) -> None:
+    headers = {"X-RequestIdentifier": f"reuse-{operation_id}-{customer}"}
+    taken = api.http.post(
+        "/v1/entitlement/report", json={"customerIdentifier": customer}, headers=headers
+    )
+    assert taken.status_code == 200
+    again = api.http.request(method, path, json=body, headers=headers)
+    assert again.status_code == 409, again.text
+    assert check_conforms(again, operation_id)["responseCode"] == "BAD_REQUEST"
+    assert again.headers["x-requestidentifier"] == headers["X-RequestIdentifier"]
+
+
+def test_a_read_under_a_repeated_request_identifier_is_never_replayed(
+    api: Api, customer: str
+) -> None:
+    entitlement_id = api.create_id(customer)
+    headers = {"X-RequestIdentifier": f"read-{customer}"}
+    before = api.http.get(f"/v1/entitlement/{entitlement_id}", headers=headers)
+    assert before.json()["status"] == "ACTIVE"
+    assert api.cancel(entitlement_id).status_code == 200
+    after = api.http.get(f"/v1/entitlement/{entitlement_id}", headers=headers)
+    assert check_conforms(after, "getEntitlement")["status"] != "ACTIVE"
+    assert after.headers["x-requestidentifier"] == headers["X-RequestIdentifier"]
+    # The same id on other reads is no conflict either: nothing was stored under it.
+    echo = api.http.get("/v1/echo/other", headers=headers)
+    assert (echo.status_code, echo.json()["echo"]) == (200, "other")
+    # ...and a write may still take it.
+    write = api.http.post(
+        "/v1/entitlement/report", json={"customerIdentifier": customer}, headers=headers
+    )
+    assert write.status_code == 200
+
+
+def test_other_is_accepted_with_every_category_of_the_reason_table(api: Api, customer: str) -> None:
+    from bango_resale import spec
+
+    categories = sorted({row.category for row in spec.reason_rows()})
+    assert len(categories) == 4
+    for category in categories:
+        entitlement_id = api.create_id(customer)
+        suspended = api.update(
+            entitlement_id,
+            entitlementBenefits="SUSPENDED",
+            reasonCategory=category,
+            reasonCode="OTHER",
+        )
+        assert suspended.status_code == 200, (category, suspended.text)
+        revoked = api.revoke(
+            entitlement_id, cancelReasonCategory=category, cancelReasonCode="OTHER"
+        )
+        assert revoked.status_code == 200, (category, revoked.text)
+        record = check_conforms(revoked, "revokeEntitlement")
+        assert record["extensionData"]["cancelReasonCategory"] == category
+        assert record["extensionData"]["cancelReasonCode"] == "OTHER"
 
 
 def test_request_identifier_is_scoped_per_reseller(api: Api, api2: Api, customer: str) -> None:

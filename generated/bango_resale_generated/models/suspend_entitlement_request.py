@@ -26,9 +26,11 @@ class SuspendEntitlementRequest:
             entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
                 may supply its own on create.
             entitlement_benefits (Literal['SUSPENDED']): `SUSPENDED` asks for a suspend.
-            reason_category (ReasonCategory): The category half of a standard reason; valid pairs are listed in `x-reasons`.
-            reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous; only the (category,
-                code) pairs in `x-reasons` are accepted.
+            reason_category (ReasonCategory): The category half of a standard reason. Valid pairs are those in `x-reasons`,
+                plus any category with `OTHER` (see `x-reason-fallback`).
+            reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous: it is read with its
+                category, and only the pairs in `x-reasons` are accepted, plus `OTHER` with any category when no listed code
+                fits (Bango's own rule, see `x-reason-fallback`).
             reason_description (str | Unset): Human-readable detail; the sample descriptions in `x-reasons` are a good
                 start.
     """

@@ -19,10 +19,11 @@ class TerminateEntitlementRequest:
     custom data, stored with the reason in `extensionData`.
 
         Attributes:
-            cancel_reason_category (ReasonCategory): The category half of a standard reason; valid pairs are listed in
-                `x-reasons`.
-            cancel_reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous; only the
-                (category, code) pairs in `x-reasons` are accepted.
+            cancel_reason_category (ReasonCategory): The category half of a standard reason. Valid pairs are those in
+                `x-reasons`, plus any category with `OTHER` (see `x-reason-fallback`).
+            cancel_reason_code (ReasonCode): The code half of a standard reason. A code alone is ambiguous: it is read with
+                its category, and only the pairs in `x-reasons` are accepted, plus `OTHER` with any category when no listed code
+                fits (Bango's own rule, see `x-reason-fallback`).
             cancel_reason_description (str | Unset): Human-readable detail; the sample descriptions in `x-reasons` are a
                 good start.
     """
