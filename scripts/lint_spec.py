@@ -1,7 +1,9 @@
-"""Validate and lint every spec in spec/: openapi-spec-validator, then Redocly `recommended`.
+"""Validate and lint every spec in spec/: openapi-spec-validator, Redocly `recommended`, and
+Spectral `spectral:oas` with every rule switched on (.spectral.yaml).
 
-Fails on any validation error and on any Redocly error or warning. Redocly runs from the pinned
-copy in node_modules/ (installed by `make install` from package-lock.json).
+Fails on any validation error and on any Redocly or Spectral finding, whatever its severity.
+Both linters run from the pinned copies in node_modules/ (installed by `make install` from
+package-lock.json), the way a partner would run them on the published spec.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "spec").glob("*.yaml"))
 REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+SPECTRAL = ROOT / "node_modules" / ".bin" / "spectral"
+SPECTRAL_SEVERITIES = ("error", "warning", "info", "hint")
 
 
 def validate(spec: Path) -> list[str]:
@@ -49,17 +53,40 @@ def redocly_problems(spec: Path) -> list[str]:
     ]
 
 
+def spectral_problems(spec: Path) -> list[str]:
+    result = subprocess.run(
+        [str(SPECTRAL), "lint", str(spec), "--format=json", "--quiet"]
+        + ["--ruleset", str(ROOT / ".spectral.yaml"), "--fail-severity=hint"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return [f"spectral did not run cleanly (exit {result.returncode}): {result.stderr[-2000:]}"]
+    return [
+        f"{SPECTRAL_SEVERITIES[p['severity']]} {p['code']}: {p['message']} at "
+        + "/".join(str(part) for part in p["path"])
+        for p in report
+    ]
+
+
 def main() -> int:
     failed = False
     for spec in SPECS:
-        problems = validate(spec) + redocly_problems(spec)
+        problems = validate(spec) + redocly_problems(spec) + spectral_problems(spec)
         name = spec.relative_to(ROOT)
         if problems:
             failed = True
             print(f"{name}: {len(problems)} problem(s)")
             print("\n".join(f"  {p}" for p in problems))
         else:
-            print(f"{name}: valid OpenAPI 3.1, Redocly recommended: 0 errors, 0 warnings")
+            print(
+                f"{name}: valid OpenAPI 3.1; Redocly recommended and Spectral spectral:oas (all "
+                "rules): 0 errors, 0 warnings"
+            )
     return 1 if failed else 0
 
 
