@@ -200,3 +200,35 @@ def test_allowed_from_states_contract_section_3() -> None:
     assert spec.body_allowed_from("ResumeEntitlementRequest") == ("SUSPENDED",)
     assert spec.body_allowed_from("EntitlementChanges", "productKey") == ("ACTIVE",)
     assert set(spec.body_allowed_from("EntitlementChanges")) == live
+
+
+@pytest.mark.parametrize(
+    ("schema_name", "category_field", "code_field"),
+    [
+        ("SuspendEntitlementRequest", "reasonCategory", "reasonCode"),
+        ("TerminateEntitlementRequest", "cancelReasonCategory", "cancelReasonCode"),
+    ],
+)
+def test_request_schemas_allow_exactly_the_accepted_reason_pairs(
+    schema_name: str, category_field: str, code_field: str
+) -> None:
+    """The if/then blocks let schema-driven tools generate only pairs the platform accepts; they
+    must say what x-reasons and x-reason-fallback say."""
+    schema = spec.load_partner_spec()["components"]["schemas"][schema_name]
+    pairs = {
+        (rule["if"]["properties"][category_field]["const"], code)
+        for rule in schema["allOf"]
+        for code in rule["then"]["properties"][code_field]["enum"]
+    }
+    assert pairs == spec.accepted_reason_pairs()
+    assert ("CUSTOMER_CANCELLED", "OTHER") in pairs
+    assert ("REVOKED", "NOT_RENEWED") not in pairs
+
+
+def test_reason_rows_read_exactly_as_bangos_table() -> None:
+    rows = {row.index: row for row in spec.reason_rows()}
+    # Bango's notes are data: kept word for word, typo included; our reading sits beside.
+    assert rows[15].notes == "Supsend/Resume API preferred"
+    assert rows[15].notes_reading is not None and "suspend" in rows[15].notes_reading.lower()
+    assert rows[4].notes == "Triggered when expiry date is set in entitlement creation"
+    assert sum(1 for row in rows.values() if row.notes is not None) == 7
