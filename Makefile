@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sandbox.sqlite3
 
-.PHONY: help install constraints generate drift lint typecheck check test sandbox contract bench docs wheel clean
+.PHONY: help install constraints generate drift lint spec-diff spec-release typecheck check test sandbox contract bench docs wheel clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -54,10 +54,16 @@ lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python co
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+spec-diff: $(STAMP) $(NODE_STAMP) ## compare the partner spec with its last release; fail on an unversioned breaking change
+	$(PY) scripts/spec_diff.py check --output reports/spec-diff.md
+
+spec-release: $(STAMP) ## cut spec/released/<info.version>.openapi.yaml (needs the version's CHANGELOG entry)
+	$(PY) scripts/spec_diff.py release
+
 typecheck: $(STAMP) ## mypy --strict over the hand-written packages
 	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
 
-check: lint drift typecheck ## every static check CI runs
+check: lint spec-diff drift typecheck ## every static check CI runs
 
 test: $(SYSTEM_STAMP) check ## static checks, then the whole test suite
 	$(BIN)/pytest

@@ -1,0 +1,471 @@
+"""The partner spec's change gate (`make spec-diff`) and release verb (`make spec-release`).
+
+`check` compares spec/bango-resale.openapi.yaml with the last released version kept in
+spec/released/<version>.openapi.yaml, in two parts:
+
+* the OpenAPI shapes, through the pinned Redocly CLI's `diff` with its `diff-recommended` rules
+  (redocly.yaml), which rates every change as a major, minor or patch bump;
+* the spec's own data tables, which Redocly does not read: the reason table (`x-reasons`, rows
+  keyed by Bango index), the fallback reason (`x-reason-fallback`), the response-code table
+  (`x-response-codes`), and the status preconditions. Preconditions are read from
+  `x-allowed-from` and from the rows of `x-status-machine`, whichever a version has, so moving
+  from one to the other with the same statuses is no change. When both versions carry
+  `x-status-machine`, its rows are also compared by `id`.
+
+Each change is rated by the policy of spec/CHANGELOG.md: breaking (major), additive (minor) or
+wording (patch). The gate fails when the new `info.version` is lower than the change needs (a
+breaking change without a major bump), or when a bumped version has no CHANGELOG entry. It
+prints a change report that can be sent to partners as it is.
+
+`release` copies the partner spec to spec/released/<info.version>.openapi.yaml once that
+version has its CHANGELOG entry; run again after further changes to the same unreleased
+version, it cuts the baseline again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
+RELEASED = ROOT / "spec" / "released"
+CHANGELOG = ROOT / "spec" / "CHANGELOG.md"
+REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
+
+IMPACTS = ("none", "patch", "minor", "major")
+LABELS = {
+    "major": "Breaking (needs a major version)",
+    "minor": "Additions (need a minor version)",
+    "patch": "Wording and examples (patch)",
+}
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+# Where `x-allowed-from` sits, named as the matching `x-status-machine` trigger: an operation
+# by its operationId, a request body by its schema name, a field by `Schema.field`. A machine
+# row whose `trigger` is a mapping is named by its `schema` (and `property`), else by its
+# `operationId`. Add an alias here if the machine names a trigger differently.
+TRIGGER_ALIASES: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    impact: str  # "major", "minor" or "patch"
+    where: str
+    message: str
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", text.strip())
+    if match is None:
+        raise SystemExit(f"info.version {text!r} is not MAJOR.MINOR.PATCH")
+    major, minor, patch = (int(part) for part in match.groups())
+    return (major, minor, patch)
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    return document
+
+
+def latest_release(directory: Path = RELEASED) -> Path:
+    releases = sorted(
+        directory.glob("*.openapi.yaml"),
+        key=lambda p: _version(p.name.removesuffix(".openapi.yaml")),
+    )
+    if not releases:
+        raise SystemExit(f"no released baseline in {directory}; cut one with `make spec-release`")
+    return releases[-1]
+
+
+# -- OpenAPI shapes, through Redocly ----------------------------------------------------------
+
+
+def redocly_changes(base: Path, revision: Path) -> list[Change]:
+    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    result = subprocess.run(
+        [
+            str(REDOCLY),
+            "diff",
+            str(base),
+            str(revision),
+            "--format=json",
+            "--fail-on=none",
+            "--config",
+            str(ROOT / "redocly.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise SystemExit(
+            f"redocly diff did not run cleanly (exit {result.returncode}): {result.stderr[-2000:]}"
+        ) from None
+    changes = []
+    for change in report["changes"]:
+        if change["path"] == "#/info" and change.get("property") == "version":
+            continue  # the version itself is what the gate checks
+        if change["path"].startswith("#/x-"):
+            continue  # root data tables: compared below, row by row
+        messages = [verdict["message"] for verdict in change["verdicts"]]
+        if not messages:
+            what = change.get("property") or change["path"].rsplit("/", 1)[-1]
+            messages = [f"`{_unescape(what)}` {change['kind']}"]
+        for message in messages:
+            changes.append(Change(change["impact"], _where(change["path"]), message))
+    return changes
+
+
+def _unescape(pointer_part: str) -> str:
+    return pointer_part.replace("~1", "/").replace("~0", "~")
+
+
+def _where(pointer: str) -> str:
+    """`#/paths/~1v1~1entitlement/post/...` as `POST /v1/entitlement ...`."""
+    parts = [_unescape(p) for p in pointer.removeprefix("#/").split("/")]
+    if len(parts) >= 3 and parts[0] in ("paths", "webhooks") and parts[2] in HTTP_METHODS:
+        return " ".join([parts[2].upper(), parts[1], *parts[3:]]).strip()
+    return "/".join(parts)
+
+
+# -- the spec's own tables ---------------------------------------------------------------------
+
+
+def reason_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
+    old = {int(row["index"]): row for row in base.get("x-reasons", [])}
+    new = {int(row["index"]): row for row in revision.get("x-reasons", [])}
+    changes = []
+    for index in sorted(old.keys() | new.keys()):
+        where = f"x-reasons row {index}"
+        if index not in new:
+            pair = f"{old[index]['category']}/{old[index]['code']}"
+            changes.append(Change("major", where, f"reason {pair} was removed"))
+        elif index not in old:
+            pair = f"{new[index]['category']}/{new[index]['code']}"
+            changes.append(Change("minor", where, f"reason {pair} was added"))
+        else:
+            changes.extend(_row_changes(where, old[index], new[index], keys=("category", "code")))
+    old_fallback = (base.get("x-reason-fallback") or {}).get("code")
+    new_fallback = (revision.get("x-reason-fallback") or {}).get("code")
+    if old_fallback != new_fallback:
+        impact = "minor" if old_fallback is None else "major"
+        changes.append(
+            Change(
+                impact,
+                "x-reason-fallback",
+                f"the code every category accepts went from {old_fallback} to {new_fallback}",
+            )
+        )
+    return changes
+
+
+def _row_changes(
+    where: str, old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str]
+) -> list[Change]:
+    """Changed key fields are breaking (the row now means something else); other fields are
+    wording."""
+    changes = []
+    keys = tuple(keys)
+    for field in sorted(old.keys() | new.keys()):
+        if old.get(field) == new.get(field):
+            continue
+        impact = "major" if field in keys else "patch"
+        changes.append(
+            Change(
+                impact, where, f"`{field}` changed from {old.get(field)!r} to {new.get(field)!r}"
+            )
+        )
+    return changes
+
+
+def response_code_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
+    def rows(document: Mapping[str, Any]) -> dict[tuple[str, int], Mapping[str, Any]]:
+        return {
+            (str(row["responseCode"]), int(row["httpStatus"])): row
+            for row in document.get("x-response-codes", [])
+        }
+
+    old, new = rows(base), rows(revision)
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        where = f"x-response-codes {key[0]} with HTTP {key[1]}"
+        if key not in new:
+            changes.append(Change("major", where, "row removed"))
+        elif key not in old:
+            changes.append(Change("minor", where, "row added"))
+        else:
+            # Whether a code is transient decides retries: a change there is breaking.
+            changes.extend(_row_changes(where, old[key], new[key], keys=("transient", "cause")))
+    return changes
+
+
+def preconditions(document: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Trigger -> the statuses it is accepted from, from `x-allowed-from` or `x-status-machine`."""
+    found: dict[str, set[str]] = {}
+
+    def add(trigger: str, statuses: Iterable[Any]) -> None:
+        found.setdefault(TRIGGER_ALIASES.get(trigger, trigger), set()).update(map(str, statuses))
+
+    for path_item in (document.get("paths") or {}).values():
+        for method, operation in path_item.items():
+            if method in HTTP_METHODS and "x-allowed-from" in operation:
+                add(str(operation["operationId"]), operation["x-allowed-from"])
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    for name, schema in schemas.items():
+        if "x-allowed-from" in schema:
+            add(name, schema["x-allowed-from"])
+        for field, node in (schema.get("properties") or {}).items():
+            if isinstance(node, Mapping) and "x-allowed-from" in node:
+                add(f"{name}.{field}", node["x-allowed-from"])
+    refusals = _refusal_codes(document)
+    for row in document.get("x-status-machine") or []:
+        if not _is_refusal(row.get("answer"), refusals):
+            add(_trigger_name(row.get("trigger")), _as_list(row.get("from")))
+    return {trigger: frozenset(statuses) for trigger, statuses in found.items()}
+
+
+def _trigger_name(trigger: Any) -> str:
+    if isinstance(trigger, Mapping):
+        schema = trigger.get("schema") or trigger.get("body")
+        if schema:
+            field = trigger.get("property") or trigger.get("field")
+            return f"{schema}.{field}" if field else str(schema)
+        return str(trigger.get("operationId") or json.dumps(trigger, sort_keys=True))
+    return str(trigger)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+
+
+def _refusal_codes(document: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(
+        str(row["responseCode"])
+        for row in document.get("x-response-codes", [])
+        if int(row["httpStatus"]) >= 400
+    )
+
+
+def _is_refusal(answer: Any, refusal_codes: frozenset[str]) -> bool:
+    """Whether a machine row's answer refuses the trigger (so its `from` is no precondition)."""
+    text = json.dumps(answer, sort_keys=True, default=str)
+    if any(re.search(rf"\b{re.escape(code)}\b", text) for code in refusal_codes):
+        return True
+    return re.search(r"\b[45]\d\d\b", text) is not None
+
+
+def precondition_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
+    old, new = preconditions(base), preconditions(revision)
+    changes = []
+    for trigger in sorted(old.keys() | new.keys()):
+        where = f"status preconditions of {trigger}"
+        before, after = old.get(trigger, frozenset()), new.get(trigger, frozenset())
+        if lost := before - after:
+            changes.append(
+                Change("major", where, f"no longer accepted from {', '.join(sorted(lost))}")
+            )
+        if gained := after - before:
+            changes.append(Change("minor", where, f"now accepted from {', '.join(sorted(gained))}"))
+    return changes
+
+
+def machine_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
+    """Rows of `x-status-machine` compared by `id`, when both versions carry the machine."""
+    if "x-status-machine" not in base or "x-status-machine" not in revision:
+        return []
+    old = {str(row["id"]): row for row in base["x-status-machine"]}
+    new = {str(row["id"]): row for row in revision["x-status-machine"]}
+    changes = []
+    for row_id in sorted(old.keys() | new.keys()):
+        where = f"x-status-machine row {row_id}"
+        if row_id not in new:
+            changes.append(Change("major", where, "transition removed"))
+            continue
+        if row_id not in old:
+            changes.append(Change("minor", where, "transition added"))
+            continue
+        before, after = old[row_id], new[row_id]
+        lost = {str(s) for s in _as_list(before.get("from"))} - {
+            str(s) for s in _as_list(after.get("from"))
+        }
+        gained = {str(s) for s in _as_list(after.get("from"))} - {
+            str(s) for s in _as_list(before.get("from"))
+        }
+        if lost:
+            changes.append(Change("major", where, f"no longer from {', '.join(sorted(lost))}"))
+        if gained:
+            changes.append(Change("minor", where, f"now also from {', '.join(sorted(gained))}"))
+        for field in sorted((before.keys() | after.keys()) - {"id", "from"}):
+            if before.get(field) == after.get(field):
+                continue
+            impact = "patch" if field in ("description", "note", "notes") else "major"
+            if field == "notifications":
+                removed = set(map(str, _as_list(before.get(field)))) - set(
+                    map(str, _as_list(after.get(field)))
+                )
+                impact = "major" if removed else "minor"
+            changes.append(
+                Change(
+                    impact,
+                    where,
+                    f"`{field}` changed from {before.get(field)!r} to {after.get(field)!r}",
+                )
+            )
+    return changes
+
+
+def table_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
+    changes = reason_changes(base, revision) + response_code_changes(base, revision)
+    changes += machine_changes(base, revision)
+    if "x-status-machine" not in base or "x-status-machine" not in revision:
+        changes += precondition_changes(base, revision)
+    return changes
+
+
+# -- the verdict ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    base_version: str
+    revision_version: str
+    changes: tuple[Change, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def needed(self) -> str:
+        return max((c.impact for c in self.changes), key=IMPACTS.index, default="none")
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def bump_of(base: str, revision: str) -> str:
+    old, new = _version(base), _version(revision)
+    if new <= old:
+        return "none"
+    if new[0] > old[0]:
+        return "major"
+    return "minor" if new[1] > old[1] else "patch"
+
+
+def changelog_has(version: str, changelog: Path = CHANGELOG) -> bool:
+    text = changelog.read_text("utf-8") if changelog.exists() else ""
+    return re.search(rf"^## {re.escape(version)}\b", text, re.M) is not None
+
+
+def judge(base: Path, revision: Path, changelog: Path = CHANGELOG) -> Verdict:
+    old, new = load(base), load(revision)
+    changes = redocly_changes(base, revision) + table_changes(old, new)
+    base_version, revision_version = str(old["info"]["version"]), str(new["info"]["version"])
+    verdict = Verdict(base_version, revision_version, tuple(changes), ())
+    problems = []
+    if _version(revision_version) < _version(base_version):
+        problems.append(
+            f"info.version {revision_version} is lower than the released {base_version}"
+        )
+    bump = bump_of(base_version, revision_version)
+    needed = verdict.needed
+    if needed == "major" and bump != "major":
+        problems.append(
+            f"breaking changes need a major version: {base_version} -> {revision_version} is "
+            f"{'no bump' if bump == 'none' else 'a ' + bump + ' bump'}"
+        )
+    elif needed == "minor" and bump == "patch":
+        problems.append(f"additions need at least a minor version, not {revision_version}")
+    if bump != "none" and not changelog_has(revision_version, changelog):
+        problems.append(f"{changelog.name} has no `## {revision_version}` entry")
+    return Verdict(base_version, revision_version, tuple(changes), tuple(problems))
+
+
+def report(verdict: Verdict) -> str:
+    lines = [
+        f"# Partner spec changes: {verdict.base_version} -> {verdict.revision_version}",
+        "",
+    ]
+    if not verdict.changes:
+        lines.append("No change to the contract.")
+    for impact in ("major", "minor", "patch"):
+        group = [c for c in verdict.changes if c.impact == impact]
+        if not group:
+            continue
+        lines += [f"## {LABELS[impact]}: {len(group)}", ""]
+        lines += [f"- {c.where}: {c.message}" for c in group]
+        lines.append("")
+    lines.append(f"Version bump needed: {verdict.needed}.")
+    if verdict.needed != "none" and bump_of(verdict.base_version, verdict.revision_version) == (
+        "none"
+    ):
+        lines.append(
+            "Unreleased: bump info.version, add its CHANGELOG entry and run `make spec-release`."
+        )
+    if verdict.problems:
+        lines += ["", "GATE FAILED:"] + [f"- {p}" for p in verdict.problems]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -- release -------------------------------------------------------------------------------
+
+
+def release(spec: Path = SPEC, directory: Path = RELEASED, changelog: Path = CHANGELOG) -> Path:
+    version = str(load(spec)["info"]["version"])
+    _version(version)
+    if not changelog_has(version, changelog):
+        raise SystemExit(f"{changelog.name} has no `## {version}` entry; write it first")
+    newer = [
+        p
+        for p in directory.glob("*.openapi.yaml")
+        if _version(p.name.removesuffix(".openapi.yaml")) > _version(version)
+    ]
+    if newer:
+        raise SystemExit(f"{newer[0].name} is newer than {version}; bump info.version first")
+    target = directory / f"{version}.openapi.yaml"
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(spec, target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="compare the spec with the last release")
+    check.add_argument("--base", type=Path, help="baseline (default: the latest release)")
+    check.add_argument("--revision", type=Path, default=SPEC)
+    check.add_argument("--changelog", type=Path, default=CHANGELOG)
+    check.add_argument("--output", type=Path, help="also write the report to this file")
+    commands.add_parser("release", help="cut spec/released/<info.version>.openapi.yaml")
+    args = parser.parse_args(argv)
+    if args.command == "release":
+        target = release()
+        print(f"released {target.relative_to(ROOT)}")
+        return 0
+    verdict = judge(args.base or latest_release(), args.revision, args.changelog)
+    text = report(verdict)
+    print(text, end="")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, "utf-8")
+    return 0 if verdict.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
