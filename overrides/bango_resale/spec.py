@@ -165,7 +165,8 @@ def entitlement_statuses() -> tuple[str, ...]:
 
 @functools.cache
 def terminal_statuses() -> tuple[str, ...]:
-    """Statuses no operation other than (deprecated) reactivate can leave."""
+    """The end statuses (`x-terminal`): no operation leaves them, except that the deprecated
+    reactivate may bring back a `CANCELLED` one."""
     schema = load_partner_spec()["components"]["schemas"]["EntitlementStatus"]
     return tuple(str(v) for v in schema["x-terminal"])
 

@@ -230,7 +230,7 @@ class SandboxApp:
             ):
                 reseller = self._first_reseller
             if reseller is None:
-                response = self._error("UNAUTHORIZED", "Check your credentials")
+                response = self._error("UNAUTHORIZED", "The user name or password was not accepted")
                 response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
                 return response
         wait = self.limiter.acquire(reseller)

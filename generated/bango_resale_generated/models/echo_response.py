@@ -17,7 +17,8 @@ class EchoResponse:
 
     Attributes:
         response_code (ResponseCode | str): What happened. Branch on this value; unknown values may appear.
-        response_message (str): Short human-readable text; not for program logic.
+        response_message (str): Wording for people (logs, support); it may change at any time, so code reads
+            `responseCode` instead.
         echo (str): The `echoRequestId` from the path.
     """
 

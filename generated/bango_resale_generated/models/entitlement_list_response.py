@@ -21,7 +21,8 @@ class EntitlementListResponse:
 
     Attributes:
         response_code (ResponseCode | str): What happened. Branch on this value; unknown values may appear.
-        response_message (str): Short human-readable text; not for program logic.
+        response_message (str): Wording for people (logs, support); it may change at any time, so code reads
+            `responseCode` instead.
         entitlements (list[EntitlementRecord]):
     """
 

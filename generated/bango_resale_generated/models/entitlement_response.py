@@ -26,7 +26,8 @@ class EntitlementResponse:
 
         Attributes:
             response_code (ResponseCode | str): What happened. Branch on this value; unknown values may appear.
-            response_message (str): Short human-readable text; not for program logic.
+            response_message (str): Wording for people (logs, support); it may change at any time, so code reads
+                `responseCode` instead.
             entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
                 may supply its own on create.
             status (EntitlementStatus | str): The current status; unknown values may appear.

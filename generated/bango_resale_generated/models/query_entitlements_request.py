@@ -25,8 +25,8 @@ class QueryEntitlementsRequest:
             - `ACTIVE`: the customer has access.
             - `ACTIVE-ENDING`: cancelled; access continues until `dateEnded`.
             - `SUSPENDED`: access paused; resume gives it back.
-            - `CANCELLED`: ended softly (terminal; only reactivate leaves it).
-            - `REVOKED`: ended at once (terminal).
+            - `CANCELLED`: ended softly (terminal; only the deprecated reactivate leaves it).
+            - `REVOKED`: ended at once (terminal; nothing leaves it, reactivate included).
             - `FAILED`: the platform lost track of the merchant's state.
     """
 

@@ -113,6 +113,9 @@ def sync_detailed(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
+    The request has no body, so set the entitlement's `notificationUrl` (with update) before
+    reactivating: the later move to `ACTIVE` is only reported there.
+
     An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
     `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
     entitlement, gives `NOT_AVAILABLE`.
@@ -161,6 +164,9 @@ def sync(
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
 
+    The request has no body, so set the entitlement's `notificationUrl` (with update) before
+    reactivating: the later move to `ACTIVE` is only reported there.
+
     An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
     `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
     entitlement, gives `NOT_AVAILABLE`.
@@ -203,6 +209,9 @@ async def asyncio_detailed(
     - **202 `CLIENT_ACTION_REQUIRED`**: `PENDING` until the customer completes the merchant's
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
+
+    The request has no body, so set the entitlement's `notificationUrl` (with update) before
+    reactivating: the later move to `ACTIVE` is only reported there.
 
     An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
     `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`
@@ -249,6 +258,9 @@ async def asyncio(
     - **202 `CLIENT_ACTION_REQUIRED`**: `PENDING` until the customer completes the merchant's
       process at `parameters.url`; `ACTIVATION_SUCCESS` follows.
     - **202 `OK`**: the merchant answers later; the record stays `CANCELLED` until then.
+
+    The request has no body, so set the entitlement's `notificationUrl` (with update) before
+    reactivating: the later move to `ACTIVE` is only reported there.
 
     An entitlement that is already live (`PENDING`, `ACTIVE`, `ACTIVE-ENDING` or
     `SUSPENDED`) gives `ALREADY_EXISTS`; a merchant that cannot reactivate, or a `REVOKED`

@@ -118,14 +118,16 @@ def sync_detailed(
       `dateEnded` in the future) or already `CANCELLED`.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
-    a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData` under the names they were sent
-    with. Notifications:
+    Send all three reason fields: `cancelReasonCategory` and `cancelReasonCode` as a pair from
+    the standard reason table (`x-reasons`, or a category with `OTHER` when no listed code
+    fits), and `cancelReasonDescription` in words. Bango expects the description; a request
+    without it is still taken. The reason and any further body properties are stored in the
+    record's `extensionData` under the names they were sent with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
-    Modelled: the path (following the reactivate path's pattern) and HTTP 404/409.
+    Modelled: the path (following the reactivate path's pattern), HTTP 404/409, `OK` on 202,
+    and `ACTIVE-ENDING` on 200.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -172,14 +174,16 @@ def sync(
       `dateEnded` in the future) or already `CANCELLED`.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
-    a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData` under the names they were sent
-    with. Notifications:
+    Send all three reason fields: `cancelReasonCategory` and `cancelReasonCode` as a pair from
+    the standard reason table (`x-reasons`, or a category with `OTHER` when no listed code
+    fits), and `cancelReasonDescription` in words. Bango expects the description; a request
+    without it is still taken. The reason and any further body properties are stored in the
+    record's `extensionData` under the names they were sent with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
-    Modelled: the path (following the reactivate path's pattern) and HTTP 404/409.
+    Modelled: the path (following the reactivate path's pattern), HTTP 404/409, `OK` on 202,
+    and `ACTIVE-ENDING` on 200.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -221,14 +225,16 @@ async def asyncio_detailed(
       `dateEnded` in the future) or already `CANCELLED`.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
-    a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData` under the names they were sent
-    with. Notifications:
+    Send all three reason fields: `cancelReasonCategory` and `cancelReasonCode` as a pair from
+    the standard reason table (`x-reasons`, or a category with `OTHER` when no listed code
+    fits), and `cancelReasonDescription` in words. Bango expects the description; a request
+    without it is still taken. The reason and any further body properties are stored in the
+    record's `extensionData` under the names they were sent with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
-    Modelled: the path (following the reactivate path's pattern) and HTTP 404/409.
+    Modelled: the path (following the reactivate path's pattern), HTTP 404/409, `OK` on 202,
+    and `ACTIVE-ENDING` on 200.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -273,14 +279,16 @@ async def asyncio(
       `dateEnded` in the future) or already `CANCELLED`.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The reason (`cancelReasonCategory`, `cancelReasonCode`, `cancelReasonDescription`) must be
-    a pair from the standard reason table (`x-reasons`). The reason and any further body
-    properties are stored in the record's `extensionData` under the names they were sent
-    with. Notifications:
+    Send all three reason fields: `cancelReasonCategory` and `cancelReasonCode` as a pair from
+    the standard reason table (`x-reasons`, or a category with `OTHER` when no listed code
+    fits), and `cancelReasonDescription` in words. Bango expects the description; a request
+    without it is still taken. The reason and any further body properties are stored in the
+    record's `extensionData` under the names they were sent with. Notifications:
     `TERMINATION_PENDING`, then `TERMINATION_SUCCESS` when it is `CANCELLED`. To end access at
     once, revoke instead.
 
-    Modelled: the path (following the reactivate path's pattern) and HTTP 404/409.
+    Modelled: the path (following the reactivate path's pattern), HTTP 404/409, `OK` on 202,
+    and `ACTIVE-ENDING` on 200.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it

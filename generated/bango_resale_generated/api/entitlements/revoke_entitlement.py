@@ -117,10 +117,11 @@ def sync_detailed(
     - **200 `OK`**: the entitlement is `REVOKED` and `dateEnded` is set.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The body is the same as for cancel: a reason pair from `x-reasons` plus optional custom
-    properties, all stored in `extensionData`. Notification: `TERMINATION_SUCCESS`.
+    The body is the same as for cancel: a reason pair from `x-reasons` (or a category with
+    `OTHER`), a description, and optional custom properties, all stored in `extensionData`.
+    Notification: `TERMINATION_SUCCESS`.
 
-    Modelled: the path and HTTP 404/409.
+    Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -166,10 +167,11 @@ def sync(
     - **200 `OK`**: the entitlement is `REVOKED` and `dateEnded` is set.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The body is the same as for cancel: a reason pair from `x-reasons` plus optional custom
-    properties, all stored in `extensionData`. Notification: `TERMINATION_SUCCESS`.
+    The body is the same as for cancel: a reason pair from `x-reasons` (or a category with
+    `OTHER`), a description, and optional custom properties, all stored in `extensionData`.
+    Notification: `TERMINATION_SUCCESS`.
 
-    Modelled: the path and HTTP 404/409.
+    Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -210,10 +212,11 @@ async def asyncio_detailed(
     - **200 `OK`**: the entitlement is `REVOKED` and `dateEnded` is set.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The body is the same as for cancel: a reason pair from `x-reasons` plus optional custom
-    properties, all stored in `extensionData`. Notification: `TERMINATION_SUCCESS`.
+    The body is the same as for cancel: a reason pair from `x-reasons` (or a category with
+    `OTHER`), a description, and optional custom properties, all stored in `extensionData`.
+    Notification: `TERMINATION_SUCCESS`.
 
-    Modelled: the path and HTTP 404/409.
+    Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
@@ -257,10 +260,11 @@ async def asyncio(
     - **200 `OK`**: the entitlement is `REVOKED` and `dateEnded` is set.
     - **202 `OK`**: the merchant confirms later; the record keeps its status until then.
 
-    The body is the same as for cancel: a reason pair from `x-reasons` plus optional custom
-    properties, all stored in `extensionData`. Notification: `TERMINATION_SUCCESS`.
+    The body is the same as for cancel: a reason pair from `x-reasons` (or a category with
+    `OTHER`), a description, and optional custom properties, all stored in `extensionData`.
+    Notification: `TERMINATION_SUCCESS`.
 
-    Modelled: the path and HTTP 404/409.
+    Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
         entitlement_id (str): Globally unique id of an entitlement. The platform generates it
