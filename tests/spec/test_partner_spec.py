@@ -232,3 +232,89 @@ def test_reason_rows_read_exactly_as_bangos_table() -> None:
     assert rows[15].notes_reading is not None and "suspend" in rows[15].notes_reading.lower()
     assert rows[4].notes == "Triggered when expiry date is set in entitlement creation"
     assert sum(1 for row in rows.values() if row.notes is not None) == 7
+
+
+def _all_modelled() -> list[str]:
+    document = spec.load_partner_spec()
+    items = list(document["x-modelled"])
+    for _, _, operation in operations().values():
+        items += operation["x-modelled"]
+    for item in document["webhooks"].values():
+        items += item["post"]["x-modelled"]
+    return items
+
+
+def test_every_modelled_choice_says_why() -> None:
+    for item in _all_modelled():
+        choice, _, why = item.partition(": ")
+        assert choice and len(why.split()) >= 4, f"x-modelled entry without a reason: {item!r}"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        "X-RequestIdentifier",
+        "409 rather than 400",
+        "Retry-After",
+        "extensionData is a JSON object",
+        "TOO_MANY_REQUESTS is transient",
+        "servers beyond",
+        "200 may carry ACTIVE-ENDING",
+        "202 carries responseCode OK",
+        "cancelReasonDescription is optional",
+        "refused with 400: the seed says the platform may reject it",
+    ],
+)
+def test_the_departures_from_the_seeds_are_marked(choice: str) -> None:
+    assert any(choice in item for item in _all_modelled()), choice
+
+
+def test_words_taken_from_bangos_pages_are_gone() -> None:
+    text = spec.partner_spec_text()
+    for phrase in (
+        "not for program logic",
+        "Check your credentials",
+        "under maintenance",
+        "Transient; retry later",
+    ):
+        assert phrase not in text, phrase
+
+
+def test_each_operation_has_its_own_not_available_example() -> None:
+    messages: dict[str, set[str]] = {}
+    for operation_id, (_, _, operation) in operations().items():
+        conflict = operation["responses"].get("409")
+        if conflict is None:
+            continue
+        for example in resolve(conflict)["content"]["application/json"]["examples"].values():
+            value = resolve(example)["value"]
+            if value["responseCode"] == "NOT_AVAILABLE":
+                messages.setdefault(value["responseMessage"], set()).add(operation_id)
+    for message, users in messages.items():
+        assert "cancelled" not in message or users == {"cancelEntitlement"}, (message, users)
+    assert not any(
+        {"createEntitlement", "getActivationInfo"} <= users for users in messages.values()
+    )
+
+
+def test_reactivate_documents_both_202_answers() -> None:
+    _, _, reactivate = operations()["reactivateEntitlement"]
+    accepted = reactivate["responses"]["202"]
+    codes = {
+        resolve(example)["value"]["responseCode"]
+        for example in accepted["content"]["application/json"]["examples"].values()
+    }
+    assert codes == {"OK", "CLIENT_ACTION_REQUIRED"}
+    assert "notificationUrl" in reactivate["description"]
+
+
+def test_links_fit_the_status_they_start_from() -> None:
+    _, _, create = operations()["createEntitlement"]
+    for status in ("201", "202"):  # PENDING: a suspend could only be refused
+        for link in create["responses"][status]["links"].values():
+            body = resolve(link).get("requestBody") or {}
+            assert body.get("entitlementBenefits") != "SUSPENDED", status
+    for link in spec.load_partner_spec()["components"]["links"].values():
+        for value in (link.get("requestBody") or {}).values():
+            if isinstance(value, str) and "$response" in value:
+                assert value.startswith("{$") and value.endswith("}"), value
