@@ -29,6 +29,7 @@ CHANGES_BODY = "EntitlementChanges"
 UPDATE = "updateEntitlement"
 CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
 NAVIGATE_TO_URL = "NAVIGATE_TO_URL"
+REQUEST_IDENTIFIER_HEADER = "X-RequestIdentifier"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from bango_resale_contract.sandbox_data import MAGIC_HEADER
 
 _TERMINAL_MEMORY = checks.TerminalStatusMemory()
 _RECORD_LOCK = threading.Lock()
-REQUEST_IDENTIFIER_HEADER = "X-RequestIdentifier"
+REQUEST_IDENTIFIER_HEADER = checks.REQUEST_IDENTIFIER_HEADER
 # before_call gives every schema-valid request a request id of its own, starting with this.
 FRESH_REQUEST_IDENTIFIER_PREFIX = "contract-"
 TRANSIENT_MAGIC_PREFIX = "ANY_REQUEST_RETURNS_"
@@ -222,7 +222,7 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     headers = case.headers or {}
     for name in list(headers):
         if name.lower() == REQUEST_IDENTIFIER_HEADER.lower():
-            # The contract rejects a reused id for a different request (BAD_REQUEST), and the
+            # The contract refuses a reused id for a different write (409 BAD_REQUEST), and the
             # generator reuses ids freely: a valid request needs an id of its own.
             _set_header(case, name, f"{FRESH_REQUEST_IDENTIFIER_PREFIX}{uuid.uuid4().hex}")
     if operation_id == "createEntitlement" and body is not None:

@@ -104,11 +104,14 @@ class ScenarioClient:
         auth: tuple[str, str] | None = None,
         expect: tuple[int, str] | None = None,
         step: str = "",
+        request_id: str | None = None,
     ) -> Mapping[str, Any]:
         """Send one request; return the JSON body (empty mapping if there is none)."""
         endpoint = ENDPOINTS[operation_id]
         path = endpoint.path.replace("{id}", entitlement_id or "")
         headers = {MAGIC_HEADER: magic} if magic else {}
+        if request_id is not None:
+            headers[checks.REQUEST_IDENTIFIER_HEADER] = request_id
         request = self.http.build_request(endpoint.method, path, json=body, headers=headers)
         # A per-request credential replaces the client's; the rest keep the client's.
         response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
@@ -488,6 +491,29 @@ def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[st
                 step=f"{operation_id} forced {status}",
                 **arguments,
             )
+        if ENDPOINTS[operation_id].method != "GET":
+            _reused_request_identifier(client, operation_id, arguments)
+
+
+def _reused_request_identifier(
+    client: ScenarioClient, operation_id: str, arguments: Mapping[str, Any]
+) -> None:
+    """A write under an X-RequestIdentifier already taken by a different request is refused."""
+    reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
+    request_id = client.unique("scenario-reused-id")
+    client.call(
+        "queryEntitlements",
+        body={"customerIdentifier": client.unique("scenario-id-owner")},
+        request_id=request_id,
+        step=f"take an X-RequestIdentifier before {operation_id}",
+    )
+    client.call(
+        operation_id,
+        request_id=request_id,
+        expect=(reused.http_status, reused.response_code),
+        step=f"{operation_id} under an X-RequestIdentifier taken by another request",
+        **arguments,
+    )
 
 
 SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (_lifecycle, _accepted_answers)
