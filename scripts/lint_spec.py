@@ -8,16 +8,13 @@ package-lock.json), the way a partner would run them on the published spec.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
+from node_tools import ToolFailed, run_json
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "spec").glob("*.yaml"))
-REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
-SPECTRAL = ROOT / "node_modules" / ".bin" / "spectral"
 SPECTRAL_SEVERITIES = ("error", "warning", "info", "hint")
 
 
@@ -34,19 +31,12 @@ def validate(spec: Path) -> list[str]:
 
 
 def redocly_problems(spec: Path) -> list[str]:
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
-    result = subprocess.run(
-        [str(REDOCLY), "lint", str(spec), "--format=json", "--config", str(ROOT / "redocly.yaml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=ROOT,
-    )
     try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return [f"redocly did not run cleanly (exit {result.returncode}): {result.stderr[-2000:]}"]
+        report = run_json(
+            "redocly", "lint", str(spec), "--format=json", "--config", str(ROOT / "redocly.yaml")
+        )
+    except ToolFailed as exc:
+        return [str(exc)]
     return [
         f"{p['severity']} {p['ruleId']}: {p['message']} at {p['location'][0]['pointer']}"
         for p in report.get("problems", [])
@@ -54,25 +44,13 @@ def redocly_problems(spec: Path) -> list[str]:
 
 
 def spectral_problems(spec: Path) -> list[str]:
-    result = subprocess.run(
-        [
-            str(SPECTRAL),
-            "lint",
-            str(spec),
-            "--format=json",
-            "--quiet",
-            "--ruleset",
-            str(ROOT / ".spectral.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    ruleset = str(ROOT / ".spectral.yaml")
     try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return [f"spectral did not run cleanly (exit {result.returncode}): {result.stderr[-2000:]}"]
+        report = run_json(
+            "spectral", "lint", str(spec), "--format=json", "--quiet", "--ruleset", ruleset
+        )
+    except ToolFailed as exc:
+        return [str(exc)]
     return [
         f"{SPECTRAL_SEVERITIES[p['severity']]} {p['code']}: {p['message']} at "
         + "/".join(str(part) for part in p["path"])

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from node_tools import ToolFailed, run_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
 RELEASED = ROOT / "spec" / "released"
 CHANGELOG = ROOT / "spec" / "CHANGELOG.md"
-REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
 
 IMPACTS = ("none", "patch", "minor", "major")
 LABELS = {
@@ -93,30 +91,20 @@ def latest_release(directory: Path = RELEASED) -> Path:
 
 
 def redocly_changes(base: Path, revision: Path) -> list[Change]:
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
-    result = subprocess.run(
-        [
-            str(REDOCLY),
+    config = str(ROOT / "redocly.yaml")
+    try:
+        report = run_json(
+            "redocly",
             "diff",
             str(base),
             str(revision),
             "--format=json",
             "--fail-on=none",
             "--config",
-            str(ROOT / "redocly.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=ROOT,
-    )
-    try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise SystemExit(
-            f"redocly diff did not run cleanly (exit {result.returncode}): {result.stderr[-2000:]}"
-        ) from None
+            config,
+        )
+    except ToolFailed as exc:
+        raise SystemExit(str(exc)) from None
     changes = []
     for change in report["changes"]:
         if change["path"] == "#/info" and change.get("property") == "version":
