@@ -1,0 +1,45 @@
+"""A partner's first try: stock schemathesis, none of our hooks or configuration, every check,
+against the sandbox. It must find nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bango_resale_sandbox.testing import SandboxProcess
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SPEC = REPOSITORY / "spec" / "bango-resale.openapi.yaml"
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_stock_schemathesis_with_every_check_finds_nothing(tmp_path: Path) -> None:
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    with SandboxProcess(tmp_path / "stock.sqlite3") as sandbox:
+        # Run outside the repository so that its schemathesis.toml (and our hooks) stay out.
+        result = subprocess.run(
+            [
+                str(schemathesis),
+                "run",
+                str(SPEC),
+                "--url",
+                sandbox.base_url,
+                "--auth",
+                "demo:demo-secret",
+                "--checks",
+                "all",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    summary = result.stdout[-4000:]
+    assert result.returncode == 0, summary
+    assert "Failures:" not in summary, summary
+    assert "passed" in summary, summary
