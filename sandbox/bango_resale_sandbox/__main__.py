@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -66,28 +67,21 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    import uvicorn
-
+    from . import server
     from .app import SandboxApp
 
-    app = SandboxApp(config, args.db)
+    try:
+        app = SandboxApp(config, args.db)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
+        return 2
     print(
         f"Bango Resale sandbox on http://{args.host}:{args.port} (database {args.db};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        timeout_keep_alive=30,
-    )
+    server.run(app, host=args.host, port=args.port, log_level=args.log_level, limits=config.limits)
     return 0
 
 

@@ -19,6 +19,17 @@ class Authenticator:
     def __init__(self, resellers: Mapping[str, ResellerConfig]) -> None:
         self._secrets = {name: r.password.encode() for name, r in resellers.items()}
 
+    @staticmethod
+    def claimed_user(authorization: bytes | None) -> str | None:
+        """The user name Basic credentials claim, valid or not (for login throttling)."""
+        if not authorization or authorization[:6].lower() != b"basic ":
+            return None
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        return decoded.partition(b":")[0].decode("latin-1")
+
     def reseller_for(self, authorization: bytes | None) -> str | None:
         """The reseller named by valid Basic credentials; None for anything else."""
         if not authorization or authorization[:6].lower() != b"basic ":

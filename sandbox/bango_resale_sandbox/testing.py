@@ -304,10 +304,18 @@ class Api:
     def advance(self, seconds: float) -> httpx.Response:
         return self.http.post("/sandbox/clock/advance", json={"seconds": seconds})
 
-    def notifications(self, entitlement_id: str) -> list[dict[str, Any]]:
-        response = self.http.get("/sandbox/notifications", params={"entitlementId": entitlement_id})
-        assert response.status_code == 200, response.text
-        return list(response.json()["notifications"])
+    def notifications(self, entitlement_id: str | None = None) -> list[dict[str, Any]]:
+        """Every notification (of one entitlement, if given), following the pages."""
+        params = {} if entitlement_id is None else {"entitlementId": entitlement_id}
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.http.get("/sandbox/notifications", params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found += page["notifications"]
+            if page["nextCursor"] is None:
+                return found
+            params["cursor"] = page["nextCursor"]
 
     def notification_types(self, entitlement_id: str) -> list[str]:
         return [n["notificationType"] for n in self.notifications(entitlement_id)]
