@@ -62,14 +62,27 @@ def limited_protocol(limits: ServerLimits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             self._head_done = True
+            # A head that arrived in one read completes inside it: measure what was parsed.
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > limits.max_header_bytes:
+                self._reject_head()
+                return
             super().on_headers_complete()
 
+        def on_body(self, body: bytes) -> None:
+            if not self._rejected:
+                super().on_body(body)
+
         def on_message_complete(self) -> None:
+            if self._rejected:
+                return
             self._disarm_deadline()
             self._head_bytes = 0
             super().on_message_complete()
 
         def _reject_head(self) -> None:
+            if self._rejected:
+                return
             self._rejected = True
             self._disarm_deadline()
             body = orjson.dumps(

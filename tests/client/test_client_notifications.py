@@ -130,9 +130,7 @@ def test_bearer_scheme_is_case_insensitive_but_the_token_is_not() -> None:
         receiver.receive({"Authorization": "Bearer tok"}, request.content)
 
 
-@pytest.mark.parametrize(
-    "basic", [("", ""), ("bango", ""), ("", "secret"), ("ban:go", "secret")]
-)
+@pytest.mark.parametrize("basic", [("", ""), ("bango", ""), ("", "secret"), ("ban:go", "secret")])
 def test_unusable_basic_credentials_are_a_configuration_error(basic: tuple[str, str]) -> None:
     with pytest.raises(br.ConfigurationError, match="basic="):
         NotificationReceiver(basic=basic)
