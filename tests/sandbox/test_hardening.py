@@ -387,13 +387,13 @@ def test_failed_login_throttle_refills(
         tmp_path,
         (
             "per_source_burst = 20\nper_source_per_second = 1.0",
-            "per_source_burst = 3\nper_source_per_second = 5.0",
+            "per_source_burst = 3\nper_source_per_second = 0.5",
         ),
     )
     server = sandbox_server(config=config)
     wrong = [httpx.get(f"{server.base_url}/v1/echo/x", auth=("x", "y")) for _ in range(4)]
     assert [r.status_code for r in wrong] == [401, 401, 401, 429]
-    time.sleep(0.5)
+    time.sleep(2.5)  # one token back at 0.5 per second
     right = httpx.get(f"{server.base_url}/v1/echo/x", auth=("demo", "demo-secret"))
     assert right.status_code == 200
 
