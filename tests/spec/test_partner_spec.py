@@ -200,3 +200,14 @@ def test_allowed_from_states_contract_section_3() -> None:
     assert spec.body_allowed_from("ResumeEntitlementRequest") == ("SUSPENDED",)
     assert spec.body_allowed_from("EntitlementChanges", "productKey") == ("ACTIVE",)
     assert set(spec.body_allowed_from("EntitlementChanges")) == live
+
+
+def test_the_limit_descriptions_quote_the_limits_they_document() -> None:
+    document = spec.load_partner_spec()
+    extension = document["components"]["schemas"]["ExtensionData"]
+    depth = document["x-max-json-depth"]
+    description = " ".join(extension["description"].split())
+    assert f"{extension['maxProperties']} properties (`maxProperties`)" in description
+    assert f"{extension['x-max-bytes']} bytes as compact JSON (`x-max-bytes`)" in description
+    assert f"{depth} levels counted from the body (`x-max-json-depth`)" in description
+    assert f"may nest ({depth})" in " ".join(document["info"]["description"].split())

@@ -120,8 +120,8 @@ def sync_detailed(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -168,8 +168,8 @@ def sync(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -211,8 +211,8 @@ async def asyncio_detailed(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -257,8 +257,8 @@ async def asyncio(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
