@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"switch on a deliberate fault (repeatable; also ${ENVIRONMENT_VARIABLE}):"
         f" {', '.join(sorted(KNOWN_FAULTS))}",
     )
+    parser.add_argument(
+        "--no-login-throttle",
+        action="store_true",
+        help="never throttle failed logins (for test harnesses that send wrong credentials on"
+        " purpose, such as the contract suite)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn/sandbox log level")
     return parser
 
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reseller:
         config = config.with_resellers(args.reseller)
     config = config.with_faults(faults)
+    if args.no_login_throttle:
+        config = config.without_login_throttle()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

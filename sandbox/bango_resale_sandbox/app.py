@@ -242,7 +242,8 @@ class SandboxApp:
             ):
                 reseller = self._first_reseller
             if reseller is None:
-                self.logins.failed(source, user)
+                if user is not None:  # only a user:password pair is a guess worth slowing
+                    self.logins.failed(source, user)
                 response = self._error("UNAUTHORIZED", "Check your credentials")
                 response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
                 return response

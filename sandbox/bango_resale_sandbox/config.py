@@ -163,6 +163,11 @@ class SandboxConfig:
         resellers = {name: ResellerConfig(name=name, password=pw) for name, pw in credentials}
         return replace(self, resellers=resellers)
 
+    def without_login_throttle(self) -> SandboxConfig:
+        """A copy that never throttles failed logins (for harnesses that probe them)."""
+        off = RateLimit(requests_per_second=0.0, burst=1.0)
+        return replace(self, failed_logins_per_source=off, failed_logins_per_user=off)
+
     def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
         """A copy with the given deliberate faults switched on."""
         return replace(self, faults=faults)

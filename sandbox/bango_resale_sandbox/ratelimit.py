@@ -71,7 +71,6 @@ class LoginThrottle:
             waits.append(self._users.wait(user))
         return max(waits)
 
-    def failed(self, source: str, user: str | None) -> None:
+    def failed(self, source: str, user: str) -> None:
         self._sources.acquire(source)
-        if user is not None:
-            self._users.acquire(user)
+        self._users.acquire(user)

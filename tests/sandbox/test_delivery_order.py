@@ -25,18 +25,25 @@ class ApplyingReceiver:
     """A receiver that applies each notification's status in arrival order (dropping repeats
     by notificationId), as a reseller's own system would.
 
-    Until `troubled_until`, it answers 503 to a share of the requests and stalls on another
-    share past the deliverer's timeout (applying the notification, as a slow receiver that
-    finishes its work would). `stuck_paths` answer 503 until `troubled_until`.
+    Until `troubled_until`, a `flaky` one answers 503 to a share of the requests and stalls on
+    another share past the deliverer's timeout (applying the notification, as a slow receiver
+    that finishes its work would); `stuck_paths` answer 503 until then.
     """
 
-    def __init__(self, trouble_seconds: float, seed: int = 7, stuck_paths: set[str] | None = None):
+    def __init__(
+        self,
+        trouble_seconds: float,
+        seed: int = 7,
+        stuck_paths: set[str] | None = None,
+        flaky: bool = True,
+    ):
         self.applied: dict[str, str] = {}  # entitlementId -> status last applied
         self.arrivals: dict[str, list[str]] = {}  # entitlementId -> notificationIds, first seen
         self.in_flight: dict[str, int] = {}
         self.overlaps = 0
         self.troubled_until = time.monotonic() + trouble_seconds
         self.stuck_paths = stuck_paths or set()
+        self.flaky = flaky
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         receiver = self
@@ -68,9 +75,9 @@ class ApplyingReceiver:
                 self.overlaps += 1
             roll = self._random.random()
         try:
-            if troubled and (path in self.stuck_paths or roll < 0.3):
+            if troubled and (path in self.stuck_paths or (self.flaky and roll < 0.3)):
                 return 503
-            if troubled and roll < 0.45:
+            if troubled and self.flaky and roll < 0.45:
                 time.sleep(0.6)  # past the deliverer's 0.3 s timeout
             with self._lock:
                 seen = self.arrivals.setdefault(entitlement_id, [])
@@ -167,7 +174,7 @@ def test_a_stuck_entitlement_does_not_hold_back_the_others(
     fast_retry_sandbox: SandboxProcess,
 ) -> None:
     api = Api(fast_retry_sandbox.base_url, ("demo", "demo-secret"))
-    with ApplyingReceiver(trouble_seconds=4.0, stuck_paths={"/stuck"}) as receiver:
+    with ApplyingReceiver(trouble_seconds=4.0, stuck_paths={"/stuck"}, flaky=False) as receiver:
         stuck = api.create_id("stuck-customer", notificationUrl=receiver.url("/stuck"))
         api.cancel(stuck)
         healthy = [
