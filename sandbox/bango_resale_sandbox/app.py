@@ -231,10 +231,10 @@ class SandboxApp:
 
         authorization = headers.get(b"authorization")
         source = str((scope.get("client") or ("unknown",))[0])
-        user = Authenticator.claimed_user(authorization)
-        wait = self.logins.wait(source, user)
-        if wait:
-            return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
+        if self.logins.watching():  # after a failed login; until then, skip the decoding
+            wait = self.logins.wait(source, Authenticator.claimed_user(authorization))
+            if wait:
+                return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
         reseller = self.auth.reseller_for(authorization)
         if reseller is None:
             if faults.IGNORE_AUTH in self.config.faults and (
@@ -242,6 +242,7 @@ class SandboxApp:
             ):
                 reseller = self._first_reseller
             if reseller is None:
+                user = Authenticator.claimed_user(authorization)
                 if user is not None:  # only a user:password pair is a guess worth slowing
                     self.logins.failed(source, user)
                 response = self._error("UNAUTHORIZED", "Check your credentials")

@@ -32,6 +32,10 @@ class RateLimiter:
         """Like `acquire`, without spending: 0 when a token is there, else seconds to wait."""
         return self._take(key, spend=False)
 
+    def tracking(self) -> bool:
+        """True once any key has a bucket."""
+        return bool(self._buckets)
+
     def _take(self, key: str, *, spend: bool) -> int:
         if self._rate <= 0 or (not spend and key not in self._buckets):
             return 0  # an unknown key has a full bucket (the common case, kept cheap)
@@ -63,6 +67,10 @@ class LoginThrottle:
     ) -> None:
         self._sources = RateLimiter(per_source, clock)
         self._users = RateLimiter(per_user, clock)
+
+    def watching(self) -> bool:
+        """False until a login has failed: nothing can be throttled yet."""
+        return self._sources.tracking() or self._users.tracking()
 
     def wait(self, source: str, user: str | None) -> int:
         """Seconds until a login from `source` for `user` may be tried; 0 for now."""
