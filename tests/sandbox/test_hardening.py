@@ -181,7 +181,14 @@ def test_oversized_request_head_gets_431_and_a_closed_connection(
     many = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(400))
     answer = raw_request(sandbox.port, b"GET /sandbox/health HTTP/1.1\r\n" + many + b"\r\n")
     assert answer.startswith(b"HTTP/1.1 431 ")
-    # An ordinary request with a body still goes through.
+    # A body, even one arriving in the same read as the head, is not counted as head.
+    large = httpx.post(
+        f"{sandbox.base_url}/v1/entitlement/report",
+        auth=("demo", "demo-secret"),
+        json={"customerIdentifier": "c", "padding": "p" * 50_000},
+    )
+    assert large.status_code == 400
+    assert large.json()["responseMessage"].startswith("body")
     assert httpx.get(f"{sandbox.base_url}/sandbox/health").status_code == 200
 
 
