@@ -152,7 +152,7 @@ class Deliverer:
         try:
             response = await self._client.post(url, content=row.body, headers=headers)
             error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to send (also an unusable URL) is a miss
             error = f"{type(exc).__name__}: {exc}"
         now = self._clock()
         with self._store.transaction():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -408,9 +409,16 @@ def test_failed_login_throttle_refills(
 # -- 10. unusable database -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["directory", "not-a-database", "missing-directory"])
+@pytest.mark.parametrize("kind", ["directory", "not-a-database", "missing-directory", "read-only"])
 def test_an_unusable_database_is_one_clear_line_and_exit_2(tmp_path: Path, kind: str) -> None:
-    if kind == "directory":
+    prefix: list[str] = []
+    if kind == "read-only":
+        db = tmp_path / "read-only.sqlite3"
+        sqlite3.connect(db).close()
+        db.chmod(0o444)
+        if os.geteuid() == 0:  # root writes anyway unless it gives up overriding modes
+            prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    elif kind == "directory":
         db = tmp_path / "a-directory"
         db.mkdir()
     elif kind == "not-a-database":
@@ -419,7 +427,7 @@ def test_an_unusable_database_is_one_clear_line_and_exit_2(tmp_path: Path, kind:
     else:
         db = tmp_path / "nowhere" / "sandbox.sqlite3"
     result = subprocess.run(
-        [sys.executable, "-m", "bango_resale_sandbox", "--db", str(db), "--port", "1"],
+        [*prefix, sys.executable, "-m", "bango_resale_sandbox", "--db", str(db), "--port", "1"],
         capture_output=True,
         text=True,
         timeout=30,
