@@ -557,9 +557,10 @@ class EntitlementService:
         now = self.clock.now(reseller)
         current = entitlement
         if payload.get("metadata"):
-            current = self._commit(
-                reseller, current, domain.update_metadata(current, payload["metadata"], now)
-            )
+            merged = domain.update_metadata(current, payload["metadata"], now)
+            # Checked again for a 202'd update: other merges may have grown it meanwhile.
+            _check_extension_data(merged.entitlement.extension_data)
+            current = self._commit(reseller, current, merged)
         benefits = payload.get("benefits")
         if benefits == "SUSPENDED":
             current = self._commit(reseller, current, domain.suspend(current, now))
