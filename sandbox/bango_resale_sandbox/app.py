@@ -370,7 +370,8 @@ class SandboxApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                # Half a body is not the body: never act on it.
+                raise RequestInvalid("body: the connection closed before the body was complete")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
