@@ -50,8 +50,20 @@ class NotificationEvent:
 
 
 def _same(given: str, expected: str) -> bool:
-    # compare_digest keeps the comparison time independent of where the strings differ.
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # compare_digest keeps the comparison time independent of where the strings differ;
+    # surrogatepass lets any str (even one with lone surrogates) be compared, never raise.
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """A header's value by case-insensitive name, "" when absent (bytes read as Latin-1)."""
+    for key, value in headers.items():
+        key_text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        if key_text.lower() == name.lower():
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return ""
 
 
 class NotificationReceiver:
@@ -73,23 +85,39 @@ class NotificationReceiver:
                 "NotificationReceiver needs basic=(user, password), api_key= or bearer_token=; "
                 "notifications are unsigned, so an unauthenticated receiver accepts forgeries"
             )
+        if basic is not None:
+            user, password = basic
+            if not user or not password:
+                raise ConfigurationError(
+                    "NotificationReceiver basic=: user name and password must both be non-empty;"
+                    " pass the credentials configured for your notifications"
+                )
+            if ":" in user:
+                raise ConfigurationError(
+                    "NotificationReceiver basic=: the user name must not contain ':' (RFC 7617)"
+                )
         self._basic = (
             None
             if basic is None
-            else "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode("ascii")
+            else base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode("ascii")
         )
         self._api_key = api_key or None
-        self._bearer = None if not bearer_token else f"Bearer {bearer_token}"
+        self._bearer = bearer_token or None
 
     def authenticate(self, headers: Mapping[str, str]) -> None:
-        """Raise `NotificationAuthenticationError` unless a configured credential matches."""
-        lookup = httpx.Headers(dict(headers))
-        authorization = lookup.get("authorization", "")
-        api_key = lookup.get(_constants.API_KEY_HEADER, "")
+        """Raise `NotificationAuthenticationError` unless a configured credential matches.
+
+        Header names and the `Basic`/`Bearer` scheme are matched without regard to case
+        (RFC 9110, RFC 7617); any header value, even one that is not ASCII, is just a miss.
+        """
+        authorization = _header(headers, "authorization")
+        scheme, _, credentials = authorization.strip().partition(" ")
+        scheme, credentials = scheme.lower(), credentials.strip()
+        api_key = _header(headers, _constants.API_KEY_HEADER)
         # Evaluate every configured check so timing does not reveal which one was close.
         matches = [
-            self._basic is not None and _same(authorization, self._basic),
-            self._bearer is not None and _same(authorization, self._bearer),
+            self._basic is not None and _same(credentials, self._basic) and scheme == "basic",
+            self._bearer is not None and _same(credentials, self._bearer) and scheme == "bearer",
             self._api_key is not None and _same(api_key, self._api_key),
         ]
         if not any(matches):
@@ -101,8 +129,10 @@ class NotificationReceiver:
         """The typed event; `InvalidNotificationError` if the body is not a notification."""
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
             raise InvalidNotificationError(f"notification body is not JSON: {exc}") from exc
+        except RecursionError:
+            raise InvalidNotificationError("notification body is nested too deeply") from None
         if not isinstance(payload, dict):
             raise InvalidNotificationError("notification body is not a JSON object")
         try:
@@ -119,7 +149,7 @@ class NotificationReceiver:
                 response_code=str(payload["responseCode"]),
                 response_message=str(payload["responseMessage"]),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise InvalidNotificationError(
                 f"notification body does not match the spec: {exc!r}"
             ) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"switch on a deliberate fault (repeatable; also ${ENVIRONMENT_VARIABLE}):"
         f" {', '.join(sorted(KNOWN_FAULTS))}",
     )
+    parser.add_argument(
+        "--no-login-throttle",
+        action="store_true",
+        help="never throttle failed logins (for test harnesses that send wrong credentials on"
+        " purpose, such as the contract suite)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn/sandbox log level")
     return parser
 
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.reseller:
         config = config.with_resellers(args.reseller)
     config = config.with_faults(faults)
+    if args.no_login_throttle:
+        config = config.without_login_throttle()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -66,28 +75,21 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    import uvicorn
-
+    from . import server
     from .app import SandboxApp
 
-    app = SandboxApp(config, args.db)
+    try:
+        app = SandboxApp(config, args.db)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
+        return 2
     print(
         f"Bango Resale sandbox on http://{args.host}:{args.port} (database {args.db};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        timeout_keep_alive=30,
-    )
+    server.run(app, host=args.host, port=args.port, log_level=args.log_level, limits=config.limits)
     return 0
 
 

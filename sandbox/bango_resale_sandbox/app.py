@@ -25,7 +25,7 @@ import orjson
 
 from bango_resale import spec as partner_spec
 
-from . import activation, faults, magic
+from . import activation, faults, limits, magic
 from .auth import Authenticator
 from .config import SandboxConfig
 from .control_spec import sandbox_spec
@@ -40,7 +40,7 @@ from .domain import (
     format_time,
 )
 from .magic import MagicNumber, UnknownMagicNumber
-from .ratelimit import RateLimiter
+from .ratelimit import LoginThrottle, RateLimiter
 from .routes import Operation, RequestInvalid, Router
 from .service import Answer, EntitlementService, Result
 from .store import OutboxRow, SqliteStore, StoredResponse
@@ -62,6 +62,8 @@ _ANSWERS: Mapping[Answer, tuple[int, str]] = {
 # The activation page's one refusal that has no row in the partner table.
 _EXTRA_STATUSES = {"EXPIRED": 410}
 RETRY_AFTER_SECONDS = 1
+# The largest page of GET /sandbox/notifications (the default `limit`).
+NOTIFICATION_PAGE_MAX = 1000
 # The RequestIdentifier schema's pattern and length, as bytes.
 _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
@@ -109,6 +111,7 @@ class SandboxApp:
         )
         self.auth = Authenticator(config.resellers)
         self.limiter = RateLimiter(config.rate_limit)
+        self.logins = LoginThrottle(config.failed_logins_per_source, config.failed_logins_per_user)
         self._first_reseller = next(iter(config.resellers), None)
         self._sweeper: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[_Request], Response]] = {
@@ -223,13 +226,22 @@ class SandboxApp:
         if operation.operation_id == "getHealth":
             return self._health(_Request(operation, "", {}, {}, None, None, b"", ""))
 
-        reseller = self.auth.reseller_for(headers.get(b"authorization"))
+        authorization = headers.get(b"authorization")
+        source = str((scope.get("client") or ("unknown",))[0])
+        if self.logins.watching():  # after a failed login; until then, skip the decoding
+            wait = self.logins.wait(source, Authenticator.claimed_user(authorization))
+            if wait:
+                return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
+        reseller = self.auth.reseller_for(authorization)
         if reseller is None:
             if faults.IGNORE_AUTH in self.config.faults and (
                 operation.operation_id == "getEntitlement"
             ):
                 reseller = self._first_reseller
             if reseller is None:
+                user = Authenticator.claimed_user(authorization)
+                if user is not None:  # only a user:password pair is a guess worth slowing
+                    self.logins.failed(source, user)
                 response = self._error("UNAUTHORIZED", "The user name or password was not accepted")
                 response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
                 return response
@@ -274,7 +286,7 @@ class SandboxApp:
             body,
             forced,
             raw,
-            self._base_url(scope, headers),
+            self._base_url(scope),
         )
         handler = self._handlers[operation.operation_id]
         if operation.method == "GET":
@@ -361,7 +373,8 @@ class SandboxApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                # Half a body is not the body: never act on it.
+                raise RequestInvalid("body: the connection closed before the body was complete")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -384,16 +397,24 @@ class SandboxApp:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise RequestInvalid(f"body: not valid JSON ({exc})") from None
+        # Before schema validation and storage: deep JSON is cheap to send, costly to walk
+        # and store, and past ~250 levels cannot be serialised back at all.
+        problem = limits.too_deep(body, "body", limits.max_json_depth())
+        if problem is not None:
+            raise RequestInvalid(problem)
         if operation.body is not None:
             operation.body.check(body, "body")
         return body
 
-    def _base_url(self, scope: Scope, headers: Mapping[bytes, bytes]) -> str:
-        host = _text(headers.get(b"host"))
-        if not host:
-            server = scope.get("server") or ("127.0.0.1", 80)
-            host = f"{server[0]}:{server[1]}"
-        return f"{scope.get('scheme', 'http')}://{host}"
+    def _base_url(self, scope: Scope) -> str:
+        """Where the sandbox's own pages are reached: configured, else the address the
+        connection arrived on. Never the `Host` header, which the caller controls."""
+        if self.config.public_base_url:
+            return self.config.public_base_url
+        host, port = scope.get("server") or ("127.0.0.1", 80)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scope.get('scheme', 'http')}://{host}:{port}"
 
     # -- responses ----------------------------------------------------------------------
 
@@ -558,16 +579,23 @@ class SandboxApp:
         )
 
     def _list_notifications(self, request: _Request) -> Response:
+        limit = int(request.query.get("limit", NOTIFICATION_PAGE_MAX))
+        # One row more than the page shows whether another page follows.
         rows = self.service.notifications(
             request.reseller,
             entitlement_id=request.query.get("entitlementId"),
             state=request.query.get("state"),
+            after_seq=int(request.query.get("cursor", "0")),
+            limit=limit + 1,
         )
+        page = rows[:limit]
+        more = len(rows) > limit
         return envelope(
             200,
             "OK",
-            f"{len(rows)} notification(s)",
-            notifications=[_notification_view(row) for row in rows],
+            f"{len(page)} notification(s)" + ("; more follow" if more else ""),
+            notifications=[_notification_view(row) for row in page],
+            nextCursor=str(page[-1].seq) if more else None,
         )
 
     def _reset(self, request: _Request) -> Response:

@@ -19,17 +19,18 @@ class Authenticator:
     def __init__(self, resellers: Mapping[str, ResellerConfig]) -> None:
         self._secrets = {name: r.password.encode() for name, r in resellers.items()}
 
+    @staticmethod
+    def claimed_user(authorization: bytes | None) -> str | None:
+        """The user name of Basic user:password credentials, valid or not (for throttling)."""
+        pair = _basic_pair(authorization)
+        return None if pair is None else pair[0].decode("latin-1")
+
     def reseller_for(self, authorization: bytes | None) -> str | None:
         """The reseller named by valid Basic credentials; None for anything else."""
-        if not authorization or authorization[:6].lower() != b"basic ":
+        pair = _basic_pair(authorization)
+        if pair is None:
             return None
-        try:
-            decoded = base64.b64decode(authorization[6:].strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return None
-        user, sep, password = decoded.partition(b":")
-        if not sep:
-            return None
+        user, password = pair
         try:
             name = user.decode()
         except UnicodeDecodeError:
@@ -37,3 +38,15 @@ class Authenticator:
         expected = self._secrets.get(name)
         matched = hmac.compare_digest(password, expected if expected is not None else _DUMMY_SECRET)
         return name if matched and expected is not None else None
+
+
+def _basic_pair(authorization: bytes | None) -> tuple[bytes, bytes] | None:
+    """(user, password) of a well-formed Basic `Authorization` header, else None."""
+    if not authorization or authorization[:6].lower() != b"basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(b":")
+    return (user, password) if sep else None

@@ -13,6 +13,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
 
@@ -114,6 +115,23 @@ class DeliveryConfig:
     timeout_seconds: float = 5.0
     first_retry_seconds: float = 0.5
     max_retry_seconds: float = 60.0
+    # A notification without a 2xx this long after it was written is given up, so that the
+    # entitlement's later notifications are not held back for good.
+    give_up_after_seconds: float = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What one connection may make the HTTP server hold, and for how long."""
+
+    # Bytes of a request line plus headers; a larger head is answered 431 and closed.
+    max_header_bytes: int = 16384
+    # Seconds to receive a whole request once it has begun (or the first one, once connected).
+    request_timeout_seconds: float = 10.0
+    # Seconds an idle keep-alive connection stays open between requests.
+    keep_alive_seconds: int = 30
+    # Open connections; one past this is closed at once.
+    max_connections: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +141,15 @@ class SandboxConfig:
     resellers: Mapping[str, ResellerConfig]
     products: Mapping[tuple[str, str], ProductBehaviour]
     rate_limit: RateLimit = RateLimit()
+    # Failed logins allowed per source address and per user name (token buckets).
+    failed_logins_per_source: RateLimit = RateLimit(requests_per_second=1.0, burst=20.0)
+    failed_logins_per_user: RateLimit = RateLimit(requests_per_second=0.1, burst=20.0)
     delivery: DeliveryConfig = DeliveryConfig()
+    limits: ServerLimits = ServerLimits()
     max_body_bytes: int = 65536
+    # Scheme, host and port under which clients reach the sandbox (the sign-up page's links);
+    # empty means the address each connection arrived on.
+    public_base_url: str = ""
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
     faults: frozenset[str] = field(default_factory=frozenset)
@@ -137,6 +162,11 @@ class SandboxConfig:
         """A copy whose resellers are exactly the given (name, password) pairs."""
         resellers = {name: ResellerConfig(name=name, password=pw) for name, pw in credentials}
         return replace(self, resellers=resellers)
+
+    def without_login_throttle(self) -> SandboxConfig:
+        """A copy that never throttles failed logins (for harnesses that probe them)."""
+        off = RateLimit(requests_per_second=0.0, burst=1.0)
+        return replace(self, failed_logins_per_source=off, failed_logins_per_user=off)
 
     def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
         """A copy with the given deliberate faults switched on."""
@@ -162,6 +192,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
     """Build a configuration from parsed TOML, checking every value's kind."""
     server = _table(data, "server")
     limit = _table(data, "rate_limit")
+    logins = _table(data, "failed_logins")
     delivery = _table(data, "delivery")
     synchronous = str(server.get("sqlite_synchronous", "NORMAL")).upper()
     if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
@@ -173,6 +204,14 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             requests_per_second=_number(limit, "requests_per_second", 100_000.0),
             burst=_number(limit, "burst", 200_000.0),
         ),
+        failed_logins_per_source=RateLimit(
+            requests_per_second=_number(logins, "per_source_per_second", 1.0),
+            burst=_number(logins, "per_source_burst", 20.0),
+        ),
+        failed_logins_per_user=RateLimit(
+            requests_per_second=_number(logins, "per_user_per_second", 0.1),
+            burst=_number(logins, "per_user_burst", 20.0),
+        ),
         delivery=DeliveryConfig(
             allowed_hosts=frozenset(
                 str(h).lower() for h in delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS)
@@ -180,8 +219,16 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
             first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),
             max_retry_seconds=_number(delivery, "max_retry_seconds", 60.0),
+            give_up_after_seconds=_number(delivery, "give_up_after_seconds", 86400.0),
+        ),
+        limits=ServerLimits(
+            max_header_bytes=int(_number(server, "max_header_bytes", 16384)),
+            request_timeout_seconds=_number(server, "request_timeout_seconds", 10.0),
+            keep_alive_seconds=int(_number(server, "keep_alive_seconds", 30)),
+            max_connections=int(_number(server, "max_connections", 1000)),
         ),
         max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
+        public_base_url=_base_url(server, "public_base_url"),
         activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
         sqlite_synchronous=synchronous,
     )
@@ -199,6 +246,30 @@ def _number(data: Mapping[str, Any], key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"{key}: expected a non-negative number, got {value!r}")
     return float(value)
+
+
+def _base_url(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(f"{key}: expected scheme://host[:port] (http or https), got {value!r}")
+    return value.rstrip("/")
 
 
 def _optional_number(data: Mapping[str, Any], key: str) -> float | None:

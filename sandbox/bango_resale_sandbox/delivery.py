@@ -2,13 +2,16 @@
 
 Rows are written by the service in the same transaction as the status change; this loop only
 reads and marks them, so a restart simply resumes with whatever is still pending. Each row keeps
-its notificationId across attempts, so receivers can drop duplicates.
+its notificationId across attempts, so receivers can drop duplicates. Each entitlement's rows go
+out one at a time, oldest first; a row that gets no 2xx within the configured give-up time is
+marked given up, which lets the entitlement's next row go.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -27,13 +30,19 @@ IDLE_POLL_SECONDS = 1.0
 
 
 def is_deliverable(url: str, allowed_hosts: frozenset[str]) -> bool:
-    """Only http(s) URLs whose host is on the allow-list may receive notifications."""
+    """Only http(s) URLs without user info whose host is on the allow-list may receive
+    notifications (user info would replace the configured notification credentials)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
         return False
-    return parts.scheme in {"http", "https"} and host is not None and host.lower() in allowed_hosts
+    return (
+        parts.scheme in {"http", "https"}
+        and parts.username is None
+        and host is not None
+        and host.lower() in allowed_hosts
+    )
 
 
 def retry_delay(attempts: int, config: DeliveryConfig) -> float:
@@ -44,7 +53,13 @@ def retry_delay(attempts: int, config: DeliveryConfig) -> float:
 
 
 class Deliverer:
-    """A background task that drains the outbox; `wake()` after committing new rows."""
+    """A background task that drains the outbox; `wake()` after committing new rows.
+
+    Per entitlement, one notification at a time and in the order they were written: the next
+    is sent only once the previous was acknowledged (2xx) or given up. Different entitlements
+    are delivered in parallel, up to CONCURRENCY at once, so a slow receiver holds back only
+    its own entitlements' notifications.
+    """
 
     def __init__(
         self,
@@ -60,6 +75,8 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        # (reseller, entitlementId) -> the attempt under way for that entitlement.
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -71,42 +88,54 @@ class Deliverer:
         self._task = asyncio.create_task(self._run(), name="notification-deliverer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [*self._in_flight.values(), *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         if self._client is not None:
             await self._client.aclose()
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()
             try:
-                delivered_any = await self.deliver_due()
-            except Exception:  # keep delivering whatever one bad batch did
+                self.launch_due()
+            except Exception:  # keep delivering whatever one bad round did
                 log.exception("notification delivery round failed")
-                delivered_any = False
-            if delivered_any:
-                continue
             next_due = self._store.next_notification_due()
             wait = IDLE_POLL_SECONDS if next_due is None else next_due - self._clock()
-            if wait > 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(wait, IDLE_POLL_SECONDS))
+            # A due row whose entitlement is in flight waits for that attempt, which wakes
+            # this loop when it ends.
+            wait = min(max(wait, 0.0), IDLE_POLL_SECONDS) or IDLE_POLL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    async def deliver_due(self) -> bool:
-        """One round: attempt every due row (up to a batch); True if there were any."""
-        rows = self._store.due_notifications(self._clock(), BATCH_SIZE)
-        if not rows:
-            return False
-        limiter = asyncio.Semaphore(CONCURRENCY)
+    def launch_due(self) -> int:
+        """Start an attempt for each due row whose entitlement has none under way; how many."""
+        free = CONCURRENCY - len(self._in_flight)
+        if free <= 0:
+            return 0
+        rows = self._store.due_notifications(self._clock(), BATCH_SIZE + len(self._in_flight))
+        launched = 0
+        for row in rows:
+            key = (row.reseller, row.entitlement_id)
+            if key in self._in_flight:
+                continue
+            task = asyncio.create_task(self._attempt(row), name=f"notify-{row.seq}")
+            self._in_flight[key] = task
+            task.add_done_callback(functools.partial(self._finished, key))
+            launched += 1
+            if launched == free:
+                break
+        return launched
 
-        async def attempt(row: OutboxRow) -> None:
-            async with limiter:
-                await self._attempt(row)
-
-        await asyncio.gather(*(attempt(row) for row in rows))
-        return True
+    def _finished(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("notification attempt failed", exc_info=task.exception())
+        self._wake.set()
 
     async def _attempt(self, row: OutboxRow) -> None:
         assert self._client is not None
@@ -123,11 +152,14 @@ class Deliverer:
         try:
             response = await self._client.post(url, content=row.body, headers=headers)
             error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to send (also an unusable URL) is a miss
             error = f"{type(exc).__name__}: {exc}"
+        now = self._clock()
         with self._store.transaction():
             if error is None:
-                self._store.mark_delivered(row.seq, attempts, self._clock())
+                self._store.mark_delivered(row.seq, attempts, now)
+            elif now - row.created_at >= self._config.give_up_after_seconds:
+                self._store.mark_given_up(row.seq, attempts, error)
             else:
-                next_at = self._clock() + retry_delay(attempts, self._config)
+                next_at = now + retry_delay(attempts, self._config)
                 self._store.mark_retry(row.seq, attempts, next_at, error)

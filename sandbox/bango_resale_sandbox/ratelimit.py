@@ -1,32 +1,84 @@
-"""Per-reseller request limiting with a token bucket."""
+"""Request limiting with token buckets: per reseller, and for failed logins per source and
+per user name."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from .config import RateLimit
 
+# Buckets kept at most; the least recently used go first, so that a caller sending ever new
+# user names or addresses cannot grow the table without bound. A dropped bucket starts full.
+MAX_BUCKETS = 10_000
+
 
 class RateLimiter:
-    """One token bucket per reseller; `acquire` spends a token or says how long to wait."""
+    """One token bucket per key; `acquire` spends a token or says how long to wait."""
 
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self._rate = limit.requests_per_second
         self._burst = max(limit.burst, 1.0)
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # reseller -> (tokens, stamp)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, stamp)
 
-    def acquire(self, reseller: str) -> int:
+    def acquire(self, key: str) -> int:
         """0 when the request may go ahead, otherwise whole seconds to wait (Retry-After)."""
-        if self._rate <= 0:
-            return 0
+        return self._take(key, spend=True)
+
+    def wait(self, key: str) -> int:
+        """Like `acquire`, without spending: 0 when a token is there, else seconds to wait."""
+        return self._take(key, spend=False)
+
+    def tracking(self) -> bool:
+        """True once any key has a bucket."""
+        return bool(self._buckets)
+
+    def _take(self, key: str, *, spend: bool) -> int:
+        if self._rate <= 0 or (not spend and key not in self._buckets):
+            return 0  # an unknown key has a full bucket (the common case, kept cheap)
         now = self._clock()
-        tokens, stamp = self._buckets.get(reseller, (self._burst, now))
+        tokens, stamp = self._buckets.pop(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - stamp) * self._rate)
         if tokens >= 1.0:
-            self._buckets[reseller] = (tokens - 1.0, now)
+            self._keep(key, (tokens - 1.0 if spend else tokens, now))
             return 0
-        self._buckets[reseller] = (tokens, now)
+        self._keep(key, (tokens, now))
         return max(1, math.ceil((1.0 - tokens) / self._rate))
+
+    def _keep(self, key: str, bucket: tuple[float, float]) -> None:
+        self._buckets[key] = bucket
+        if len(self._buckets) > MAX_BUCKETS:
+            self._buckets.popitem(last=False)
+
+
+class LoginThrottle:
+    """Failed logins spend tokens per source address and per user name; while either bucket
+    is empty, every login from that source or for that user is refused without checking the
+    password, so guessing is slowed to the refill rate whatever the answer would be."""
+
+    def __init__(
+        self,
+        per_source: RateLimit,
+        per_user: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sources = RateLimiter(per_source, clock)
+        self._users = RateLimiter(per_user, clock)
+
+    def watching(self) -> bool:
+        """False until a login has failed: nothing can be throttled yet."""
+        return self._sources.tracking() or self._users.tracking()
+
+    def wait(self, source: str, user: str | None) -> int:
+        """Seconds until a login from `source` for `user` may be tried; 0 for now."""
+        waits = [self._sources.wait(source)]
+        if user is not None:
+            waits.append(self._users.wait(user))
+        return max(waits)
+
+    def failed(self, source: str, user: str) -> None:
+        self._sources.acquire(source)
+        self._users.acquire(user)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from . import domain, faults
+from . import domain, faults, limits
 from .clock import SandboxClock
 from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
@@ -109,14 +109,15 @@ class EntitlementService:
             raise domain.not_available(
                 f"merchant {merchant!r} offers no product {product!r} in this sandbox"
             )
+        _check_extension_data(body.get("extensionData") or {})
         mode = _activation_mode(magic, behaviour)
         customer, offer = body["customerIdentifier"], body.get("offerKey")
         requested_id = body.get("entitlementId")
         if requested_id is not None:
-            owner = self.store.owner(requested_id)
-            if owner is not None:
-                existing = self.store.get(reseller, requested_id) if owner == reseller else None
-                if existing is None or not _is_twin(existing, customer, merchant, product, offer):
+            # Ids are scoped per reseller: another reseller's ids are neither visible nor taken.
+            existing = self.store.get(reseller, requested_id)
+            if existing is not None:
+                if not _is_twin(existing, customer, merchant, product, offer):
                     raise DomainError(
                         "ALREADY_EXISTS", f"entitlementId {requested_id!r} is already in use"
                     )
@@ -235,6 +236,12 @@ class EntitlementService:
                 )
         if reason is not None:
             entitlement = domain.with_reason(entitlement, domain.SUSPEND_REASON.keys, reason)
+            _check_extension_data(entitlement.extension_data)
+        if metadata.get("extensionData"):
+            # Merge now, also for a 202, so that an oversized merge is refused to the caller
+            # rather than when the merchant confirms.
+            merged = domain.update_metadata(entitlement, metadata, self.clock.now(reseller))
+            _check_extension_data(merged.entitlement.extension_data)
         payload = {
             "metadata": metadata,
             "productKey": new_product,
@@ -290,6 +297,7 @@ class EntitlementService:
         self._ensure_no_pending(reseller, entitlement)
         domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
         entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
+        _check_extension_data(entitlement.extension_data)
         behaviour = self._behaviour(entitlement)
         if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
             self.store.save(reseller, entitlement)
@@ -430,9 +438,17 @@ class EntitlementService:
         return changed
 
     def notifications(
-        self, reseller: str, *, entitlement_id: str | None, state: str | None
+        self,
+        reseller: str,
+        *,
+        entitlement_id: str | None,
+        state: str | None,
+        after_seq: int,
+        limit: int,
     ) -> list[OutboxRow]:
-        return self.store.list_notifications(reseller, entitlement_id=entitlement_id, state=state)
+        return self.store.list_notifications(
+            reseller, entitlement_id=entitlement_id, state=state, after_seq=after_seq, limit=limit
+        )
 
     def reset(self, reseller: str) -> None:
         self.store.reset(reseller)
@@ -541,9 +557,10 @@ class EntitlementService:
         now = self.clock.now(reseller)
         current = entitlement
         if payload.get("metadata"):
-            current = self._commit(
-                reseller, current, domain.update_metadata(current, payload["metadata"], now)
-            )
+            merged = domain.update_metadata(current, payload["metadata"], now)
+            # Checked again for a 202'd update: other merges may have grown it meanwhile.
+            _check_extension_data(merged.entitlement.extension_data)
+            current = self._commit(reseller, current, merged)
         benefits = payload.get("benefits")
         if benefits == "SUSPENDED":
             current = self._commit(reseller, current, domain.suspend(current, now))
@@ -691,6 +708,12 @@ def _time_field(body: Mapping[str, Any], name: str) -> datetime | None:
         raise domain.bad_request(f"{name}: {value!r} is not an RFC 3339 date-time") from None
 
 
+def _check_extension_data(data: Mapping[str, Any]) -> None:
+    problem = limits.extension_data_problem(data)
+    if problem is not None:
+        raise domain.bad_request(problem)
+
+
 def _url_field(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
@@ -701,6 +724,13 @@ def _url_field(body: Mapping[str, Any], name: str) -> str | None:
         parts = None
     if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
         raise domain.bad_request(f"{name}: {value!r} is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        # Credentials in the URL would be stored, echoed in every notification and override
+        # the reseller's configured notification authentication.
+        raise domain.bad_request(
+            f"{name}: must not contain user info (user:password@); the platform authenticates"
+            " to your receiver with the credentials configured for your account"
+        )
     return str(value)
 
 

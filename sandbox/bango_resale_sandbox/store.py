@@ -24,7 +24,7 @@ _LIVE_SQL = ",".join("?" for _ in _LIVE)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entitlements (
-    entitlement_id TEXT PRIMARY KEY,
+    entitlement_id TEXT NOT NULL,
     reseller TEXT NOT NULL,
     customer_identifier TEXT NOT NULL,
     merchant_account_key TEXT NOT NULL,
@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS entitlements (
     ends_at REAL,
     expires_at REAL,
     created_seq INTEGER NOT NULL,
-    record BLOB NOT NULL
+    record BLOB NOT NULL,
+    PRIMARY KEY (reseller, entitlement_id)
 );
 CREATE INDEX IF NOT EXISTS entitlements_by_customer
     ON entitlements (reseller, customer_identifier);
@@ -61,13 +62,16 @@ CREATE TABLE IF NOT EXISTS notifications (
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_at)
     WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS notifications_by_reseller ON notifications (reseller, entitlement_id);
+CREATE INDEX IF NOT EXISTS notifications_pending_by_entitlement
+    ON notifications (reseller, entitlement_id, seq) WHERE state = 'pending';
 
 CREATE TABLE IF NOT EXISTS pending_operations (
-    entitlement_id TEXT PRIMARY KEY,
+    entitlement_id TEXT NOT NULL,
     reseller TEXT NOT NULL,
     operation TEXT NOT NULL,
     payload BLOB NOT NULL,
-    due_at REAL
+    due_at REAL,
+    PRIMARY KEY (reseller, entitlement_id)
 );
 
 CREATE TABLE IF NOT EXISTS activation_links (
@@ -91,6 +95,11 @@ CREATE TABLE IF NOT EXISTS clocks (
     offset_seconds REAL NOT NULL
 );
 """
+# PRAGMA user_version of a database with SCHEMA. Version 0 (before versioning) kept
+# entitlement ids unique across resellers; `_migrate` rebuilds such tables.
+SCHEMA_VERSION = 1
+# Tables whose primary key became (reseller, entitlement_id) in version 1.
+_RESELLER_SCOPED = ("entitlements", "pending_operations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,7 @@ class DeliveryState:
     DELIVERED = "delivered"  # a receiver answered 2xx
     NO_URL = "no_url"  # the entitlement had no notificationUrl
     BLOCKED = "blocked"  # the URL is not http(s) or its host is not on the allow-list
+    GIVEN_UP = "given_up"  # no 2xx within the delivery's give-up time
 
 
 class EntitlementStore(Protocol):
@@ -162,7 +172,6 @@ class EntitlementStore(Protocol):
     # entitlements
     def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
     def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None: ...
-    def owner(self, entitlement_id: str) -> str | None: ...
     def insert(self, reseller: str, entitlement: Entitlement) -> None: ...
     def save(self, reseller: str, entitlement: Entitlement) -> None: ...
     def query(
@@ -221,11 +230,13 @@ class EntitlementStore(Protocol):
         *,
         entitlement_id: str | None = None,
         state: str | None = None,
+        after_seq: int = 0,
         limit: int = 1000,
     ) -> list[OutboxRow]: ...
     def mark_delivered(self, seq: int, attempts: int, now: float) -> None: ...
     def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None: ...
     def mark_blocked(self, seq: int, error: str) -> None: ...
+    def mark_given_up(self, seq: int, attempts: int, error: str) -> None: ...
     def reset(self, reseller: str) -> None: ...
 
 
@@ -240,13 +251,47 @@ class SqliteStore:
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA temp_store=MEMORY")
-        self._db.executescript(SCHEMA)
+        self._migrate()
         self._in_transaction = False
         row = self._db.execute("SELECT COALESCE(MAX(created_seq), 0) FROM entitlements").fetchone()
         self._created_seq: int = int(row[0])
 
     def close(self) -> None:
         self._db.close()
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older database up to SCHEMA_VERSION.
+
+        Always writes (the version), so a read-only database fails here, at start-up.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            old = [t for t in _RESELLER_SCOPED if version < 1 and self._table_exists(t)]
+            for table in old:
+                self._db.execute(f"ALTER TABLE {table} RENAME TO {table}_v0")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            for table in old:
+                self._db.execute(f"INSERT INTO {table} SELECT * FROM {table}_v0")
+                self._db.execute(f"DROP TABLE {table}_v0")
+            if old:  # the renamed tables took their index names along; create them afresh
+                for statement in SCHEMA.split(";"):
+                    if statement.strip().startswith("CREATE INDEX"):
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _table_exists(self, table: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return row is not None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -302,12 +347,6 @@ class SqliteStore:
             (entitlement_id, reseller),
         ).fetchone()
         return None if row is None else bytes(row[0])
-
-    def owner(self, entitlement_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT reseller FROM entitlements WHERE entitlement_id = ?", (entitlement_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
 
     def insert(self, reseller: str, entitlement: Entitlement) -> None:
         self._created_seq += 1
@@ -522,9 +561,17 @@ class SqliteStore:
         )
 
     def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
+        """Due pending rows that are each the oldest pending row of their entitlement.
+
+        A later notification of an entitlement waits until every earlier one was delivered
+        or given up, so receivers see each entitlement's changes in the order they happened.
+        """
         rows = self._db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE state = 'pending'"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications AS n WHERE state = 'pending'"
+            " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
+            " WHERE e.state = 'pending' AND e.reseller = n.reseller"
+            " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
+            " ORDER BY next_attempt_at, seq LIMIT ?",
             (now, limit),
         ).fetchall()
         return [OutboxRow(*row) for row in rows]
@@ -541,10 +588,12 @@ class SqliteStore:
         *,
         entitlement_id: str | None = None,
         state: str | None = None,
+        after_seq: int = 0,
         limit: int = 1000,
     ) -> list[OutboxRow]:
-        sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ?"
-        args: list[Any] = [reseller]
+        """Up to `limit` rows of a reseller with `seq` above `after_seq`, oldest first."""
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ? AND seq > ?"
+        args: list[Any] = [reseller, after_seq]
         if entitlement_id is not None:
             sql += " AND entitlement_id = ?"
             args.append(entitlement_id)
@@ -572,6 +621,13 @@ class SqliteStore:
         self._db.execute(
             "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
             (error[:500], seq),
+        )
+
+    def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
+        self._db.execute(
+            "UPDATE notifications SET state = 'given_up', attempts = ?, last_error = ?"
+            " WHERE seq = ?",
+            (attempts, error[:500], seq),
         )
 
     # -- housekeeping ---------------------------------------------------------------------

@@ -50,6 +50,7 @@ class SandboxProcess:
         resellers: Sequence[tuple[str, str]] = (),
         log_path: Path | str | None = None,
         extra_env: dict[str, str] | None = None,
+        login_throttle: bool = True,
     ) -> None:
         self.db_path = Path(db_path)
         self.port = port or free_port()
@@ -58,6 +59,7 @@ class SandboxProcess:
         self.resellers = tuple(resellers)
         self.log_path = Path(log_path) if log_path else self.db_path.with_suffix(".log")
         self.extra_env = extra_env or {}
+        self.login_throttle = login_throttle
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +84,8 @@ class SandboxProcess:
             command += ["--fault", fault]
         for name, password in self.resellers:
             command += ["--reseller", f"{name}:{password}"]
+        if not self.login_throttle:
+            command.append("--no-login-throttle")
         return command
 
     def start(self, timeout: float = 20.0) -> SandboxProcess:
@@ -304,10 +308,18 @@ class Api:
     def advance(self, seconds: float) -> httpx.Response:
         return self.http.post("/sandbox/clock/advance", json={"seconds": seconds})
 
-    def notifications(self, entitlement_id: str) -> list[dict[str, Any]]:
-        response = self.http.get("/sandbox/notifications", params={"entitlementId": entitlement_id})
-        assert response.status_code == 200, response.text
-        return list(response.json()["notifications"])
+    def notifications(self, entitlement_id: str | None = None) -> list[dict[str, Any]]:
+        """Every notification (of one entitlement, if given), following the pages."""
+        params = {} if entitlement_id is None else {"entitlementId": entitlement_id}
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.http.get("/sandbox/notifications", params=params)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found += page["notifications"]
+            if page["nextCursor"] is None:
+                return found
+            params["cursor"] = page["nextCursor"]
 
     def notification_types(self, entitlement_id: str) -> list[str]:
         return [n["notificationType"] for n in self.notifications(entitlement_id)]

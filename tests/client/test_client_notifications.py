@@ -97,3 +97,69 @@ def test_missing_notification_id_is_invalid() -> None:
     del body["notificationId"]
     with pytest.raises(br.InvalidNotificationError):
         NotificationReceiver(api_key="k").parse(json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic caf\u00e9", "Bearer \u2603", "Basic \ud800", "\u00ff\u00fe"],
+    ids=["latin1", "snowman", "lone-surrogate", "no-scheme"],
+)
+def test_non_ascii_authorization_is_an_authentication_error(authorization: str) -> None:
+    receiver = NotificationReceiver(basic=("bango", "hook-secret"), bearer_token="t")
+    request = build_notification_request(URL, sample_entitlement(), "ACTIVATION_SUCCESS")
+    with pytest.raises(br.NotificationAuthenticationError):
+        receiver.receive({"Authorization": authorization}, request.content)
+
+
+@pytest.mark.parametrize("scheme", ["basic", "BASIC", "bAsIc"])
+def test_basic_scheme_is_case_insensitive(scheme: str) -> None:
+    receiver = NotificationReceiver(basic=("bango", "hook-secret"))
+    request = build_notification_request(
+        URL, sample_entitlement(), "ACTIVATION_SUCCESS", basic=("bango", "hook-secret")
+    )
+    token = request.headers["Authorization"].split(" ", 1)[1]
+    headers = {"authorization": f"{scheme} {token}"}
+    assert receiver.receive(headers, request.content).notification_type == "ACTIVATION_SUCCESS"
+
+
+def test_bearer_scheme_is_case_insensitive_but_the_token_is_not() -> None:
+    receiver = NotificationReceiver(bearer_token="Tok")
+    request = build_notification_request(URL, sample_entitlement(), "ACTIVATION_SUCCESS")
+    assert receiver.receive({"Authorization": "bearer Tok"}, request.content)
+    with pytest.raises(br.NotificationAuthenticationError):
+        receiver.receive({"Authorization": "Bearer tok"}, request.content)
+
+
+@pytest.mark.parametrize("basic", [("", ""), ("bango", ""), ("", "secret"), ("ban:go", "secret")])
+def test_unusable_basic_credentials_are_a_configuration_error(basic: tuple[str, str]) -> None:
+    with pytest.raises(br.ConfigurationError, match="basic="):
+        NotificationReceiver(basic=basic)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        ('{"a":' * 50_000 + "1" + "}" * 50_000).encode(),
+        "[" * 100_000,
+        b"\xff\xfe",
+        b'{"notificationId": "n", "notificationType": "X", "extensionData": []}',
+        json.dumps({"notificationId": "n", "notificationType": "X", "dateCreated": 5}),
+        b"1" * 5000,
+        b"",
+    ],
+    ids=[
+        "deep-array",
+        "deep-object",
+        "deep-text",
+        "not-utf8",
+        "extension-array",
+        "date-number",
+        "huge-int",
+        "empty",
+    ],
+)
+def test_hostile_bodies_are_invalid_notifications(body: bytes | str) -> None:
+    receiver = NotificationReceiver(api_key="k")
+    with pytest.raises(br.InvalidNotificationError):
+        receiver.receive({"X-Api-Key": "k"}, body)

@@ -106,3 +106,38 @@ def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
     # The handler's write is undone, while the refusal itself is remembered for replays.
     assert app.store.clock_offsets() == {}
     assert app.store.get_response("demo", "r-refused") is not None
+
+
+def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> None:
+    app = create_app(str(tmp_path / "in-process.sqlite3"))
+    # A whole JSON object arrives, but the declared body is longer: the rest never comes.
+    part = b'{"customerIdentifier":"c","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'
+    messages = [
+        {"type": "http.request", "body": part, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/entitlement",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", httpx.BasicAuth("demo", "demo-secret")._auth_header.encode()),
+            (b"content-length", str(len(part) + 40).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert (
+        app.store.query("demo", "c", merchant_account_key=None, product_key=None, status=None) == []
+    )

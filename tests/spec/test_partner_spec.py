@@ -237,6 +237,10 @@ def test_reason_rows_read_exactly_as_bangos_table() -> None:
 def _all_modelled() -> list[str]:
     document = spec.load_partner_spec()
     items = list(document["x-modelled"])
+    for schema in document["components"]["schemas"].values():
+        items += schema.get("x-modelled", [])
+        for field in schema.get("properties", {}).values():
+            items += field.get("x-modelled", [])
     for _, _, operation in operations().values():
         items += operation["x-modelled"]
     for item in document["webhooks"].values():
@@ -318,3 +322,14 @@ def test_links_fit_the_status_they_start_from() -> None:
         for value in (link.get("requestBody") or {}).values():
             if isinstance(value, str) and "$response" in value:
                 assert value.startswith("{$") and value.endswith("}"), value
+
+
+def test_the_limit_descriptions_quote_the_limits_they_document() -> None:
+    document = spec.load_partner_spec()
+    extension = document["components"]["schemas"]["ExtensionData"]
+    depth = document["x-max-json-depth"]
+    description = " ".join(extension["description"].split())
+    assert f"{extension['maxProperties']} properties (`maxProperties`)" in description
+    assert f"{extension['x-max-bytes']} bytes as compact JSON (`x-max-bytes`)" in description
+    assert f"{depth} levels counted from the body (`x-max-json-depth`)" in description
+    assert f"may nest ({depth})" in " ".join(document["info"]["description"].split())

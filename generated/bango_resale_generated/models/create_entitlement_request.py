@@ -25,12 +25,17 @@ class CreateEntitlementRequest:
         merchant_account_key (str): Identifies the merchant.
         product_key (str): Identifies the merchant's service.
         offer_key (str | Unset): Identifies an offer, where the merchant has offers.
-        entitlement_id (str | Unset): Globally unique id of an entitlement. The platform generates it (UUID-like); a
-            reseller may supply its own on create.
-        notification_url (str | Unset): Where the platform POSTs status-change notifications (http or https).
+        entitlement_id (str | Unset): Id of an entitlement, unique within the reseller's entitlements. The platform
+            generates it (UUID-like); a reseller may supply its own on create.
+        notification_url (str | Unset): Where the platform POSTs status-change notifications (http or https). User info
+            (`user:password@`) is refused with `BAD_REQUEST`: the platform authenticates to the receiver with the
+            credentials configured for the reseller, never with ones in the URL.
         date_expiry (datetime.datetime | Unset): An RFC 3339 date-time in UTC.
         extension_data (ExtensionData | Unset): Free-form reseller data. Cancel, revoke and suspend also record their
-            reason and any custom properties here.
+            reason and any custom properties here. Bounded after every merge: at most 64 properties (`maxProperties`) and
+            16384 bytes as compact JSON (`x-max-bytes`); a create, update, cancel, revoke or suspend that would pass either
+            bound is refused with `BAD_REQUEST` naming `extensionData`, and nothing is stored. Like any request body, it
+            nests at most 16 levels counted from the body (`x-max-json-depth`).
     """
 
     customer_identifier: str

@@ -20,8 +20,8 @@ class EntitlementChanges:
     """The entitlement to change and at least one field to change.
 
     Attributes:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
-            may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The platform generates it
+            (UUID-like); a reseller may supply its own on create.
         product_key (str | Unset): Identifies the merchant's service.
         offer_key (None | str | Unset): The new offer, or `null` to clear it.
         notification_url (None | str | Unset): The new notification URL, or `null` to stop notifications.
@@ -29,7 +29,10 @@ class EntitlementChanges:
         customer_identifier (str | Unset): The reseller's own opaque and persistent id for the customer. Never put
             personal data such as a phone number or e-mail address here.
         extension_data (ExtensionData | Unset): Free-form reseller data. Cancel, revoke and suspend also record their
-            reason and any custom properties here.
+            reason and any custom properties here. Bounded after every merge: at most 64 properties (`maxProperties`) and
+            16384 bytes as compact JSON (`x-max-bytes`); a create, update, cancel, revoke or suspend that would pass either
+            bound is refused with `BAD_REQUEST` naming `extensionData`, and nothing is stored. Like any request body, it
+            nests at most 16 levels counted from the body (`x-max-json-depth`).
     """
 
     entitlement_id: str

@@ -22,8 +22,8 @@ class EntitlementRecord:
     are `null`.
 
         Attributes:
-            entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
-                may supply its own on create.
+            entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The platform generates it
+                (UUID-like); a reseller may supply its own on create.
             status (EntitlementStatus | str): The current status; unknown values may appear.
             date_created (datetime.datetime): An RFC 3339 date-time in UTC.
             date_activated (datetime.datetime | None):
@@ -41,7 +41,10 @@ class EntitlementRecord:
             entitlement_display_name (None | str):
             notification_url (None | str): Where status-change notifications go.
             extension_data (ExtensionData): Free-form reseller data. Cancel, revoke and suspend also record their reason and
-                any custom properties here.
+                any custom properties here. Bounded after every merge: at most 64 properties (`maxProperties`) and 16384 bytes
+                as compact JSON (`x-max-bytes`); a create, update, cancel, revoke or suspend that would pass either bound is
+                refused with `BAD_REQUEST` naming `extensionData`, and nothing is stored. Like any request body, it nests at
+                most 16 levels counted from the body (`x-max-json-depth`).
     """
 
     entitlement_id: str

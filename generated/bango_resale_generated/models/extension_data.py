@@ -11,7 +11,13 @@ T = TypeVar("T", bound="ExtensionData")
 
 @_attrs_define
 class ExtensionData:
-    """Free-form reseller data. Cancel, revoke and suspend also record their reason and any custom properties here."""
+    """Free-form reseller data. Cancel, revoke and suspend also record their reason and any custom properties here. Bounded
+    after every merge: at most 64 properties (`maxProperties`) and 16384 bytes as compact JSON (`x-max-bytes`); a
+    create, update, cancel, revoke or suspend that would pass either bound is refused with `BAD_REQUEST` naming
+    `extensionData`, and nothing is stored. Like any request body, it nests at most 16 levels counted from the body
+    (`x-max-json-depth`).
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

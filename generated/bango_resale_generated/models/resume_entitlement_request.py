@@ -18,8 +18,8 @@ class ResumeEntitlementRequest:
     """Resume a suspended entitlement.
 
     Attributes:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
-            may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The platform generates it
+            (UUID-like); a reseller may supply its own on create.
         entitlement_benefits (Literal['NORMAL']): `NORMAL` asks for a resume.
     """
 

@@ -23,8 +23,8 @@ class SuspendEntitlementRequest:
     `extensionData` under the names in `x-stored-as`.
 
         Attributes:
-            entitlement_id (str): Globally unique id of an entitlement. The platform generates it (UUID-like); a reseller
-                may supply its own on create.
+            entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The platform generates it
+                (UUID-like); a reseller may supply its own on create.
             entitlement_benefits (Literal['SUSPENDED']): `SUSPENDED` asks for a suspend.
             reason_category (ReasonCategory): The category half of a standard reason. Valid pairs are those in `x-reasons`,
                 plus any category with `OTHER` (see `x-reason-fallback`).

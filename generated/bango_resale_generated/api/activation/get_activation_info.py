@@ -107,8 +107,8 @@ def sync_detailed(
     Modelled: the method and path, `responseCode` `OK` with `parameters`, and HTTP 404/409.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -147,8 +147,8 @@ def sync(
     Modelled: the method and path, `responseCode` `OK` with `parameters`, and HTTP 404/409.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -182,8 +182,8 @@ async def asyncio_detailed(
     Modelled: the method and path, `responseCode` `OK` with `parameters`, and HTTP 404/409.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -220,8 +220,8 @@ async def asyncio(
     Modelled: the method and path, `responseCode` `OK` with `parameters`, and HTTP 404/409.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:

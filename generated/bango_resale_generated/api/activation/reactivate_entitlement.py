@@ -123,8 +123,8 @@ def sync_detailed(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -174,8 +174,8 @@ def sync(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -220,8 +220,8 @@ async def asyncio_detailed(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -269,8 +269,8 @@ async def asyncio(
     Modelled: HTTP 404/409, and 202 `OK` for an asynchronous reactivation.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:

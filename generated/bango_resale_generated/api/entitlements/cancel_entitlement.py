@@ -130,8 +130,8 @@ def sync_detailed(
     and `ACTIVE-ENDING` on 200.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -186,8 +186,8 @@ def sync(
     and `ACTIVE-ENDING` on 200.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -237,8 +237,8 @@ async def asyncio_detailed(
     and `ACTIVE-ENDING` on 200.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -291,8 +291,8 @@ async def asyncio(
     and `ACTIVE-ENDING` on 200.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the

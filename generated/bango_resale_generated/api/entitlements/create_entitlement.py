@@ -116,8 +116,10 @@ def sync_detailed(
 
     Repeating a create with identical fields while the first is still `PENDING` returns the
     same entitlement with a fresh activation URL. Supplying your own `entitlementId` is
-    allowed but discouraged; an id already in use gives `ALREADY_EXISTS`. A merchant or
-    product that is not available to the reseller gives `NOT_AVAILABLE`.
+    allowed but discouraged; an id the same reseller already uses gives `ALREADY_EXISTS`.
+    Ids are scoped per reseller: another reseller's ids are neither visible nor taken, so
+    they cannot be probed. A merchant or product that is not available to the reseller gives
+    `NOT_AVAILABLE`.
 
     Modelled: the `responseCode` of the 201 response, and HTTP 409 for `ALREADY_EXISTS` and
     `NOT_AVAILABLE`.
@@ -164,8 +166,10 @@ def sync(
 
     Repeating a create with identical fields while the first is still `PENDING` returns the
     same entitlement with a fresh activation URL. Supplying your own `entitlementId` is
-    allowed but discouraged; an id already in use gives `ALREADY_EXISTS`. A merchant or
-    product that is not available to the reseller gives `NOT_AVAILABLE`.
+    allowed but discouraged; an id the same reseller already uses gives `ALREADY_EXISTS`.
+    Ids are scoped per reseller: another reseller's ids are neither visible nor taken, so
+    they cannot be probed. A merchant or product that is not available to the reseller gives
+    `NOT_AVAILABLE`.
 
     Modelled: the `responseCode` of the 201 response, and HTTP 409 for `ALREADY_EXISTS` and
     `NOT_AVAILABLE`.
@@ -207,8 +211,10 @@ async def asyncio_detailed(
 
     Repeating a create with identical fields while the first is still `PENDING` returns the
     same entitlement with a fresh activation URL. Supplying your own `entitlementId` is
-    allowed but discouraged; an id already in use gives `ALREADY_EXISTS`. A merchant or
-    product that is not available to the reseller gives `NOT_AVAILABLE`.
+    allowed but discouraged; an id the same reseller already uses gives `ALREADY_EXISTS`.
+    Ids are scoped per reseller: another reseller's ids are neither visible nor taken, so
+    they cannot be probed. A merchant or product that is not available to the reseller gives
+    `NOT_AVAILABLE`.
 
     Modelled: the `responseCode` of the 201 response, and HTTP 409 for `ALREADY_EXISTS` and
     `NOT_AVAILABLE`.
@@ -253,8 +259,10 @@ async def asyncio(
 
     Repeating a create with identical fields while the first is still `PENDING` returns the
     same entitlement with a fresh activation URL. Supplying your own `entitlementId` is
-    allowed but discouraged; an id already in use gives `ALREADY_EXISTS`. A merchant or
-    product that is not available to the reseller gives `NOT_AVAILABLE`.
+    allowed but discouraged; an id the same reseller already uses gives `ALREADY_EXISTS`.
+    Ids are scoped per reseller: another reseller's ids are neither visible nor taken, so
+    they cannot be probed. A merchant or product that is not available to the reseller gives
+    `NOT_AVAILABLE`.
 
     Modelled: the `responseCode` of the 201 response, and HTTP 409 for `ALREADY_EXISTS` and
     `NOT_AVAILABLE`.

@@ -100,8 +100,8 @@ def sync_detailed(
     Modelled: HTTP 404 for `NOT_FOUND`.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -138,8 +138,8 @@ def sync(
     Modelled: HTTP 404 for `NOT_FOUND`.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -171,8 +171,8 @@ async def asyncio_detailed(
     Modelled: HTTP 404 for `NOT_FOUND`.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:
@@ -207,8 +207,8 @@ async def asyncio(
     Modelled: HTTP 404 for `NOT_FOUND`.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
 
     Raises:

@@ -124,8 +124,8 @@ def sync_detailed(
     Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -174,8 +174,8 @@ def sync(
     Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -219,8 +219,8 @@ async def asyncio_detailed(
     Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
@@ -267,8 +267,8 @@ async def asyncio(
     Modelled: the path, HTTP 404/409 and `OK` on 202.
 
     Args:
-        entitlement_id (str): Globally unique id of an entitlement. The platform generates it
-            (UUID-like); a reseller may supply its own on create.
+        entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The
+            platform generates it (UUID-like); a reseller may supply its own on create.
         x_request_identifier (str | Unset): A caller-chosen id for idempotent requests.
         body (TerminateEntitlementRequest): Why the entitlement ends: a (category, code) pair from
             `x-reasons` and a description. Any further properties are custom data, stored with the
