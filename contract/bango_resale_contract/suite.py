@@ -238,10 +238,14 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
     return "\n".join(lines)
 
 
-def default_config_path() -> Path | None:
-    """The repository's `schemathesis.toml` when run from its root."""
+def default_config_path() -> Path:
+    """`./schemathesis.toml` when there is one (a checkout's root), else the packaged copy."""
     candidate = Path("schemathesis.toml")
-    return candidate if candidate.exists() else None
+    if candidate.exists():
+        return candidate
+    return Path(
+        str(resources.files("bango_resale_contract").joinpath("_data", "schemathesis.toml"))
+    )
 
 
 def parse_phases(text: str) -> tuple[str, ...]:

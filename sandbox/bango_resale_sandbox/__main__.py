@@ -1,12 +1,14 @@
-"""Command line: `python -m bango_resale_sandbox --host H --port P --db PATH ...`."""
+"""Command line: `bango-resale-sandbox --host H --port P --db PATH ...` (or `python -m ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from pathlib import Path
 
+from . import MissingExtraError, load_app_class
 from .config import ConfigError, load_config
 from .faults import ENVIRONMENT_VARIABLE, KNOWN_FAULTS, faults_from_environment, parse_faults
 
@@ -20,7 +22,7 @@ def _reseller(value: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bango_resale_sandbox",
+        prog="bango-resale-sandbox",
         description="Run the stateful Bango Resale sandbox (partner API plus sandbox controls).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -47,6 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -66,28 +86,49 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    import uvicorn
-
-    from .app import SandboxApp
-
-    app = SandboxApp(config, args.db)
+    try:
+        app_class = load_app_class()
+        import uvicorn
+    except MissingExtraError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        print(
+            f"error: the sandbox needs {error.name!r}: pip install 'bango-resale[sandbox]'",
+            file=sys.stderr,
+        )
+        return 2
+    # Bind before announcing anything: a busy port must fail with one line, not after a
+    # "listening" line that is not true.
+    try:
+        listener = _listen(args.host, args.port)
+    except OSError as error:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+            " (pick another --port)",
+            file=sys.stderr,
+        )
+        return 2
+    app = app_class(config, args.db)
+    host, port = listener.getsockname()[:2]
     print(
-        f"Bango Resale sandbox on http://{args.host}:{args.port} (database {args.db};"
+        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {args.db};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        timeout_keep_alive=30,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            timeout_keep_alive=30,
+        )
     )
+    server.run(sockets=[listener])
     return 0
 
 
