@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -144,7 +145,10 @@ def test_client_only_install_names_the_extra_each_command_needs(
 
 @pytest.mark.slow
 def test_contract_extra_runs_every_console_script(
-    wheel: Path, repo_root: Path, tmp_path: Path
+    wheel: Path,
+    repo_root: Path,
+    tmp_path: Path,
+    run_readme_cli: Callable[[str, Path, Path], str],
 ) -> None:
     bin_dir = install(wheel, repo_root, tmp_path / "venv", "contract")
     environment = clean_environment(bin_dir)
@@ -159,8 +163,7 @@ def test_contract_extra_runs_every_console_script(
         cwd=work,
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
@@ -174,6 +177,8 @@ def test_contract_extra_runs_every_console_script(
             "wheel-ping"
             in run("bango-resale", "echo", "wheel-ping", cwd=work, env=environment).stdout
         )
+        # The README's command-line walk-through works with the wheel's commands too.
+        run_readme_cli(base_url, bin_dir, work)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -203,5 +208,6 @@ def wait_until_up(base_url: str, timeout: float = 20.0) -> None:
             if httpx.get(f"{base_url}/sandbox/health", timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise AssertionError(f"the sandbox at {base_url} did not come up")
