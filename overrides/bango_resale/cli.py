@@ -12,6 +12,8 @@
     bango-resale reactivate ENTITLEMENT_ID
     bango-resale echo [ID]
     bango-resale reasons
+    bango-resale listen [--forward-to URL] [--entitlement ID]     # sandbox only
+    bango-resale redeliver NOTIFICATION_ID                        # sandbox only
 
 `--json` prints JSON on stdout (errors too); `--quiet` prints only entitlement ids. Connection
 settings come from `--base-url`, `--username`, `--password` or the `BANGO_RESALE_*` environment
@@ -25,14 +27,17 @@ import datetime
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO
 
-from . import _constants
-from ._client import ResaleClient
+import httpx
+
+from . import _constants, _listen
+from ._client import ResaleClient, _resolve_settings
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -101,7 +106,10 @@ def _common_options() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print JSON on stdout (errors too, as JSON)"
     )
     output.add_argument(
-        "-q", "--quiet", action="store_true", help="print only the entitlement id(s)"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the entitlement id(s) (listen: the notification ids)",
     )
     connection = common.add_argument_group("connection")
     connection.add_argument(
@@ -295,6 +303,46 @@ def build_parser() -> argparse.ArgumentParser:
         "Works offline: the table ships in the package.",
         common,
     )
+
+    listen = _add(
+        commands,
+        "listen",
+        "print a sandbox's notifications as they are sent, and forward them to your receiver",
+        "Follows the sandbox's notification feed (a sandbox control, not a partner API "
+        "operation). A shared sandbox cannot reach your machine: with --forward-to, each "
+        "notification's exact body is POSTed to your receiver with the headers the sandbox "
+        "sends (your notification credentials), and the receiver's answer is printed. "
+        "--json prints one JSON object per line. Stop with Ctrl-C.",
+        common,
+    )
+    listen.add_argument(
+        "--forward-to", metavar="URL", help="your receiver, e.g. http://localhost:9000/hooks"
+    )
+    listen.add_argument("--entitlement", metavar="ID", help="only this entitlement's notifications")
+    listen.add_argument(
+        "--from-start",
+        action="store_true",
+        help="first print every notification already sent (default: only new ones)",
+    )
+    listen.add_argument(
+        "--count", type=int, metavar="N", help="stop after N notifications (default: never)"
+    )
+    listen.add_argument(
+        "--poll-interval",
+        type=float,
+        default=_listen.DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"how often to look for new notifications (default: {_listen.DEFAULT_POLL_SECONDS})",
+    )
+
+    redeliver = _add(
+        commands,
+        "redeliver",
+        "ask a sandbox to send a notification again",
+        "Same notificationId and body; `bango-resale listen` sees it again (a sandbox control).",
+        common,
+    )
+    redeliver.add_argument("notification_id", metavar="NOTIFICATION_ID")
     return parser
 
 
@@ -540,6 +588,45 @@ class Printer:
             )
         self.out.write("\n".join(lines) + "\n")
 
+    def notification(self, entry: _listen.FeedEntry, answer: _listen.Forwarded | None) -> None:
+        notification = entry.notification
+        if self.as_json:
+            document: dict[str, Any] = {"cursor": entry.cursor, "queuedAt": entry.queued_at}
+            document["notification"] = dict(notification)
+            if answer is not None:
+                document["forwarded"] = answer.to_json()
+            # One object per line, so `| jq` can read the stream as it comes.
+            self.out.write(json.dumps(document) + "\n")
+        elif self.quiet:
+            self.out.write(f"{entry.notification_id}\n")
+        else:
+            self.out.write(
+                f"{entry.queued_at}  {notification.get('notificationType')}  "
+                f"entitlement {notification.get('entitlementId')}  "
+                f"notification {entry.notification_id}  "
+                f"(sandbox delivery: {notification.get('state')})\n"
+            )
+            if answer is not None:
+                if answer.error is not None:
+                    outcome = f"no answer: {answer.error}"
+                else:
+                    body = " ".join(answer.body.split())
+                    body = body if len(body) <= 120 else body[:117] + "..."
+                    outcome = f"HTTP {answer.status}" + (f" {body}" if body else "")
+                self.out.write(
+                    f"  -> POST {answer.url}: {outcome} ({answer.milliseconds:.0f} ms)\n"
+                )
+        self.out.flush()
+
+    def redelivered(self, notification: Any) -> None:
+        if self.as_json:
+            self.document(dict(notification))
+        elif not self.quiet:
+            self.out.write(
+                f"{notification.get('notificationId')} queued again"
+                f" (sandbox delivery: {notification.get('state')})\n"
+            )
+
     def error(self, error: BaseException, exit_status: int, command: str | None) -> None:
         message = describe_error(error, command)
         if not self.as_json:
@@ -657,6 +744,8 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
                 _print_reasons(printer)
                 return EXIT_OK
             base_url, username, password = _connection(args)
+            if command in SANDBOX_COMMANDS:
+                return _sandbox_command(args, printer, base_url, username, password)
             with ResaleClient(base_url, username, password, timeout=args.timeout) as client:
                 result = _call(client, args)
     except (UsageError, BangoResaleError) as error:
@@ -664,6 +753,66 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         printer.error(error, status, command)
         return status
     printer.result(result)
+    return EXIT_OK
+
+
+SANDBOX_COMMANDS = frozenset({"listen", "redeliver"})
+
+
+def _sandbox_command(
+    args: argparse.Namespace, printer: Printer, base_url: str | None, username: str, password: str
+) -> int:
+    url, authorization = _resolve_settings(base_url, username, password)
+    timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
+    controls = _listen.SandboxControls(url, authorization, timeout=timeout)
+    try:
+        if args.command == "redeliver":
+            printer.redelivered(controls.redeliver(args.notification_id))
+            return EXIT_OK
+        return _listen_command(args, printer, controls)
+    finally:
+        controls.close()
+
+
+def _listen_command(
+    args: argparse.Namespace, printer: Printer, controls: _listen.SandboxControls
+) -> int:
+    forward_to = args.forward_to
+    if forward_to is not None and not re.match(r"^https?://[^/\s]+", forward_to):
+        raise UsageError(f"--forward-to: {forward_to!r} is not an http:// or https:// URL")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count: must be 1 or more")
+    if args.poll_interval <= 0:
+        raise UsageError("--poll-interval: must be more than 0 seconds")
+
+    def on_ready(cursor: int) -> None:
+        target = f", forwarding to {forward_to}" if forward_to else ""
+        only = f" of entitlement {args.entitlement}" if args.entitlement else ""
+        printer.err.write(
+            f"Ready: following the notifications{only} sent by {controls.base_url}{target}"
+            f" (from cursor {cursor}; Ctrl-C to stop)\n"
+        )
+        printer.err.flush()
+
+    def on_entry(entry: _listen.FeedEntry, page: _listen.FeedPage) -> None:
+        answer = _listen.forward(entry, page.headers, forward_to) if forward_to else None
+        printer.notification(entry, answer)
+
+    try:
+        _listen.follow(
+            controls,
+            entitlement_id=args.entitlement,
+            from_start=args.from_start,
+            count=args.count,
+            poll_seconds=args.poll_interval,
+            on_entry=on_entry,
+            on_ready=on_ready,
+            on_transient=lambda error: printer.warning(
+                f"{describe_error(error, 'listen')}; trying again"
+            ),
+        )
+    except KeyboardInterrupt:
+        printer.err.write("stopped\n")
     return EXIT_OK
 
 

@@ -34,6 +34,15 @@ class _Validator:
 
     whole: Any
     branches: tuple[Any, ...] = ()
+    # A query or path string stands for an integer where the schema says so ("after=7").
+    integer: bool = False
+
+    def check_text(self, text: str, where: str) -> None:
+        """Check a value that arrived as text (query, path, header)."""
+        if self.integer and re.fullmatch(r"-?[0-9]{1,19}", text):
+            self.check(int(text), where)
+        else:
+            self.check(text, where)
 
     def check(self, instance: Any, where: str) -> None:
         if self.whole.is_valid(instance):
@@ -77,7 +86,7 @@ class Operation:
                 raise RequestInvalid(f"{name}: unknown query parameter")
             if name in values:
                 raise RequestInvalid(f"{name}: given more than once")
-            validator.check(value, name)
+            validator.check_text(value, name)
             values[name] = value
         return values
 
@@ -126,7 +135,7 @@ class Router:
         branches = tuple(
             _compile_schema({**branch, **self._root}) for branch in resolved.get("oneOf", ())
         )
-        return _Validator(whole, branches)
+        return _Validator(whole, branches, integer=resolved.get("type") == "integer")
 
     def _resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in node:
