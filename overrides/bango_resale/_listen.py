@@ -78,7 +78,12 @@ class SandboxControls:
     """The two sandbox controls the listener uses, over the reseller's credentials."""
 
     def __init__(
-        self, base_url: str, authorization: str, *, timeout: httpx.Timeout | None = None
+        self,
+        base_url: str,
+        authorization: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
@@ -88,6 +93,7 @@ class SandboxControls:
                 "Authorization": authorization,
                 "Accept": "application/json",
                 "User-Agent": _constants.USER_AGENT,
+                **(headers or {}),
             },
         )
 

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import sys
+import textwrap
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -130,7 +131,7 @@ def _add(
         name,
         parents=[common],
         help=summary,
-        description=f"{summary[0].upper()}{summary[1:]}. {details}".strip(),
+        description=textwrap.fill(f"{summary[0].upper()}{summary[1:]}. {details}".strip(), 88),
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -155,9 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = _Parser(
         prog="bango-resale",
-        description="Manage Bango Resale entitlements from the shell. Without --base-url or "
-        f"${_constants.ENV_BASE_URL}, commands talk to Bango production "
-        f"({_constants.DEFAULT_BASE_URL}).",
+        description=textwrap.fill(
+            "Manage Bango Resale entitlements from the shell. Without --base-url or "
+            f"${_constants.ENV_BASE_URL}, commands talk to Bango production "
+            f"({_constants.DEFAULT_BASE_URL}).",
+            88,
+        ),
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -546,7 +550,9 @@ def _sandbox_command(
 ) -> int:
     url, authorization = _resolve_settings(base_url, username, password)
     timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
-    controls = _listen.SandboxControls(url, authorization, timeout=timeout)
+    controls = _listen.SandboxControls(
+        url, authorization, timeout=timeout, headers=_headers(args.header)
+    )
     try:
         if args.command == "redeliver":
             printer.redelivered(controls.redeliver(args.notification_id))
