@@ -233,14 +233,16 @@ def _reproducers(options: SuiteOptions, run: SchemathesisRun) -> list[str]:
     if not run.replay_ids:
         return lines
     config = options.config_path or default_config_path()
+    # The demo password is public; another service's password is left for the user to fill in.
+    password = shlex.quote(options.password) if options.own_sandbox else "..."
     credentials = (
-        f"BANGO_CONTRACT_USER={options.user} BANGO_CONTRACT_PASSWORD={options.password}"
-        if options.own_sandbox
-        else f"BANGO_CONTRACT_USER={options.user} BANGO_CONTRACT_PASSWORD=..."
+        f"BANGO_CONTRACT_USER={shlex.quote(options.user)} BANGO_CONTRACT_PASSWORD={password}"
     )
-    url = options.url or SANDBOX_REPLAY_URL
+    url = shlex.quote(options.url or SANDBOX_REPLAY_URL)
     program = " ".join(shlex.quote(part) for part in schemathesis_command())
-    command = f"{credentials} {program} --config-file {config} replay ID --url {url}"
+    command = (
+        f"{credentials} {program} --config-file {shlex.quote(str(config))} replay ID --url {url}"
+    )
     if options.own_sandbox:
         faults = "".join(f" --fault {fault}" for fault in options.faults)
         port = SANDBOX_REPLAY_URL.rsplit(":", 1)[1]

@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import MissingExtraError, load_app_class
+from . import EXTRA_HINT, MissingExtraError, load_app_class
 from .config import ConfigError, load_config
 from .faults import ENVIRONMENT_VARIABLE, KNOWN_FAULTS, faults_from_environment, parse_faults
 
@@ -89,14 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app_class = load_app_class()
         import uvicorn
-    except MissingExtraError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     except ModuleNotFoundError as error:
-        print(
-            f"error: the sandbox needs {error.name!r}: pip install 'bango-resale[sandbox]'",
-            file=sys.stderr,
+        missing = (
+            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
         )
+        print(f"error: {missing}", file=sys.stderr)
         return 2
     # Bind before announcing anything: a busy port must fail with one line, not after a
     # "listening" line that is not true.
