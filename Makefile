@@ -78,10 +78,8 @@ contract: generate ## regenerate, then contract-test the sandbox (or URL=... USE
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
 
-docs: $(NODE_STAMP) ## render both specs as HTML reference pages into reports/docs/
-	for spec in spec/*.openapi.yaml; do \
-	  node_modules/.bin/redocly build-docs $$spec -o reports/docs/$$(basename $$spec .openapi.yaml).html || exit 1; \
-	done
+docs: $(STAMP) $(NODE_STAMP) ## render both specs as HTML reference pages (offline, self-contained) into reports/docs/
+	$(PY) scripts/build_docs.py --out reports/docs
 
 wheel: $(STAMP) ## build the wheel and sdist into dist/
 	$(PY) -m build --outdir dist .

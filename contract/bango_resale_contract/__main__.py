@@ -7,6 +7,7 @@ suite and stops it. With --url it tests that service with --user/--password.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--report-dir", type=Path, default=Path("reports"))
     parser.add_argument(
-        "--config", type=Path, default=None, help="schemathesis.toml (default: ./schemathesis.toml)"
+        "--config",
+        type=Path,
+        default=None,
+        help="schemathesis configuration (default: ./schemathesis.toml, else the packaged one)",
     )
     parser.add_argument("--phases", default=None, help="comma-separated subset of the phases")
     parser.add_argument("--max-examples", type=int, default=None)
@@ -60,8 +64,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Modules the suite runs on that only the `contract` extra installs (it brings the sandbox's too).
+EXTRA_MODULES = ("schemathesis", "uvicorn", "starlette", "orjson")
+
+
+def _missing_extra() -> str | None:
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"the contract suite needs {', '.join(missing)}, which come with the 'contract' extra:"
+        " pip install 'bango-resale[contract]'"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    missing = _missing_extra()
+    if missing is not None:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     url = arguments.url.strip() or None
     if url is None:
         # `make contract` always passes --user/--password, and USER is the login name in most
@@ -88,11 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     config_path = arguments.config or default_config_path()
-    if config_path is None:
-        print(
-            "no schemathesis.toml here: run from the repository root or pass --config",
-            file=sys.stderr,
-        )
+    if not config_path.is_file():
+        print(f"--config: {config_path} is not a file", file=sys.stderr)
         return 2
     options = SuiteOptions(
         url=url,

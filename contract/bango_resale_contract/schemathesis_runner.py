@@ -24,6 +24,9 @@ from bango_resale_contract.sandbox_data import PRODUCTS_ENVIRONMENT_VARIABLE
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 _LINKS_LINE = re.compile(r"API Links:\s*(\d+) covered / (\d+) selected / (\d+) total")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A failure's section heading (`____ POST /v1/entitlement ____`) and its case id line.
+_FAILURE_HEADING = re.compile(r"^_{3,} ([A-Z]+ \S+) _{3,}$", re.MULTILINE)
+_CASE_ID = re.compile(r"^\s*\d+\. Test Case ID: (\w+)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,11 @@ class SchemathesisRun:
     junit_path: Path | None = None
     failures: list[FailureGroup] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    # Warning kind (`missing_auth`, `missing_test_data`, ...) -> what it names (operations,
+    # filters); only kinds that fired.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    # (operation, test case id) for each failure, for `st replay ID`.
+    replay_ids: list[tuple[str, str]] = field(default_factory=list)
     links: LinkCoverage | None = None
     operations_tested: int = 0
     operations_selected: int = 0
@@ -74,6 +81,14 @@ class SchemathesisRun:
     def failure_names(self) -> set[str]:
         """Codes and titles of every failure, for matching a expected finding by either."""
         return {part for group in self.failures for part in (group.code, group.title)}
+
+
+def schemathesis_command() -> list[str]:
+    """The schemathesis CLI of this environment, by absolute path (works without activation)."""
+    executable = Path(sys.executable).with_name("schemathesis")
+    if executable.exists():
+        return [str(executable)]
+    return [sys.executable, "-m", "schemathesis.cli"]
 
 
 def run_schemathesis(
@@ -96,9 +111,7 @@ def run_schemathesis(
     report_dir.mkdir(parents=True, exist_ok=True)
     json_report = report_dir / f"{name}.json"
     junit_report = report_dir / f"{name}.junit.xml"
-    command = [str(Path(sys.executable).with_name("schemathesis"))]
-    if not Path(command[0]).exists():
-        command = [sys.executable, "-m", "schemathesis.cli"]
+    command = schemathesis_command()
     if config_path is not None:
         command += ["--config-file", str(config_path)]
     command += [
@@ -163,6 +176,7 @@ def run_schemathesis(
         output=output,
         junit_path=junit_report,
     )
+    run.replay_ids = replay_ids(output)
     links = _LINKS_LINE.findall(output)
     if links:
         covered, selected, total = (int(n) for n in links[-1])
@@ -189,4 +203,20 @@ def _read_json_report(run: SchemathesisRun, report: Mapping[str, Any]) -> None:
             )
         )
     run.errors.extend(str(e.get("title")) for e in report.get("errors", []))
-    run.warnings.extend(str(w) for w in report.get("warnings", []))
+    warnings = report.get("warnings", {})
+    if isinstance(warnings, Mapping):
+        run.warnings = {
+            str(kind): [str(i) for i in items] for kind, items in warnings.items() if items
+        }
+
+
+def replay_ids(output: str) -> list[tuple[str, str]]:
+    """(operation, test case id) for every failure section of schemathesis's console output."""
+    found: list[tuple[str, str]] = []
+    headings = list(_FAILURE_HEADING.finditer(output))
+    for index, heading in enumerate(headings):
+        end = headings[index + 1].start() if index + 1 < len(headings) else len(output)
+        found.extend(
+            (heading.group(1), case) for case in _CASE_ID.findall(output, heading.end(), end)
+        )
+    return found

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import time
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,11 +26,16 @@ from bango_resale_contract.schemathesis_runner import (
     ALL_PHASES,
     SchemathesisRun,
     run_schemathesis,
+    schemathesis_command,
 )
 
 PARTNER_SPEC = "bango-resale.openapi.yaml"
+#: Where the printed replay command expects a sandbox started by hand.
+SANDBOX_REPLAY_URL = "http://127.0.0.1:8000"
 SANDBOX_SPEC = "sandbox.openapi.yaml"
 MIN_LINK_COVERAGE = 0.9
+#: schemathesis's per-run budget when the configuration sets none (seconds).
+DEFAULT_MAX_TIME = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,7 @@ class SuiteResult:
     stateful_creates: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -153,10 +161,50 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
     )
     result.seconds = time.monotonic() - started
     result.problems = _verdict(options, result)
+    result.warnings = _warnings(options, result)
     return result
 
 
-def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
+# --- The verdict -----------------------------------------------------------------------------
+#
+# Each rule looks at the measured result and returns the problems it finds, worded for the
+# person who ran the command: our flag names, what was measured, how to reproduce. A new check
+# adds a rule to VERDICT_RULES (problems fail the run) or WARNING_RULES (reported, not failing).
+
+VerdictRule = Callable[[SuiteOptions, SuiteResult], list[str]]
+
+#: What each schemathesis warning means for someone running this suite, in its terms.
+WARNING_MEANINGS = {
+    "missing_auth": "the service refused the credentials (HTTP 401)",
+    "missing_test_data": "kept answering 404, so these were only tested with ids that name"
+    " nothing (the stateful phase and the scenarios supply real ones)",
+    "unmatched_filter": "a filter in the schemathesis configuration matched no operation",
+    "rate_limited": "the service answered 429 often: the figures are from fewer real answers",
+    "low_valid_rate": "most generated requests were refused as invalid",
+}
+
+
+def credentials_refused(result: SuiteResult) -> bool:
+    """True when the service answered 401 to the credentials the suite was given."""
+    return any(run.warnings.get("missing_auth") for run in result.runs)
+
+
+def _credential_hint(options: SuiteOptions) -> str:
+    if options.own_sandbox:
+        return "the suite's own sandbox refused the demo reseller: report this as a bug"
+    return (
+        f"check --user and --password (make contract USER=... PASSWORD=...); user"
+        f" {options.user!r} got HTTP 401 at {options.url}"
+    )
+
+
+def _credentials_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    if not credentials_refused(result):
+        return []
+    return [f"credentials refused: {_credential_hint(options)}"]
+
+
+def _schemathesis_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
     problems = []
     for run in result.runs:
         for group in run.failures:
@@ -164,40 +212,148 @@ def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
                 f"{run.name}: {group.code} {group.title} x{group.count}"
                 f" ({', '.join(group.operations)})"
             )
-        if run.failures and run.junit_path is not None:
-            problems.append(
-                f"{run.name}: a curl command per failure is in {run.junit_path}"
-                " (add -u USER:PASSWORD; the Authorization header is filtered)"
-            )
+        if run.failures:
+            problems.extend(_reproducers(options, run))
         problems.extend(f"{run.name}: error: {error}" for error in run.errors)
-        if run.exit_code != 0 and not run.failures and not run.errors:
-            problems.append(f"{run.name}: schemathesis exited with {run.exit_code}")
-    if result.scenarios is not None:
-        problems.extend(f"scenarios: {v}" for v in result.scenarios.violations)
-        if options.own_sandbox:
-            problems.extend(f"scenarios: {m}" for m in result.scenarios.misses)
-    if options.own_sandbox and options.scenarios and "stateful" in options.phases:
-        # The full figures are only demanded of a full run against the project's sandbox.
-        missing = [row for row in result.matrix if not row.observed]
-        if missing:
+        explained = run.failures or run.errors or run.warnings.get("missing_auth")
+        if run.exit_code != 0 and not explained:
             problems.append(
-                "matrix: documented pairs never observed: "
-                + ", ".join(f"{r.operation_id} {r.http_status} {r.response_code}" for r in missing)
+                f"{run.name}: schemathesis exited with {run.exit_code} without naming a failure;"
+                f" its output is above and its reports are in {run.junit_path}"
             )
-        unexercised = [op for op, count in result.exercised.items() if count == 0]
-        if unexercised:
-            problems.append(f"operations never exercised: {', '.join(unexercised)}")
-        partner = result.runs[0]
-        if partner.links is None:
-            problems.append("the stateful phase reported no link coverage (did it run?)")
-        elif partner.links.ratio < MIN_LINK_COVERAGE:
-            problems.append(
-                f"stateful link coverage {partner.links.covered}/{partner.links.selected}"
-                f" ({partner.links.ratio:.0%}) is below {MIN_LINK_COVERAGE:.0%}"
-            )
-        if result.stateful_creates == 0:
-            problems.append("the stateful phase never called createEntitlement")
     return problems
+
+
+def _reproducers(options: SuiteOptions, run: SchemathesisRun) -> list[str]:
+    """How to replay this run's failures, as commands that work as printed."""
+    lines = [
+        f"{run.name}: a curl command per failure is in {run.junit_path}"
+        " (add -u USER:PASSWORD; the Authorization header is filtered)"
+    ]
+    if not run.replay_ids:
+        return lines
+    config = options.config_path or default_config_path()
+    # The demo password is public; another service's password is left for the user to fill in.
+    password = shlex.quote(options.password) if options.own_sandbox else "..."
+    credentials = (
+        f"BANGO_CONTRACT_USER={shlex.quote(options.user)} BANGO_CONTRACT_PASSWORD={password}"
+    )
+    url = shlex.quote(options.url or SANDBOX_REPLAY_URL)
+    program = " ".join(shlex.quote(part) for part in schemathesis_command())
+    command = (
+        f"{credentials} {program} --config-file {shlex.quote(str(config))} replay ID --url {url}"
+    )
+    if options.own_sandbox:
+        faults = "".join(f" --fault {fault}" for fault in options.faults)
+        port = SANDBOX_REPLAY_URL.rsplit(":", 1)[1]
+        lines.append(
+            f"{run.name}: to replay a failure, start a sandbox like the suite's (it has stopped):"
+            f" bango-resale-sandbox --port {port} --db replay.sqlite3{faults}, then run: {command}"
+        )
+    else:
+        lines.append(f"{run.name}: to replay a failure: {command}")
+    shown = ", ".join(f"{case} ({operation})" for operation, case in run.replay_ids[:6])
+    more = len(run.replay_ids) - 6
+    lines.append(f"{run.name}: replay IDs: {shown}" + (f" and {more} more" if more > 0 else ""))
+    return lines
+
+
+def _scenario_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    if result.scenarios is None:
+        return []
+    problems = [f"scenarios: {v}" for v in result.scenarios.violations]
+    if options.own_sandbox and not credentials_refused(result):
+        problems.extend(f"scenarios: {m}" for m in result.scenarios.misses)
+    return problems
+
+
+def budget_judged(options: SuiteOptions) -> bool:
+    """True when the runs had the time the link-coverage target is set for."""
+    return options.max_time is None or options.max_time >= configured_max_time(options)
+
+
+def _full_run_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    # The full figures are only demanded of a full run against the project's sandbox.
+    if not (options.own_sandbox and options.scenarios and "stateful" in options.phases):
+        return []
+    problems = []
+    missing = [row for row in result.matrix if not row.observed]
+    if missing:
+        problems.append(
+            "matrix: documented pairs never observed: "
+            + ", ".join(f"{r.operation_id} {r.http_status} {r.response_code}" for r in missing)
+        )
+    unexercised = [op for op, count in result.exercised.items() if count == 0]
+    if unexercised:
+        problems.append(f"operations never exercised: {', '.join(unexercised)}")
+    if not budget_judged(options):
+        # Too short a budget to walk the links: reported by WARNING_RULES, not failed.
+        return problems
+    partner = result.runs[0]
+    if partner.links is None:
+        problems.append("the stateful phase reported no link coverage (did it run?)")
+    elif partner.links.ratio < MIN_LINK_COVERAGE:
+        problems.append(
+            f"stateful link coverage {partner.links.covered}/{partner.links.selected}"
+            f" ({partner.links.ratio:.0%}) is below {MIN_LINK_COVERAGE:.0%}"
+        )
+    if result.stateful_creates == 0:
+        problems.append("the stateful phase never called createEntitlement")
+    return problems
+
+
+def _schemathesis_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    warnings = []
+    for run in result.runs:
+        for kind, items in run.warnings.items():
+            if kind == "missing_auth":
+                continue  # a problem of its own (credentials refused)
+            meaning = WARNING_MEANINGS.get(kind, kind.replace("_", " "))
+            warnings.append(f"{run.name}: {meaning}: {', '.join(items)}")
+    return warnings
+
+
+def _budget_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    full_run = options.own_sandbox and options.scenarios and "stateful" in options.phases
+    if budget_judged(options) or not result.runs or not full_run:
+        return []
+    links = result.runs[0].links
+    figure = f"{links.covered}/{links.selected}" if links is not None else "no figure"
+    return [
+        f"link coverage ({figure}) not judged: --max-time {options.max_time} is shorter than the"
+        f" {configured_max_time(options)} s per run the {MIN_LINK_COVERAGE:.0%} target is set for"
+    ]
+
+
+def _scenario_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    if result.scenarios is None or not result.scenarios.misses:
+        return []
+    misses = result.scenarios.misses
+    if credentials_refused(result):
+        return [f"scenarios: {len(misses)} misses not listed: every request was refused (401)"]
+    if options.own_sandbox:
+        return []  # problems of their own (see _scenario_rule)
+    return [
+        f"scenarios: {len(misses)} misses (answers that differ from the sandbox's magic numbers;"
+        " not failures against another service), listed above"
+    ]
+
+
+VERDICT_RULES: list[VerdictRule] = [
+    _credentials_rule,
+    _schemathesis_rule,
+    _scenario_rule,
+    _full_run_rule,
+]
+WARNING_RULES: list[VerdictRule] = [_schemathesis_warnings, _budget_warnings, _scenario_warnings]
+
+
+def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    return [problem for rule in VERDICT_RULES for problem in rule(options, result)]
+
+
+def _warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    return [warning for rule in WARNING_RULES for warning in rule(options, result)]
 
 
 def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
@@ -226,10 +382,13 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
             f"Scenarios: {scenarios.requests} requests, {len(scenarios.violations)} contract"
             f" violations, {len(scenarios.misses)} misses"
         )
-        if scenarios.misses and not options.own_sandbox:
+        if scenarios.misses and not options.own_sandbox and not credentials_refused(result):
             lines.append("  (misses are not failures against another service:)")
             lines.extend(f"  - {miss}" for miss in scenarios.misses)
     lines.append(f"Total time: {result.seconds:.1f}s")
+    if result.warnings:
+        lines.append(f"Warnings (not failures): {len(result.warnings)}")
+        lines.extend(f"  - {warning}" for warning in result.warnings)
     if result.problems:
         lines.append(f"FAILED: {len(result.problems)} problem(s)")
         lines.extend(f"  - {problem}" for problem in result.problems)
@@ -238,10 +397,22 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
     return "\n".join(lines)
 
 
-def default_config_path() -> Path | None:
-    """The repository's `schemathesis.toml` when run from its root."""
+def default_config_path() -> Path:
+    """`./schemathesis.toml` when there is one (a checkout's root), else the packaged copy."""
     candidate = Path("schemathesis.toml")
-    return candidate if candidate.exists() else None
+    if candidate.exists():
+        return candidate
+    return Path(
+        str(resources.files("bango_resale_contract").joinpath("_data", "schemathesis.toml"))
+    )
+
+
+def configured_max_time(options: SuiteOptions) -> int:
+    """The configuration's per-run time budget (`max-time`), the one the targets are set for."""
+    config = options.config_path or default_config_path()
+    with config.open("rb") as handle:
+        value = tomllib.load(handle).get("max-time", DEFAULT_MAX_TIME)
+    return int(value)
 
 
 def parse_phases(text: str) -> tuple[str, ...]:

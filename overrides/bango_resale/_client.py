@@ -100,9 +100,10 @@ def is_retryable(failure: BangoResaleError) -> bool:
 class _Attempts:
     """Bookkeeping for one call's attempts: counts, the time budget and the next wait."""
 
-    def __init__(self, policy: RetryPolicy, call: PreparedCall[Any]) -> None:
+    def __init__(self, policy: RetryPolicy, call: PreparedCall[Any], base_url: str) -> None:
         self.policy = policy
         self.call = call
+        self.url = f"{base_url}{call.url}"
         self.number = 0
         self.started = time.monotonic()
         self.waited = 0.0
@@ -126,23 +127,27 @@ class _Attempts:
             return None
         self.waited += delay
         log.warning(
-            "%s attempt %d failed (%s); retrying in %.2fs with request id %s",
+            "%s %s: attempt %d failed (%s); retrying in %.2fs%s",
             self.call.operation,
+            self.url,
             self.number,
             type(failure).__name__,
             delay,
-            self.call.request_identifier,
+            f" with request id {rid}" if (rid := self.call.request_identifier) else "",
         )
         return delay
 
     def transport_failure(self, exc: httpx.HTTPError) -> BangoResaleError:
         rid = self.call.request_identifier
-        text = f"{self.call.operation}: {type(exc).__name__}: {exc}"
+        # The URL is the first thing to check when nothing answers, so every message names it.
+        text = f"{self.call.operation}: {self.call.method} {self.url}: {type(exc).__name__}: {exc}"
         if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(text, request_identifier=rid, attempts=self.number)
+            return RequestTimeoutError(
+                text, request_identifier=rid, attempts=self.number, url=self.url
+            )
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return ConfigurationError(f"{text} (check the base URL)")
-        return ConnectError(text, request_identifier=rid, attempts=self.number)
+        return ConnectError(text, request_identifier=rid, attempts=self.number, url=self.url)
 
     def stamp(self, failure: BangoResaleError) -> BangoResaleError:
         if isinstance(failure, ApiError | TransportError):
@@ -311,7 +316,7 @@ class ResaleClient(_ClientBase):
         timeout: TimeoutLike,
         retry: RetryPolicy | None,
     ) -> T:
-        attempts = _Attempts(retry or self.retry, call)
+        attempts = _Attempts(retry or self.retry, call, self.base_url)
         headers = self._headers_for(call, extra_headers)
         content = call.encoded_body()
         request_timeout = self._timeout_for(timeout)
@@ -656,7 +661,7 @@ class AsyncResaleClient(_ClientBase):
         timeout: TimeoutLike,
         retry: RetryPolicy | None,
     ) -> T:
-        attempts = _Attempts(retry or self.retry, call)
+        attempts = _Attempts(retry or self.retry, call, self.base_url)
         headers = self._headers_for(call, extra_headers)
         content = call.encoded_body()
         request_timeout = self._timeout_for(timeout)

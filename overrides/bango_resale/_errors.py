@@ -37,6 +37,9 @@ class InvalidArgumentError(BangoResaleError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        #: The message without the field name, for callers that name the field their own way
+        #: (the CLI names its flag).
+        self.detail = message
 
 
 class InvalidReasonError(InvalidArgumentError):
@@ -59,12 +62,20 @@ class ClientActionError(BangoResaleError):
 
 
 class TransportError(BangoResaleError):
-    """The request got no HTTP answer; `attempts` says how many times it was tried."""
+    """The request got no HTTP answer; `attempts` says how many times it was tried, `url` where."""
 
-    def __init__(self, message: str, *, request_identifier: str | None, attempts: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_identifier: str | None,
+        attempts: int,
+        url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.request_identifier = request_identifier
         self.attempts = attempts
+        self.url = url
 
 
 class ConnectError(TransportError):

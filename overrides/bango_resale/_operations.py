@@ -380,7 +380,7 @@ def prepare_suspend(
     )
     rid = request_identifier_for(request_id, mutating=True)
     kwargs = update_entitlement._get_kwargs(body=body)
-    return _prepared("updateEntitlement", kwargs, rid, decode_entitlement)
+    return _prepared("suspend (updateEntitlement)", kwargs, rid, decode_entitlement)
 
 
 def prepare_resume(entitlement_id: str, request_id: str | None) -> PreparedCall[EntitlementResult]:
@@ -390,7 +390,7 @@ def prepare_resume(entitlement_id: str, request_id: str | None) -> PreparedCall[
     )
     rid = request_identifier_for(request_id, mutating=True)
     kwargs = update_entitlement._get_kwargs(body=body)
-    return _prepared("updateEntitlement", kwargs, rid, decode_entitlement)
+    return _prepared("resume (updateEntitlement)", kwargs, rid, decode_entitlement)
 
 
 def prepare_terminate(

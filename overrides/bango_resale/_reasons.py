@@ -183,8 +183,8 @@ def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
         )
     if resolved.suspend_preferred and use != "suspend":
         warnings.warn(
-            f"Bango prefers suspend/resume over {use} for {resolved}; consider "
-            "client.suspend(...) so the entitlement can be resumed later",
+            f"Bango prefers suspend/resume over {use} for {resolved}: suspending instead keeps "
+            "the entitlement resumable",
             ReasonWarning,
             stacklevel=_stacklevel_outside_package(),
         )

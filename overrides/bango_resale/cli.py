@@ -1,80 +1,336 @@
-"""`bango-resale`: the everyday tasks from a shell.
+"""`bango-resale`: every operation of the API from a shell, plus the reason table.
 
-    bango-resale reasons                      # the standard reason table
+    bango-resale create --customer C --merchant BANGO --product BangoMusic
     bango-resale get ENTITLEMENT_ID
-    bango-resale cancel ENTITLEMENT_ID --reason CUSTOMER_CANCELLED/NOT_RENEWED
-    bango-resale revoke ENTITLEMENT_ID --reason 17
+    bango-resale query CUSTOMER [--merchant M] [--product P] [--status S]
+    bango-resale update ENTITLEMENT_ID [--product P] [--extension-data JSON] ...
     bango-resale suspend ENTITLEMENT_ID --reason ACTIVATION_ROLLBACK/FRAUD_CHECK
     bango-resale resume ENTITLEMENT_ID
+    bango-resale cancel ENTITLEMENT_ID --reason CUSTOMER_CANCELLED/NOT_RENEWED
+    bango-resale revoke ENTITLEMENT_ID --reason 17
+    bango-resale activation-info ENTITLEMENT_ID
+    bango-resale reactivate ENTITLEMENT_ID
     bango-resale echo [ID]
+    bango-resale reasons
+    bango-resale listen [--forward-to URL] [--entitlement ID]     # sandbox only
+    bango-resale redeliver NOTIFICATION_ID                        # sandbox only
 
-Add `--json` for machine-readable output. Connection settings come from `--base-url`,
-`--username`, `--password` or the `BANGO_RESALE_*` environment variables. Exit status: 0 on
-success, 1 when the platform refused or could not be reached, 2 for a usage error.
+`--json` prints JSON on stdout (errors too); `--quiet` prints only entitlement ids. Connection
+settings come from `--base-url`, `--username`, `--password` or the `BANGO_RESALE_*` environment
+variables; with no base URL at all, requests go to Bango's production API.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import logging
 import os
+import re
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+import textwrap
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn, TextIO
 
-from ._client import ResaleClient
-from ._errors import ApiError, BangoResaleError, InvalidArgumentError
+import httpx
+
+from . import _constants, _listen
+from ._cli_output import Printer, Result, describe_error, print_reasons
+from ._client import ResaleClient, _resolve_settings
+from ._errors import (
+    BangoResaleError,
+    ConfigurationError,
+    InvalidArgumentError,
+    TransportError,
+)
+from ._logging import logger as client_logger
+from ._operations import OMITTED
 from ._reasons import Reason
-from ._results import EchoResult, EntitlementResult
+from ._retry import RetryPolicy
 
+#: Exit statuses, one per kind of failure, so scripts can tell them apart.
 EXIT_OK = 0
-EXIT_FAILED = 1
+#: The platform answered with an error (4xx/5xx, after the retries for transient ones).
+EXIT_REFUSED = 1
+#: The command line itself is wrong: an unknown flag, a bad value, missing credentials.
 EXIT_USAGE = 2
+#: No answer at all: the base URL cannot be reached or did not answer in time.
+EXIT_UNREACHABLE = 3
+
+EXIT_STATUS_HELP = """\
+exit status:
+  0  success
+  1  the platform refused the request (the error names its HTTP status and responseCode)
+  2  usage error: an unknown or invalid flag, a reason not in the table, missing credentials
+  3  the platform could not be reached or did not answer in time
+"""
 
 
-def _parser() -> argparse.ArgumentParser:
+class UsageError(Exception):
+    """A flag's value is unusable; the message names the flag."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is reported like every other error (JSON under --json)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    common.add_argument("--base-url", help="API base URL (default: $BANGO_RESALE_BASE_URL)")
-    common.add_argument("--username", help="reseller user (default: $BANGO_RESALE_USERNAME)")
-    common.add_argument("--password", help="reseller password (default: $BANGO_RESALE_PASSWORD)")
-    common.add_argument(
+    output = common.add_argument_group("output")
+    output.add_argument(
+        "--json", action="store_true", help="print JSON on stdout (errors too, as JSON)"
+    )
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the entitlement id(s) (listen: the notification ids)",
+    )
+    connection = common.add_argument_group("connection")
+    connection.add_argument(
+        "--base-url",
+        help=f"API base URL (default: ${_constants.ENV_BASE_URL}, else Bango production "
+        f"{_constants.DEFAULT_BASE_URL})",
+    )
+    connection.add_argument(
+        "--username", help=f"reseller user (default: ${_constants.ENV_USERNAME})"
+    )
+    connection.add_argument(
+        "--password", help=f"reseller password (default: ${_constants.ENV_PASSWORD})"
+    )
+    connection.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per-attempt timeout (default: 10)"
+    )
+    connection.add_argument(
+        "--no-retry",
+        action="store_true",
+        help="fail on the first transient error instead of retrying up to 4 times",
+    )
+    request = common.add_argument_group("request")
+    request.add_argument(
         "--header",
         action="append",
         default=[],
         metavar="NAME:VALUE",
         help="extra request header, e.g. X-Magic-Number:CANCEL_REQUEST_RETURNS_ACCEPTED",
     )
-    common.add_argument("--request-id", help="X-RequestIdentifier to send (default: generated)")
+    request.add_argument("--request-id", help="X-RequestIdentifier to send (default: generated)")
+    return common
 
-    parser = argparse.ArgumentParser(
-        prog="bango-resale", description="Manage Bango Resale entitlements from the shell."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("reasons", parents=[common], help="list the standard reasons")
-    commands.add_parser("get", parents=[common], help="show an entitlement").add_argument(
-        "entitlement_id"
-    )
-    for name, text in (
-        ("cancel", "end at the end of the paid period"),
-        ("revoke", "end access now"),
-        ("suspend", "pause access"),
-    ):
-        command = commands.add_parser(name, parents=[common], help=text)
-        command.add_argument("entitlement_id")
-        command.add_argument(
-            "--reason",
-            required=True,
-            help="CATEGORY/CODE or a Bango index (see `bango-resale reasons`)",
-        )
-        command.add_argument("--description", help="reason text (default: the sample text)")
-    commands.add_parser("resume", parents=[common], help="end a suspension").add_argument(
-        "entitlement_id"
-    )
-    commands.add_parser("echo", parents=[common], help="check connectivity").add_argument(
-        "echo_id", nargs="?", default="ping"
+
+def _add(
+    commands: Any, name: str, summary: str, details: str, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        parents=[common],
+        help=summary,
+        description=textwrap.fill(f"{summary[0].upper()}{summary[1:]}. {details}".strip(), 88),
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
+
+
+def _entitlement_operand(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("entitlement_id", metavar="ENTITLEMENT_ID")
+
+
+def _reason_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reason",
+        required=True,
+        help="CATEGORY/CODE or a Bango index (see `bango-resale reasons`)",
+    )
+    parser.add_argument("--description", help="reason text (default: the table's sample text)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; `bango-resale COMMAND --help` describes each command."""
+    common = _common_options()
+    parser = _Parser(
+        prog="bango-resale",
+        description=textwrap.fill(
+            "Manage Bango Resale entitlements from the shell. Without --base-url or "
+            f"${_constants.ENV_BASE_URL}, commands talk to Bango production "
+            f"({_constants.DEFAULT_BASE_URL}).",
+            88,
+        ),
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_constants.VERSION)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    create = _add(
+        commands,
+        "create",
+        "create an entitlement",
+        "The answer says whether it is active, pending, or waits for the customer (a URL to "
+        "send them to).",
+        common,
+    )
+    create.add_argument("--customer", required=True, help="your id for the customer")
+    create.add_argument("--merchant", required=True, help="merchantAccountKey, e.g. BANGO")
+    create.add_argument("--product", required=True, help="productKey, e.g. BangoMusic")
+    create.add_argument("--offer", help="offerKey")
+    create.add_argument("--entitlement-id", help="the id to give it (default: Bango picks one)")
+    create.add_argument("--notification-url", help="where Bango sends this entitlement's changes")
+    create.add_argument("--expires", metavar="TIMESTAMP", help="dateExpiry, ISO 8601 with zone")
+    create.add_argument("--extension-data", metavar="JSON", help="a JSON object to store with it")
+
+    get = _add(commands, "get", "show an entitlement", "", common)
+    _entitlement_operand(get)
+
+    query = _add(
+        commands,
+        "query",
+        "list a customer's entitlements",
+        "Narrow the list with --merchant, --product and --status.",
+        common,
+    )
+    query.add_argument("customer", metavar="CUSTOMER")
+    query.add_argument("--merchant", help="only this merchantAccountKey")
+    query.add_argument("--product", help="only this productKey")
+    query.add_argument("--status", help="only this status, e.g. ACTIVE")
+
+    update = _add(
+        commands,
+        "update",
+        "change an entitlement's product, offer, expiry, notification URL, customer or data",
+        "Fields left out stay as they are. Use suspend/resume to pause and restore access.",
+        common,
+    )
+    _entitlement_operand(update)
+    update.add_argument("--product", help="move to this productKey")
+    update.add_argument("--customer", help="a new customer id")
+    offer = update.add_mutually_exclusive_group()
+    offer.add_argument("--offer", help="a new offerKey")
+    offer.add_argument("--clear-offer", action="store_true", help="remove the offerKey")
+    url = update.add_mutually_exclusive_group()
+    url.add_argument("--notification-url", help="a new notification URL")
+    url.add_argument(
+        "--clear-notification-url", action="store_true", help="remove the notification URL"
+    )
+    expiry = update.add_mutually_exclusive_group()
+    expiry.add_argument("--expires", metavar="TIMESTAMP", help="a new dateExpiry (ISO 8601)")
+    expiry.add_argument("--clear-expiry", action="store_true", help="remove the dateExpiry")
+    update.add_argument(
+        "--extension-data",
+        metavar="JSON",
+        help='a JSON object merged key by key into extensionData ({"key": null} removes key)',
+    )
+
+    suspend = _add(
+        commands, "suspend", "pause access", "`bango-resale resume` restores it.", common
+    )
+    _entitlement_operand(suspend)
+    _reason_options(suspend)
+
+    resume = _add(commands, "resume", "restore a suspended entitlement's access", "", common)
+    _entitlement_operand(resume)
+
+    for name, summary, details in (
+        (
+            "cancel",
+            "end an entitlement when its paid period ends",
+            "Some products end at once; the answer shows the status reached.",
+        ),
+        ("revoke", "end an entitlement's access now", ""),
+    ):
+        command = _add(commands, name, summary, details, common)
+        _entitlement_operand(command)
+        _reason_options(command)
+        command.add_argument(
+            "--custom-data", metavar="JSON", help="a JSON object of your own properties to store"
+        )
+
+    activation = _add(
+        commands,
+        "activation-info",
+        "show how a pending entitlement is activated",
+        "Prints a fresh sign-up URL for the customer, or the activation code.",
+        common,
+    )
+    _entitlement_operand(activation)
+
+    reactivate = _add(
+        commands,
+        "reactivate",
+        "restore a cancelled entitlement (deprecated by Bango)",
+        "Bango ended support for this on 1 June 2019; create a new entitlement instead.",
+        common,
+    )
+    _entitlement_operand(reactivate)
+
+    echo = _add(
+        commands,
+        "echo",
+        "check the connection and the credentials",
+        "The platform returns ID unchanged.",
+        common,
+    )
+    echo.add_argument("echo_id", nargs="?", default="ping", metavar="ID")
+
+    _add(
+        commands,
+        "reasons",
+        "list Bango's cancel, revoke and suspend reasons",
+        "Works offline: the table ships in the package.",
+        common,
+    )
+
+    listen = _add(
+        commands,
+        "listen",
+        "print a sandbox's notifications as they are sent, and forward them to your receiver",
+        "Follows the sandbox's notification feed (a sandbox control, not a partner API "
+        "operation). A shared sandbox cannot reach your machine: with --forward-to, each "
+        "notification's exact body is POSTed to your receiver with the headers the sandbox "
+        "sends (your notification credentials), and the receiver's answer is printed. "
+        "--json prints one JSON object per line. Stop with Ctrl-C.",
+        common,
+    )
+    listen.add_argument(
+        "--forward-to", metavar="URL", help="your receiver, e.g. http://localhost:9000/hooks"
+    )
+    listen.add_argument("--entitlement", metavar="ID", help="only this entitlement's notifications")
+    listen.add_argument(
+        "--from-start",
+        action="store_true",
+        help="first print every notification already sent (default: only new ones)",
+    )
+    listen.add_argument(
+        "--count", type=int, metavar="N", help="stop after N notifications (default: never)"
+    )
+    listen.add_argument(
+        "--poll-interval",
+        type=float,
+        default=_listen.DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"how often to look for new notifications (default: {_listen.DEFAULT_POLL_SECONDS})",
+    )
+
+    redeliver = _add(
+        commands,
+        "redeliver",
+        "ask a sandbox to send a notification again",
+        "Same notificationId and body; `bango-resale listen` sees it again (a sandbox control).",
+        common,
+    )
+    redeliver.add_argument("notification_id", metavar="NOTIFICATION_ID")
+    return parser
+
+
+# --- Reading flag values ---------------------------------------------------------------------
 
 
 def _headers(values: Sequence[str]) -> dict[str, str]:
@@ -82,102 +338,167 @@ def _headers(values: Sequence[str]) -> dict[str, str]:
     for value in values:
         name, separator, content = value.partition(":")
         if not separator or not name.strip():
-            raise InvalidArgumentError("--header", f"{value!r} is not NAME:VALUE")
+            raise UsageError(f"--header: {value!r} is not NAME:VALUE")
         headers[name.strip()] = content.strip()
     return headers
 
 
-def _print_reasons(as_json: bool, out: TextIO) -> None:
-    reasons = Reason.all()
-    if as_json:
-        rows = [
-            {
-                "index": r.index,
-                "category": r.category,
-                "code": r.code,
-                "description": r.description,
-                "notes": r.notes,
-                "suspendPreferred": r.suspend_preferred,
-                "appliedByPlatform": r.applied_by_platform,
-            }
-            for r in reasons
-        ]
-        json.dump(rows, out, indent=2)
-        out.write("\n")
-        return
-    header = ("#", "CATEGORY", "CODE", "DESCRIPTION")
-    table = [(str(r.index), r.category, r.code, _describe(r)) for r in reasons]
-    widths = [max(len(row[i]) for row in [header, *table]) for i in range(3)]
-    for row in [header, *table]:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)))
-        out.write(f"  {row[3]}\n")
+def _json_object(flag: str, text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{flag}: not valid JSON ({error.msg} at character {error.pos})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f'{flag}: must be a JSON object such as \'{{"plan": "family"}}\'')
+    return value
 
 
-def _describe(reason: Reason) -> str:
-    flags = []
-    if reason.suspend_preferred:
-        flags.append("prefer suspend")
-    if reason.applied_by_platform:
-        flags.append("platform only")
-    return reason.description + (f" [{', '.join(flags)}]" if flags else "")
+def _timestamp(flag: str, text: str | None) -> datetime.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not an ISO 8601 timestamp") from None
+    if value.tzinfo is None:
+        raise UsageError(f"{flag}: {text!r} needs a time zone, e.g. 2030-01-31T00:00:00Z")
+    return value
 
 
-def _print_result(result: EntitlementResult | EchoResult, as_json: bool, out: TextIO) -> None:
-    if isinstance(result, EchoResult):
-        if as_json:
-            json.dump({"responseCode": result.response_code, "echo": result.echo}, out)
-            out.write("\n")
-        else:
-            out.write(f"{result.response_code}: echo {result.echo}\n")
-        return
-    entitlement = result.entitlement
-    action = result.client_action
-    if as_json:
-        document: dict[str, Any] = {
-            "httpStatus": result.http_status,
-            "outcome": result.outcome.value,
-            "responseCode": result.response_code,
-            "responseMessage": result.response_message,
-            "requestIdentifier": result.request_identifier,
-            **entitlement.to_json(),
-        }
-        if action is not None:
-            document["parameters"] = dict(action.parameters)
-        json.dump(document, out, indent=2)
-        out.write("\n")
-        return
-    lines = [
-        f"{entitlement.entitlement_id}  {entitlement.status}  "
-        f"({result.outcome.value}, HTTP {result.http_status} {result.response_code})",
-        f"  customer  {entitlement.customer_identifier}",
-        f"  product   {entitlement.merchant_account_key}/{entitlement.product_key}",
-        f"  created   {entitlement.date_created.isoformat()}",
+# --- Running a command -------------------------------------------------------------------------
+
+
+def _call(client: ResaleClient, args: argparse.Namespace) -> Result:
+    options: dict[str, Any] = {
+        "extra_headers": _headers(args.header),
+        "request_id": args.request_id,
+    }
+    if args.no_retry:
+        options["retry"] = RetryPolicy.never()
+    command = args.command
+    if command == "create":
+        return client.create(
+            customer_identifier=args.customer,
+            merchant_account_key=args.merchant,
+            product_key=args.product,
+            offer_key=args.offer,
+            entitlement_id=args.entitlement_id,
+            notification_url=args.notification_url,
+            date_expiry=_timestamp("--expires", args.expires),
+            extension_data=_json_object("--extension-data", args.extension_data),
+            **options,
+        )
+    if command == "get":
+        return client.get(args.entitlement_id, **options)
+    if command == "query":
+        return client.query(
+            args.customer,
+            merchant_account_key=args.merchant,
+            product_key=args.product,
+            status=args.status,
+            **options,
+        )
+    if command == "update":
+        return client.update(args.entitlement_id, **_update_changes(args), **options)
+    if command == "suspend":
+        return client.suspend(
+            args.entitlement_id,
+            Reason.parse(args.reason),
+            description=args.description,
+            **options,
+        )
+    if command == "resume":
+        return client.resume(args.entitlement_id, **options)
+    if command in {"cancel", "revoke"}:
+        return client.terminate(
+            args.entitlement_id,
+            Reason.parse(args.reason),
+            immediate=command == "revoke",
+            description=args.description,
+            custom_data=_json_object("--custom-data", args.custom_data),
+            **options,
+        )
+    if command == "activation-info":
+        return client.activation_info(args.entitlement_id, **options)
+    if command == "reactivate":
+        return client.reactivate(args.entitlement_id, **options)
+    return client.echo(args.echo_id, **options)
+
+
+def _update_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "product_key": args.product if args.product is not None else OMITTED,
+        "customer_identifier": args.customer if args.customer is not None else OMITTED,
+        "offer_key": None if args.clear_offer else (args.offer or OMITTED),
+        "notification_url": (
+            None if args.clear_notification_url else (args.notification_url or OMITTED)
+        ),
+        "date_expiry": (
+            None if args.clear_expiry else (_timestamp("--expires", args.expires) or OMITTED)
+        ),
+    }
+    data = _json_object("--extension-data", args.extension_data)
+    changes["extension_data"] = OMITTED if data is None else data
+    if all(value is OMITTED for value in changes.values()):
+        raise UsageError(
+            "update: nothing to change; give at least one of --product, --customer, --offer, "
+            "--clear-offer, --notification-url, --clear-notification-url, --expires, "
+            "--clear-expiry, --extension-data"
+        )
+    return changes
+
+
+def _connection(args: argparse.Namespace) -> tuple[str | None, str, str]:
+    """The base URL and credentials, or a usage error naming the flags that set them."""
+    username = args.username or os.environ.get(_constants.ENV_USERNAME)
+    password = args.password or os.environ.get(_constants.ENV_PASSWORD)
+    missing = [
+        f"--{name} (or ${variable})"
+        for name, variable, value in (
+            ("username", _constants.ENV_USERNAME, username),
+            ("password", _constants.ENV_PASSWORD, password),
+        )
+        if not value
     ]
-    if entitlement.date_ended is not None:
-        lines.append(f"  ends      {entitlement.date_ended.isoformat()}")
-    if entitlement.extension_data:
-        lines.append(f"  extension {json.dumps(dict(entitlement.extension_data))}")
-    if action is not None:
-        lines.append(f"  action    {action.action} {dict(action.parameters).get('url', '')}")
-    out.write("\n".join(lines) + "\n")
+    if missing:
+        raise UsageError(f"reseller credentials are missing: give {' and '.join(missing)}")
+    assert username is not None and password is not None
+    return args.base_url, username, password
 
 
-def _print_error(error: BangoResaleError, as_json: bool, out: TextIO) -> None:
-    if as_json and isinstance(error, ApiError):
-        document = {
-            "error": type(error).__name__,
-            "httpStatus": error.http_status,
-            "responseCode": error.response_code,
-            "responseMessage": error.response_message,
-            "requestIdentifier": error.request_identifier,
-        }
-        json.dump(document, out)
-        out.write("\n")
-    elif as_json:
-        json.dump({"error": type(error).__name__, "message": str(error)}, out)
-        out.write("\n")
-    else:
-        out.write(f"error: {type(error).__name__}: {error}\n")
+def exit_status_for(error: BaseException) -> int:
+    if isinstance(error, UsageError | InvalidArgumentError | ConfigurationError):
+        return EXIT_USAGE
+    if isinstance(error, TransportError):
+        return EXIT_UNREACHABLE
+    return EXIT_REFUSED
+
+
+@contextmanager
+def _shell_notices(printer: Printer) -> Iterator[None]:
+    """Warnings and retry notes as one `warning:` line each on stderr, not Python's format."""
+
+    class _ToPrinter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            printer.warning(record.getMessage())
+
+    handler = _ToPrinter(logging.WARNING)
+    client_logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                for warning in caught:
+                    printer.warning(str(warning.message))
+    finally:
+        client_logger.removeHandler(handler)
+
+
+# --- Entry point -------------------------------------------------------------------------------
 
 
 def main(
@@ -185,7 +506,7 @@ def main(
 ) -> int:
     """Run the CLI; returns the exit status (the console script exits with it)."""
     try:
-        return _run(argv, stdout, stderr)
+        return _run(argv, stdout or sys.stdout, stderr or sys.stderr)
     except BrokenPipeError:
         # The reader went away (`bango-resale reasons | head`): not an error. Point stdout at
         # devnull so the interpreter's final flush does not raise again.
@@ -193,46 +514,93 @@ def main(
         return EXIT_OK
 
 
-def _run(argv: Sequence[str] | None, stdout: TextIO | None, stderr: TextIO | None) -> int:
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
-    args = _parser().parse_args(argv)
-    if args.command == "reasons":
-        _print_reasons(args.json, out)
-        return EXIT_OK
+def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that even a usage error comes out as JSON when asked for.
+    printer = Printer(out, err, as_json="--json" in arguments, quiet=False)
+    command: str | None = None
     try:
-        headers = _headers(args.header)
-        with ResaleClient(args.base_url, args.username, args.password) as client:
-            options: dict[str, Any] = {"extra_headers": headers, "request_id": args.request_id}
-            result: EntitlementResult | EchoResult
-            if args.command == "get":
-                result = client.get(args.entitlement_id, **options)
-            elif args.command in {"cancel", "revoke"}:
-                result = client.terminate(
-                    args.entitlement_id,
-                    Reason.parse(args.reason),
-                    immediate=args.command == "revoke",
-                    description=args.description,
-                    **options,
-                )
-            elif args.command == "suspend":
-                result = client.suspend(
-                    args.entitlement_id,
-                    Reason.parse(args.reason),
-                    description=args.description,
-                    **options,
-                )
-            elif args.command == "resume":
-                result = client.resume(args.entitlement_id, **options)
-            else:
-                result = client.echo(args.echo_id, **options)
-    except InvalidArgumentError as error:
-        _print_error(error, args.json, err)
-        return EXIT_USAGE
-    except BangoResaleError as error:
-        _print_error(error, args.json, err)
-        return EXIT_FAILED
-    _print_result(result, args.json, out)
+        args = build_parser().parse_args(arguments)
+        command = args.command
+        printer.quiet = args.quiet
+        if args.json and args.quiet:
+            raise UsageError("--json and --quiet cannot be used together")
+        with _shell_notices(printer):
+            if command == "reasons":
+                print_reasons(printer)
+                return EXIT_OK
+            base_url, username, password = _connection(args)
+            if command in SANDBOX_COMMANDS:
+                return _sandbox_command(args, printer, base_url, username, password)
+            with ResaleClient(base_url, username, password, timeout=args.timeout) as client:
+                result = _call(client, args)
+    except (UsageError, BangoResaleError) as error:
+        status = exit_status_for(error)
+        printer.error(error, status, command)
+        return status
+    printer.result(result)
+    return EXIT_OK
+
+
+SANDBOX_COMMANDS = frozenset({"listen", "redeliver"})
+
+
+def _sandbox_command(
+    args: argparse.Namespace, printer: Printer, base_url: str | None, username: str, password: str
+) -> int:
+    url, authorization = _resolve_settings(base_url, username, password)
+    timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
+    controls = _listen.SandboxControls(
+        url, authorization, timeout=timeout, headers=_headers(args.header)
+    )
+    try:
+        if args.command == "redeliver":
+            printer.redelivered(controls.redeliver(args.notification_id))
+            return EXIT_OK
+        return _listen_command(args, printer, controls)
+    finally:
+        controls.close()
+
+
+def _listen_command(
+    args: argparse.Namespace, printer: Printer, controls: _listen.SandboxControls
+) -> int:
+    forward_to = args.forward_to
+    if forward_to is not None and not re.match(r"^https?://[^/\s]+", forward_to):
+        raise UsageError(f"--forward-to: {forward_to!r} is not an http:// or https:// URL")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count: must be 1 or more")
+    if args.poll_interval <= 0:
+        raise UsageError("--poll-interval: must be more than 0 seconds")
+
+    def on_ready(cursor: int) -> None:
+        target = f", forwarding to {forward_to}" if forward_to else ""
+        only = f" of entitlement {args.entitlement}" if args.entitlement else ""
+        printer.err.write(
+            f"Ready: following the notifications{only} sent by {controls.base_url}{target}"
+            f" (from cursor {cursor}; Ctrl-C to stop)\n"
+        )
+        printer.err.flush()
+
+    def on_entry(entry: _listen.FeedEntry, page: _listen.FeedPage) -> None:
+        answer = _listen.forward(entry, page.headers, forward_to) if forward_to else None
+        printer.notification(entry, answer)
+
+    try:
+        _listen.follow(
+            controls,
+            entitlement_id=args.entitlement,
+            from_start=args.from_start,
+            count=args.count,
+            poll_seconds=args.poll_interval,
+            on_entry=on_entry,
+            on_ready=on_ready,
+            on_transient=lambda error: printer.warning(
+                f"{describe_error(error, 'listen')}; trying again"
+            ),
+        )
+    except KeyboardInterrupt:
+        printer.err.write("stopped\n")
     return EXIT_OK
 
 

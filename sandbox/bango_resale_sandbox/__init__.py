@@ -1,16 +1,49 @@
 """A stateful reference service for the Bango Resale entitlement API.
 
-Run it with `python -m bango_resale_sandbox`; build it in code with `create_app`.
+Run it with `bango-resale-sandbox` (or `python -m bango_resale_sandbox`); build it in code with
+`create_app`. The server's dependencies come with the `sandbox` extra
+(`pip install 'bango-resale[sandbox]'`); they are imported on first use, so a client-only install
+can still import this package and gets a message naming the extra instead of a bare
+`ModuleNotFoundError`.
 """
 
 from __future__ import annotations
 
-from .app import SandboxApp
+from typing import TYPE_CHECKING, Any
+
 from .config import SandboxConfig, load_config
 
+if TYPE_CHECKING:
+    from .app import SandboxApp
+
 __all__ = ["SandboxApp", "SandboxConfig", "create_app", "load_config"]
+
+#: What to install when the server's dependencies are missing.
+EXTRA_HINT = "pip install 'bango-resale[sandbox]'"
+
+
+class MissingExtraError(ModuleNotFoundError):
+    """The sandbox's own dependencies are not installed (the `sandbox` extra)."""
+
+
+def load_app_class() -> type[SandboxApp]:
+    """`SandboxApp`, or a `MissingExtraError` naming the extra when its dependencies are absent."""
+    try:
+        from .app import SandboxApp
+    except ModuleNotFoundError as error:
+        raise MissingExtraError(
+            f"the sandbox needs {error.name!r}, which comes with the 'sandbox' extra: {EXTRA_HINT}",
+            name=error.name,
+        ) from error
+    return SandboxApp
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SandboxApp":
+        return load_app_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def create_app(db_path: str, config: SandboxConfig | None = None) -> SandboxApp:
     """An ASGI application over the SQLite file `db_path` (the packaged config by default)."""
-    return SandboxApp(config or load_config(), db_path)
+    return load_app_class()(config or load_config(), db_path)

@@ -1,13 +1,15 @@
-"""Command line: `python -m bango_resale_sandbox --host H --port P --db PATH ...`."""
+"""Command line: `bango-resale-sandbox --host H --port P --db PATH ...` (or `python -m ...`)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sqlite3
+import socket
 import sys
 from pathlib import Path
 
+from . import EXTRA_HINT, MissingExtraError, load_app_class
 from .config import ConfigError, load_config
 from .faults import ENVIRONMENT_VARIABLE, KNOWN_FAULTS, faults_from_environment, parse_faults
 
@@ -21,7 +23,7 @@ def _reseller(value: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bango_resale_sandbox",
+        prog="bango-resale-sandbox",
         description="Run the stateful Bango Resale sandbox (partner API plus sandbox controls).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -54,6 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -75,21 +95,40 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    from . import server
-    from .app import SandboxApp
-
     try:
-        app = SandboxApp(config, args.db)
+        app_class = load_app_class()
+        import uvicorn
+    except ModuleNotFoundError as error:
+        missing = (
+            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
+        )
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    # Bind before announcing anything: a busy port must fail with one line, not after a
+    # "listening" line that is not true.
+    try:
+        listener = _listen(args.host, args.port)
+    except OSError as error:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+            " (pick another --port)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        app = app_class(config, args.db)
     except (sqlite3.Error, OSError) as exc:
+        listener.close()
         print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
         return 2
+    host, port = listener.getsockname()[:2]
     print(
-        f"Bango Resale sandbox on http://{args.host}:{args.port} (database {args.db};"
+        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {args.db};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,
     )
-    server.run(app, host=args.host, port=args.port, log_level=args.log_level, limits=config.limits)
+    server.run(app, sockets=[listener], log_level=args.log_level, limits=config.limits)
     return 0
 
 

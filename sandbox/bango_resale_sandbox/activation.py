@@ -73,6 +73,8 @@ async def _drain(receive: Receive) -> None:
 def _page(title: str, content: str) -> bytes:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        # Customers open this link on their phones: lay it out for the device's width.
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title></head><body>"
         f"<h1>{html.escape(title)}</h1>{content}"
         "<p><small>Bango Resale sandbox: mock merchant sign-up page.</small></p>"

@@ -131,6 +131,8 @@ class SandboxApp:
             "advanceClock": self._advance_clock,
             "getClock": self._get_clock,
             "listNotifications": self._list_notifications,
+            "followNotifications": self._follow_notifications,
+            "redeliverNotification": self._redeliver_notification,
             "resetSandbox": self._reset,
             "getHealth": self._health,
             "listMagicNumbers": self._magic_numbers,
@@ -596,6 +598,42 @@ class SandboxApp:
             f"{len(page)} notification(s)" + ("; more follow" if more else ""),
             notifications=[_notification_view(row) for row in page],
             nextCursor=str(page[-1].seq) if more else None,
+        )
+
+    def _follow_notifications(self, request: _Request) -> Response:
+        after = int(request.query.get("after", 0))
+        entries, latest = self.service.notification_feed(
+            request.reseller,
+            after=after,
+            entitlement_id=request.query.get("entitlementId"),
+            limit=int(request.query.get("limit", 100)),
+        )
+        auth = self.config.resellers[request.reseller].notification_auth
+        return envelope(
+            200,
+            "OK",
+            f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}",
+            entries=[
+                {
+                    "cursor": entry.cursor,
+                    "queuedAt": _iso(entry.queued_at),
+                    "rawBody": entry.row.body.decode(),
+                    "notification": _notification_view(entry.row),
+                }
+                for entry in entries
+            ],
+            nextCursor=entries[-1].cursor if entries else after,
+            latestCursor=latest,
+            headers={"Content-Type": "application/json", **auth.headers()},
+        )
+
+    def _redeliver_notification(self, request: _Request) -> Response:
+        row = self.service.redeliver(request.reseller, request.path_params["notificationId"])
+        return envelope(
+            200,
+            "OK",
+            f"Notification {row.notification_id} queued again ({row.state})",
+            notification=_notification_view(row),
         )
 
     def _reset(self, request: _Request) -> Response:

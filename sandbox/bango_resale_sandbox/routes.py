@@ -34,6 +34,15 @@ class _Validator:
 
     whole: Any
     branches: tuple[Any, ...] = ()
+    # A query or path string stands for an integer where the schema says so ("after=7").
+    integer: bool = False
+
+    def check_text(self, text: str, where: str) -> None:
+        """Check a value that arrived as text (query, path, header)."""
+        if self.integer and re.fullmatch(r"-?[0-9]{1,19}", text):
+            self.check(int(text), where)
+        else:
+            self.check(text, where)
 
     def check(self, instance: Any, where: str) -> None:
         if self.whole.is_valid(instance):
@@ -60,8 +69,6 @@ class Operation:
     literal: bool
     path_params: Mapping[str, _Validator]
     query_params: Mapping[str, _Validator]
-    # Query parameters whose schema is an integer: their text is checked as a number.
-    integer_query: frozenset[str]
     body: _Validator | None
     body_required: bool
     json_body: bool
@@ -79,7 +86,7 @@ class Operation:
                 raise RequestInvalid(f"{name}: unknown query parameter")
             if name in values:
                 raise RequestInvalid(f"{name}: given more than once")
-            validator.check(_as_integer(value) if name in self.integer_query else value, name)
+            validator.check_text(value, name)
             values[name] = value
         return values
 
@@ -128,7 +135,7 @@ class Router:
         branches = tuple(
             _compile_schema({**branch, **self._root}) for branch in resolved.get("oneOf", ())
         )
-        return _Validator(whole, branches)
+        return _Validator(whole, branches, integer=resolved.get("type") == "integer")
 
     def _resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in node:
@@ -146,15 +153,9 @@ class Router:
             for p in (*item.get("parameters", ()), *operation.get("parameters", ()))
         ]
         by_place: dict[str, dict[str, _Validator]] = {"path": {}, "query": {}, "header": {}}
-        integer_query: set[str] = set()
         for param in params:
             if param["in"] in by_place:
                 by_place[param["in"]][param["name"]] = self._validator(param.get("schema", {}))
-            if (
-                param["in"] == "query"
-                and self._resolve(param.get("schema", {})).get("type") == "integer"
-            ):
-                integer_query.add(param["name"])
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         body = operation.get("requestBody")
         body_validator = None
@@ -173,14 +174,9 @@ class Router:
             literal="{" not in template,
             path_params=by_place["path"],
             query_params=by_place["query"],
-            integer_query=frozenset(integer_query),
             header_params=by_place["header"],
             body=body_validator,
             body_required=bool(body and body.get("required")),
             json_body=json_body,
         )
 
-
-def _as_integer(value: str) -> int | str:
-    """The number a query value spells in decimal, or the text itself (which then fails)."""
-    return int(value) if re.fullmatch(r"-?[0-9]{1,18}", value) else value

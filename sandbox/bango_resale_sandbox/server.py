@@ -16,6 +16,7 @@ Idle keep-alive connections are closed by uvicorn's own `timeout_keep_alive`.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import orjson
@@ -119,14 +120,12 @@ def limited_protocol(limits: ServerLimits) -> type[HttpToolsProtocol]:
     return LimitedHttpToolsProtocol
 
 
-def run(app: Any, *, host: str, port: int, log_level: str, limits: ServerLimits) -> None:
-    """Serve `app` on host:port until interrupted."""
+def run(app: Any, *, sockets: list[socket.socket], log_level: str, limits: ServerLimits) -> None:
+    """Serve `app` on already bound sockets until interrupted."""
     import uvicorn
 
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=host,
-        port=port,
         log_level=log_level,
         access_log=False,
         loop="uvloop",
@@ -134,3 +133,4 @@ def run(app: Any, *, host: str, port: int, log_level: str, limits: ServerLimits)
         lifespan="on",
         timeout_keep_alive=limits.keep_alive_seconds,
     )
+    uvicorn.Server(config).run(sockets=sockets)

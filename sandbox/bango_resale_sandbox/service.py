@@ -30,6 +30,7 @@ from .store import (
     ActivationLink,
     DeliveryState,
     EntitlementStore,
+    FeedEntry,
     OutboxRow,
     PendingOperation,
 )
@@ -450,6 +451,36 @@ class EntitlementService:
             reseller, entitlement_id=entitlement_id, state=state, after_seq=after_seq, limit=limit
         )
 
+    def notification_feed(
+        self, reseller: str, *, after: int, entitlement_id: str | None, limit: int
+    ) -> tuple[list[FeedEntry], int]:
+        """Notifications queued after cursor `after`, oldest first, and the newest cursor."""
+        events = self.store.notification_feed(
+            reseller, after=after, entitlement_id=entitlement_id, limit=limit
+        )
+        return events, self.store.latest_feed_cursor(reseller)
+
+    def redeliver(self, reseller: str, notification_id: str) -> OutboxRow:
+        """Queue a notification again (same id and body), whatever happened to it before."""
+        with self.store.transaction():
+            row = self.store.get_notification(reseller, notification_id)
+            if row is None:
+                raise DomainError("NOT_FOUND", f"No notification {notification_id}")
+            state = self._delivery_state(row.url)
+            self.store.requeue_notification(row.seq, state, _real_time())
+            requeued = self.store.get_notification(reseller, notification_id)
+        if state == DeliveryState.PENDING:
+            self._on_notification()
+        assert requeued is not None
+        return requeued
+
+    def _delivery_state(self, url: str | None) -> str:
+        if url is None:
+            return DeliveryState.NO_URL
+        if is_deliverable(url, self.config.delivery.allowed_hosts):
+            return DeliveryState.PENDING
+        return DeliveryState.BLOCKED
+
     def reset(self, reseller: str) -> None:
         self.store.reset(reseller)
         self.clock.forget(reseller)
@@ -616,12 +647,7 @@ class EntitlementService:
             "notificationId": notification_id,
         }
         url = entitlement.notification_url
-        if url is None:
-            state = DeliveryState.NO_URL
-        elif is_deliverable(url, self.config.delivery.allowed_hosts):
-            state = DeliveryState.PENDING
-        else:
-            state = DeliveryState.BLOCKED
+        state = self._delivery_state(url)
         self.store.add_notification(
             notification_id=notification_id,
             reseller=reseller,

@@ -65,6 +65,16 @@ CREATE INDEX IF NOT EXISTS notifications_by_reseller ON notifications (reseller,
 CREATE INDEX IF NOT EXISTS notifications_pending_by_entitlement
     ON notifications (reseller, entitlement_id, seq) WHERE state = 'pending';
 
+-- Every time a notification is queued for sending (first time, or again on redelivery), in
+-- order: what `bango-resale listen` follows. The cursor only grows.
+CREATE TABLE IF NOT EXISTS notification_feed (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    reseller TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    queued_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notification_feed_by_reseller ON notification_feed (reseller, cursor);
+
 CREATE TABLE IF NOT EXISTS pending_operations (
     entitlement_id TEXT NOT NULL,
     reseller TEXT NOT NULL,
@@ -148,6 +158,15 @@ class OutboxRow:
     last_error: str | None
     created_at: float
     delivered_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One send of a notification: its place in the feed, when it was queued, the row now."""
+
+    cursor: int
+    queued_at: float
+    row: OutboxRow
 
 
 class DeliveryState:
@@ -237,6 +256,17 @@ class EntitlementStore(Protocol):
     def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None: ...
     def mark_blocked(self, seq: int, error: str) -> None: ...
     def mark_given_up(self, seq: int, attempts: int, error: str) -> None: ...
+    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None: ...
+    def requeue_notification(self, seq: int, state: str, now: float) -> None: ...
+    def notification_feed(
+        self,
+        reseller: str,
+        *,
+        after: int,
+        entitlement_id: str | None = None,
+        limit: int = 100,
+    ) -> list[FeedEntry]: ...
+    def latest_feed_cursor(self, reseller: str) -> int: ...
     def reset(self, reseller: str) -> None: ...
 
 
@@ -559,6 +589,13 @@ class SqliteStore:
                 now,
             ),
         )
+        self._add_to_feed(reseller, notification_id, now)
+
+    def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
+        self._db.execute(
+            "INSERT INTO notification_feed (reseller, notification_id, queued_at) VALUES (?, ?, ?)",
+            (reseller, notification_id, now),
+        )
 
     def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Due pending rows that are each the oldest pending row of their entitlement.
@@ -630,6 +667,52 @@ class SqliteStore:
             (attempts, error[:500], seq),
         )
 
+    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
+        row = self._db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications"
+            " WHERE reseller = ? AND notification_id = ?",
+            (reseller, notification_id),
+        ).fetchone()
+        return None if row is None else OutboxRow(*row)
+
+    def requeue_notification(self, seq: int, state: str, now: float) -> None:
+        """Send a notification again: due now, in `state`, and a new entry in the feed."""
+        self._db.execute(
+            "UPDATE notifications SET state = ?, next_attempt_at = ?, last_error = NULL,"
+            " delivered_at = NULL WHERE seq = ?",
+            (state, now, seq),
+        )
+        reseller, notification_id = self._db.execute(
+            "SELECT reseller, notification_id FROM notifications WHERE seq = ?", (seq,)
+        ).fetchone()
+        self._add_to_feed(reseller, notification_id, now)
+
+    def notification_feed(
+        self,
+        reseller: str,
+        *,
+        after: int,
+        entitlement_id: str | None = None,
+        limit: int = 100,
+    ) -> list[FeedEntry]:
+        columns = ", ".join(f"n.{c.strip()}" for c in _OUTBOX_COLUMNS.split(","))
+        sql = (
+            f"SELECT f.cursor, f.queued_at, {columns} FROM notification_feed f JOIN notifications n"
+            " ON n.notification_id = f.notification_id WHERE f.reseller = ? AND f.cursor > ?"
+        )
+        args: list[Any] = [reseller, after]
+        if entitlement_id is not None:
+            sql += " AND n.entitlement_id = ?"
+            args.append(entitlement_id)
+        rows = self._db.execute(sql + " ORDER BY f.cursor LIMIT ?", [*args, limit]).fetchall()
+        return [FeedEntry(int(row[0]), float(row[1]), OutboxRow(*row[2:])) for row in rows]
+
+    def latest_feed_cursor(self, reseller: str) -> int:
+        row = self._db.execute(
+            "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
+        ).fetchone()
+        return int(row[0] or 0)
+
     # -- housekeeping ---------------------------------------------------------------------
 
     def reset(self, reseller: str) -> None:
@@ -637,6 +720,7 @@ class SqliteStore:
         for table in (
             "entitlements",
             "notifications",
+            "notification_feed",
             "pending_operations",
             "activation_links",
             "idempotency",

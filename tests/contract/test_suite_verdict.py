@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bango_resale_contract.scenarios import ScenarioReport
 from bango_resale_contract.schemathesis_runner import FailureGroup, LinkCoverage, SchemathesisRun
-from bango_resale_contract.suite import SuiteOptions, SuiteResult, _verdict
+from bango_resale_contract.suite import (
+    SuiteOptions,
+    SuiteResult,
+    _verdict,
+    _warnings,
+    format_summary,
+)
 
 
 def _partner(**changes: object) -> SchemathesisRun:
@@ -46,3 +53,72 @@ def test_failures_point_to_their_curl_reproducers() -> None:
     assert problems[0] == "partner: ST101 Server error x2 (POST /v1/entitlement)"
     assert "reports/schemathesis/partner.junit.xml" in problems[1]
     assert "curl" in problems[1]
+
+
+def _judged(run: SchemathesisRun, options: SuiteOptions | None = None) -> SuiteResult:
+    options = options or SuiteOptions()
+    result = SuiteResult(runs=[run], stateful_creates=1)
+    result.problems = _verdict(options, result)
+    result.warnings = _warnings(options, result)
+    return result
+
+
+def test_refused_credentials_give_one_problem_in_our_flag_names() -> None:
+    options = SuiteOptions(url="https://partner.example", user="me", password="wrong")
+    refused = _partner(exit_code=1, warnings={"missing_auth": ["POST /v1/entitlement"]})
+    result = SuiteResult(
+        runs=[refused],
+        scenarios=ScenarioReport(misses=[f"miss {n}" for n in range(80)]),
+    )
+    result.problems = _verdict(options, result)
+    result.warnings = _warnings(options, result)
+
+    (problem,) = result.problems
+    assert "--user" in problem and "--password" in problem and "--auth" not in problem
+    assert "schemathesis exited" not in problem
+    assert result.warnings == ["scenarios: 80 misses not listed: every request was refused (401)"]
+    summary = format_summary(options, result)
+    assert "miss 7" not in summary
+
+
+def test_schemathesis_warnings_are_carried_into_the_verdict() -> None:
+    warned = _partner(
+        warnings={
+            "missing_test_data": ["GET /v1/entitlement/activationInfo/{entitlementId}"],
+            "unmatched_filter": ["[[operations]] include-name 'PATCH /v1/entitlement'"],
+        }
+    )
+    result = _judged(warned)
+
+    assert result.problems == []
+    assert any("kept answering 404" in w and "activationInfo" in w for w in result.warnings)
+    assert any("PATCH /v1/entitlement" in w for w in result.warnings)
+    assert "Warnings (not failures): 2" in format_summary(SuiteOptions(), result)
+
+
+def test_link_coverage_is_judged_against_the_time_budget() -> None:
+    low = _partner(links=LinkCoverage(covered=7, selected=21, total=21))
+    short = SuiteOptions(max_time=6)
+
+    assert "7/21" in _judged(low).problems[0]
+    result = _judged(low, short)
+    assert result.problems == []
+    assert result.warnings == [
+        "link coverage (7/21) not judged: --max-time 6 is shorter than the 25 s per run"
+        " the 90% target is set for"
+    ]
+
+
+def test_failures_print_a_replay_command_that_names_everything_it_needs() -> None:
+    failing = _partner(
+        exit_code=1,
+        failures=[FailureGroup("ST108", "Response violates schema", 1, ("POST /v1/entitlement",))],
+        replay_ids=[("POST /v1/entitlement", "Lw5Imr")],
+    )
+    problems = _judged(failing, SuiteOptions(faults=("extra_field",))).problems
+
+    replay = next(p for p in problems if "--config-file" in p)
+    assert "bango-resale-sandbox --port 8000 --db replay.sqlite3 --fault extra_field" in replay
+    assert "BANGO_CONTRACT_USER=demo BANGO_CONTRACT_PASSWORD=demo-secret" in replay
+    assert "replay ID --url http://127.0.0.1:8000" in replay
+    assert any("Lw5Imr (POST /v1/entitlement)" in p for p in problems)

@@ -1,13 +1,20 @@
-"""The distribution: the wheel installs into a fresh virtual environment and is typed."""
+"""The distribution: the wheel, built as `make wheel` does, installs with each extra in a fresh
+virtual environment, and every console script it declares runs there."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+
+from bango_resale_sandbox.testing import free_port
 
 CONSUMER = '''\
 """A consumer of the generated client, as a user would write it."""
@@ -48,27 +55,66 @@ print("ok")
 """
 
 
-def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str | Path,
+    cwd: Path | None = None,
+    expect: int = 0,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, check=False
+        [str(part) for part in command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=600,
     )
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == expect, f"{command} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
 
+@pytest.fixture(scope="module")
+def wheel(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel as `make wheel` builds it: through the sdist, so the sdist must hold it all."""
+    dist = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", dist, repo_root, cwd=repo_root)
+    (built,) = dist.glob("bango_resale-*.whl")
+    return built
+
+
+def install(wheel: Path, repo_root: Path, place: Path, extra: str | None) -> Path:
+    """A fresh virtual environment holding the wheel (with `extra`); returns its bin/."""
+    venv.create(place, with_pip=True)
+    python = place / "bin" / "python"
+    requirement = f"bango-resale{f'[{extra}]' if extra else ''} @ {wheel.as_uri()}"
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-c",
+        repo_root / "constraints.txt",
+        requirement,
+    )
+    return place / "bin"
+
+
+def clean_environment(bin_dir: Path) -> dict[str, str]:
+    """What a user's shell has: the venv's commands first, no BANGO_* settings of ours."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BANGO_")}
+    environment["PATH"] = f"{bin_dir}{os.pathsep}{environment.get('PATH', '')}"
+    return environment
+
+
 @pytest.mark.slow
-def test_wheel_installs_in_a_fresh_venv_and_type_checks(repo_root: Path, tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, repo_root, cwd=repo_root)
-    (wheel,) = dist.glob("bango_resale-*.whl")
-
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
-    # The sandbox's server dependencies come with its extra, as a user would install it.
-    requirement = f"bango-resale[sandbox] @ {wheel.as_uri()}"
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement)
-
+def test_wheel_installs_in_a_fresh_venv_and_type_checks(
+    wheel: Path, repo_root: Path, tmp_path: Path
+) -> None:
+    bin_dir = install(wheel, repo_root, tmp_path / "venv", "sandbox")
+    python = bin_dir / "python"
     assert run(python, "-c", SMOKE).stdout.strip() == "ok"
 
     consumer = tmp_path / "consumer.py"
@@ -76,3 +122,92 @@ def test_wheel_installs_in_a_fresh_venv_and_type_checks(repo_root: Path, tmp_pat
     mypy = Path(sys.executable).parent / "mypy"
     result = run(mypy, "--strict", "--python-executable", python, "--no-incremental", consumer)
     assert "Success" in result.stdout
+
+
+@pytest.mark.slow
+def test_client_only_install_names_the_extra_each_command_needs(
+    wheel: Path, repo_root: Path, tmp_path: Path
+) -> None:
+    bin_dir = install(wheel, repo_root, tmp_path / "venv", None)
+    environment = clean_environment(bin_dir)
+    # Run from elsewhere than the checkout, as a user of the wheel would.
+    assert "bango-resale" in run("bango-resale", "--help", cwd=tmp_path, env=environment).stdout
+    reasons = run("bango-resale", "reasons", cwd=tmp_path, env=environment).stdout
+    assert "CUSTOMER_CANCELLED" in reasons
+
+    sandbox = run("bango-resale-sandbox", "--port", "0", cwd=tmp_path, env=environment, expect=2)
+    assert "bango-resale[sandbox]" in sandbox.stderr, sandbox.stderr
+    assert "Traceback" not in sandbox.stderr
+    contract = run("bango-resale-contract", cwd=tmp_path, env=environment, expect=2)
+    assert "bango-resale[contract]" in contract.stderr, contract.stderr
+    assert "Traceback" not in contract.stderr
+
+
+@pytest.mark.slow
+def test_contract_extra_runs_every_console_script(
+    wheel: Path,
+    repo_root: Path,
+    tmp_path: Path,
+    run_readme_cli: Callable[[str, Path, Path], str],
+) -> None:
+    bin_dir = install(wheel, repo_root, tmp_path / "venv", "contract")
+    environment = clean_environment(bin_dir)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    for command in ("bango-resale", "bango-resale-sandbox", "bango-resale-contract"):
+        assert "usage:" in run(command, "--help", cwd=work, env=environment).stdout
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["bango-resale-sandbox", "--port", str(port), "--db", str(work / "sandbox.sqlite3")],
+        cwd=work,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_up(base_url)
+        environment |= {
+            "BANGO_RESALE_BASE_URL": base_url,
+            "BANGO_RESALE_USERNAME": "demo",
+            "BANGO_RESALE_PASSWORD": "demo-secret",
+        }
+        assert (
+            "wheel-ping"
+            in run("bango-resale", "echo", "wheel-ping", cwd=work, env=environment).stdout
+        )
+        # The README's command-line walk-through works with the wheel's commands too.
+        run_readme_cli(base_url, bin_dir, work)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    # The suite from the wheel alone: no checkout, so the packaged configuration and specs.
+    suite = run(
+        "bango-resale-contract",
+        "--phases",
+        "examples",
+        "--max-examples",
+        "1",
+        "--max-time",
+        "5",
+        "--no-scenarios",
+        "--no-control-spec",
+        "--quiet",
+        cwd=work,
+        env=environment,
+    )
+    assert "PASSED" in suite.stdout, suite.stdout + suite.stderr
+
+
+def wait_until_up(base_url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/sandbox/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the sandbox at {base_url} did not come up")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +103,39 @@ def test_pending_notifications_survive_a_restart(
             assert [n["entitlementId"] for n in received] == [entitlement_id]
         finally:
             restarted.stop()
+
+
+def test_feed_lists_each_send_in_order_and_redelivery_sends_again(
+    api: Api, customer: str, receiver: NotificationReceiver
+) -> None:
+    before = api.http.get("/sandbox/notifications/feed", params={"limit": 1}).json()
+    start = before["latestCursor"]
+    entitlement_id = api.create_id(customer, notificationUrl=receiver.url)
+    receiver.wait_for(1)
+    page = api.http.get(
+        "/sandbox/notifications/feed", params={"after": start, "entitlementId": entitlement_id}
+    ).json()
+    (entry,) = page["entries"]
+    notification = entry["notification"]
+    assert notification["notificationType"] == "ACTIVATION_SUCCESS"
+    assert json.loads(entry["rawBody"]) == notification["body"]
+    assert page["nextCursor"] == entry["cursor"] > start
+    # The headers a forwarder needs: the reseller's configured notification credentials.
+    assert page["headers"]["Authorization"] == receiver.headers[0]["Authorization"]
+
+    again = api.http.post(f"/sandbox/notifications/{notification['notificationId']}/redeliver")
+    assert again.status_code == 200 and again.json()["notification"]["state"] == "pending"
+    received = receiver.wait_for(1)
+    deadline = time.monotonic() + 10
+    while len(receiver.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [n["notificationId"] for n in receiver.received] == [notification["notificationId"]] * 2
+    assert received[0] == receiver.received[1]
+    later = api.http.get(
+        "/sandbox/notifications/feed",
+        params={"after": page["nextCursor"], "entitlementId": entitlement_id},
+    ).json()
+    assert [e["notification"]["notificationId"] for e in later["entries"]] == [
+        notification["notificationId"]
+    ]
+    assert api.http.post("/sandbox/notifications/unknown/redeliver").status_code == 404

@@ -43,6 +43,8 @@ def test_every_documented_control_answers_with_a_documented_status(
         "completePendingOperation": ("POST", f"/sandbox/entitlements/{entitlement_id}/complete"),
         "getClock": ("GET", "/sandbox/clock"),
         "listNotifications": ("GET", "/sandbox/notifications"),
+        "followNotifications": ("GET", "/sandbox/notifications/feed?after=0&limit=5"),
+        "redeliverNotification": ("POST", "/sandbox/notifications/unknown/redeliver"),
         "listMagicNumbers": ("GET", "/sandbox/magic-numbers"),
         "getHealth": ("GET", "/sandbox/health"),
         "showActivationPage": ("GET", "/sandbox/activate/unknown-token"),

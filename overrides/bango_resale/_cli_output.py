@@ -1,0 +1,268 @@
+"""How `bango-resale` words what it prints: results, notifications, warnings and errors.
+
+Text for people (one line per error, naming the flag to change), JSON for scripts (errors
+included, on stdout), ids only under `--quiet`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from . import _constants, _listen
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidArgumentError,
+    TransportError,
+)
+from ._reasons import Reason
+from ._results import EchoResult, Entitlement, EntitlementResult
+
+Result = EntitlementResult | EchoResult | list[Entitlement]
+
+#: The client's argument names and the flag (or operand) that sets each one.
+FLAG_FOR_FIELD = {
+    "entitlement_id": "ENTITLEMENT_ID",
+    "customer_identifier": "--customer",
+    "merchant_account_key": "--merchant",
+    "product_key": "--product",
+    "offer_key": "--offer",
+    "notification_url": "--notification-url",
+    "date_expiry": "--expires",
+    "extension_data": "--extension-data",
+    "custom_data": "--custom-data",
+    "request_id": "--request-id",
+    "reason": "--reason",
+    "description": "--description",
+    "echo_request_id": "ID",
+    "status": "--status",
+}
+
+
+def flag_message(error: InvalidArgumentError) -> str:
+    """The client's message with the flag in place of the Python argument name."""
+    return f"{FLAG_FOR_FIELD.get(error.field, error.field)}: {error.detail}"
+
+
+class Printer:
+    """Writes results and errors in the format the flags ask for."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, quiet: bool) -> None:
+        self.out = out
+        self.err = err
+        self.as_json = as_json
+        self.quiet = quiet
+
+    def document(self, value: Any) -> None:
+        json.dump(value, self.out, indent=2)
+        self.out.write("\n")
+
+    def warning(self, text: str) -> None:
+        self.err.write(f"warning: {text}\n")
+
+    def result(self, result: Result) -> None:
+        if isinstance(result, list):
+            self._entitlements(result)
+        elif isinstance(result, EchoResult):
+            if self.as_json:
+                self.document({"responseCode": result.response_code, "echo": result.echo})
+            elif not self.quiet:
+                self.out.write(f"{result.response_code}: echo {result.echo}\n")
+        else:
+            self._entitlement_result(result)
+
+    def _entitlements(self, entitlements: list[Entitlement]) -> None:
+        if self.as_json:
+            self.document([e.to_json() for e in entitlements])
+            return
+        for entitlement in entitlements:
+            if self.quiet:
+                self.out.write(f"{entitlement.entitlement_id}\n")
+            else:
+                self.out.write(
+                    f"{entitlement.entitlement_id}  {entitlement.status}  "
+                    f"{entitlement.merchant_account_key}/{entitlement.product_key}  "
+                    f"created {entitlement.date_created.isoformat()}\n"
+                )
+        if not entitlements and not self.quiet:
+            self.err.write("no entitlements match\n")
+
+    def _entitlement_result(self, result: EntitlementResult) -> None:
+        entitlement = result.entitlement
+        action = result.client_action
+        if self.as_json:
+            document: dict[str, Any] = {
+                "httpStatus": result.http_status,
+                "outcome": result.outcome.value,
+                "responseCode": result.response_code,
+                "responseMessage": result.response_message,
+                "requestIdentifier": result.request_identifier,
+                **entitlement.to_json(),
+            }
+            if action is not None:
+                document["parameters"] = dict(action.parameters)
+            self.document(document)
+            return
+        if self.quiet:
+            self.out.write(f"{entitlement.entitlement_id}\n")
+            return
+        lines = [
+            f"{entitlement.entitlement_id}  {entitlement.status}  "
+            f"({result.outcome.value}, HTTP {result.http_status} {result.response_code})",
+            f"  customer  {entitlement.customer_identifier}",
+            f"  product   {entitlement.merchant_account_key}/{entitlement.product_key}"
+            + (f" (offer {entitlement.offer_key})" if entitlement.offer_key else ""),
+            f"  created   {entitlement.date_created.isoformat()}",
+        ]
+        for label, value in (
+            ("ends", entitlement.date_ended),
+            ("expires", entitlement.date_expiry),
+            ("suspended", entitlement.date_suspended),
+        ):
+            if value is not None:
+                lines.append(f"  {label:<9} {value.isoformat()}")
+        if entitlement.activation_code:
+            lines.append(f"  code      {entitlement.activation_code}")
+        if entitlement.notification_url:
+            lines.append(f"  notify    {entitlement.notification_url}")
+        if entitlement.extension_data:
+            lines.append(f"  extension {json.dumps(dict(entitlement.extension_data))}")
+        if action is not None:
+            url = dict(action.parameters).get("url")
+            expiry = dict(action.parameters).get("urlExpiry")
+            lines.append(
+                f"  action    {action.action}"
+                + (f" {url}" if url else "")
+                + (f" (expires {expiry})" if expiry else "")
+            )
+        self.out.write("\n".join(lines) + "\n")
+
+    def notification(self, entry: _listen.FeedEntry, answer: _listen.Forwarded | None) -> None:
+        notification = entry.notification
+        if self.as_json:
+            document: dict[str, Any] = {"cursor": entry.cursor, "queuedAt": entry.queued_at}
+            document["notification"] = dict(notification)
+            if answer is not None:
+                document["forwarded"] = answer.to_json()
+            # One object per line, so `| jq` can read the stream as it comes.
+            self.out.write(json.dumps(document) + "\n")
+        elif self.quiet:
+            self.out.write(f"{entry.notification_id}\n")
+        else:
+            self.out.write(
+                f"{entry.queued_at}  {notification.get('notificationType')}  "
+                f"entitlement {notification.get('entitlementId')}  "
+                f"notification {entry.notification_id}  "
+                f"(sandbox delivery: {notification.get('state')})\n"
+            )
+            if answer is not None:
+                if answer.error is not None:
+                    outcome = f"no answer: {answer.error}"
+                else:
+                    body = " ".join(answer.body.split())
+                    body = body if len(body) <= 120 else body[:117] + "..."
+                    outcome = f"HTTP {answer.status}" + (f" {body}" if body else "")
+                self.out.write(
+                    f"  -> POST {answer.url}: {outcome} ({answer.milliseconds:.0f} ms)\n"
+                )
+        self.out.flush()
+
+    def redelivered(self, notification: Any) -> None:
+        if self.as_json:
+            self.document(dict(notification))
+        elif not self.quiet:
+            self.out.write(
+                f"{notification.get('notificationId')} queued again"
+                f" (sandbox delivery: {notification.get('state')})\n"
+            )
+
+    def error(self, error: BaseException, exit_status: int, command: str | None) -> None:
+        message = describe_error(error, command)
+        if not self.as_json:
+            self.err.write(f"error: {message}\n")
+            return
+        document: dict[str, Any] = {
+            "error": type(error).__name__,
+            "exitStatus": exit_status,
+            "message": message,
+        }
+        if isinstance(error, ApiError):
+            document |= {
+                "httpStatus": error.http_status,
+                "responseCode": error.response_code,
+                "responseMessage": error.response_message,
+                "requestIdentifier": error.request_identifier,
+            }
+        elif isinstance(error, TransportError):
+            document |= {
+                "url": error.url,
+                "attempts": error.attempts,
+                "requestIdentifier": error.request_identifier,
+            }
+        self.document(document)
+
+
+def describe_error(error: BaseException, command: str | None) -> str:
+    """One line for a shell user: what failed, why, and which flag or setting to look at."""
+    doing = f"{command}: " if command else ""
+    if isinstance(error, InvalidArgumentError):
+        return flag_message(error)
+    if isinstance(error, ApiError):
+        text = (
+            f"{doing}the platform answered HTTP {error.http_status}"
+            f" {error.response_code or '(no responseCode)'}"
+        )
+        if error.response_message:
+            text += f": {error.response_message}"
+        if isinstance(error, AuthenticationError):
+            text += " (check --username and --password)"
+        if error.request_identifier:
+            text += f" [request id {error.request_identifier}]"
+        return text
+    if isinstance(error, TransportError):
+        cause = str(error).rsplit(": ", 1)[-1] or type(error).__name__
+        tries = f" after {error.attempts} attempts" if error.attempts > 1 else ""
+        return (
+            f"{doing}no answer from {error.url}{tries}: {cause} "
+            f"(check --base-url or ${_constants.ENV_BASE_URL})"
+        )
+    if isinstance(error, ConfigurationError):
+        return f"{doing}{error} (--base-url or ${_constants.ENV_BASE_URL})"
+    return f"{doing}{error}"
+
+
+def print_reasons(printer: Printer) -> None:
+    reasons = Reason.all()
+    if printer.as_json:
+        printer.document(
+            [
+                {
+                    "index": r.index,
+                    "category": r.category,
+                    "code": r.code,
+                    "description": r.description,
+                    "notes": r.notes,
+                    "suspendPreferred": r.suspend_preferred,
+                    "appliedByPlatform": r.applied_by_platform,
+                }
+                for r in reasons
+            ]
+        )
+        return
+    header = ("#", "CATEGORY", "CODE", "DESCRIPTION")
+    table = [(str(r.index), r.category, r.code, _describe(r)) for r in reasons]
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(3)]
+    for row in [header, *table]:
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        printer.out.write(f"{cells}  {row[3]}\n")
+
+
+def _describe(reason: Reason) -> str:
+    flags = []
+    if reason.suspend_preferred:
+        flags.append("prefer suspend")
+    if reason.applied_by_platform:
+        flags.append("platform only")
+    return reason.description + (f" [{', '.join(flags)}]" if flags else "")
