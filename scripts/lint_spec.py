@@ -1,4 +1,6 @@
-"""Validate and lint every spec in spec/: openapi-spec-validator, then Redocly `recommended`.
+"""Validate and lint every spec in spec/: OpenAPI documents with openapi-spec-validator, then
+Redocly `recommended`; Arazzo documents with Redocly (`recommended` plus the rules Respect
+applies, see redocly.yaml).
 
 Fails on any validation error and on any Redocly error or warning. Redocly runs from the pinned
 copy in node_modules/ (installed by `make install` from package-lock.json).
@@ -13,7 +15,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "spec").glob("*.yaml"))
+OPENAPI_SPECS = sorted((ROOT / "spec").glob("*.openapi.yaml"))
+ARAZZO_SPECS = sorted((ROOT / "spec").glob("*.arazzo.yaml"))
 REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
 
 
@@ -51,15 +54,19 @@ def redocly_problems(spec: Path) -> list[str]:
 
 def main() -> int:
     failed = False
-    for spec in SPECS:
-        problems = validate(spec) + redocly_problems(spec)
+    checks = [(spec, "valid OpenAPI 3.1, Redocly recommended") for spec in OPENAPI_SPECS]
+    checks += [(spec, "Redocly recommended for Arazzo") for spec in ARAZZO_SPECS]
+    for spec, passed in checks:
+        problems = redocly_problems(spec)
+        if spec in OPENAPI_SPECS:
+            problems = validate(spec) + problems
         name = spec.relative_to(ROOT)
         if problems:
             failed = True
             print(f"{name}: {len(problems)} problem(s)")
             print("\n".join(f"  {p}" for p in problems))
         else:
-            print(f"{name}: valid OpenAPI 3.1, Redocly recommended: 0 errors, 0 warnings")
+            print(f"{name}: {passed}: 0 errors, 0 warnings")
     return 1 if failed else 0
 
 

@@ -1,4 +1,4 @@
-"""`python -m bango_resale_contract.certification` / `bango-resale-certify`: run the journeys.
+"""`python -m bango_resale_contract.certification` (`make certify`): run the journeys.
 
 Without --url it starts the project's sandbox on a free port with a fresh database, runs every
 journey and stops it. With --url it runs them against that service with --user/--password;
@@ -28,7 +28,7 @@ EXIT_CODES = {Outcome.PASSED: 0, Outcome.FAILED: 1, Outcome.MANUAL: 3}
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bango-resale-certify",
+        prog="python -m bango_resale_contract.certification",
         description="Run Bango's certification journeys (Arazzo) and write the evidence.",
     )
     parser.add_argument(
