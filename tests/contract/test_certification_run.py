@@ -131,6 +131,23 @@ def test_another_service_gets_manual_steps_never_passed(tmp_path: Path) -> None:
     assert "## Manual steps a person must do" in text
 
 
+def test_an_unreachable_service_fails_every_journey(tmp_path: Path) -> None:
+    run = certify(
+        CertificationOptions(
+            url=f"http://127.0.0.1:{service.free_port()}",
+            user="reseller",
+            password="secret",
+            report_dir=tmp_path,
+        )
+    )
+
+    assert run.outcome is Outcome.FAILED
+    assert {journey.outcome for journey in run.journeys} == {Outcome.FAILED}
+    # A journey that broke before its manual part has nothing for a person to do yet.
+    assert run.count(Outcome.MANUAL) == 0
+    assert run.count(Outcome.FAILED) == len(run.journeys)
+
+
 def test_the_report_reads_in_a_browser(tmp_path: Path) -> None:
     run = certify(
         CertificationOptions(

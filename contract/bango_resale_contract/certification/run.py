@@ -182,7 +182,8 @@ def _journey_result(
     steps: list[StepResult] = []
     manual_from = len(journey.steps) if options.own_sandbox else journey.first_manual
     for index, definition in enumerate(journey.steps):
-        if index >= manual_from:
+        broken = any(step.outcome in (Outcome.FAILED, Outcome.NOT_RUN) for step in steps)
+        if index >= manual_from and not broken:
             instruction = definition.manual or definition.description
             steps.append(
                 StepResult(
@@ -193,7 +194,7 @@ def _journey_result(
                 )
             )
             continue
-        logged = by_step.get(definition.step_id)
+        logged = None if index >= manual_from else by_step.get(definition.step_id)
         if logged is None:
             steps.append(StepResult(definition.step_id, definition.description, Outcome.NOT_RUN))
             continue
