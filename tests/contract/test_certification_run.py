@@ -195,6 +195,8 @@ def _rendered(page: Path, profile: Path) -> str:
         ),
         (["--url", "http://127.0.0.1:9"], "--url needs --user and --password"),
         (["--journey", "no-such-journey"], "unknown journey"),
+        (["--run-id", "has space"], "--run-id 'has space' must match"),
+        (["--url", "ftp://host", "--user", "u", "--password", "p"], "not an http(s) URL"),
     ],
 )
 def test_usage_errors_exit_2(

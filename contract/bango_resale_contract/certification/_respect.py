@@ -96,6 +96,9 @@ def run(
         command += ["--workflow", workflow]
     for stale in (json_log, har_log):
         stale.unlink(missing_ok=True)
+    if not workflows:
+        # Without --workflow respect would run every workflow of the document.
+        return EngineLog(exit_code=0, workflows={}, har_entries=(), console_tail="")
     completed = subprocess.run(
         command,
         capture_output=True,

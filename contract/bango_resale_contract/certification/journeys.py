@@ -61,6 +61,12 @@ class JourneyDocument:
     content: Mapping[str, Any]
     journeys: tuple[Journey, ...]
 
+    @property
+    def run_id_pattern(self) -> str:
+        """The pattern the document sets for its `runId` input."""
+        run_inputs = self.content["components"]["inputs"]["run"]
+        return str(run_inputs["properties"]["runId"]["pattern"]).removeprefix("^").removesuffix("$")
+
     def automated_part(self) -> dict[str, Any]:
         """The document the engine runs against another service: every workflow stops before
         its first manual step, and a workflow that starts with one is left out. Source

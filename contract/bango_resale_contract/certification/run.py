@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -65,6 +67,12 @@ def certify(options: CertificationOptions) -> CertificationRun:
     if not redocly.exists():
         raise ValueError(f"{redocly} is missing: run `make install` first")
     run_id = options.run_id or new_run_id()
+    if not re.fullmatch(document.run_id_pattern, run_id):
+        raise ValueError(f"--run-id {run_id!r} must match {document.run_id_pattern}")
+    if options.url is not None:
+        parts = urlsplit(options.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--url {options.url!r} is not an http(s) URL with a host")
     options.report_dir.mkdir(parents=True, exist_ok=True)
     engine = _respect.engine_version(redocly)
     started = datetime.now(UTC)
