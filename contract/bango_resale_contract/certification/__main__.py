@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import sandbox_data
+from bango_resale_contract import service
 from bango_resale_contract.certification import (
     CertificationOptions,
     Outcome,
@@ -31,11 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bango_resale_contract.certification",
         description="Run Bango's certification journeys (Arazzo) and write the evidence.",
     )
-    parser.add_argument(
-        "--url", default="", help="base URL of the service (default: start the sandbox)"
-    )
-    parser.add_argument("--user", default="", help="Basic-auth user (only used with --url)")
-    parser.add_argument("--password", default="", help="Basic-auth password (with --url)")
+    service.add_target_arguments(parser)
     parser.add_argument(
         "--notification-url",
         default="",
@@ -48,12 +44,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="WORKFLOW_ID",
         help="run only this journey (repeatable; default: all)",
     )
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        help="switch a deliberate sandbox fault on (repeatable; only without --url)",
-    )
     parser.add_argument("--run-id", default="", help="unique id of the run (default: generated)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports") / "certification")
     return parser
@@ -61,19 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    url = arguments.url.strip() or None
-    if url is None:
-        # `make certify` always passes --user/--password, and USER is the login name in most
-        # shells: credentials given without a URL are not meant for the sandbox.
-        user, password = sandbox_data.DEMO_USER, sandbox_data.DEMO_PASSWORD
-    else:
-        user, password = arguments.user, arguments.password
-        if not (user and password):
-            print("--url needs --user and --password (USER= and PASSWORD=)", file=sys.stderr)
-            return 2
-        if arguments.fault:
-            print("--fault only applies to the sandbox this command starts", file=sys.stderr)
-            return 2
+    try:
+        url, user, password = service.target_from_arguments(arguments)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if url is not None and not (user and password):
+        print("--url needs --user and --password (USER= and PASSWORD=)", file=sys.stderr)
+        return 2
     options = CertificationOptions(
         url=url,
         user=user,

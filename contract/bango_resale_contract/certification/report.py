@@ -106,6 +106,14 @@ def _request_text(exchange: Exchange) -> str:
     return text
 
 
+def _timing(exchange: Exchange | None) -> tuple[str, str]:
+    """(time of day the request was sent, milliseconds it took), "-" where unknown."""
+    if exchange is None:
+        return "-", "-"
+    took = f"{exchange.duration_ms:.0f}" if exchange.duration_ms is not None else "-"
+    return _stamp(exchange.started_at, time_only=True), took
+
+
 def _manual_steps(run: CertificationRun) -> list[tuple[JourneyResult, StepResult]]:
     return [
         (journey, step)
@@ -185,8 +193,7 @@ def _md_journey(number: int, journey: JourneyResult) -> list[str]:
             request, answer = (NOT_RUN_REASON if step.outcome is Outcome.NOT_RUN else "-"), "-"
         else:
             request, answer = f"`{_request_text(exchange)}`", _answer_text(exchange)
-        at = _stamp(exchange.started_at, time_only=True) if exchange else "-"
-        took = f"{exchange.duration_ms:.0f}" if exchange and exchange.duration_ms else "-"
+        at, took = _timing(exchange)
         lines.append(
             f"| `{step.step_id}`: {_cell(step.description)} | {_md_outcome(step.outcome)} |"
             f" {_cell(request)} | {_cell(answer)} | {at} | {took} |"
@@ -321,8 +328,7 @@ def _html_journey(number: int, journey: JourneyResult) -> list[str]:
         )
         if failed:
             answer += f'<ul class="checks failed">{failed}</ul>'
-        at = _stamp(exchange.started_at, time_only=True) if exchange else "-"
-        took = f"{exchange.duration_ms:.0f}" if exchange and exchange.duration_ms else "-"
+        at, took = _timing(exchange)
         parts.append(
             f"<tr><td><code>{escape(step.step_id)}</code><br>{escape(step.description)}</td>"
             f"<td>{_badge(step.outcome)}</td><td>{request}</td><td>{answer}</td>"
