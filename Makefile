@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sandbox.sqlite3
 
-.PHONY: help install constraints generate drift lint spec-diff spec-release typecheck check test sandbox contract bench docs wheel clean
+.PHONY: help install constraints generate drift lint spec-diff spec-release typecheck check test sandbox contract certify bench docs wheel clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -65,7 +65,7 @@ typecheck: $(STAMP) ## mypy --strict over the hand-written packages
 
 check: lint spec-diff drift typecheck ## every static check CI runs
 
-test: $(SYSTEM_STAMP) check ## static checks, then the whole test suite
+test: $(SYSTEM_STAMP) check certify ## static checks, the certification journeys, then the whole test suite
 	$(BIN)/pytest
 
 sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
@@ -74,6 +74,10 @@ sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
 contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=... [PRODUCTS=M/P])
 	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
 	  $(foreach product,$(PRODUCTS),--product '$(product)')
+
+certify: $(STAMP) $(NODE_STAMP) ## run the certification journeys on a fresh sandbox (or URL=... USER=... PASSWORD=... [NOTIFY_URL=...])
+	$(PY) -m bango_resale_contract.certification --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
+	  --notification-url '$(NOTIFY_URL)'
 
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done

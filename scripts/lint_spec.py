@@ -1,5 +1,6 @@
-"""Validate and lint every spec in spec/: openapi-spec-validator, Redocly `recommended`, and
-Spectral `spectral:oas` with every rule switched on (.spectral.yaml).
+"""Validate and lint every spec in spec/. OpenAPI documents: openapi-spec-validator, Redocly
+`recommended`, and Spectral `spectral:oas` with every rule switched on (.spectral.yaml). Arazzo
+documents: Redocly (`recommended` plus the rules Respect applies, see redocly.yaml).
 
 Fails on any validation error and on any Redocly or Spectral finding, whatever its severity.
 Both linters run from the pinned copies in node_modules/ (installed by `make install` from
@@ -14,7 +15,8 @@ from pathlib import Path
 from node_tools import ToolFailed, run_json
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "spec").glob("*.yaml"))
+OPENAPI_SPECS = sorted((ROOT / "spec").glob("*.openapi.yaml"))
+ARAZZO_SPECS = sorted((ROOT / "spec").glob("*.arazzo.yaml"))
 SPECTRAL_SEVERITIES = ("error", "warning", "info", "hint")
 
 
@@ -60,18 +62,22 @@ def spectral_problems(spec: Path) -> list[str]:
 
 def main() -> int:
     failed = False
-    for spec in SPECS:
-        problems = validate(spec) + redocly_problems(spec) + spectral_problems(spec)
+    checks = [
+        (spec, "valid OpenAPI 3.1; Redocly recommended and Spectral spectral:oas (all rules)")
+        for spec in OPENAPI_SPECS
+    ]
+    checks += [(spec, "Redocly recommended for Arazzo") for spec in ARAZZO_SPECS]
+    for spec, passed in checks:
+        problems = redocly_problems(spec)
+        if spec in OPENAPI_SPECS:
+            problems = validate(spec) + problems + spectral_problems(spec)
         name = spec.relative_to(ROOT)
         if problems:
             failed = True
             print(f"{name}: {len(problems)} problem(s)")
             print("\n".join(f"  {p}" for p in problems))
         else:
-            print(
-                f"{name}: valid OpenAPI 3.1; Redocly recommended and Spectral spectral:oas (all "
-                "rules): 0 errors, 0 warnings"
-            )
+            print(f"{name}: {passed}: 0 errors, 0 warnings")
     return 1 if failed else 0
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import sandbox_data
+from bango_resale_contract import sandbox_data, service
 from bango_resale_contract.suite import (
     SuiteOptions,
     default_config_path,
@@ -28,17 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="bango-resale-contract",
         description="Contract-test a Bango Resale service against the partner spec.",
     )
-    parser.add_argument(
-        "--url", default="", help="base URL of the service to test (default: start the sandbox)"
-    )
-    parser.add_argument("--user", default="", help="Basic-auth user (only used with --url)")
-    parser.add_argument("--password", default="", help="Basic-auth password (with --url)")
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        help="switch a deliberate sandbox fault on (repeatable; only without --url)",
-    )
+    service.add_target_arguments(parser)
     parser.add_argument(
         "--product",
         action="append",
@@ -84,16 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing is not None:
         print(f"error: {missing}", file=sys.stderr)
         return 2
-    url = arguments.url.strip() or None
-    if url is None:
-        # `make contract` always passes --user/--password, and USER is the login name in most
-        # shells: credentials given without a URL are not meant for the sandbox.
-        user, password = sandbox_data.DEMO_USER, sandbox_data.DEMO_PASSWORD
-    else:
-        user, password = arguments.user, arguments.password
-        if arguments.fault:
-            print("--fault only applies to the sandbox this command starts", file=sys.stderr)
-            return 2
+    try:
+        url, user, password = service.target_from_arguments(arguments)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         products = sandbox_data.parse_products(",".join(arguments.product))
     except ValueError as error:

@@ -1,7 +1,9 @@
-"""Start and stop a local sandbox for a contract run: free port, fresh database, faults."""
+"""The service a run targets: a local sandbox started for it (free port, fresh database,
+faults), or any URL with its credentials, as the command lines take them."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -13,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from bango_resale_contract import sandbox_data
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 HEALTH_PATH = "/sandbox/health"
@@ -81,3 +85,30 @@ def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) ->
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--url, --user, --password and --fault, the same for every command line here."""
+    parser.add_argument(
+        "--url", default="", help="base URL of the service to test (default: start the sandbox)"
+    )
+    parser.add_argument("--user", default="", help="Basic-auth user (only used with --url)")
+    parser.add_argument("--password", default="", help="Basic-auth password (with --url)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="switch a deliberate sandbox fault on (repeatable; only without --url)",
+    )
+
+
+def target_from_arguments(arguments: argparse.Namespace) -> tuple[str | None, str, str]:
+    """(url or None for the sandbox, user, password); ValueError for faults with a URL."""
+    url = str(arguments.url).strip() or None
+    if url is None:
+        # `make` always passes --user/--password, and USER is the login name in most shells:
+        # credentials given without a URL are not meant for the sandbox.
+        return None, sandbox_data.DEMO_USER, sandbox_data.DEMO_PASSWORD
+    if arguments.fault:
+        raise ValueError("--fault only applies to the sandbox this command starts")
+    return url, str(arguments.user), str(arguments.password)

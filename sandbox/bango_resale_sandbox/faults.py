@@ -1,6 +1,6 @@
-"""Deliberate faults for testing the contract tests (issue 5): each one breaks the API's
-contract in a way a contract-testing tool should report. All are off unless switched on with
-`--fault NAME` or `BANGO_SANDBOX_FAULTS=a,b`, and each is reached by ordinary traffic.
+"""Deliberate faults for testing the contract tests and the certification journeys: each one
+breaks the API's contract in a way those tools should report. All are off unless switched on
+with `--fault NAME` or `BANGO_SANDBOX_FAULTS=a,b`, and each is reached by ordinary traffic.
 """
 
 from __future__ import annotations
@@ -20,9 +20,18 @@ WRONG_RESPONSE_CODE = "wrong_response_code"
 IGNORE_AUTH = "ignore_auth"
 # Cancel of a CANCELLED or REVOKED entitlement answers 200 OK instead of 409 NOT_AVAILABLE.
 ILLEGAL_TRANSITION = "illegal_transition"
+# Cancel keeps its custom properties in extensionData but loses the reason pair and description.
+DROP_CANCEL_REASON = "drop_cancel_reason"
 
 KNOWN_FAULTS = frozenset(
-    {SERVER_ERROR, EXTRA_FIELD, WRONG_RESPONSE_CODE, IGNORE_AUTH, ILLEGAL_TRANSITION}
+    {
+        SERVER_ERROR,
+        EXTRA_FIELD,
+        WRONG_RESPONSE_CODE,
+        IGNORE_AUTH,
+        ILLEGAL_TRANSITION,
+        DROP_CANCEL_REASON,
+    }
 )
 
 # The property EXTRA_FIELD adds; no schema of the partner spec declares it.

@@ -297,7 +297,12 @@ class EntitlementService:
             return Result(Answer.DONE, entitlement, "Entitlement cancelled")
         self._ensure_no_pending(reseller, entitlement)
         domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
-        entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
+        if not revoke and faults.DROP_CANCEL_REASON in self.config.faults:
+            entitlement = replace(
+                entitlement, extension_data={**entitlement.extension_data, **custom}
+            )
+        else:
+            entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
         _check_extension_data(entitlement.extension_data)
         behaviour = self._behaviour(entitlement)
         if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:

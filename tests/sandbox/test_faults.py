@@ -22,7 +22,8 @@ def test_faults_are_off_by_default(api: Api, customer: str) -> None:
     entitlement_id = created.json()["entitlementId"]
     assert EXTRA_FIELD_NAME not in api.get(entitlement_id).json()
     assert api.get("missing").json()["responseCode"] == "NOT_FOUND"
-    api.cancel(entitlement_id)
+    cancelled = api.cancel(entitlement_id).json()["extensionData"]
+    assert {"cancelReasonCategory", "cancelReasonCode"} <= cancelled.keys()
     assert api.cancel(entitlement_id).status_code == 409
 
 
@@ -47,6 +48,10 @@ def test_every_fault_is_reached_by_ordinary_traffic(
     # ignore_auth: getEntitlement answers without credentials, as the first demo reseller.
     anonymous = httpx.get(f"{server.base_url}/v1/entitlement/{entitlement_id}")
     assert anonymous.status_code == 200
+    # drop_cancel_reason: the cancel keeps custom data but loses the reason pair.
+    cancelled = api.cancel(entitlement_id, ticket="T-1").json()["extensionData"]
+    assert cancelled.get("ticket") == "T-1"
+    assert not {"cancelReasonCategory", "cancelReasonCode"} & cancelled.keys()
     # illegal_transition: cancelling a CANCELLED entitlement "succeeds".
     assert api.cancel(entitlement_id).status_code == 200
     assert api.cancel(entitlement_id).status_code == 200
