@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         app_class = load_app_class()
-        import uvicorn
+        from . import server
     except ModuleNotFoundError as error:
         missing = (
             error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"

@@ -179,4 +179,3 @@ class Router:
             body_required=bool(body and body.get("required")),
             json_body=json_body,
         )
-
