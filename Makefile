@@ -55,7 +55,7 @@ lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python co
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy --strict over the hand-written packages
-	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
+	$(BIN)/mypy spec/bango_resale_spec overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
 
 check: lint drift typecheck ## every static check CI runs
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 # Request bodies that carry a reason; the spec says (`x-stored-as`) where each lands.
 TERMINATE_BODY = "TerminateEntitlementRequest"

@@ -24,7 +24,7 @@ from typing import Any
 import schemathesis
 from schemathesis.generation import GenerationMode
 
-from bango_resale import spec
+import bango_resale_spec as spec
 from bango_resale_contract import checks, sandbox_data
 from bango_resale_contract.observations import OBSERVATIONS_ENVIRONMENT_VARIABLE, Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
-from bango_resale import spec
+import bango_resale_spec as spec
 from bango_resale_contract import checks, sandbox_data
 from bango_resale_contract.observations import Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER

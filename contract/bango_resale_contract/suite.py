@@ -6,10 +6,9 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-from bango_resale import spec
+import bango_resale_spec as spec
 from bango_resale_contract import sandbox_data, service
 from bango_resale_contract.observations import (
     MatrixRow,
@@ -26,8 +25,6 @@ from bango_resale_contract.schemathesis_runner import (
     run_schemathesis,
 )
 
-PARTNER_SPEC = "bango-resale.openapi.yaml"
-SANDBOX_SPEC = "sandbox.openapi.yaml"
 MIN_LINK_COVERAGE = 0.9
 
 
@@ -80,14 +77,6 @@ class SuiteResult:
         return names
 
 
-def _spec_path(file_name: str, package: str) -> Path:
-    """The spec from the working tree's `spec/` when there is one, else the packaged copy."""
-    local = Path("spec") / file_name
-    if local.exists():
-        return local
-    return Path(str(resources.files(package).joinpath("_data", file_name)))
-
-
 def _budget_arguments(options: SuiteOptions) -> list[str]:
     return ["--max-time", str(options.max_time)] if options.max_time is not None else []
 
@@ -108,7 +97,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             )
         partner = run_schemathesis(
             name="partner",
-            spec_path=_spec_path(PARTNER_SPEC, "bango_resale"),
+            spec_path=spec.partner_spec_path(),
             base_url=base_url,
             user=options.user,
             password=options.password,
@@ -128,7 +117,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             result.runs.append(
                 run_schemathesis(
                     name="sandbox-controls",
-                    spec_path=_spec_path(SANDBOX_SPEC, "bango_resale_sandbox"),
+                    spec_path=spec.sandbox_spec_path(),
                     base_url=base_url,
                     user=options.user,
                     password=options.password,

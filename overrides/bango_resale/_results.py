@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import spec
+import bango_resale_spec as spec
+
 from ._actions import ClientAction
 
 

@@ -23,12 +23,11 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from bango_resale import spec as partner_spec
+import bango_resale_spec as partner_spec
 
 from . import activation, faults, magic
 from .auth import Authenticator
 from .config import SandboxConfig
-from .control_spec import sandbox_spec
 from .delivery import Deliverer
 from .domain import (
     DomainError,
@@ -89,7 +88,7 @@ class SandboxApp:
         self.config = config
         self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
         self.partner = Router(partner_spec.load_partner_spec())
-        self.controls = Router(sandbox_spec())
+        self.controls = Router(partner_spec.load_sandbox_spec())
         self._status_of = {
             row.response_code: row.http_status
             for row in partner_spec.response_code_rows()
@@ -222,7 +221,15 @@ class SandboxApp:
                 return response
             return self._error("NOT_FOUND", f"no such resource: {path}")
         if operation.operation_id in activation.PAGE_OPERATIONS:
-            return await activation.serve_page(self, operation, path_params, receive)
+            status, page = await activation.serve_page(
+                self.service,
+                self.store,
+                self.status_for,
+                operation.operation_id,
+                path_params["token"],
+                receive,
+            )
+            return Response(status, page, activation.HTML)
         if operation.operation_id == "getHealth":
             return self._health(_Request(operation, "", {}, {}, None, None, b"", ""))
 

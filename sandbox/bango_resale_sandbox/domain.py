@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 
 class Status(StrEnum):

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bango_resale.spec import reason_rows, reason_storage_keys
 from bango_resale_sandbox import domain
 from bango_resale_sandbox.domain import (
     ALLOWED_FROM,
@@ -19,6 +18,7 @@ from bango_resale_sandbox.domain import (
     ReasonTable,
     Status,
 )
+from bango_resale_spec import reason_rows, reason_storage_keys
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

@@ -1,8 +1,7 @@
-"""Read the contract tables out of the partner OpenAPI document shipped with this package.
+"""The partner spec's tables: reasons, response codes, enums and each operation's outcomes.
 
-The spec is the single source of truth for the reason table, the response codes and the
-entitlement statuses. The client, the sandbox and the tests all call these functions instead of
-keeping their own copies.
+The spec is the single source of truth for these lists. The client, the sandbox and the
+contract suite call these functions instead of keeping their own copies.
 """
 
 from __future__ import annotations
@@ -10,12 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
+from ._documents import PARTNER_SPEC_FILE, SANDBOX_SPEC_FILE, document_path, document_text
+from ._documents import load_document as _load_document
 
-PARTNER_SPEC_RESOURCE = "_data/bango-resale.openapi.yaml"
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete"})
 
 
@@ -55,17 +54,29 @@ class Outcome:
     entitlement_statuses: tuple[str, ...]
 
 
+def partner_spec_path() -> Path:
+    """The partner spec's file (for tools that read a path, such as schemathesis)."""
+    return document_path(PARTNER_SPEC_FILE)
+
+
+def sandbox_spec_path() -> Path:
+    """The sandbox spec's file; the partner spec sits beside it."""
+    return document_path(SANDBOX_SPEC_FILE)
+
+
 def partner_spec_text() -> str:
     """The partner spec as YAML text, exactly as shipped."""
-    return resources.files("bango_resale").joinpath(PARTNER_SPEC_RESOURCE).read_text("utf-8")
+    return document_text(PARTNER_SPEC_FILE)
 
 
-@functools.cache
 def load_partner_spec() -> Mapping[str, Any]:
     """The parsed partner spec (cached; treat it as read-only)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: Mapping[str, Any] = yaml.load(partner_spec_text(), Loader=loader)
-    return document
+    return _load_document(PARTNER_SPEC_FILE)
+
+
+def load_sandbox_spec() -> Mapping[str, Any]:
+    """The parsed sandbox spec (cached; treat it as read-only)."""
+    return _load_document(SANDBOX_SPEC_FILE)
 
 
 @functools.cache
