@@ -8,18 +8,26 @@ them.
 
 from __future__ import annotations
 
+from .machine import (
+    PRODUCT_CHANGE,
+    MachineError,
+    StatusMachine,
+    Transition,
+    body_allowed_from,
+    machine_from,
+    operation_allowed_from,
+    status_machine,
+)
 from .tables import (
     HTTP_METHODS,
     Outcome,
     ReasonRow,
     ResponseCodeRow,
-    body_allowed_from,
     client_actions,
     entitlement_statuses,
     load_partner_spec,
     load_sandbox_spec,
     notification_types,
-    operation_allowed_from,
     operation_outcomes,
     partner_spec_path,
     partner_spec_text,
@@ -33,14 +41,19 @@ from .tables import (
 
 __all__ = [
     "HTTP_METHODS",
+    "PRODUCT_CHANGE",
+    "MachineError",
     "Outcome",
     "ReasonRow",
     "ResponseCodeRow",
+    "StatusMachine",
+    "Transition",
     "body_allowed_from",
     "client_actions",
     "entitlement_statuses",
     "load_partner_spec",
     "load_sandbox_spec",
+    "machine_from",
     "notification_types",
     "operation_allowed_from",
     "operation_outcomes",
@@ -51,5 +64,6 @@ __all__ = [
     "response_code_rows",
     "response_codes",
     "sandbox_spec_path",
+    "status_machine",
     "terminal_statuses",
 ]

@@ -157,33 +157,6 @@ def reason_storage_keys(schema_name: str) -> Mapping[str, str]:
     return {str(field): str(key) for field, key in schema["x-stored-as"].items()}
 
 
-def _operation(operation_id: str) -> Mapping[str, Any]:
-    for path_item in load_partner_spec()["paths"].values():
-        for method, operation in path_item.items():
-            if method in HTTP_METHODS and operation["operationId"] == operation_id:
-                found: Mapping[str, Any] = operation
-                return found
-    raise KeyError(f"the partner spec has no operation {operation_id!r}")
-
-
-@functools.cache
-def operation_allowed_from(operation_id: str) -> tuple[str, ...]:
-    """Statuses an entitlement must be in for this operation (its `x-allowed-from`)."""
-    return tuple(str(status) for status in _operation(operation_id)["x-allowed-from"])
-
-
-@functools.cache
-def body_allowed_from(schema_name: str, property_name: str | None = None) -> tuple[str, ...]:
-    """Statuses an entitlement must be in for this request body, or for one of its fields.
-
-    Read from `x-allowed-from` on the schema (`SuspendEntitlementRequest`, ...) or on one of its
-    properties (`EntitlementChanges`'s `productKey`).
-    """
-    schema = load_partner_spec()["components"]["schemas"][schema_name]
-    node = schema if property_name is None else schema["properties"][property_name]
-    return tuple(str(status) for status in node["x-allowed-from"])
-
-
 def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = load_partner_spec()
     while "$ref" in node:
