@@ -210,9 +210,9 @@ def client_action_is_complete(exchange: Exchange) -> list[str]:
 
 
 def allowed_from(exchange: Exchange) -> tuple[str, ...] | None:
-    """The statuses the entitlement must be in for this request (the spec's `x-allowed-from`,
-    on the operation or, for update, on the body sent); None for requests without a
-    precondition (create, reads)."""
+    """The statuses the entitlement must be in for this request (from the spec's status
+    machine, for the operation or, for update, for the body sent); None for requests without
+    a precondition (create, reads)."""
     if exchange.operation_id == UPDATE:
         request = _as_object(exchange.request_body) or {}
         benefits = request.get("entitlementBenefits")
@@ -230,7 +230,7 @@ def allowed_from(exchange: Exchange) -> tuple[str, ...] | None:
 @dataclass
 class TerminalStatusMemory:
     """Remembers which entitlements were last seen in a terminal status, to catch an operation
-    that succeeds on one although its `x-allowed-from` excludes that status (the contract
+    that succeeds on one although no row of the status machine starts it there (the contract
     answers NOT_AVAILABLE).
 
     Terminal statuses are the only ones nothing but a request can leave, so a remembered one is
