@@ -140,6 +140,7 @@ def _print_result(result: EntitlementResult | EchoResult, as_json: bool, out: Te
             "responseMessage": result.response_message,
             "requestIdentifier": result.request_identifier,
             **entitlement.to_json(),
+            "allowedOperations": list(entitlement.allowed_operations),
         }
         if action is not None:
             document["parameters"] = dict(action.parameters)
@@ -157,6 +158,7 @@ def _print_result(result: EntitlementResult | EchoResult, as_json: bool, out: Te
         lines.append(f"  ends      {entitlement.date_ended.isoformat()}")
     if entitlement.extension_data:
         lines.append(f"  extension {json.dumps(dict(entitlement.extension_data))}")
+    lines.append(f"  allows    {', '.join(entitlement.allowed_operations) or 'nothing'}")
     if action is not None:
         lines.append(f"  action    {action.action} {dict(action.parameters).get('url', '')}")
     out.write("\n".join(lines) + "\n")

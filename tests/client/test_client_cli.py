@@ -70,6 +70,16 @@ def test_get_suspend_resume_cancel_revoke_echo(connection: str, live: ResaleClie
 
     code, out, _ = run("get", eid)
     assert code == 0 and eid in out and "ACTIVE" in out
+    assert "  allows    update, change_product, suspend, cancel, revoke\n" in out
+
+    code, out, _ = run("get", eid, "--json")
+    assert json.loads(out)["allowedOperations"] == [
+        "update",
+        "change_product",
+        "suspend",
+        "cancel",
+        "revoke",
+    ]
 
     code, out, _ = run("suspend", eid, "--reason", "12", "--json")
     assert code == 0 and json.loads(out)["status"] == "SUSPENDED"
@@ -79,6 +89,7 @@ def test_get_suspend_resume_cancel_revoke_echo(connection: str, live: ResaleClie
 
     code, out, err = run("revoke", eid, "--reason", "REVOKED/OTHER")
     assert code == 0 and "REVOKED" in out, err
+    assert "  allows    nothing\n" in out
 
     code, _, err = run("revoke", eid, "--reason", "17", "--json")
     assert code == 1
