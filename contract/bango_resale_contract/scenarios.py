@@ -89,6 +89,8 @@ class ScenarioClient:
     http: httpx.Client
     report: ScenarioReport
     memory: checks.TerminalStatusMemory = field(default_factory=checks.TerminalStatusMemory)
+    # The last exchange sent, for checks that look further than the answer's body.
+    last: tuple[httpx.Request, httpx.Response] | None = None
     _numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def unique(self, prefix: str) -> str:
@@ -112,6 +114,7 @@ class ScenarioClient:
         request = self.http.build_request(endpoint.method, path, json=body, headers=headers)
         # A per-request credential replaces the client's; the rest keep the client's.
         response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
+        self.last = (request, response)
         self.report.requests += 1
         try:
             payload: Any = response.json()

@@ -24,6 +24,7 @@ from bango_resale_contract.schemathesis_runner import (
     SchemathesisRun,
     run_schemathesis,
 )
+from bango_resale_contract.transitions import TransitionReport, run_with_receiver
 
 MIN_LINK_COVERAGE = 0.9
 
@@ -46,6 +47,11 @@ class SuiteOptions:
     echo: bool = True
     # Products a service other than the sandbox sells; creates name them (see hooks).
     products: tuple[tuple[str, str], ...] = ()
+    # The journeys through the status machine, and where their notifications go: the public
+    # address of the suite's receiver (needed for a remote service) and where it listens.
+    transitions: bool = True
+    notify_url: str | None = None
+    notify_listen: tuple[str, int] = ("127.0.0.1", 0)
 
     @property
     def own_sandbox(self) -> bool:
@@ -59,6 +65,7 @@ class SuiteResult:
 
     runs: list[SchemathesisRun] = field(default_factory=list)
     scenarios: ScenarioReport | None = None
+    transitions: TransitionReport | None = None
     matrix: list[MatrixRow] = field(default_factory=list)
     exercised: dict[str, int] = field(default_factory=dict)
     stateful_creates: int = 0
@@ -74,6 +81,8 @@ class SuiteResult:
         names = {name for run in self.runs for name in run.failure_names()}
         if self.scenarios is not None:
             names.update(self.scenarios.violations)
+        if self.transitions is not None:
+            names.update(self.transitions.violations)
         return names
 
 
@@ -113,6 +122,16 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
         result.runs.append(partner)
         if options.scenarios:
             result.scenarios = run_scenarios(base_url, options.user, options.password)
+        if options.transitions:
+            result.transitions = run_with_receiver(
+                base_url,
+                options.user,
+                options.password,
+                own_sandbox=options.own_sandbox,
+                notify_url=options.notify_url,
+                notify_listen=options.notify_listen,
+                products=options.products,
+            )
         if options.control_spec and options.own_sandbox:
             result.runs.append(
                 run_schemathesis(
@@ -133,6 +152,8 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
     observations: list[Observation] = read_observations(observations_path)
     if result.scenarios is not None:
         observations += result.scenarios.observations
+    if result.transitions is not None:
+        observations += result.transitions.exchanges.observations
     result.matrix = coverage_matrix(observations)
     result.exercised = dict(operations_exercised(observations))
     result.stateful_creates = sum(
@@ -165,6 +186,7 @@ def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
         problems.extend(f"scenarios: {v}" for v in result.scenarios.violations)
         if options.own_sandbox:
             problems.extend(f"scenarios: {m}" for m in result.scenarios.misses)
+    problems.extend(_transition_problems(options, result.transitions))
     if options.own_sandbox and options.scenarios and "stateful" in options.phases:
         # The full figures are only demanded of a full run against the project's sandbox.
         missing = [row for row in result.matrix if not row.observed]
@@ -186,6 +208,20 @@ def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
             )
         if result.stateful_creates == 0:
             problems.append("the stateful phase never called createEntitlement")
+    return problems
+
+
+def _transition_problems(options: SuiteOptions, report: TransitionReport | None) -> list[str]:
+    """Behaviour violations always fail; against the project's sandbox, so do misses and
+    rows of the table never observed."""
+    if report is None:
+        return []
+    problems = [f"transitions: {v}" for v in report.violations]
+    if options.own_sandbox:
+        problems.extend(f"transitions: {m}" for m in report.misses)
+        unseen = [row for row, seen in report.judge.coverage.items() if not seen.observed]
+        if unseen:
+            problems.append(f"transitions: rows never observed: {', '.join(unseen)}")
     return problems
 
 
@@ -218,6 +254,8 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
         if scenarios.misses and not options.own_sandbox:
             lines.append("  (misses are not failures against another service:)")
             lines.extend(f"  - {miss}" for miss in scenarios.misses)
+    if result.transitions is not None:
+        lines.append(result.transitions.format())
     lines.append(f"Total time: {result.seconds:.1f}s")
     if result.problems:
         lines.append(f"FAILED: {len(result.problems)} problem(s)")

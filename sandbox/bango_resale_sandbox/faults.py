@@ -21,8 +21,28 @@ IGNORE_AUTH = "ignore_auth"
 # Cancel of a CANCELLED or REVOKED entitlement answers 200 OK instead of 409 NOT_AVAILABLE.
 ILLEGAL_TRANSITION = "illegal_transition"
 
+# The faults below break behaviour the status machine (`x-status-machine`) prescribes.
+# METADATA_UPDATE notifications are sent as PRODUCT_UPDATE.
+WRONG_NOTIFICATION_TYPE = "wrong_notification_type"
+# TERMINATION_SUCCESS notifications are never sent.
+SKIPPED_NOTIFICATION = "skipped_notification"
+# An ACTIVATION_SUCCESS is held back and sent after the entitlement's next notification.
+NOTIFICATIONS_OUT_OF_ORDER = "notifications_out_of_order"
+# A cancel the merchant answers at once says 200 OK but changes nothing.
+UNCHANGED_AFTER_200 = "unchanged_after_200"
+
 KNOWN_FAULTS = frozenset(
-    {SERVER_ERROR, EXTRA_FIELD, WRONG_RESPONSE_CODE, IGNORE_AUTH, ILLEGAL_TRANSITION}
+    {
+        SERVER_ERROR,
+        EXTRA_FIELD,
+        WRONG_RESPONSE_CODE,
+        IGNORE_AUTH,
+        ILLEGAL_TRANSITION,
+        WRONG_NOTIFICATION_TYPE,
+        SKIPPED_NOTIFICATION,
+        NOTIFICATIONS_OUT_OF_ORDER,
+        UNCHANGED_AFTER_200,
+    }
 )
 
 # The property EXTRA_FIELD adds; no schema of the partner spec declares it.

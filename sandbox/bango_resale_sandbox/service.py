@@ -125,6 +125,8 @@ class EntitlementService:
         self.reasons = reasons
         self.clock = SandboxClock(store)
         self._expiry_reason = expiry_reason
+        # NOTIFICATIONS_OUT_OF_ORDER's held-back notifications, by entitlement.
+        self._held_back: dict[str, domain.Step] = {}
         self._on_notification = on_notification
 
     # -- partner API ----------------------------------------------------------------------
@@ -320,6 +322,8 @@ class EntitlementService:
             self.store.save(reseller, entitlement)
             self._defer(reseller, entitlement, operation.lower(), row, {}, behaviour)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
+        if not revoke and faults.UNCHANGED_AFTER_200 in self.config.faults:
+            return Result(200, "OK", entitlement, "Entitlement cancelled")
         now = self.clock.now(reseller)
         step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
         ended = self._commit(reseller, entitlement, step)
@@ -660,8 +664,24 @@ class EntitlementService:
 
     def _send(self, reseller: str, step: domain.Step) -> None:
         """Queue the step's notifications, in the row's order."""
+        held = self._held_back.pop(step.entitlement.entitlement_id, None)
         for notification_type in step.notifications:
+            if faults.SKIPPED_NOTIFICATION in self.config.faults and (
+                notification_type == "TERMINATION_SUCCESS"
+            ):
+                continue
+            if faults.NOTIFICATIONS_OUT_OF_ORDER in self.config.faults and (
+                notification_type == "ACTIVATION_SUCCESS"
+            ):
+                self._held_back[step.entitlement.entitlement_id] = step
+                continue
+            if faults.WRONG_NOTIFICATION_TYPE in self.config.faults and (
+                notification_type == "METADATA_UPDATE"
+            ):
+                notification_type = "PRODUCT_UPDATE"
             self._notify(reseller, step, notification_type)
+        if held is not None:
+            self._notify(reseller, held, "ACTIVATION_SUCCESS")
 
     def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
         entitlement = step.entitlement
