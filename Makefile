@@ -72,7 +72,8 @@ contract: generate ## regenerate, then contract-test the sandbox (or URL=... USE
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
 
-docs: $(NODE_STAMP) ## render both specs as HTML reference pages into reports/docs/
+docs: $(NODE_STAMP) $(SYSTEM_STAMP) ## render both specs (and the status machine diagram) into reports/docs/
+	$(PY) scripts/draw_status_machine.py reports/docs
 	for spec in spec/*.openapi.yaml; do \
 	  node_modules/.bin/redocly build-docs $$spec -o reports/docs/$$(basename $$spec .openapi.yaml).html || exit 1; \
 	done
