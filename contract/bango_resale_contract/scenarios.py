@@ -22,7 +22,7 @@ import httpx
 from httpx import USE_CLIENT_DEFAULT
 
 import bango_resale_spec as spec
-from bango_resale_contract import checks, sandbox_data
+from bango_resale_contract import checks, promises, sandbox_data
 from bango_resale_contract.observations import Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER
 
@@ -106,12 +106,13 @@ class ScenarioClient:
         auth: tuple[str, str] | None = None,
         expect: tuple[int, str] | None = None,
         step: str = "",
+        headers: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
         """Send one request; return the JSON body (empty mapping if there is none)."""
         endpoint = ENDPOINTS[operation_id]
         path = endpoint.path.replace("{id}", entitlement_id or "")
-        headers = {MAGIC_HEADER: magic} if magic else {}
-        request = self.http.build_request(endpoint.method, path, json=body, headers=headers)
+        sent = {**(headers or {}), **({MAGIC_HEADER: magic} if magic else {})}
+        request = self.http.build_request(endpoint.method, path, json=body, headers=sent)
         # A per-request credential replaces the client's; the rest keep the client's.
         response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
         self.last = (request, response)
@@ -140,6 +141,7 @@ class ScenarioClient:
             for p in rule(exchange)
         ]
         problems += [f"{checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)]
+        problems += promises.judge(operation_id, request, response, payload)
         if payload is None:
             problems.append(f"HTTP {response.status_code} body is not JSON")
         self.report.violations.extend(f"{label}: {p}{reproduce}" for p in problems)
@@ -493,7 +495,60 @@ def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[st
             )
 
 
-SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (_lifecycle, _accepted_answers)
+def _promises_kept(client: ScenarioClient) -> None:
+    """Traffic that puts each promise of `promises.PROMISES` to the test."""
+    customer = client.unique("scenario-promises")
+    kept = client.create(
+        magic=ACTIVATED,
+        expect=OK_200,
+        step="create with an offer",
+        customerIdentifier=customer,
+        offerKey="SCENARIO-OFFER",
+    )
+    ended = client.create(
+        magic=ACTIVATED, expect=OK_200, step="create to end", customerIdentifier=customer
+    )
+    client.call(
+        "revokeEntitlement",
+        entitlement_id=ended,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="revoke one of the customer's two",
+    )
+    for status in ("ACTIVE", "REVOKED"):
+        client.call(
+            "queryEntitlements",
+            body={"customerIdentifier": customer, "status": status},
+            expect=OK_200,
+            step=f"query the customer's {status} entitlements",
+        )
+    client.call(
+        "getEntitlement",
+        entitlement_id=kept,
+        headers={promises.REQUEST_ID_HEADER: client.unique("scenario-request")},
+        expect=OK_200,
+        step="get with a request identifier",
+    )
+    ending = client.create(
+        magic=ACTIVATED,
+        product=sandbox_data.KNOWN_PRODUCTS[1],
+        expect=OK_200,
+        step="create to cancel at the end of the period",
+    )
+    client.call(
+        "cancelEntitlement",
+        entitlement_id=ending,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="cancel at the end of the period",
+    )
+
+
+SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (
+    _lifecycle,
+    _accepted_answers,
+    _promises_kept,
+)
 
 
 def run_scenarios(base_url: str, user: str, password: str) -> ScenarioReport:

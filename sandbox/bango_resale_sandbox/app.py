@@ -158,7 +158,11 @@ class SandboxApp:
             *response.headers,
         ]
         # Echo only a well-formed id: the response header has the request header's schema.
-        if request_id is not None and _ECHOABLE_REQUEST_ID.fullmatch(request_id):
+        if (
+            request_id is not None
+            and _ECHOABLE_REQUEST_ID.fullmatch(request_id)
+            and faults.REQUEST_ID_NOT_ECHOED not in self.config.faults
+        ):
             out_headers.append((b"x-requestidentifier", request_id))
         await send(
             {"type": "http.response.start", "status": response.status, "headers": out_headers}
@@ -516,7 +520,10 @@ class SandboxApp:
         )
 
     def _echo(self, request: _Request) -> Response:
-        return envelope(200, "OK", "Success", echo=request.path_params["echoRequestId"])
+        echo = request.path_params["echoRequestId"]
+        if faults.ECHO_MANGLED in self.config.faults:
+            echo = echo.upper()
+        return envelope(200, "OK", "Success", echo=echo)
 
     # -- sandbox controls ---------------------------------------------------------------
 

@@ -31,6 +31,18 @@ NOTIFICATIONS_OUT_OF_ORDER = "notifications_out_of_order"
 # A cancel the merchant answers at once says 200 OK but changes nothing.
 UNCHANGED_AFTER_200 = "unchanged_after_200"
 
+# The faults below break promises the spec makes in words (bango_resale_contract.promises).
+# queryEntitlements ignores its status filter.
+QUERY_IGNORES_STATUS = "query_ignores_status"
+# Answers do not echo X-RequestIdentifier.
+REQUEST_ID_NOT_ECHOED = "request_id_not_echoed"
+# echo answers the id in upper case.
+ECHO_MANGLED = "echo_mangled"
+# A create does not keep the offerKey it was sent.
+CREATE_DROPS_OFFER = "create_drops_offer"
+# A cancel to the end of the period leaves dateEnded empty.
+ACTIVE_ENDING_WITHOUT_END = "active_ending_without_end"
+
 KNOWN_FAULTS = frozenset(
     {
         SERVER_ERROR,
@@ -42,6 +54,11 @@ KNOWN_FAULTS = frozenset(
         SKIPPED_NOTIFICATION,
         NOTIFICATIONS_OUT_OF_ORDER,
         UNCHANGED_AFTER_200,
+        QUERY_IGNORES_STATUS,
+        REQUEST_ID_NOT_ECHOED,
+        ECHO_MANGLED,
+        CREATE_DROPS_OFFER,
+        ACTIVE_ENDING_WITHOUT_END,
     }
 )
 

@@ -178,7 +178,7 @@ class EntitlementService:
             product_key=product,
             display_name=behaviour.display_name,
             now=now,
-            offer_key=offer,
+            offer_key=None if faults.CREATE_DROPS_OFFER in self.config.faults else offer,
             notification_url=notification_url,
             date_expiry=expiry,
             extension_data=body.get("extensionData"),
@@ -209,7 +209,9 @@ class EntitlementService:
             body["customerIdentifier"],
             merchant_account_key=body.get("merchantAccountKey"),
             product_key=body.get("productKey"),
-            status=body.get("status"),
+            status=None
+            if faults.QUERY_IGNORES_STATUS in self.config.faults
+            else body.get("status"),
         )
 
     def update(
@@ -326,6 +328,11 @@ class EntitlementService:
             return Result(200, "OK", entitlement, "Entitlement cancelled")
         now = self.clock.now(reseller)
         step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
+        if (
+            faults.ACTIVE_ENDING_WITHOUT_END in self.config.faults
+            and step.entitlement.status is Status.ACTIVE_ENDING
+        ):
+            step = replace(step, entitlement=replace(step.entitlement, date_ended=None))
         ended = self._commit(reseller, entitlement, step)
         return Result.of(
             row,
