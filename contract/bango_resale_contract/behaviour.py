@@ -161,6 +161,13 @@ class BehaviourJudge:
                 self.status[entitlement_id] = str(shown)
             return None
         row = _preferred(fits, behaviour)
+        waiting = self.deferred.get(entitlement_id)
+        if waiting is not None and row.accepts and not row.while_deferred:
+            self._violate(
+                f"{step}: row {row.id} was accepted while the 202 of row {waiting.id} still"
+                " waits for the merchant; only rows marked whileDeferred are",
+                reproduce,
+            )
         return self._fired(row, prior, entitlement_id, read, step, reproduce)
 
     def event(

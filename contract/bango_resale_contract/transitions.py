@@ -298,6 +298,19 @@ def _life_of_an_active_entitlement(j: Journey) -> None:
         magic="CANCEL_REQUEST_RETURNS_ACCEPTED",
         expect=OK_202,
     )
+    j.act(
+        "updateEntitlement",
+        e,
+        "update metadata while the cancel waits",
+        body={"extensionData": {"journey": "2"}},
+    )
+    j.act(
+        "updateEntitlement",
+        e,
+        "suspend while the cancel waits",
+        body=SUSPEND,
+        expect=NOT_AVAILABLE_409,
+    )
     j.confirm(e, "merchant confirms the cancel", behaviour="ends-at-once")
     answer = j.act(
         "reactivateEntitlement",

@@ -31,6 +31,9 @@ NOTIFICATIONS_OUT_OF_ORDER = "notifications_out_of_order"
 # A cancel the merchant answers at once says 200 OK but changes nothing.
 UNCHANGED_AFTER_200 = "unchanged_after_200"
 
+# A 202 waiting for the merchant no longer blocks other status changes.
+WAITING_202_IGNORED = "waiting_202_ignored"
+
 # The faults below break promises the spec makes in words (bango_resale_contract.promises).
 # queryEntitlements ignores its status filter.
 QUERY_IGNORES_STATUS = "query_ignores_status"
@@ -54,6 +57,7 @@ KNOWN_FAULTS = frozenset(
         SKIPPED_NOTIFICATION,
         NOTIFICATIONS_OUT_OF_ORDER,
         UNCHANGED_AFTER_200,
+        WAITING_202_IGNORED,
         QUERY_IGNORES_STATUS,
         REQUEST_ID_NOT_ECHOED,
         ECHO_MANGLED,

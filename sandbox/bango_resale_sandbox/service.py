@@ -510,6 +510,8 @@ class EntitlementService:
         pending = self.store.get_pending(reseller, entitlement.entitlement_id)
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
+        if faults.WAITING_202_IGNORED in self.config.faults:
+            return
         raise domain.not_available(
             f"a {pending.operation} of this entitlement is waiting for the merchant"
         )

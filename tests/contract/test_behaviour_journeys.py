@@ -44,6 +44,7 @@ FAULTS = {
     "notifications_out_of_order": (NOTIFICATION_CHECK, "row create-activated sends"),
     "unchanged_after_200": (CHECK, "cancel-now answers HTTP 200 OK"),
     "illegal_transition": (CHECK, "answered HTTP 200 OK, which no row gives"),
+    "waiting_202_ignored": (CHECK, "row suspend was accepted while the 202 of row cancel-deferred"),
 }
 
 
