@@ -111,6 +111,15 @@ class BehaviourJudge:
         """Judge one answer; return the row it followed (None for a refusal or no match)."""
         record = response_body if isinstance(response_body, Mapping) else {}
         code, shown = record.get("responseCode"), record.get("status")
+        sent = request_body if isinstance(request_body, Mapping) else {}
+        receiver_url = self.receiver.url if self.receiver is not None else None
+        if operation_id == CREATE and receiver_url and sent.get("notificationUrl") == receiver_url:
+            self.watch(entitlement_id)
+        if not self.machine.rows_for(operation=operation_id):
+            # A read: no row to judge, but it tells the status.
+            if http_status == 200 and isinstance(shown, str) and entitlement_id:
+                self.status[entitlement_id] = shown
+            return None
         kind = request_kind(operation_id, request_body)
         label = f"{operation_id}[{kind}]" if kind else operation_id
         if operation_id == CREATE:

@@ -23,8 +23,10 @@ from httpx import USE_CLIENT_DEFAULT
 
 import bango_resale_spec as spec
 from bango_resale_contract import checks, promises, sandbox_data
+from bango_resale_contract.behaviour import BehaviourJudge
 from bango_resale_contract.observations import Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER
+from bango_resale_spec import status_machine
 
 SOURCE = "scenarios"
 # The reason every scenario ends an entitlement with, and one the table does not have.
@@ -89,6 +91,8 @@ class ScenarioClient:
     http: httpx.Client
     report: ScenarioReport
     memory: checks.TerminalStatusMemory = field(default_factory=checks.TerminalStatusMemory)
+    # Judges every exchange against the status machine, when given.
+    judge: BehaviourJudge | None = None
     # The last exchange sent, for checks that look further than the answer's body.
     last: tuple[httpx.Request, httpx.Response] | None = None
     _numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -107,8 +111,12 @@ class ScenarioClient:
         expect: tuple[int, str] | None = None,
         step: str = "",
         headers: Mapping[str, str] | None = None,
+        behaviour: str | None = None,
     ) -> Mapping[str, Any]:
-        """Send one request; return the JSON body (empty mapping if there is none)."""
+        """Send one request; return the JSON body (empty mapping if there is none).
+
+        `behaviour` tells the status-machine judge which merchant behaviour the step set up,
+        where two rows would fit what it sees."""
         endpoint = ENDPOINTS[operation_id]
         path = endpoint.path.replace("{id}", entitlement_id or "")
         sent = {**(headers or {}), **({MAGIC_HEADER: magic} if magic else {})}
@@ -145,12 +153,36 @@ class ScenarioClient:
         if payload is None:
             problems.append(f"HTTP {response.status_code} body is not JSON")
         self.report.violations.extend(f"{label}: {p}{reproduce}" for p in problems)
+        if self.judge is not None and auth is None:
+            judged = exchange.entitlement_id
+            if operation_id == "createEntitlement" and isinstance(payload, dict):
+                judged = payload.get("entitlementId")
+            self.judge.request(
+                operation_id,
+                body,
+                response.status_code,
+                payload,
+                judged if isinstance(judged, str) else "",
+                self.read_status,
+                step=label,
+                reproduce=curl_command(request),
+                behaviour=behaviour,
+            )
         if expect is not None and (response.status_code, code) != expect:
             self.report.misses.append(
                 f"{label}: asked for HTTP {expect[0]} {expect[1]},"
                 f" got HTTP {response.status_code} {code}{reproduce}"
             )
         return payload if isinstance(payload, dict) else {}
+
+    def read_status(self, entitlement_id: str) -> str | None:
+        """The entitlement's status as a read shows it now (None if it cannot be read)."""
+        response = self.http.get(f"/v1/entitlement/{entitlement_id}")
+        try:
+            status = response.json().get("status") if response.status_code == 200 else None
+        except ValueError:
+            status = None
+        return None if status is None else str(status)
 
     def create(
         self,
@@ -554,9 +586,11 @@ SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (
 def run_scenarios(base_url: str, user: str, password: str) -> ScenarioReport:
     """Run every scenario against the service at `base_url`; return what was seen."""
     report = ScenarioReport()
+    judge = BehaviourJudge(status_machine())
     with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
-        client = ScenarioClient(http=http, report=report)
+        client = ScenarioClient(http=http, report=report, judge=judge)
         for scenario in SCENARIOS:
             scenario(client)
         _answers_of_every_operation(client, (user, password + "-wrong"))
+    report.violations.extend(judge.violations)
     return report

@@ -98,9 +98,7 @@ class Journey:
         return self.products[index % len(self.products)]
 
     def read(self, entitlement_id: str) -> str | None:
-        response = self.client.http.get(f"/v1/entitlement/{entitlement_id}")
-        status = response.json().get("status") if response.status_code == 200 else None
-        return None if status is None else str(status)
+        return self.client.read_status(entitlement_id)
 
     def create(
         self,
@@ -122,12 +120,14 @@ class Journey:
         if self.notify_url:
             body["notificationUrl"] = self.notify_url
         answer = self.client.call(
-            "createEntitlement", body=body, magic=magic, expect=expect, step=step
+            "createEntitlement",
+            body=body,
+            magic=magic,
+            expect=expect,
+            step=step,
+            behaviour=behaviour,
         )
-        entitlement_id = str(answer.get("entitlementId") or "")
-        self.judge.watch(entitlement_id)
-        self._judge("createEntitlement", body, entitlement_id, step, behaviour)
-        return entitlement_id, {**answer, "request": body}
+        return str(answer.get("entitlementId") or ""), answer
 
     def act(
         self,
@@ -150,35 +150,9 @@ class Journey:
             magic=magic,
             expect=expect,
             step=step,
-        )
-        self._judge(operation_id, body, entitlement_id, step, behaviour)
-        return answer
-
-    def _judge(
-        self,
-        operation_id: str,
-        body: Any,
-        entitlement_id: str,
-        step: str,
-        behaviour: str | None,
-    ) -> None:
-        assert self.client.last is not None
-        request, response = self.client.last
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = None
-        self.judge.request(
-            operation_id,
-            body,
-            response.status_code,
-            payload,
-            entitlement_id,
-            self.read,
-            step=step,
-            reproduce=curl_command(request),
             behaviour=behaviour,
         )
+        return answer
 
     def event(
         self,
@@ -495,7 +469,7 @@ def run_transitions(
     )
     report = TransitionReport(judge, events_run=controls)
     with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
-        client = ScenarioClient(http=http, report=report.exchanges)
+        client = ScenarioClient(http=http, report=report.exchanges, judge=judge)
         journey = Journey(client, judge, controls, receiver.url if receiver else None)
         if products:
             journey.products = products
