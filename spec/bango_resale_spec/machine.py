@@ -7,7 +7,7 @@ service against them, the client asks them what a status allows, and the docs dr
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +74,7 @@ class StatusMachine:
 
     transitions: tuple[Transition, ...]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Transition]:
         return iter(self.transitions)
 
     def __len__(self) -> int:
