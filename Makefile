@@ -61,7 +61,7 @@ spec-release: $(STAMP) ## cut spec/released/<info.version>.openapi.yaml (needs t
 	$(PY) scripts/spec_diff.py release
 
 typecheck: $(STAMP) ## mypy --strict over the hand-written packages
-	$(BIN)/mypy overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
+	$(BIN)/mypy spec/bango_resale_spec overrides/bango_resale sandbox/bango_resale_sandbox contract/bango_resale_contract
 
 check: lint spec-diff drift typecheck ## every static check CI runs
 
@@ -82,7 +82,8 @@ certify: $(STAMP) $(NODE_STAMP) ## run the certification journeys on a fresh san
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
 
-docs: $(STAMP) $(NODE_STAMP) ## render both specs as HTML reference pages (offline, self-contained) into reports/docs/
+docs: $(STAMP) $(NODE_STAMP) $(SYSTEM_STAMP) ## render both specs (with the status machine diagram) as offline HTML reference pages into reports/docs/
+	$(PY) scripts/draw_status_machine.py reports/docs
 	$(PY) scripts/build_docs.py --out reports/docs
 
 wheel: $(STAMP) ## build the wheel and sdist into dist/

@@ -5,7 +5,9 @@ sandbox spec refers to the partner spec), and loads Redoc's standalone bundle, c
 pinned `redoc` npm package, from beside it: keep the folder together. Redoc 2 links with `#`
 anchors, so navigation works from a `file://` URL. A Content-Security-Policy lets the page load
 nothing from the network (Redoc's footer would otherwise fetch its logo from a CDN), so what
-renders offline is what renders anywhere.
+renders offline is what renders anywhere. Pictures the description embeds by file name (the
+status machine's `status-machine.svg`, drawn into the same folder first) are inlined as data: URIs,
+so the page needs nothing but the Redoc file beside it.
 
     python scripts/build_docs.py [--out reports/docs] [SPEC ...]
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import html
+import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -76,9 +80,28 @@ def bundle(spec: Path) -> dict[str, object]:
         return document
 
 
-def render(spec: Path) -> str:
+#: A Markdown image that names a local file: `![alt](name.svg)`.
+LOCAL_IMAGE = re.compile(r"(!\[[^\]]*\]\()([\w.-]+\.svg)(\))")
+
+
+def inline_images(text: str, folder: Path) -> str:
+    """`text` with each Markdown image naming an SVG file present in `folder` as a data: URI."""
+
+    def data_uri(match: re.Match[str]) -> str:
+        picture = folder / match.group(2)
+        if not picture.is_file():
+            return match.group(0)
+        encoded = base64.b64encode(picture.read_bytes()).decode()
+        return f"{match.group(1)}data:image/svg+xml;base64,{encoded}{match.group(3)}"
+
+    return LOCAL_IMAGE.sub(data_uri, text)
+
+
+def render(spec: Path, folder: Path) -> str:
     document = bundle(spec)
     info = document.get("info")
+    if isinstance(info, dict) and isinstance(info.get("description"), str):
+        info["description"] = inline_images(info["description"], folder)
     title = info.get("title", spec.stem) if isinstance(info, dict) else spec.stem
     return PAGE.format(
         csp=CONTENT_SECURITY_POLICY,
@@ -101,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(REDOC_BUNDLE, args.out / REDOC_BUNDLE.name)
     for spec in args.specs:
         target = args.out / f"{spec.name.removesuffix('.openapi.yaml')}.html"
-        target.write_text(render(spec))
+        target.write_text(render(spec, args.out))
         print(f"{spec} -> {target}")
     return 0
 

@@ -50,6 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-control-spec", action="store_true", help="skip the sandbox spec")
     parser.add_argument("--no-scenarios", action="store_true", help="skip the scenario suite")
+    parser.add_argument(
+        "--no-transitions",
+        action="store_true",
+        help="skip the journeys through the status machine",
+    )
+    parser.add_argument(
+        "--notify-url",
+        default=None,
+        help="public URL of the suite's notification receiver (needed with --url: without it"
+        " notification checks are not run)",
+    )
+    parser.add_argument(
+        "--notify-listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="where the receiver listens (default 127.0.0.1, any free port)",
+    )
     parser.add_argument("--quiet", action="store_true", help="hide schemathesis's own output")
     return parser
 
@@ -94,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
+    host, _, port = arguments.notify_listen.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"--notify-listen: {arguments.notify_listen!r} is not HOST:PORT", file=sys.stderr)
+        return 2
     config_path = arguments.config or default_config_path()
     if not config_path.is_file():
         print(f"--config: {config_path} is not a file", file=sys.stderr)
@@ -109,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_time=arguments.max_time,
         control_spec=not arguments.no_control_spec,
         scenarios=not arguments.no_scenarios,
+        transitions=not arguments.no_transitions,
+        notify_url=arguments.notify_url,
+        notify_listen=(host, int(port)),
         products=products,
         echo=not arguments.quiet,
         **({"phases": phases} if phases else {}),

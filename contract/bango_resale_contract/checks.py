@@ -2,7 +2,7 @@
 
 Each rule looks at one exchange (operation, request, response) and returns the problems it
 found, as sentences; an empty list means the exchange honours the contract. The rules read the
-contract's tables from the partner spec (`bango_resale.spec`), so a change to the spec changes
+contract's tables from the partner spec (`bango_resale_spec`), so a change to the spec changes
 what is enforced. The schemathesis hooks and the scenario suite both call these functions, so
 fuzzed and scripted traffic are judged alike.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 # Request bodies that carry a reason; the spec says (`x-stored-as`) where each lands.
 TERMINATE_BODY = "TerminateEntitlementRequest"
@@ -211,9 +211,9 @@ def client_action_is_complete(exchange: Exchange) -> list[str]:
 
 
 def allowed_from(exchange: Exchange) -> tuple[str, ...] | None:
-    """The statuses the entitlement must be in for this request (the spec's `x-allowed-from`,
-    on the operation or, for update, on the body sent); None for requests without a
-    precondition (create, reads)."""
+    """The statuses the entitlement must be in for this request (from the spec's status
+    machine, for the operation or, for update, for the body sent); None for requests without
+    a precondition (create, reads)."""
     if exchange.operation_id == UPDATE:
         request = _as_object(exchange.request_body) or {}
         benefits = request.get("entitlementBenefits")
@@ -231,7 +231,7 @@ def allowed_from(exchange: Exchange) -> tuple[str, ...] | None:
 @dataclass
 class TerminalStatusMemory:
     """Remembers which entitlements were last seen in a terminal status, to catch an operation
-    that succeeds on one although its `x-allowed-from` excludes that status (the contract
+    that succeeds on one although no row of the status machine starts it there (the contract
     answers NOT_AVAILABLE).
 
     Terminal statuses are the only ones nothing but a request can leave, so a remembered one is

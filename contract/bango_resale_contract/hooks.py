@@ -24,7 +24,7 @@ from typing import Any
 import schemathesis
 from schemathesis.generation import GenerationMode
 
-from bango_resale import spec
+import bango_resale_spec as spec
 from bango_resale_contract import checks, sandbox_data
 from bango_resale_contract.observations import OBSERVATIONS_ENVIRONMENT_VARIABLE, Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER
@@ -122,7 +122,7 @@ def bango_client_action_complete(ctx: Any, response: Any, case: Any) -> bool | N
 @schemathesis.check
 def bango_terminal_status_final(ctx: Any, response: Any, case: Any) -> bool | None:
     """Nothing succeeds on an entitlement seen CANCELLED or REVOKED unless the spec's
-    `x-allowed-from` allows it from that status (reactivate of a CANCELLED one)."""
+    the status machine allows it from that status (reactivate of a CANCELLED one)."""
     if not _is_partner_operation(case):
         return None
     problems = _TERMINAL_MEMORY.judge(_exchange(case, response), response_key=response)

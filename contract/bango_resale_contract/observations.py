@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 # Where the schemathesis hooks append their observations (set by the runner).
 OBSERVATIONS_ENVIRONMENT_VARIABLE = "BANGO_CONTRACT_OBSERVATIONS"

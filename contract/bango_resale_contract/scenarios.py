@@ -21,10 +21,12 @@ from typing import Any
 import httpx
 from httpx import USE_CLIENT_DEFAULT
 
-from bango_resale import spec
-from bango_resale_contract import checks, sandbox_data
+import bango_resale_spec as spec
+from bango_resale_contract import checks, promises, sandbox_data
+from bango_resale_contract.behaviour import BehaviourJudge
 from bango_resale_contract.observations import Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER
+from bango_resale_spec import status_machine
 
 SOURCE = "scenarios"
 # The reason every scenario ends an entitlement with, and one the table does not have.
@@ -89,6 +91,10 @@ class ScenarioClient:
     http: httpx.Client
     report: ScenarioReport
     memory: checks.TerminalStatusMemory = field(default_factory=checks.TerminalStatusMemory)
+    # Judges every exchange against the status machine, when given.
+    judge: BehaviourJudge | None = None
+    # The last exchange sent, for checks that look further than the answer's body.
+    last: tuple[httpx.Request, httpx.Response] | None = None
     _numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def unique(self, prefix: str) -> str:
@@ -105,16 +111,22 @@ class ScenarioClient:
         expect: tuple[int, str] | None = None,
         step: str = "",
         request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        behaviour: str | None = None,
     ) -> Mapping[str, Any]:
-        """Send one request; return the JSON body (empty mapping if there is none)."""
+        """Send one request; return the JSON body (empty mapping if there is none).
+
+        `behaviour` tells the status-machine judge which merchant behaviour the step set up,
+        where two rows would fit what it sees."""
         endpoint = ENDPOINTS[operation_id]
         path = endpoint.path.replace("{id}", entitlement_id or "")
-        headers = {MAGIC_HEADER: magic} if magic else {}
+        sent = {**(headers or {}), **({MAGIC_HEADER: magic} if magic else {})}
         if request_id is not None:
-            headers[checks.REQUEST_IDENTIFIER_HEADER] = request_id
-        request = self.http.build_request(endpoint.method, path, json=body, headers=headers)
+            sent[checks.REQUEST_IDENTIFIER_HEADER] = request_id
+        request = self.http.build_request(endpoint.method, path, json=body, headers=sent)
         # A per-request credential replaces the client's; the rest keep the client's.
         response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
+        self.last = (request, response)
         self.report.requests += 1
         try:
             payload: Any = response.json()
@@ -140,15 +152,40 @@ class ScenarioClient:
             for p in rule(exchange)
         ]
         problems += [f"{checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)]
+        problems += promises.judge(operation_id, request, response, payload)
         if payload is None:
             problems.append(f"HTTP {response.status_code} body is not JSON")
         self.report.violations.extend(f"{label}: {p}{reproduce}" for p in problems)
+        if self.judge is not None and auth is None:
+            judged = exchange.entitlement_id
+            if operation_id == "createEntitlement" and isinstance(payload, dict):
+                judged = payload.get("entitlementId")
+            self.judge.request(
+                operation_id,
+                body,
+                response.status_code,
+                payload,
+                judged if isinstance(judged, str) else "",
+                self.read_status,
+                step=label,
+                reproduce=curl_command(request),
+                behaviour=behaviour,
+            )
         if expect is not None and (response.status_code, code) != expect:
             self.report.misses.append(
                 f"{label}: asked for HTTP {expect[0]} {expect[1]},"
                 f" got HTTP {response.status_code} {code}{reproduce}"
             )
         return payload if isinstance(payload, dict) else {}
+
+    def read_status(self, entitlement_id: str) -> str | None:
+        """The entitlement's status as a read shows it now (None if it cannot be read)."""
+        response = self.http.get(f"/v1/entitlement/{entitlement_id}")
+        try:
+            status = response.json().get("status") if response.status_code == 200 else None
+        except ValueError:
+            status = None
+        return None if status is None else str(status)
 
     def create(
         self,
@@ -516,15 +553,70 @@ def _reused_request_identifier(
     )
 
 
-SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (_lifecycle, _accepted_answers)
+def _promises_kept(client: ScenarioClient) -> None:
+    """Traffic that puts each promise of `promises.PROMISES` to the test."""
+    customer = client.unique("scenario-promises")
+    kept = client.create(
+        magic=ACTIVATED,
+        expect=OK_200,
+        step="create with an offer",
+        customerIdentifier=customer,
+        offerKey="SCENARIO-OFFER",
+    )
+    ended = client.create(
+        magic=ACTIVATED, expect=OK_200, step="create to end", customerIdentifier=customer
+    )
+    client.call(
+        "revokeEntitlement",
+        entitlement_id=ended,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="revoke one of the customer's two",
+    )
+    for status in ("ACTIVE", "REVOKED"):
+        client.call(
+            "queryEntitlements",
+            body={"customerIdentifier": customer, "status": status},
+            expect=OK_200,
+            step=f"query the customer's {status} entitlements",
+        )
+    client.call(
+        "getEntitlement",
+        entitlement_id=kept,
+        headers={promises.REQUEST_ID_HEADER: client.unique("scenario-request")},
+        expect=OK_200,
+        step="get with a request identifier",
+    )
+    ending = client.create(
+        magic=ACTIVATED,
+        product=sandbox_data.KNOWN_PRODUCTS[1],
+        expect=OK_200,
+        step="create to cancel at the end of the period",
+    )
+    client.call(
+        "cancelEntitlement",
+        entitlement_id=ending,
+        body=_terminate_body(VALID_REASON),
+        expect=OK_200,
+        step="cancel at the end of the period",
+    )
+
+
+SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (
+    _lifecycle,
+    _accepted_answers,
+    _promises_kept,
+)
 
 
 def run_scenarios(base_url: str, user: str, password: str) -> ScenarioReport:
     """Run every scenario against the service at `base_url`; return what was seen."""
     report = ScenarioReport()
+    judge = BehaviourJudge(status_machine())
     with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
-        client = ScenarioClient(http=http, report=report)
+        client = ScenarioClient(http=http, report=report, judge=judge)
         for scenario in SCENARIOS:
             scenario(client)
         _answers_of_every_operation(client, (user, password + "-wrong"))
+    report.violations.extend(judge.violations)
     return report

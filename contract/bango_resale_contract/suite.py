@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from bango_resale import spec
+import bango_resale_spec as spec
 from bango_resale_contract import sandbox_data, service
 from bango_resale_contract.observations import (
     MatrixRow,
@@ -28,11 +28,10 @@ from bango_resale_contract.schemathesis_runner import (
     run_schemathesis,
     schemathesis_command,
 )
+from bango_resale_contract.transitions import TransitionReport, run_with_receiver
 
-PARTNER_SPEC = "bango-resale.openapi.yaml"
 #: Where the printed replay command expects a sandbox started by hand.
 SANDBOX_REPLAY_URL = "http://127.0.0.1:8000"
-SANDBOX_SPEC = "sandbox.openapi.yaml"
 MIN_LINK_COVERAGE = 0.9
 #: schemathesis's per-run budget when the configuration sets none (seconds).
 DEFAULT_MAX_TIME = 25
@@ -56,6 +55,11 @@ class SuiteOptions:
     echo: bool = True
     # Products a service other than the sandbox sells; creates name them (see hooks).
     products: tuple[tuple[str, str], ...] = ()
+    # The journeys through the status machine, and where their notifications go: the public
+    # address of the suite's receiver (needed for a remote service) and where it listens.
+    transitions: bool = True
+    notify_url: str | None = None
+    notify_listen: tuple[str, int] = ("127.0.0.1", 0)
 
     @property
     def own_sandbox(self) -> bool:
@@ -69,6 +73,7 @@ class SuiteResult:
 
     runs: list[SchemathesisRun] = field(default_factory=list)
     scenarios: ScenarioReport | None = None
+    transitions: TransitionReport | None = None
     matrix: list[MatrixRow] = field(default_factory=list)
     exercised: dict[str, int] = field(default_factory=dict)
     stateful_creates: int = 0
@@ -85,15 +90,9 @@ class SuiteResult:
         names = {name for run in self.runs for name in run.failure_names()}
         if self.scenarios is not None:
             names.update(self.scenarios.violations)
+        if self.transitions is not None:
+            names.update(self.transitions.violations)
         return names
-
-
-def _spec_path(file_name: str, package: str) -> Path:
-    """The spec from the working tree's `spec/` when there is one, else the packaged copy."""
-    local = Path("spec") / file_name
-    if local.exists():
-        return local
-    return Path(str(resources.files(package).joinpath("_data", file_name)))
 
 
 def _budget_arguments(options: SuiteOptions) -> list[str]:
@@ -116,7 +115,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             )
         partner = run_schemathesis(
             name="partner",
-            spec_path=_spec_path(PARTNER_SPEC, "bango_resale"),
+            spec_path=spec.partner_spec_path(),
             base_url=base_url,
             user=options.user,
             password=options.password,
@@ -132,11 +131,21 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
         result.runs.append(partner)
         if options.scenarios:
             result.scenarios = run_scenarios(base_url, options.user, options.password)
+        if options.transitions:
+            result.transitions = run_with_receiver(
+                base_url,
+                options.user,
+                options.password,
+                own_sandbox=options.own_sandbox,
+                notify_url=options.notify_url,
+                notify_listen=options.notify_listen,
+                products=options.products,
+            )
         if options.control_spec and options.own_sandbox:
             result.runs.append(
                 run_schemathesis(
                     name="sandbox-controls",
-                    spec_path=_spec_path(SANDBOX_SPEC, "bango_resale_sandbox"),
+                    spec_path=spec.sandbox_spec_path(),
                     base_url=base_url,
                     user=options.user,
                     password=options.password,
@@ -152,6 +161,8 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
     observations: list[Observation] = read_observations(observations_path)
     if result.scenarios is not None:
         observations += result.scenarios.observations
+    if result.transitions is not None:
+        observations += result.transitions.exchanges.observations
     result.matrix = coverage_matrix(observations)
     result.exercised = dict(operations_exercised(observations))
     result.stateful_creates = sum(
@@ -339,10 +350,26 @@ def _scenario_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
     ]
 
 
+def _transition_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    """Behaviour violations always fail; against the project's sandbox, so do misses and
+    rows of the table never observed."""
+    report = result.transitions
+    if report is None:
+        return []
+    problems = [f"transitions: {v}" for v in report.violations]
+    if options.own_sandbox:
+        problems.extend(f"transitions: {m}" for m in report.misses)
+        unseen = [row for row, seen in report.judge.coverage.items() if not seen.observed]
+        if unseen:
+            problems.append(f"transitions: rows never observed: {', '.join(unseen)}")
+    return problems
+
+
 VERDICT_RULES: list[VerdictRule] = [
     _credentials_rule,
     _schemathesis_rule,
     _scenario_rule,
+    _transition_rule,
     _full_run_rule,
 ]
 WARNING_RULES: list[VerdictRule] = [_schemathesis_warnings, _budget_warnings, _scenario_warnings]
@@ -385,6 +412,8 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
         if scenarios.misses and not options.own_sandbox and not credentials_refused(result):
             lines.append("  (misses are not failures against another service:)")
             lines.extend(f"  - {miss}" for miss in scenarios.misses)
+    if result.transitions is not None:
+        lines.append(result.transitions.format())
     lines.append(f"Total time: {result.seconds:.1f}s")
     if result.warnings:
         lines.append(f"Warnings (not failures): {len(result.warnings)}")

@@ -6,7 +6,9 @@ are implementation details, and `bango_resale_generated` (the generated client) 
 
 from __future__ import annotations
 
-from . import _constants, spec
+import bango_resale_spec as spec  # the contract reader, re-exported for callers
+
+from . import _constants
 from ._actions import ClientAction, NavigateToUrl, UnknownClientAction
 from ._client import AsyncResaleClient, ResaleClient
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT

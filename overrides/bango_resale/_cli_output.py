@@ -100,6 +100,7 @@ class Printer:
                 "responseMessage": result.response_message,
                 "requestIdentifier": result.request_identifier,
                 **entitlement.to_json(),
+                "allowedOperations": list(entitlement.allowed_operations),
             }
             if action is not None:
                 document["parameters"] = dict(action.parameters)
@@ -129,6 +130,7 @@ class Printer:
             lines.append(f"  notify    {entitlement.notification_url}")
         if entitlement.extension_data:
             lines.append(f"  extension {json.dumps(dict(entitlement.extension_data))}")
+        lines.append(f"  allows    {', '.join(entitlement.allowed_operations) or 'nothing'}")
         if action is not None:
             url = dict(action.parameters).get("url")
             expiry = dict(action.parameters).get("urlExpiry")

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 
+import bango_resale_spec as spec
+
 if TYPE_CHECKING:
     from ._results import EntitlementResult
 
@@ -332,7 +334,5 @@ def error_class_for(http_status: int, response_code: str | None) -> type[ApiErro
 
 @functools.cache
 def _reused_request_identifier_answer() -> tuple[int, str]:
-    from . import spec
-
     row = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
     return (row.http_status, row.response_code)

@@ -19,7 +19,9 @@ from typing import Any
 
 import httpx
 
-from . import _constants, spec
+import bango_resale_spec as spec
+
+from . import _constants
 from ._errors import (
     ConfigurationError,
     InvalidNotificationError,

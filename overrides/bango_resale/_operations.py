@@ -43,7 +43,9 @@ from bango_resale_generated.models import (
 )
 from bango_resale_generated.types import UNSET, Unset
 
-from . import _constants, spec
+import bango_resale_spec as spec
+
+from . import _constants
 from ._actions import UnknownClientAction, parse_client_action
 from ._errors import (
     RESPONSE_CODE_ERRORS,

@@ -16,7 +16,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from . import spec
+import bango_resale_spec as spec
+
 from ._errors import InvalidArgumentError, InvalidReasonError
 
 ReasonUse = Literal["cancel", "revoke", "suspend"]

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import spec
+import bango_resale_spec as spec
+
 from ._actions import ClientAction
+from ._errors import InvalidArgumentError
 
 
 class Outcome(enum.StrEnum):
@@ -34,6 +36,26 @@ def _terminal_statuses() -> frozenset[str]:
 @functools.cache
 def _known_statuses() -> frozenset[str]:
     return frozenset(spec.entitlement_statuses())
+
+
+# The client's method for each operation on an existing entitlement, and the operation (and
+# update body) it sends: what the status machine's rows are keyed by.
+_OPERATIONS: Mapping[str, tuple[str, str | None]] = {
+    "update": ("updateEntitlement", "EntitlementChanges"),
+    "change_product": ("updateEntitlement", spec.PRODUCT_CHANGE),
+    "suspend": ("updateEntitlement", "SuspendEntitlementRequest"),
+    "resume": ("updateEntitlement", "ResumeEntitlementRequest"),
+    "cancel": ("cancelEntitlement", None),
+    "revoke": ("revokeEntitlement", None),
+    "activation_info": ("getActivationInfo", None),
+    "reactivate": ("reactivateEntitlement", None),
+}
+
+
+@functools.cache
+def _allowed_from(operation: str) -> frozenset[str]:
+    operation_id, request = _OPERATIONS[operation]
+    return frozenset(spec.status_machine().allowed_from(operation_id, request))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +89,28 @@ class Entitlement:
     def has_known_status(self) -> bool:
         """False when the platform sent a status this client version does not know."""
         return self.status in _known_statuses()
+
+    def allows(self, operation: str) -> bool:
+        """Whether the contract accepts `operation` (a method name of the client: `cancel`,
+        `revoke`, `suspend`, `resume`, `update`, `change_product`, `activation_info`,
+        `reactivate`) in this record's status, read from the spec's status machine.
+
+        An answer about the status, not a promise: the merchant may still refuse, and while
+        a 202 waits only changes that leave the status alone are accepted. A status this
+        client does not know allows nothing.
+        """
+        if operation not in _OPERATIONS:
+            raise InvalidArgumentError(
+                "operation",
+                f"{operation!r} is not an operation on an entitlement; use one of"
+                f" {', '.join(_OPERATIONS)}",
+            )
+        return self.status in _allowed_from(operation)
+
+    @property
+    def allowed_operations(self) -> tuple[str, ...]:
+        """The operations `allows` says yes to, in the client's method order."""
+        return tuple(name for name in _OPERATIONS if self.allows(name))
 
     def to_json(self) -> dict[str, Any]:
         """The record in the API's own field names (dates as ISO 8601 strings)."""

@@ -14,7 +14,9 @@ import random
 import time
 from dataclasses import dataclass
 
-from . import _constants, spec
+import bango_resale_spec as spec
+
+from . import _constants
 
 sleep = time.sleep
 async_sleep = asyncio.sleep

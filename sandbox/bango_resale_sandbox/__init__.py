@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bango_resale_spec import StatusMachine
+
 from .config import SandboxConfig, load_config
 
 if TYPE_CHECKING:
@@ -44,6 +46,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def create_app(db_path: str, config: SandboxConfig | None = None) -> SandboxApp:
-    """An ASGI application over the SQLite file `db_path` (the packaged config by default)."""
-    return load_app_class()(config or load_config(), db_path)
+def create_app(
+    db_path: str, config: SandboxConfig | None = None, machine: StatusMachine | None = None
+) -> SandboxApp:
+    """An ASGI application over the SQLite file `db_path` (the packaged config by default),
+    executing `machine` (the shipped partner spec's status machine by default)."""
+    return load_app_class()(config or load_config(), db_path, machine)

@@ -8,14 +8,12 @@ merchant's sign-up link would be, so the page asks for no reseller authenticatio
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from .domain import DomainError
-
-if TYPE_CHECKING:
-    from .app import Receive, Response, SandboxApp
-    from .routes import Operation
+from .service import EntitlementService
+from .store import EntitlementStore
 
 SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"
@@ -24,31 +22,32 @@ HTML = b"text/html; charset=utf-8"
 
 
 async def serve_page(
-    app: SandboxApp, operation: Operation, path_params: Mapping[str, str], receive: Receive
-) -> Response:
-    from .app import Response
-
-    token = path_params["token"]
+    service: EntitlementService,
+    store: EntitlementStore,
+    status_for: Callable[[str], int],
+    operation_id: str,
+    token: str,
+    receive: Callable[[], Awaitable[Mapping[str, Any]]],
+) -> tuple[int, bytes]:
+    """The page for one activation link: (HTTP status, HTML). The HTTP layer sends it."""
     try:
-        if operation.operation_id == SUBMIT_PAGE:
+        if operation_id == SUBMIT_PAGE:
             await _drain(receive)
-            with app.store.transaction():
-                entitlement = app.service.complete_activation(token)
-            return Response(
+            with store.transaction():
+                entitlement = service.complete_activation(token)
+            return (
                 200,
                 _page(
                     "Sign-up complete",
                     f"<p>Entitlement <code>{html.escape(entitlement.entitlement_id)}</code> is now"
                     f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
                 ),
-                HTML,
             )
-        _link, entitlement = app.service.activation_link(token)
+        _link, entitlement = service.activation_link(token)
     except DomainError as exc:
-        return Response(
-            app.status_for(exc.response_code),
+        return (
+            status_for(exc.response_code),
             _page("Activation not possible", f"<p>{html.escape(exc.message)}</p>"),
-            HTML,
         )
     name = html.escape(entitlement.entitlement_display_name or entitlement.product_key)
     form = (
@@ -59,10 +58,10 @@ async def serve_page(
         '<form method="post"><button type="submit" name="confirm" value="yes">'
         "Complete sign-up</button></form>"
     )
-    return Response(200, _page("Complete your sign-up", form), HTML)
+    return 200, _page("Complete your sign-up", form)
 
 
-async def _drain(receive: Receive) -> None:
+async def _drain(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:
     """Read and discard the form body: its content does not matter."""
     while True:
         message = await receive()

@@ -1,8 +1,10 @@
-"""The entitlement, its statuses and the moves between them (contract section 3).
+"""The entitlement record and the mechanics of its moves.
 
-Pure functions over immutable values: nothing here knows about HTTP, storage or time sources.
-Callers pass the current time in and get a new entitlement plus the notification the move
-causes, or a `DomainError` naming the responseCode the refusal maps to.
+Which moves exist, the statuses each starts from, the status it leads to and the
+notifications it sends are the partner spec's status machine (`x-status-machine`), read
+through `bango_resale_spec`; `fire` applies one of its rows. What stays here is what the table
+does not say: dates, where reasons are stored, field changes. Pure functions over immutable
+values: nothing here knows about HTTP, storage or time sources.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bango_resale import spec
+import bango_resale_spec as spec
+from bango_resale_spec import StatusMachine, Transition
 
 
 class Status(StrEnum):
-    """Where an entitlement is in its life."""
+    """Where an entitlement is in its life (the spec's EntitlementStatus; a test ties them)."""
 
     PENDING = "PENDING"
     ACTIVE = "ACTIVE"
@@ -33,60 +36,24 @@ def _statuses(values: Iterable[str]) -> frozenset[Status]:
     return frozenset(Status(value) for value in values)
 
 
+# The platform events the sandbox raises (the table's `event` names).
+ACTIVATION_COMPLETED = "ACTIVATION_COMPLETED"
+MERCHANT_CONFIRMED = "MERCHANT_CONFIRMED"
+PAID_PERIOD_ENDED = "PAID_PERIOD_ENDED"
+EXPIRY_REACHED = "EXPIRY_REACHED"
+MERCHANT_CANCELLED = "MERCHANT_CANCELLED"
+MERCHANT_REVOKED = "MERCHANT_REVOKED"
+MERCHANT_STATE_LOST = "MERCHANT_STATE_LOST"
+
 TERMINAL_STATUSES = _statuses(spec.terminal_statuses())
-# Statuses in which the entitlement still exists for the merchant and may change.
-LIVE_STATUSES = frozenset({Status.PENDING, Status.ACTIVE, Status.ACTIVE_ENDING, Status.SUSPENDED})
 
 
-class NotificationType(StrEnum):
-    """Why a notification was sent."""
-
-    ACTIVATION_SUCCESS = "ACTIVATION_SUCCESS"
-    TERMINATION_PENDING = "TERMINATION_PENDING"
-    TERMINATION_SUCCESS = "TERMINATION_SUCCESS"
-    PRODUCT_UPDATE = "PRODUCT_UPDATE"
-    SUSPENSION_SUCCESS = "SUSPENSION_SUCCESS"
-    RESUMPTION_SUCCESS = "RESUMPTION_SUCCESS"
-    METADATA_UPDATE = "METADATA_UPDATE"
+def _live_statuses(machine: StatusMachine) -> frozenset[Status]:
+    """Live: the statuses in which reaching dateExpiry still ends the entitlement."""
+    return _statuses(s for t in machine.rows_for(event=EXPIRY_REACHED) for s in t.from_statuses)
 
 
-class Move(StrEnum):
-    """Every way an entitlement's status can be changed, by a caller or by the platform."""
-
-    ACTIVATE = "activate"
-    CANCEL = "cancel"
-    REVOKE = "revoke"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    REACTIVATE = "reactivate"
-    CHANGE_PRODUCT = "change_product"
-    UPDATE_METADATA = "update_metadata"
-    END_PERIOD = "end_period"
-    EXPIRE = "expire"
-    MERCHANT_CANCEL = "merchant_cancel"
-    MERCHANT_REVOKE = "merchant_revoke"
-    FAIL = "fail"
-
-
-# The statuses each move may start from; anything else is NOT_AVAILABLE. Moves a caller asks
-# for follow the spec's `x-allowed-from`; the platform's own moves are the sandbox's to define.
-ALLOWED_FROM: Mapping[Move, frozenset[Status]] = {
-    Move.CANCEL: _statuses(spec.operation_allowed_from("cancelEntitlement")),
-    Move.REVOKE: _statuses(spec.operation_allowed_from("revokeEntitlement")),
-    Move.REACTIVATE: _statuses(spec.operation_allowed_from("reactivateEntitlement")),
-    Move.SUSPEND: _statuses(spec.body_allowed_from("SuspendEntitlementRequest")),
-    Move.RESUME: _statuses(spec.body_allowed_from("ResumeEntitlementRequest")),
-    Move.CHANGE_PRODUCT: _statuses(spec.body_allowed_from("EntitlementChanges", "productKey")),
-    Move.UPDATE_METADATA: _statuses(spec.body_allowed_from("EntitlementChanges")),
-    Move.ACTIVATE: frozenset({Status.PENDING}),
-    Move.END_PERIOD: frozenset({Status.ACTIVE_ENDING}),
-    Move.EXPIRE: LIVE_STATUSES,
-    Move.MERCHANT_CANCEL: LIVE_STATUSES,
-    Move.MERCHANT_REVOKE: LIVE_STATUSES,
-    Move.FAIL: LIVE_STATUSES,
-}
-# Activation info changes nothing, so it is no move; it still answers only in these statuses.
-ACTIVATION_INFO_FROM = _statuses(spec.operation_allowed_from("getActivationInfo"))
+LIVE_STATUSES = _live_statuses(spec.status_machine())
 
 
 class DomainError(Exception):
@@ -207,11 +174,12 @@ class Entitlement:
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
-    """The outcome of a move: the new record and the notification it causes, if any."""
+class Step:
+    """One row of the table applied: the new record and the notifications it sends, in order."""
 
     entitlement: Entitlement
-    notification: NotificationType | None
+    notifications: tuple[str, ...]
+    row: Transition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,40 +246,57 @@ class ReasonTable:
             raise bad_request(f"reason pair {category}/{code} is not in the standard reason table")
 
 
-def ensure_allowed(move: Move, entitlement: Entitlement) -> None:
-    """Raise the refusal the contract prescribes when `move` cannot start from this status."""
-    if entitlement.status in ALLOWED_FROM[move]:
-        return
-    if move is Move.REACTIVATE and entitlement.status in LIVE_STATUSES:
-        raise DomainError(
-            "ALREADY_EXISTS", f"entitlement is already live ({entitlement.status.value})"
-        )
-    raise not_available(
-        f"cannot {move.value.replace('_', ' ')} an entitlement that is {entitlement.status.value}"
+def select(
+    machine: StatusMachine,
+    status: Status | None,
+    *,
+    behaviour: str | None = None,
+    operation: str | None = None,
+    request: str | None = None,
+    event: str | None = None,
+    among: Iterable[str] | None = None,
+) -> Transition:
+    """The row this trigger fires from `status`, or the refusal the contract prescribes.
+
+    No row for the status: NOT_AVAILABLE. A refusal row (reactivate of a live entitlement):
+    its responseCode.
+    """
+    row = machine.select(
+        status=None if status is None else status.value,
+        behaviour=behaviour,
+        operation=operation,
+        request=request,
+        event=event,
+        among=among,
     )
+    trigger = event or (f"{operation} ({request})" if request else operation)
+    where = "a new entitlement" if status is None else f"an entitlement that is {status.value}"
+    if row is None:
+        raise not_available(f"{trigger} is not possible for {where}")
+    if not row.accepts:
+        raise DomainError(str(row.response_code), f"{trigger} refused for {where} ({row.id})")
+    return row
 
 
-def create(
+def new_entitlement(
     *,
     entitlement_id: str,
     customer_identifier: str,
     merchant_account_key: str,
     product_key: str,
     display_name: str,
-    activate_now: bool,
     now: datetime,
     offer_key: str | None = None,
     notification_url: str | None = None,
     date_expiry: datetime | None = None,
     extension_data: Mapping[str, Any] | None = None,
-) -> Transition:
-    """A new entitlement, ACTIVE when the merchant activates at once, PENDING otherwise."""
-    entitlement = Entitlement(
+) -> Entitlement:
+    """The record a create starts from, before its row gives it a status."""
+    return Entitlement(
         entitlement_id=entitlement_id,
-        status=Status.ACTIVE if activate_now else Status.PENDING,
+        status=Status.PENDING,
         date_created=now,
         date_last_updated=now,
-        date_activated=now if activate_now else None,
         customer_identifier=customer_identifier,
         merchant_account_key=merchant_account_key,
         product_key=product_key,
@@ -321,20 +306,44 @@ def create(
         date_expiry=date_expiry,
         extension_data=dict(extension_data or {}),
     )
-    return Transition(entitlement, NotificationType.ACTIVATION_SUCCESS if activate_now else None)
 
 
-def activate(entitlement: Entitlement, now: datetime) -> Transition:
-    """The merchant finished activation (with or without a user step)."""
-    ensure_allowed(Move.ACTIVATE, entitlement)
-    changed = replace(
-        entitlement,
-        status=Status.ACTIVE,
-        date_activated=now,
-        date_ended=None,
-        date_last_updated=now,
-    )
-    return Transition(changed, NotificationType.ACTIVATION_SUCCESS)
+def fire(
+    row: Transition, entitlement: Entitlement, now: datetime, *, period_days: int = 30
+) -> Step:
+    """Apply one row: its resulting status and notifications, plus the dates that go with
+    the change (activation, suspension, resumption, the end)."""
+    before = entitlement.status
+    after = Status(row.result(None if row.creates else before.value) or before.value)
+    changed = entitlement
+    if row.creates or after is not before:
+        changed = replace(changed, status=after, date_last_updated=now)
+        changed = _dates(changed, before if not row.creates else None, after, now, period_days)
+    return Step(changed, row.notifications, row)
+
+
+def _dates(
+    entitlement: Entitlement,
+    before: Status | None,
+    after: Status,
+    now: datetime,
+    period_days: int,
+) -> Entitlement:
+    if after is Status.ACTIVE and before is Status.SUSPENDED:
+        return replace(entitlement, date_resumed=now)
+    if after is Status.ACTIVE:
+        return replace(entitlement, date_activated=now, date_ended=None)
+    if after is Status.PENDING:
+        return replace(entitlement, date_activated=None, date_ended=None)
+    if after is Status.SUSPENDED:
+        return replace(entitlement, date_suspended=now)
+    if after is Status.ACTIVE_ENDING:
+        return replace(entitlement, date_ended=period_end(entitlement, period_days, now))
+    if after in TERMINAL_STATUSES:
+        # The end is now, or the planned end of the paid period when that came first.
+        planned = entitlement.date_ended
+        return replace(entitlement, date_ended=now if planned is None else min(planned, now))
+    return entitlement
 
 
 def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> datetime:
@@ -363,121 +372,9 @@ def with_reason(
     return replace(entitlement, extension_data=data)
 
 
-def cancel(
-    entitlement: Entitlement, *, ends_at_period_end: bool, period_days: int, now: datetime
-) -> Transition:
-    """Soft end: ACTIVE-ENDING until the paid period is over, or CANCELLED at once.
-
-    Only an ACTIVE entitlement has a paid period left to run; PENDING and SUSPENDED ones end
-    at once.
-    """
-    ensure_allowed(Move.CANCEL, entitlement)
-    if ends_at_period_end and entitlement.status is Status.ACTIVE:
-        changed = replace(
-            entitlement,
-            status=Status.ACTIVE_ENDING,
-            date_ended=period_end(entitlement, period_days, now),
-            date_last_updated=now,
-        )
-        return Transition(changed, NotificationType.TERMINATION_PENDING)
-    return _end(entitlement, Status.CANCELLED, now)
-
-
-def revoke(entitlement: Entitlement, now: datetime) -> Transition:
-    """Hard end: REVOKED at once."""
-    ensure_allowed(Move.REVOKE, entitlement)
-    return _end(entitlement, Status.REVOKED, now)
-
-
-def end_period(entitlement: Entitlement, now: datetime) -> Transition:
-    """An ACTIVE-ENDING entitlement reached its dateEnded."""
-    ensure_allowed(Move.END_PERIOD, entitlement)
-    changed = replace(entitlement, status=Status.CANCELLED, date_last_updated=now)
-    return Transition(changed, NotificationType.TERMINATION_SUCCESS)
-
-
-def expire(entitlement: Entitlement, reason: Reason, now: datetime) -> Transition:
-    """dateExpiry was reached: the platform cancels with its own reason."""
-    ensure_allowed(Move.EXPIRE, entitlement)
-    return _end(with_reason(entitlement, CANCEL_REASON.keys, reason), Status.CANCELLED, now)
-
-
-def merchant_end(
-    entitlement: Entitlement, *, revoke: bool, reason: Reason | None, now: datetime
-) -> Transition:
-    """The merchant ended the entitlement on its side (user cancelled there, fraud, ...)."""
-    ensure_allowed(Move.MERCHANT_REVOKE if revoke else Move.MERCHANT_CANCEL, entitlement)
-    if reason is not None:
-        entitlement = with_reason(entitlement, CANCEL_REASON.keys, reason)
-    return _end(entitlement, Status.REVOKED if revoke else Status.CANCELLED, now)
-
-
-def fail(entitlement: Entitlement, now: datetime) -> Transition:
-    """The platform lost track of the merchant's state. No notification type covers it."""
-    ensure_allowed(Move.FAIL, entitlement)
-    return Transition(replace(entitlement, status=Status.FAILED, date_last_updated=now), None)
-
-
-def _end(entitlement: Entitlement, status: Status, now: datetime) -> Transition:
-    changed = replace(entitlement, status=status, date_ended=now, date_last_updated=now)
-    return Transition(changed, NotificationType.TERMINATION_SUCCESS)
-
-
-def suspend(entitlement: Entitlement, now: datetime) -> Transition:
-    ensure_allowed(Move.SUSPEND, entitlement)
-    changed = replace(
-        entitlement, status=Status.SUSPENDED, date_suspended=now, date_last_updated=now
-    )
-    return Transition(changed, NotificationType.SUSPENSION_SUCCESS)
-
-
-def resume(entitlement: Entitlement, now: datetime) -> Transition:
-    ensure_allowed(Move.RESUME, entitlement)
-    changed = replace(entitlement, status=Status.ACTIVE, date_resumed=now, date_last_updated=now)
-    return Transition(changed, NotificationType.RESUMPTION_SUCCESS)
-
-
-def reactivate(entitlement: Entitlement, *, needs_user_step: bool, now: datetime) -> Transition:
-    """Bring a CANCELLED entitlement back: ACTIVE, or PENDING until the user signs up again."""
-    ensure_allowed(Move.REACTIVATE, entitlement)
-    if needs_user_step:
-        changed = replace(
-            entitlement,
-            status=Status.PENDING,
-            date_activated=None,
-            date_ended=None,
-            date_last_updated=now,
-        )
-        return Transition(changed, None)
-    changed = replace(
-        entitlement,
-        status=Status.ACTIVE,
-        date_activated=now,
-        date_ended=None,
-        date_last_updated=now,
-    )
-    return Transition(changed, NotificationType.ACTIVATION_SUCCESS)
-
-
-def change_product(
-    entitlement: Entitlement,
-    *,
-    product_key: str,
-    display_name: str,
-    needs_user_step: bool,
-    now: datetime,
-) -> Transition:
-    """Move an ACTIVE entitlement to another product of the same merchant."""
-    ensure_allowed(Move.CHANGE_PRODUCT, entitlement)
-    changed = replace(
-        entitlement,
-        product_key=product_key,
-        entitlement_display_name=display_name,
-        date_last_updated=now,
-    )
-    if needs_user_step:
-        changed = replace(changed, status=Status.PENDING, date_activated=None)
-    return Transition(changed, NotificationType.PRODUCT_UPDATE)
+def change_product(entitlement: Entitlement, product_key: str, display_name: str) -> Entitlement:
+    """The record on another product of the same merchant (the row decides the status)."""
+    return replace(entitlement, product_key=product_key, entitlement_display_name=display_name)
 
 
 # Record fields an update may change in any live status.
@@ -492,12 +389,12 @@ METADATA_FIELDS = (
 
 def update_metadata(
     entitlement: Entitlement, changes: Mapping[str, Any], now: datetime
-) -> Transition:
-    """Apply metadata changes (keys of METADATA_FIELDS, API names and JSON values).
+) -> Entitlement | None:
+    """Apply metadata changes (keys of METADATA_FIELDS, API names and JSON values); None
+    when no value changes (nothing to notify).
 
     extensionData is merged key by key; a key set to null is removed.
     """
-    ensure_allowed(Move.UPDATE_METADATA, entitlement)
     updated = entitlement
     if "notificationUrl" in changes:
         updated = replace(updated, notification_url=changes["notificationUrl"])
@@ -517,5 +414,5 @@ def update_metadata(
                 data[key] = value
         updated = replace(updated, extension_data=data)
     if updated == entitlement:
-        return Transition(entitlement, None)
-    return Transition(replace(updated, date_last_updated=now), NotificationType.METADATA_UPDATE)
+        return None
+    return replace(updated, date_last_updated=now)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 
 @functools.cache

@@ -1,5 +1,10 @@
 """The sandbox's use cases: each API and control operation as one step against the store.
 
+Every change of status is a row of the partner spec's status machine: the service picks the
+row from the operation (or event), the entitlement's status and the merchant's behaviour, and
+`domain.fire` applies it. What the service decides itself is the mechanics: which behaviour a
+product or an `X-Magic-Number` stands for, what waits for the merchant, links, reasons.
+
 Callers run every method inside `store.transaction()`, so a status change, the notification it
 causes and the idempotency record of the request commit together. Methods validate before
 they write, and callers run each step in `store.savepoint()` as well, so a refusal
@@ -14,17 +19,19 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+import bango_resale_spec as spec
+from bango_resale_spec import StatusMachine, Transition
+
 from . import domain, faults, limits
 from .clock import SandboxClock
 from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
-from .domain import DomainError, Entitlement, Move, NotificationType, Reason, Status
+from .domain import DomainError, Entitlement, Reason, Status
 from .magic import MagicNumber, forced
 from .store import (
     ActivationLink,
@@ -39,37 +46,62 @@ ACTIVATION_PATH = "/sandbox/activate/"
 # The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation
 # it blocks only new asynchronous updates (see `_ensure_no_pending`).
 ACTIVATE = "activate"
+# Where a waiting 202 keeps the id of the row it answered with.
+DEFERRED_ROW = "row"
 # The merchant controls' optional reason (sandbox spec), stored like a cancel's.
 MERCHANT_REASON_FIELDS = domain.ReasonNames("reasonCategory", "reasonCode", "reasonDescription")
 
-_MESSAGES: Mapping[NotificationType, str] = {
-    NotificationType.ACTIVATION_SUCCESS: "Entitlement activated",
-    NotificationType.TERMINATION_PENDING: "Entitlement ends when the paid period is over",
-    NotificationType.TERMINATION_SUCCESS: "Entitlement ended",
-    NotificationType.PRODUCT_UPDATE: "Entitlement product changed",
-    NotificationType.SUSPENSION_SUCCESS: "Entitlement suspended",
-    NotificationType.RESUMPTION_SUCCESS: "Entitlement resumed",
-    NotificationType.METADATA_UPDATE: "Entitlement details changed",
+# Operations as the table names them.
+CREATE = "createEntitlement"
+UPDATE = "updateEntitlement"
+CANCEL = "cancelEntitlement"
+REVOKE = "revokeEntitlement"
+ACTIVATION_INFO = "getActivationInfo"
+REACTIVATE = "reactivateEntitlement"
+# Update bodies as the table names them.
+METADATA_BODY = "EntitlementChanges"
+SUSPEND_BODY = "SuspendEntitlementRequest"
+RESUME_BODY = "ResumeEntitlementRequest"
+CLIENT_ACTION_REQUIRED = "CLIENT_ACTION_REQUIRED"
+
+# The table's merchant behaviours, as this sandbox's configuration expresses them.
+ACTIVATES_AT_ONCE = "activates-at-once"
+ACTIVATES_LATER = "activates-later"
+NEEDS_SIGN_UP = "needs-sign-up"
+ANSWERS_AT_ONCE = "answers-at-once"
+CONFIRMS_LATER = "confirms-later"
+ENDS_AT_PERIOD_END = "ends-at-period-end"
+ENDS_AT_ONCE = "ends-at-once"
+_ACTIVATION_BEHAVIOUR: Mapping[ActivationMode, str] = {
+    ActivationMode.IMMEDIATE: ACTIVATES_AT_ONCE,
+    ActivationMode.PENDING: ACTIVATES_LATER,
+    ActivationMode.CLIENT_ACTION: NEEDS_SIGN_UP,
 }
-
-
-class Answer(StrEnum):
-    """How an operation was answered; the HTTP layer maps each to a status."""
-
-    DONE = "done"  # 200 OK
-    CREATED = "created"  # 201 OK, PENDING, no user step
-    ACCEPTED = "accepted"  # 202 OK, the merchant finishes later
-    CLIENT_ACTION = "client_action"  # 202 CLIENT_ACTION_REQUIRED with parameters
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """An operation's answer and the record it returns."""
+    """An operation's answer, the record it returns and the table row it followed."""
 
-    answer: Answer
+    http_status: int
+    response_code: str
     entitlement: Entitlement
     message: str
     parameters: dict[str, Any] | None = None
+    row: Transition | None = None
+
+    @classmethod
+    def of(
+        cls,
+        row: Transition,
+        entitlement: Entitlement,
+        message: str,
+        parameters: dict[str, Any] | None = None,
+    ) -> Result:
+        """The answer a row prescribes."""
+        status, code = row.http_status, row.response_code
+        assert status is not None and code is not None, f"{row.id} is no operation row"
+        return cls(status, code, entitlement, message, parameters, row)
 
 
 def not_found(entitlement_id: str) -> DomainError:
@@ -86,12 +118,16 @@ class EntitlementService:
         reasons: domain.ReasonTable,
         expiry_reason: Reason,
         on_notification: Callable[[], None] = lambda: None,
+        machine: StatusMachine | None = None,
     ) -> None:
         self.config = config
+        self.machine = machine or spec.status_machine()
         self.store = store
         self.reasons = reasons
         self.clock = SandboxClock(store)
         self._expiry_reason = expiry_reason
+        # NOTIFICATIONS_OUT_OF_ORDER's held-back notifications, by entitlement.
+        self._held_back: dict[str, domain.Step] = {}
         self._on_notification = on_notification
 
     # -- partner API ----------------------------------------------------------------------
@@ -133,26 +169,26 @@ class EntitlementService:
                 "ALREADY_EXISTS",
                 f"customer already holds {limit} live entitlement(s) for {merchant}/{product}",
             )
+        row = self._select(
+            None, operation=CREATE, behaviour=_ACTIVATION_BEHAVIOUR[mode], reseller=reseller
+        )
         now = self.clock.now(reseller)
-        transition = domain.create(
+        record = domain.new_entitlement(
             entitlement_id=requested_id or domain.new_entitlement_id(),
             customer_identifier=customer,
             merchant_account_key=merchant,
             product_key=product,
             display_name=behaviour.display_name,
-            activate_now=mode is ActivationMode.IMMEDIATE,
             now=now,
-            offer_key=offer,
+            offer_key=None if faults.CREATE_DROPS_OFFER in self.config.faults else offer,
             notification_url=notification_url,
             date_expiry=expiry,
             extension_data=body.get("extensionData"),
         )
-        entitlement = transition.entitlement
+        step = domain.fire(row, record, now)
+        entitlement = step.entitlement
         self.store.insert(reseller, entitlement)
-        if transition.notification is not None:
-            self._notify(reseller, entitlement, transition.notification)
-        if mode is ActivationMode.IMMEDIATE:
-            return Result(Answer.DONE, entitlement, "Entitlement created and active")
+        self._send(reseller, step)
         if mode is ActivationMode.PENDING:
             self._schedule(
                 reseller,
@@ -161,13 +197,7 @@ class EntitlementService:
                 {},
                 behaviour.activation_delay_seconds,
             )
-            return Result(Answer.CREATED, entitlement, "Entitlement created; activation pending")
-        return Result(
-            Answer.CLIENT_ACTION,
-            entitlement,
-            "The user must complete sign-up",
-            self._new_link(reseller, entitlement.entitlement_id, base_url),
-        )
+        return self._answer(reseller, row, entitlement, base_url)
 
     def get(self, reseller: str, entitlement_id: str) -> Entitlement:
         entitlement = self.store.get(reseller, entitlement_id)
@@ -181,7 +211,9 @@ class EntitlementService:
             body["customerIdentifier"],
             merchant_account_key=body.get("merchantAccountKey"),
             product_key=body.get("productKey"),
-            status=body.get("status"),
+            status=None
+            if faults.QUERY_IGNORES_STATUS in self.config.faults
+            else body.get("status"),
         )
 
     def update(
@@ -208,27 +240,33 @@ class EntitlementService:
         asynchronous = (
             forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
         )
-        if benefits is not None or new_product is not None or asynchronous:
-            # Metadata alone may change while the merchant works on something else. A 202
-            # would take the entitlement's one pending slot, so it must not replace an
-            # activation either: the entitlement would stay PENDING for good.
-            self._ensure_no_pending(reseller, entitlement, activation_blocks=asynchronous)
-        if metadata or (benefits is None and new_product is None):
-            domain.ensure_allowed(Move.UPDATE_METADATA, entitlement)
+        request = {"SUSPEND": SUSPEND_BODY, "RESUME": RESUME_BODY}.get(operation) or (
+            spec.PRODUCT_CHANGE if new_product is not None else METADATA_BODY
+        )
+        timing = CONFIRMS_LATER if asynchronous else ANSWERS_AT_ONCE
+        if metadata and request != METADATA_BODY:
+            # Metadata sent with a product change follows its own row, first.
+            self._select(
+                entitlement, operation=UPDATE, request=METADATA_BODY, behaviour=ANSWERS_AT_ONCE
+            )
+        # Whether the product change needs a sign-up is known only once the target is; both
+        # rows start from the same statuses, so either checks the precondition.
+        main = self._select(
+            entitlement,
+            operation=UPDATE,
+            request=request,
+            behaviour=timing,
+            reseller=reseller,
+        )
         reason: Reason | None = None
         if operation == "SUSPEND":
-            domain.ensure_allowed(Move.SUSPEND, entitlement)
             reason = self._optional_reason(body, domain.SUSPEND_REASON.fields)
-        elif operation == "RESUME":
-            domain.ensure_allowed(Move.RESUME, entitlement)
         if operation != "UPDATE" and not behaviour.supports_suspend:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} does not support"
                 " suspend and resume"
             )
-        target: ProductBehaviour | None = None
         if new_product is not None:
-            domain.ensure_allowed(Move.CHANGE_PRODUCT, entitlement)
             target = self.config.product(entitlement.merchant_account_key, new_product)
             if target is None:
                 raise domain.not_available(
@@ -242,7 +280,8 @@ class EntitlementService:
             # Merge now, also for a 202, so that an oversized merge is refused to the caller
             # rather than when the merchant confirms.
             merged = domain.update_metadata(entitlement, metadata, self.clock.now(reseller))
-            _check_extension_data(merged.entitlement.extension_data)
+            if merged is not None:
+                _check_extension_data(merged.extension_data)
         payload = {
             "metadata": metadata,
             "productKey": new_product,
@@ -251,23 +290,10 @@ class EntitlementService:
         }
         if asynchronous:
             self.store.save(reseller, entitlement)
-            self._schedule(
-                reseller,
-                entitlement.entitlement_id,
-                operation.lower(),
-                payload,
-                behaviour.async_delay_seconds,
-            )
-            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
-        updated = self._apply_update(reseller, entitlement, payload)
-        if updated.status is Status.PENDING and entitlement.status is not Status.PENDING:
-            return Result(
-                Answer.CLIENT_ACTION,
-                updated,
-                "The user must confirm the new product",
-                self._new_link(reseller, updated.entitlement_id, base_url),
-            )
-        return Result(Answer.DONE, updated, "Entitlement updated")
+            self._defer(reseller, entitlement, operation.lower(), main, payload, behaviour)
+            return Result.of(main, entitlement, "Accepted; the merchant confirms later")
+        updated, answered = self._apply_update(reseller, entitlement, payload, confirmed=False)
+        return self._answer(reseller, answered or main, updated, base_url)
 
     def terminate(
         self,
@@ -294,9 +320,14 @@ class EntitlementService:
             and faults.ILLEGAL_TRANSITION in self.config.faults
             and entitlement.status in domain.TERMINAL_STATUSES
         ):
-            return Result(Answer.DONE, entitlement, "Entitlement cancelled")
-        self._ensure_no_pending(reseller, entitlement)
-        domain.ensure_allowed(Move.REVOKE if revoke else Move.CANCEL, entitlement)
+            return Result(200, "OK", entitlement, "Entitlement cancelled")
+        behaviour = self._behaviour(entitlement)
+        asynchronous = (
+            forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
+        )
+        name = REVOKE if revoke else CANCEL
+        timing = CONFIRMS_LATER if asynchronous else _ending_behaviour(revoke, behaviour)
+        row = self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
         if not revoke and faults.DROP_CANCEL_REASON in self.config.faults:
             entitlement = replace(
                 entitlement, extension_data={**entitlement.extension_data, **custom}
@@ -304,19 +335,22 @@ class EntitlementService:
         else:
             entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
         _check_extension_data(entitlement.extension_data)
-        behaviour = self._behaviour(entitlement)
-        if forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations:
+        if asynchronous:
             self.store.save(reseller, entitlement)
-            self._schedule(
-                reseller, entitlement_id, operation.lower(), {}, behaviour.async_delay_seconds
-            )
-            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
+            self._defer(reseller, entitlement, operation.lower(), row, {}, behaviour)
+            return Result.of(row, entitlement, "Accepted; the merchant confirms later")
+        if not revoke and faults.UNCHANGED_AFTER_200 in self.config.faults:
+            return Result(200, "OK", entitlement, "Entitlement cancelled")
         now = self.clock.now(reseller)
-        ended = self._commit(
-            reseller, entitlement, self._ending(entitlement, revoke, behaviour, now)
-        )
-        return Result(
-            Answer.DONE,
+        step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
+        if (
+            faults.ACTIVE_ENDING_WITHOUT_END in self.config.faults
+            and step.entitlement.status is Status.ACTIVE_ENDING
+        ):
+            step = replace(step, entitlement=replace(step.entitlement, date_ended=None))
+        ended = self._commit(reseller, entitlement, step)
+        return Result.of(
+            row,
             ended,
             "Entitlement revoked"
             if revoke
@@ -331,19 +365,15 @@ class EntitlementService:
         self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
     ) -> Result:
         entitlement = self.get(reseller, entitlement_id)
-        if entitlement.status not in domain.ACTIVATION_INFO_FROM:
-            raise domain.not_available(
-                f"activation info exists only for PENDING entitlements, this one is"
-                f" {entitlement.status.value}"
-            )
+        row = self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
         if magic is MagicNumber.ACTIVATION_INFO_RETURNS_ACTIVATION_CODE:
             if entitlement.activation_code is None:
                 code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
                 entitlement = replace(entitlement, activation_code=code)
                 self.store.save(reseller, entitlement)
-            return Result(Answer.DONE, entitlement, "Activation code issued")
-        return Result(
-            Answer.DONE,
+            return Result.of(row, entitlement, "Activation code issued")
+        return Result.of(
+            row,
             entitlement,
             "Activation link issued",
             self._new_link(reseller, entitlement_id, base_url),
@@ -355,36 +385,28 @@ class EntitlementService:
         entitlement = self.get(reseller, entitlement_id)
         if forced(magic, "REACTIVATE", "NOT_AVAILABLE"):
             raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
-        self._ensure_no_pending(reseller, entitlement)
-        domain.ensure_allowed(Move.REACTIVATE, entitlement)
         behaviour = self._behaviour(entitlement)
+        user_step = forced(magic, "REACTIVATE", "ACTIVATION_REQUIRED") or (
+            behaviour.activation is ActivationMode.CLIENT_ACTION
+        )
+        asynchronous = (
+            forced(magic, "REACTIVATE", "ACCEPTED") or "reactivate" in behaviour.async_operations
+        )
+        timing = (
+            CONFIRMS_LATER if asynchronous else NEEDS_SIGN_UP if user_step else ACTIVATES_AT_ONCE
+        )
+        row = self._select(entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller)
         if not behaviour.supports_reactivate:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} cannot be"
                 " reactivated"
             )
-        user_step = forced(magic, "REACTIVATE", "ACTIVATION_REQUIRED") or (
-            behaviour.activation is ActivationMode.CLIENT_ACTION
-        )
-        if forced(magic, "REACTIVATE", "ACCEPTED") or "reactivate" in behaviour.async_operations:
-            self._schedule(
-                reseller, entitlement_id, "reactivate", {}, behaviour.async_delay_seconds
-            )
-            return Result(Answer.ACCEPTED, entitlement, "Accepted; the merchant confirms later")
+        if asynchronous:
+            self._defer(reseller, entitlement, "reactivate", row, {}, behaviour)
+            return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
-        updated = self._commit(
-            reseller,
-            entitlement,
-            domain.reactivate(entitlement, needs_user_step=user_step, now=now),
-        )
-        if user_step:
-            return Result(
-                Answer.CLIENT_ACTION,
-                updated,
-                "The user must sign up again",
-                self._new_link(reseller, entitlement_id, base_url),
-            )
-        return Result(Answer.DONE, updated, "Entitlement reactivated")
+        updated = self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        return self._answer(reseller, row, updated, base_url)
 
     # -- the merchant's side and the sandbox controls -------------------------------------
 
@@ -403,16 +425,21 @@ class EntitlementService:
         """The merchant ends the entitlement on its own initiative."""
         entitlement = self.get(reseller, entitlement_id)
         reason = self._optional_reason(body, MERCHANT_REASON_FIELDS)
-        now = self.clock.now(reseller)
-        transition = domain.merchant_end(entitlement, revoke=revoke, reason=reason, now=now)
+        row = self._select(
+            entitlement, event=domain.MERCHANT_REVOKED if revoke else domain.MERCHANT_CANCELLED
+        )
+        if reason is not None:
+            entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason)
+        step = domain.fire(row, entitlement, self.clock.now(reseller))
         self.store.delete_pending(reseller, entitlement_id)
-        return self._commit(reseller, entitlement, transition)
+        return self._commit(reseller, entitlement, step)
 
     def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
         entitlement = self.get(reseller, entitlement_id)
-        transition = domain.fail(entitlement, self.clock.now(reseller))
+        row = self._select(entitlement, event=domain.MERCHANT_STATE_LOST)
+        step = domain.fire(row, entitlement, self.clock.now(reseller))
         self.store.delete_pending(reseller, entitlement_id)
-        return self._commit(reseller, entitlement, transition)
+        return self._commit(reseller, entitlement, step)
 
     def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
         """Move the reseller's clock forward and fire everything that became due."""
@@ -425,13 +452,16 @@ class EntitlementService:
         epoch = now.timestamp()
         changed = 0
         for entitlement in self.store.due_expiries(reseller, epoch):
-            self._commit(
-                reseller, entitlement, domain.expire(entitlement, self._expiry_reason, now)
+            row = self._select(entitlement, event=domain.EXPIRY_REACHED)
+            expiring = domain.with_reason(
+                entitlement, domain.CANCEL_REASON.keys, self._expiry_reason
             )
+            self._commit(reseller, entitlement, domain.fire(row, expiring, now))
             self.store.delete_pending(reseller, entitlement.entitlement_id)
             changed += 1
         for entitlement in self.store.due_period_ends(reseller, epoch):
-            self._commit(reseller, entitlement, domain.end_period(entitlement, now))
+            row = self._select(entitlement, event=domain.PAID_PERIOD_ENDED)
+            self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
             changed += 1
         for entitlement_id in self.store.due_pending(reseller, epoch):
             try:
@@ -511,7 +541,8 @@ class EntitlementService:
         link, entitlement = self.activation_link(token)
         now = self.clock.now(link.reseller)
         # A 202'd cancel or revoke stays pending: the merchant still confirms it later.
-        return self._commit(link.reseller, entitlement, domain.activate(entitlement, now))
+        row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+        return self._commit(link.reseller, entitlement, domain.fire(row, entitlement, now))
 
     # -- internals ------------------------------------------------------------------------
 
@@ -532,6 +563,8 @@ class EntitlementService:
         pending = self.store.get_pending(reseller, entitlement.entitlement_id)
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
+        if faults.WAITING_202_IGNORED in self.config.faults:
+            return
         raise domain.not_available(
             f"a {pending.operation} of this entitlement is waiting for the merchant"
         )
@@ -547,61 +580,116 @@ class EntitlementService:
         due = None if delay is None else self.clock.epoch(reseller) + delay
         self.store.put_pending(reseller, PendingOperation(entitlement_id, operation, payload, due))
 
+    def _select(
+        self,
+        entitlement: Entitlement | None,
+        *,
+        operation: str | None = None,
+        request: str | None = None,
+        event: str | None = None,
+        behaviour: str | None = None,
+        among: tuple[str, ...] | None = None,
+        reseller: str | None = None,
+    ) -> Transition:
+        """The table's row for this trigger, or the refusal it prescribes.
+
+        For a request (`reseller` given), a row not marked `whileDeferred` is also refused
+        while an earlier 202 waits for the merchant.
+        """
+        row = domain.select(
+            self.machine,
+            None if entitlement is None else entitlement.status,
+            behaviour=behaviour,
+            operation=operation,
+            request=request,
+            event=event,
+            among=among,
+        )
+        if reseller is not None and entitlement is not None and not row.while_deferred:
+            self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
+        return row
+
+    def _defer(
+        self,
+        reseller: str,
+        entitlement: Entitlement,
+        operation: str,
+        row: Transition,
+        payload: dict[str, Any],
+        behaviour: ProductBehaviour,
+    ) -> None:
+        """Keep a 202 `OK` waiting for the merchant, with the row whose completion it awaits."""
+        self._schedule(
+            reseller,
+            entitlement.entitlement_id,
+            operation,
+            {**payload, DEFERRED_ROW: row.id},
+            behaviour.async_delay_seconds,
+        )
+
+    def _answer(
+        self, reseller: str, row: Transition, entitlement: Entitlement, base_url: str
+    ) -> Result:
+        """The answer a row prescribes; a CLIENT_ACTION_REQUIRED one carries a fresh link."""
+        parameters = None
+        if row.response_code == CLIENT_ACTION_REQUIRED:
+            parameters = self._new_link(reseller, entitlement.entitlement_id, base_url)
+        return Result.of(row, entitlement, row.description, parameters)
+
     def _finish(
         self, reseller: str, entitlement: Entitlement, pending: PendingOperation
     ) -> Entitlement:
         now = self.clock.now(reseller)
+        if pending.operation == ACTIVATE:
+            row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+            return self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        deferred = self.machine.row(str(pending.payload[DEFERRED_ROW]))
+        if pending.operation == "update":
+            return self._apply_update(reseller, entitlement, pending.payload, confirmed=True)[0]
         behaviour = self._behaviour(entitlement)
-        operation = pending.operation
-        if operation == ACTIVATE:
-            return self._commit(reseller, entitlement, domain.activate(entitlement, now))
-        if operation in {"cancel", "revoke"}:
-            return self._commit(
-                reseller,
-                entitlement,
-                self._ending(entitlement, operation == "revoke", behaviour, now),
-            )
-        if operation == "suspend":
-            return self._commit(reseller, entitlement, domain.suspend(entitlement, now))
-        if operation == "resume":
-            return self._commit(reseller, entitlement, domain.resume(entitlement, now))
-        if operation == "reactivate":
-            return self._commit(
-                reseller,
-                entitlement,
-                domain.reactivate(entitlement, needs_user_step=False, now=now),
-            )
-        if operation == "update":
-            return self._apply_update(reseller, entitlement, pending.payload)
-        raise DomainError("INTERNAL_ERROR", f"unknown pending operation {operation!r}")
-
-    def _ending(
-        self, entitlement: Entitlement, revoke: bool, behaviour: ProductBehaviour, now: datetime
-    ) -> domain.Transition:
-        if revoke:
-            return domain.revoke(entitlement, now)
-        return domain.cancel(
+        ending = pending.operation in {"cancel", "revoke"}
+        row = self._select(
             entitlement,
-            ends_at_period_end=behaviour.cancel is CancelMode.PERIOD_END,
-            period_days=behaviour.period_days,
-            now=now,
+            event=domain.MERCHANT_CONFIRMED,
+            behaviour=_ending_behaviour(pending.operation == "revoke", behaviour)
+            if ending
+            else None,
+            among=deferred.completed_by,
         )
+        step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
+        return self._commit(reseller, entitlement, step)
 
     def _apply_update(
-        self, reseller: str, entitlement: Entitlement, payload: Mapping[str, Any]
-    ) -> Entitlement:
+        self,
+        reseller: str,
+        entitlement: Entitlement,
+        payload: Mapping[str, Any],
+        *,
+        confirmed: bool,
+    ) -> tuple[Entitlement, Transition | None]:
+        """Apply an update's parts in the table's order (metadata, benefits, product) and
+        return the record and the last row followed. `confirmed`: the merchant confirms a
+        202 (event rows) rather than answering the request (operation rows)."""
         now = self.clock.now(reseller)
-        current = entitlement
+        operation, event = (None, domain.MERCHANT_CONFIRMED) if confirmed else (UPDATE, None)
+        timing = None if confirmed else ANSWERS_AT_ONCE
+        current, last = entitlement, None
         if payload.get("metadata"):
-            merged = domain.update_metadata(current, payload["metadata"], now)
-            # Checked again for a 202'd update: other merges may have grown it meanwhile.
-            _check_extension_data(merged.entitlement.extension_data)
-            current = self._commit(reseller, current, merged)
+            last = self._select(
+                current, request=METADATA_BODY, behaviour=timing, operation=operation, event=event
+            )
+            changed = domain.update_metadata(current, payload["metadata"], now)
+            if changed is not None:
+                # Checked again for a 202'd update: other merges may have grown it meanwhile.
+                _check_extension_data(changed.extension_data)
+                current = self._commit(reseller, current, domain.fire(last, changed, now))
         benefits = payload.get("benefits")
-        if benefits == "SUSPENDED":
-            current = self._commit(reseller, current, domain.suspend(current, now))
-        elif benefits == "NORMAL":
-            current = self._commit(reseller, current, domain.resume(current, now))
+        if benefits is not None:
+            request = SUSPEND_BODY if benefits == "SUSPENDED" else RESUME_BODY
+            last = self._select(
+                current, request=request, behaviour=timing, operation=operation, event=event
+            )
+            current = self._commit(reseller, current, domain.fire(last, current, now))
         product_key = payload.get("productKey")
         if product_key:
             target = self.config.product(current.merchant_account_key, product_key)
@@ -610,45 +698,63 @@ class EntitlementService:
             user_step = bool(payload.get("userStep")) or (
                 target.activation is ActivationMode.CLIENT_ACTION
             )
-            current = self._commit(
-                reseller,
+            last = self._select(
                 current,
-                domain.change_product(
-                    current,
-                    product_key=product_key,
-                    display_name=target.display_name,
-                    needs_user_step=user_step,
-                    now=now,
-                ),
+                request=spec.PRODUCT_CHANGE,
+                behaviour=NEEDS_SIGN_UP if user_step else ANSWERS_AT_ONCE,
+                operation=operation,
+                event=event,
             )
+            moved = replace(
+                domain.change_product(current, product_key, target.display_name),
+                date_last_updated=now,
+            )
+            current = self._commit(reseller, current, domain.fire(last, moved, now))
         if current == entitlement:
             # Only a suspend reason may have changed; store it without a notification.
             self.store.save(reseller, current)
-        return current
+        return current, last
 
-    def _commit(
-        self, reseller: str, before: Entitlement, transition: domain.Transition
-    ) -> Entitlement:
-        after = transition.entitlement
+    def _commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
+        after = step.entitlement
         self.store.save(reseller, after)
         if before.status is Status.PENDING and after.status is not Status.PENDING:
             # Links stay, so that a spent one can say why it no longer works.
             pending = self.store.get_pending(reseller, after.entitlement_id)
             if pending is not None and pending.operation == ACTIVATE:
                 self.store.delete_pending(reseller, after.entitlement_id)
-        if transition.notification is not None:
-            self._notify(reseller, after, transition.notification)
+        self._send(reseller, step)
         return after
 
-    def _notify(
-        self, reseller: str, entitlement: Entitlement, notification_type: NotificationType
-    ) -> None:
+    def _send(self, reseller: str, step: domain.Step) -> None:
+        """Queue the step's notifications, in the row's order."""
+        held = self._held_back.pop(step.entitlement.entitlement_id, None)
+        for notification_type in step.notifications:
+            if faults.SKIPPED_NOTIFICATION in self.config.faults and (
+                notification_type == "TERMINATION_SUCCESS"
+            ):
+                continue
+            if faults.NOTIFICATIONS_OUT_OF_ORDER in self.config.faults and (
+                notification_type == "ACTIVATION_SUCCESS"
+            ):
+                self._held_back[step.entitlement.entitlement_id] = step
+                continue
+            if faults.WRONG_NOTIFICATION_TYPE in self.config.faults and (
+                notification_type == "METADATA_UPDATE"
+            ):
+                notification_type = "PRODUCT_UPDATE"
+            self._notify(reseller, step, notification_type)
+        if held is not None:
+            self._notify(reseller, held, "ACTIVATION_SUCCESS")
+
+    def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
+        entitlement = step.entitlement
         notification_id = str(uuid.uuid4())
         body = {
             "responseCode": "OK",
-            "responseMessage": _MESSAGES[notification_type],
+            "responseMessage": step.row.description if step.row else notification_type,
             **entitlement.to_record(),
-            "notificationType": notification_type.value,
+            "notificationType": notification_type,
             "notificationId": notification_id,
         }
         url = entitlement.notification_url
@@ -657,7 +763,7 @@ class EntitlementService:
             notification_id=notification_id,
             reseller=reseller,
             entitlement_id=entitlement.entitlement_id,
-            notification_type=notification_type.value,
+            notification_type=notification_type,
             url=url,
             body=orjson.dumps(body),
             state=state,
@@ -680,16 +786,10 @@ class EntitlementService:
     def _repeat_pending(
         self, reseller: str, entitlement: Entitlement, mode: ActivationMode, base_url: str
     ) -> Result:
-        if mode is ActivationMode.CLIENT_ACTION:
-            return Result(
-                Answer.CLIENT_ACTION,
-                entitlement,
-                "The user must complete sign-up",
-                self._new_link(reseller, entitlement.entitlement_id, base_url),
-            )
-        return Result(
-            Answer.CREATED, entitlement, "Entitlement already created; activation pending"
-        )
+        # The waiting entitlement's merchant activates it by itself unless a sign-up is due.
+        behaviour = NEEDS_SIGN_UP if mode is ActivationMode.CLIENT_ACTION else ACTIVATES_LATER
+        row = self._select(entitlement, operation=CREATE, behaviour=behaviour, reseller=reseller)
+        return self._answer(reseller, row, entitlement, base_url)
 
     def _required_reason(self, body: Mapping[str, Any], fields: domain.ReasonNames) -> Reason:
         category, code = body.get(fields.category), body.get(fields.code)
@@ -705,6 +805,13 @@ class EntitlementService:
         if fields.category not in body and fields.code not in body:
             return None
         return self._required_reason(body, fields)
+
+
+def _ending_behaviour(revoke: bool, behaviour: ProductBehaviour) -> str:
+    """How the merchant ends an entitlement when it answers at once."""
+    if revoke:
+        return ANSWERS_AT_ONCE
+    return ENDS_AT_PERIOD_END if behaviour.cancel is CancelMode.PERIOD_END else ENDS_AT_ONCE
 
 
 def _activation_mode(magic: MagicNumber | None, behaviour: ProductBehaviour) -> ActivationMode:

@@ -345,7 +345,7 @@ def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any
     """
     import jsonschema_rs
 
-    from bango_resale.spec import load_partner_spec
+    from bango_resale_spec import load_partner_spec
 
     key = (operation_id, response.status_code)
     if key not in _response_validators:

@@ -215,7 +215,7 @@ def test_async_client_dispatches_to_a_coroutine_handler(script: Script) -> None:
 
 
 def test_typed_actions_are_the_spec_client_actions() -> None:
-    from bango_resale import spec
+    import bango_resale_spec as spec
     from bango_resale._actions import NAVIGATE_TO_URL
 
     # One typed class per action the spec lists; a new one must get a class, not be ignored.

@@ -78,6 +78,16 @@ def test_every_operation_from_the_shell(connection: str) -> None:
 
     code, out, _ = run("get", eid)
     assert code == 0 and eid in out and "ACTIVE" in out
+    assert "  allows    update, change_product, suspend, cancel, revoke\n" in out
+
+    code, out, _ = run("get", eid, "--json")
+    assert json.loads(out)["allowedOperations"] == [
+        "update",
+        "change_product",
+        "suspend",
+        "cancel",
+        "revoke",
+    ]
 
     code, out, _ = run("query", "cli-customer", "--status", "ACTIVE")
     assert code == 0 and eid in out
@@ -102,6 +112,7 @@ def test_every_operation_from_the_shell(connection: str) -> None:
 
     code, out, err = run("revoke", eid, "--reason", "REVOKED/OTHER")
     assert code == 0 and "REVOKED" in out, err
+    assert "  allows    nothing\n" in out
 
     code, out, err = run("revoke", eid, "--reason", "17", "--json")
     assert code == 1 and err == ""

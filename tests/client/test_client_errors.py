@@ -9,7 +9,8 @@ import pytest
 from client_helpers import Script, envelope, record
 
 import bango_resale as br
-from bango_resale import ResaleClient, spec
+import bango_resale_spec as spec
+from bango_resale import ResaleClient
 from bango_resale._errors import RESPONSE_CODE_ERRORS, STATUS_ERRORS
 
 ERROR_ROWS = [row for row in spec.response_code_rows() if row.http_status >= 400]

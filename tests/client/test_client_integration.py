@@ -188,6 +188,7 @@ def test_readme_snippets_run_in_order_against_the_sandbox(
     for marker in (
         "hello",
         "ACTIVE final",
+        "True ('update', 'change_product', 'suspend', 'cancel', 'revoke')",
         "Closest valid pairs",
         "send the customer to",
         "NOT_FOUND",

@@ -8,7 +8,8 @@ import pytest
 from client_helpers import Script, envelope, record
 
 import bango_resale as br
-from bango_resale import Reason, ResaleClient, spec
+import bango_resale_spec as spec
+from bango_resale import Reason, ResaleClient
 
 
 def test_reasons_mirror_the_spec_table() -> None:

@@ -39,6 +39,8 @@ def test_clean_sandbox_passes_with_every_figure(tmp_path: Path) -> None:
     assert partner.links is not None
     assert partner.links.ratio >= 0.9
     assert result.stateful_creates > 0
+    assert result.transitions is not None
+    assert result.transitions.rows_observed == result.transitions.rows_total
     assert (tmp_path / "schemathesis" / "partner.junit.xml").exists()
     assert result.seconds < 180
 

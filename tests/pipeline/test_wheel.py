@@ -9,6 +9,7 @@ import sys
 import time
 import venv
 from collections.abc import Callable
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -39,18 +40,21 @@ def status_of(entitlement_id: str) -> str | None:
 '''
 
 SMOKE = """\
-import bango_resale_generated, bango_resale, bango_resale_sandbox
+import bango_resale_generated, bango_resale, bango_resale_sandbox, bango_resale_spec
 from importlib import resources
-from bango_resale import spec
-assert len(spec.reason_rows()) == 23
-for package in ("bango_resale_generated", "bango_resale", "bango_resale_sandbox"):
+assert len(bango_resale_spec.reason_rows()) == 23
+packages = ("bango_resale_generated", "bango_resale", "bango_resale_sandbox", "bango_resale_spec")
+for package in packages:
     assert resources.files(package).joinpath("py.typed").is_file(), package
-# The packaged sandbox spec refers to the partner spec beside it: that file must be there.
-import yaml
-data = resources.files("bango_resale_sandbox").joinpath("_data")
-partner = yaml.safe_load(data.joinpath("bango-resale.openapi.yaml").read_text())
-assert "EntitlementResponse" in partner["components"]["schemas"]
-assert "./bango-resale.openapi.yaml#/" in data.joinpath("sandbox.openapi.yaml").read_text()
+# The documents are inside the contract package, side by side: the sandbox spec's relative
+# $refs point at the partner spec beside it.
+data = resources.files("bango_resale_spec")
+partner = bango_resale_spec.partner_spec_path()
+sandbox = bango_resale_spec.sandbox_spec_path()
+assert partner == data.joinpath("bango-resale.openapi.yaml"), partner
+assert sandbox.parent == partner.parent, (sandbox, partner)
+assert "EntitlementResponse" in bango_resale_spec.load_partner_spec()["components"]["schemas"]
+assert "./bango-resale.openapi.yaml#/" in sandbox.read_text()
 print("ok")
 """
 
@@ -115,6 +119,13 @@ def test_wheel_installs_in_a_fresh_venv_and_type_checks(
 ) -> None:
     bin_dir = install(wheel, repo_root, tmp_path / "venv", "sandbox")
     python = bin_dir / "python"
+    # Each document is held once, as a regular file, in the contract package.
+    with zipfile.ZipFile(wheel) as archive:
+        documents = sorted(n for n in archive.namelist() if n.endswith(".openapi.yaml"))
+    assert documents == [
+        "bango_resale_spec/bango-resale.openapi.yaml",
+        "bango_resale_spec/sandbox.openapi.yaml",
+    ]
     assert run(python, "-c", SMOKE).stdout.strip() == "ok"
 
     consumer = tmp_path / "consumer.py"

@@ -4,77 +4,138 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from bango_resale.spec import reason_rows, reason_storage_keys
+import bango_resale_spec as spec
 from bango_resale_sandbox import domain
 from bango_resale_sandbox.domain import (
-    ALLOWED_FROM,
     DomainError,
     Entitlement,
-    Move,
-    NotificationType,
     Reason,
     ReasonTable,
     Status,
 )
+from bango_resale_spec import reason_rows, reason_storage_keys
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+MACHINE = spec.status_machine()
 
 
 def entitlement(status: Status = Status.ACTIVE) -> Entitlement:
-    created = domain.create(
+    created = domain.new_entitlement(
         entitlement_id="e-1",
         customer_identifier="c",
         merchant_account_key="BANGO",
         product_key="BangoMusic",
         display_name="Bango Music",
-        activate_now=True,
         now=NOW,
-    ).entitlement
+    )
     return replace(created, status=status)
 
 
-@pytest.mark.parametrize("move", list(Move))
+def test_the_sandbox_status_enum_is_the_specs() -> None:
+    assert [s.value for s in Status] == list(spec.entitlement_statuses())
+
+
+def test_the_events_the_sandbox_raises_are_the_tables() -> None:
+    raised = {
+        domain.ACTIVATION_COMPLETED,
+        domain.MERCHANT_CONFIRMED,
+        domain.PAID_PERIOD_ENDED,
+        domain.EXPIRY_REACHED,
+        domain.MERCHANT_CANCELLED,
+        domain.MERCHANT_REVOKED,
+        domain.MERCHANT_STATE_LOST,
+    }
+    assert raised == set(MACHINE.events())
+
+
+@pytest.mark.parametrize("row", list(MACHINE), ids=lambda row: row.id)
 @pytest.mark.parametrize("status", list(Status))
-def test_every_move_is_refused_outside_its_allowed_statuses(move: Move, status: Status) -> None:
-    current = entitlement(status)
-    if status in ALLOWED_FROM[move]:
-        domain.ensure_allowed(move, current)
+def test_each_row_is_selected_exactly_from_its_statuses(
+    row: spec.Transition, status: Status
+) -> None:
+    if row.creates:
         return
-    with pytest.raises(DomainError) as refused:
-        domain.ensure_allowed(move, current)
-    expected = (
-        "ALREADY_EXISTS"
-        if move is Move.REACTIVATE and status in domain.LIVE_STATUSES
-        else "NOT_AVAILABLE"
-    )
-    assert refused.value.response_code == expected
+    # A confirmation is looked for among the completions of the 202 it confirms.
+    parents = [t.completed_by for t in MACHINE if t.defers and row.id in t.completed_by]
+    trigger: dict[str, Any] = {
+        "operation": row.operation,
+        "request": row.request,
+        "event": row.event,
+        "among": parents[0] if parents else None,
+    }
+    if status.value in row.from_statuses and not row.accepts:
+        with pytest.raises(DomainError) as refused:
+            domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+        assert (refused.value.response_code, row.id) == (row.response_code, row.id)
+        return
+    if status.value in row.from_statuses:
+        chosen = domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+        assert chosen == row
+        return
+    try:
+        chosen = domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+    except DomainError as refused:
+        # Outside its statuses: NOT_AVAILABLE, or the answer of a refusal row for that status.
+        refusals = {
+            t.response_code
+            for t in MACHINE.rows_for(operation=row.operation, event=row.event)
+            if not t.accepts and status.value in t.from_statuses
+        }
+        assert refused.response_code in (refusals or {"NOT_AVAILABLE"})
+    else:
+        assert chosen.id != row.id
 
 
 def test_nothing_but_reactivate_leaves_a_terminal_status() -> None:
-    leaving = {m for m, allowed in ALLOWED_FROM.items() if allowed & domain.TERMINAL_STATUSES}
-    assert leaving == {Move.REACTIVATE}
+    leaving = {
+        t.operation or t.event
+        for t in MACHINE
+        if t.accepts and {Status(s) for s in t.from_statuses} & domain.TERMINAL_STATUSES
+    }
+    assert leaving == {"reactivateEntitlement", domain.MERCHANT_CONFIRMED}
+
+
+def test_a_row_decides_the_status_and_notifications_and_fire_sets_the_dates() -> None:
+    row = MACHINE.row("suspend")
+    step = domain.fire(row, entitlement(), NOW)
+    assert (step.entitlement.status, step.notifications) == (Status.SUSPENDED, row.notifications)
+    assert step.entitlement.date_suspended == NOW
+    changed = replace(row, to_status="REVOKED", notifications=("METADATA_UPDATE",))
+    step = domain.fire(changed, entitlement(), NOW)
+    assert (step.entitlement.status, step.notifications) == (Status.REVOKED, ("METADATA_UPDATE",))
+    assert step.entitlement.date_ended == NOW
 
 
 def test_cancel_at_period_end_keeps_access_until_the_period_is_over() -> None:
     later = NOW + timedelta(days=40)
-    moved = domain.cancel(entitlement(), ends_at_period_end=True, period_days=30, now=later)
+    active = replace(entitlement(), date_activated=NOW)
+    moved = domain.fire(MACHINE.row("cancel-at-period-end"), active, later, period_days=30)
     assert moved.entitlement.status is Status.ACTIVE_ENDING
     assert moved.entitlement.date_ended == NOW + timedelta(days=60)
-    assert moved.notification is NotificationType.TERMINATION_PENDING
-    ended = domain.end_period(moved.entitlement, NOW + timedelta(days=60))
-    assert (ended.entitlement.status, ended.notification) == (
-        Status.CANCELLED,
-        NotificationType.TERMINATION_SUCCESS,
+    assert moved.notifications == ("TERMINATION_PENDING",)
+    ended = domain.fire(
+        MACHINE.row("paid-period-ended"), moved.entitlement, NOW + timedelta(days=61)
     )
+    assert (ended.entitlement.status, ended.notifications) == (
+        Status.CANCELLED,
+        ("TERMINATION_SUCCESS",),
+    )
+    # The end is the planned end of the period, not the moment the sweep noticed it.
+    assert ended.entitlement.date_ended == NOW + timedelta(days=60)
 
 
 def test_cancel_of_a_suspended_entitlement_ends_at_once() -> None:
-    moved = domain.cancel(
-        entitlement(Status.SUSPENDED), ends_at_period_end=True, period_days=30, now=NOW
+    row = domain.select(
+        MACHINE,
+        Status.SUSPENDED,
+        operation="cancelEntitlement",
+        behaviour="ends-at-period-end",
     )
+    moved = domain.fire(row, entitlement(Status.SUSPENDED), NOW, period_days=30)
     assert moved.entitlement.status is Status.CANCELLED
     assert moved.entitlement.date_ended == NOW
 
@@ -114,18 +175,19 @@ def test_reason_table_accepts_pairs_not_codes_alone() -> None:
     assert refused.value.response_code == "BAD_REQUEST"
 
 
-def test_metadata_update_merges_extension_data_and_only_notifies_on_change() -> None:
+def test_metadata_update_merges_extension_data_and_reports_no_change() -> None:
     current = domain.update_metadata(entitlement(), {"extensionData": {"a": 1, "b": 2}}, NOW)
-    assert current.notification is NotificationType.METADATA_UPDATE
-    merged = domain.update_metadata(current.entitlement, {"extensionData": {"a": None}}, NOW)
-    assert merged.entitlement.extension_data == {"b": 2}
-    unchanged = domain.update_metadata(merged.entitlement, {"offerKey": None}, NOW)
-    assert unchanged.notification is None
+    assert current is not None
+    merged = domain.update_metadata(current, {"extensionData": {"a": None}}, NOW)
+    assert merged is not None
+    assert merged.extension_data == {"b": 2}
+    assert domain.update_metadata(merged, {"offerKey": None}, NOW) is None
 
 
 def test_record_round_trips_through_its_json_form() -> None:
     original = domain.update_metadata(
         entitlement(), {"dateExpiry": "2027-01-01T00:00:00Z", "extensionData": {"k": [1]}}, NOW
-    ).entitlement
+    )
+    assert original is not None
     assert Entitlement.from_record(original.to_record()) == original
     assert original.to_record()["dateExpiry"] == "2027-01-01T00:00:00.000Z"

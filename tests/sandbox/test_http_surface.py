@@ -212,7 +212,7 @@ def test_a_read_under_a_repeated_request_identifier_is_never_replayed(
 
 
 def test_other_is_accepted_with_every_category_of_the_reason_table(api: Api, customer: str) -> None:
-    from bango_resale import spec
+    import bango_resale_spec as spec
 
     categories = sorted({row.category for row in spec.reason_rows()})
     assert len(categories) == 4

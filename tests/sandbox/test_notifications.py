@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from bango_resale.spec import load_partner_spec
 from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess, free_port
+from bango_resale_spec import load_partner_spec
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator.readers import read_from_filename
 
 from bango_resale_sandbox.config import ActivationMode, ConfigError, load_config, parse_config
-from bango_resale_sandbox.control_spec import sandbox_spec
 from bango_resale_sandbox.magic import MagicNumber
 from bango_resale_sandbox.testing import Api, SandboxProcess
+from bango_resale_spec import load_sandbox_spec as sandbox_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "sandbox.openapi.yaml"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bango_resale import spec
+import bango_resale_spec as spec
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 ALWAYS_DOCUMENTED = {400, 401, 429, 500, 503}

@@ -1,8 +1,7 @@
-"""Read the contract tables out of the partner OpenAPI document shipped with this package.
+"""The partner spec's tables: reasons, response codes, enums and each operation's outcomes.
 
-The spec is the single source of truth for the reason table, the response codes and the
-entitlement statuses. The client, the sandbox and the tests all call these functions instead of
-keeping their own copies.
+The spec is the single source of truth for these lists. The client, the sandbox and the
+contract suite call these functions instead of keeping their own copies.
 """
 
 from __future__ import annotations
@@ -10,12 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
+from ._documents import PARTNER_SPEC_FILE, SANDBOX_SPEC_FILE, document_path, document_text
+from ._documents import load_document as _load_document
 
-PARTNER_SPEC_RESOURCE = "_data/bango-resale.openapi.yaml"
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete"})
 
 
@@ -66,17 +65,29 @@ class Outcome:
     entitlement_statuses: tuple[str, ...]
 
 
+def partner_spec_path() -> Path:
+    """The partner spec's file (for tools that read a path, such as schemathesis)."""
+    return document_path(PARTNER_SPEC_FILE)
+
+
+def sandbox_spec_path() -> Path:
+    """The sandbox spec's file; the partner spec sits beside it."""
+    return document_path(SANDBOX_SPEC_FILE)
+
+
 def partner_spec_text() -> str:
     """The partner spec as YAML text, exactly as shipped."""
-    return resources.files("bango_resale").joinpath(PARTNER_SPEC_RESOURCE).read_text("utf-8")
+    return document_text(PARTNER_SPEC_FILE)
 
 
-@functools.cache
 def load_partner_spec() -> Mapping[str, Any]:
     """The parsed partner spec (cached; treat it as read-only)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: Mapping[str, Any] = yaml.load(partner_spec_text(), Loader=loader)
-    return document
+    return _load_document(PARTNER_SPEC_FILE)
+
+
+def load_sandbox_spec() -> Mapping[str, Any]:
+    """The parsed sandbox spec (cached; treat it as read-only)."""
+    return _load_document(SANDBOX_SPEC_FILE)
 
 
 @functools.cache
@@ -198,33 +209,6 @@ def reason_storage_keys(schema_name: str) -> Mapping[str, str]:
     """
     schema = load_partner_spec()["components"]["schemas"][schema_name]
     return {str(field): str(key) for field, key in schema["x-stored-as"].items()}
-
-
-def _operation(operation_id: str) -> Mapping[str, Any]:
-    for path_item in load_partner_spec()["paths"].values():
-        for method, operation in path_item.items():
-            if method in HTTP_METHODS and operation["operationId"] == operation_id:
-                found: Mapping[str, Any] = operation
-                return found
-    raise KeyError(f"the partner spec has no operation {operation_id!r}")
-
-
-@functools.cache
-def operation_allowed_from(operation_id: str) -> tuple[str, ...]:
-    """Statuses an entitlement must be in for this operation (its `x-allowed-from`)."""
-    return tuple(str(status) for status in _operation(operation_id)["x-allowed-from"])
-
-
-@functools.cache
-def body_allowed_from(schema_name: str, property_name: str | None = None) -> tuple[str, ...]:
-    """Statuses an entitlement must be in for this request body, or for one of its fields.
-
-    Read from `x-allowed-from` on the schema (`SuspendEntitlementRequest`, ...) or on one of its
-    properties (`EntitlementChanges`'s `productKey`).
-    """
-    schema = load_partner_spec()["components"]["schemas"][schema_name]
-    node = schema if property_name is None else schema["properties"][property_name]
-    return tuple(str(status) for status in node["x-allowed-from"])
 
 
 def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -1,0 +1,194 @@
+"""Promises the partner spec makes in words and headers, each as a check.
+
+A schema says what an answer looks like; these say what it must mean. Each promise quotes
+where the spec makes it, and each has a deliberate sandbox fault that breaks it (see
+`PROMISES` and tests/contract/test_promises.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+REQUEST_ID_HEADER = "X-RequestIdentifier"
+# The create fields a new record keeps as they were sent.
+CREATE_ECHOED_FIELDS = (
+    "customerIdentifier",
+    "merchantAccountKey",
+    "productKey",
+    "offerKey",
+    "notificationUrl",
+)
+
+Check = Callable[[str, httpx.Request, httpx.Response, Any], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """One promise: its check name, where the spec makes it, the check, the fault it catches."""
+
+    name: str
+    where: str
+    check: Check
+    fault: str
+
+
+def _json_body(request: httpx.Request) -> Mapping[str, Any]:
+    try:
+        body = json.loads(request.content or b"null")
+    except ValueError:
+        return {}
+    return body if isinstance(body, Mapping) else {}
+
+
+def _query_filters_hold(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    if operation_id != "queryEntitlements" or response.status_code != 200:
+        return []
+    sent = _json_body(request)
+    records = body.get("entitlements") if isinstance(body, Mapping) else None
+    problems = []
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, Mapping):
+            continue
+        for name in ("customerIdentifier", "merchantAccountKey", "productKey", "status"):
+            if name in sent and record.get(name) != sent[name]:
+                problems.append(
+                    f"the query asked for {name} {sent[name]!r}; entitlement"
+                    f" {record.get('entitlementId')} has {record.get(name)!r}"
+                )
+    return problems
+
+
+def _request_identifier_echoed(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    sent = request.headers.get(REQUEST_ID_HEADER)
+    if sent is None or response.status_code >= 500:
+        return []
+    echoed = response.headers.get(REQUEST_ID_HEADER)
+    if echoed != sent:
+        return [f"{REQUEST_ID_HEADER} {sent!r} was sent; the answer echoes {echoed!r}"]
+    return []
+
+
+def _echo_returns_the_id(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    if operation_id != "echo" or response.status_code != 200 or not isinstance(body, Mapping):
+        return []
+    asked = request.url.path.rsplit("/", 1)[-1]
+    if body.get("echo") != asked:
+        return [f"echo of {asked!r} answered {body.get('echo')!r}"]
+    return []
+
+
+def _record_is_what_was_asked(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    if not 200 <= response.status_code < 300 or not isinstance(body, Mapping):
+        return []
+    if "entitlementId" not in body:
+        return []
+    sent = _json_body(request)
+    problems = []
+    if operation_id == "createEntitlement":
+        for name in (*CREATE_ECHOED_FIELDS, "entitlementId"):
+            if name in sent and body.get(name) != sent[name]:
+                problems.append(
+                    f"create sent {name} {sent[name]!r}; the record has {body.get(name)!r}"
+                )
+        return problems
+    asked = sent.get("entitlementId") if operation_id == "updateEntitlement" else None
+    asked = asked or request.url.path.rsplit("/", 1)[-1]
+    if body.get("entitlementId") != asked:
+        problems.append(f"asked about {asked!r}; the answer is about {body.get('entitlementId')!r}")
+    return problems
+
+
+def _moment(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _dates_match_the_status(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    if not 200 <= response.status_code < 300 or not isinstance(body, Mapping):
+        return []
+    status = body.get("status")
+    activated, ended = body.get("dateActivated"), body.get("dateEnded")
+    updated = _moment(body.get("dateLastUpdated"))
+    problems = []
+    if status == "PENDING" and activated is not None:
+        problems.append(f"a PENDING record has dateActivated {activated}")
+    if status == "ACTIVE-ENDING":
+        end = _moment(ended)
+        if end is None or (updated is not None and end < updated):
+            problems.append(
+                f"an ACTIVE-ENDING record has dateEnded {ended!r}; access runs until it, so it"
+                " lies ahead"
+            )
+    if status in {"CANCELLED", "REVOKED"} and ended is None:
+        problems.append(f"a {status} record has no dateEnded")
+    if status == "SUSPENDED" and body.get("dateSuspended") is None:
+        problems.append("a SUSPENDED record has no dateSuspended")
+    return problems
+
+
+PROMISES: tuple[Promise, ...] = (
+    Promise(
+        "bango_query_filters_hold",
+        "queryEntitlements: lists one customer's entitlements, optionally narrowed to a"
+        " merchant, a product or a status",
+        _query_filters_hold,
+        "query_ignores_status",
+    ),
+    Promise(
+        "bango_request_identifier_echoed",
+        "Conventions, Idempotency: responses echo X-RequestIdentifier",
+        _request_identifier_echoed,
+        "request_id_not_echoed",
+    ),
+    Promise(
+        "bango_echo_returns_the_id",
+        "echo: returns the id from the path in `echo`",
+        _echo_returns_the_id,
+        "echo_mangled",
+    ),
+    Promise(
+        "bango_record_is_what_was_asked",
+        "single-entitlement answers are about the entitlement asked for; a new record keeps"
+        " the fields the create sent",
+        _record_is_what_was_asked,
+        "create_drops_offer",
+    ),
+    Promise(
+        "bango_dates_match_the_status",
+        "EntitlementStatus and the date fields: ACTIVE-ENDING keeps access until dateEnded;"
+        " ended records carry dateEnded; PENDING ones are not yet activated",
+        _dates_match_the_status,
+        "active_ending_without_end",
+    ),
+)
+
+
+def judge(
+    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+) -> list[str]:
+    """Every broken promise of one exchange, as `check name: problem`."""
+    return [
+        f"{promise.name}: {problem}"
+        for promise in PROMISES
+        for problem in promise.check(operation_id, request, response, body)
+    ]

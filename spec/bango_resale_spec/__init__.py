@@ -1,0 +1,69 @@
+"""The Bango Resale contract as data: the two OpenAPI documents and their one reader.
+
+The partner spec (`bango-resale.openapi.yaml`) and the sandbox spec (`sandbox.openapi.yaml`)
+ship with this package. Everything else in the distribution (the client, the sandbox, the
+contract suite) reads the contract through the functions here; this package imports none of
+them.
+"""
+
+from __future__ import annotations
+
+from .machine import (
+    PRODUCT_CHANGE,
+    MachineError,
+    StatusMachine,
+    Transition,
+    body_allowed_from,
+    machine_from,
+    operation_allowed_from,
+    status_machine,
+)
+from .tables import (
+    HTTP_METHODS,
+    Outcome,
+    ReasonRow,
+    ResponseCodeRow,
+    client_actions,
+    entitlement_statuses,
+    load_partner_spec,
+    load_sandbox_spec,
+    notification_types,
+    operation_outcomes,
+    partner_spec_path,
+    partner_spec_text,
+    reason_rows,
+    reason_storage_keys,
+    response_code_rows,
+    response_codes,
+    sandbox_spec_path,
+    terminal_statuses,
+)
+
+__all__ = [
+    "HTTP_METHODS",
+    "PRODUCT_CHANGE",
+    "MachineError",
+    "Outcome",
+    "ReasonRow",
+    "ResponseCodeRow",
+    "StatusMachine",
+    "Transition",
+    "body_allowed_from",
+    "client_actions",
+    "entitlement_statuses",
+    "load_partner_spec",
+    "load_sandbox_spec",
+    "machine_from",
+    "notification_types",
+    "operation_allowed_from",
+    "operation_outcomes",
+    "partner_spec_path",
+    "partner_spec_text",
+    "reason_rows",
+    "reason_storage_keys",
+    "response_code_rows",
+    "response_codes",
+    "sandbox_spec_path",
+    "status_machine",
+    "terminal_statuses",
+]
