@@ -15,8 +15,8 @@ so the page needs nothing but the Redoc file beside it.
 from __future__ import annotations
 
 import argparse
-import html
 import base64
+import html
 import json
 import re
 import shutil

@@ -25,7 +25,6 @@ version, it cuts the baseline again.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import sys
@@ -50,11 +49,9 @@ LABELS = {
 }
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
-# Where `x-allowed-from` sits, named as the matching `x-status-machine` trigger: an operation
-# by its operationId, a request body by its schema name, a field by `Schema.field`. A machine
-# row whose `trigger` is a mapping is named by its `schema` (and `property`), else by its
-# `operationId`. Add an alias here if the machine names a trigger differently.
-TRIGGER_ALIASES: Mapping[str, str] = {}
+# Preconditions are named by what they constrain: an operation by its operationId, an update body
+# by its schema name, a field of one by `Schema.field` (as `x-allowed-from` sat, and as a machine
+# row's `request` names it).
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +205,7 @@ def preconditions(document: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     found: dict[str, set[str]] = {}
 
     def add(trigger: str, statuses: Iterable[Any]) -> None:
-        found.setdefault(TRIGGER_ALIASES.get(trigger, trigger), set()).update(map(str, statuses))
+        found.setdefault(trigger, set()).update(map(str, statuses))
 
     for path_item in (document.get("paths") or {}).values():
         for method, operation in path_item.items():
@@ -221,43 +218,22 @@ def preconditions(document: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         for field, node in (schema.get("properties") or {}).items():
             if isinstance(node, Mapping) and "x-allowed-from" in node:
                 add(f"{name}.{field}", node["x-allowed-from"])
-    refusals = _refusal_codes(document)
-    for row in document.get("x-status-machine") or []:
-        if not _is_refusal(row.get("answer"), refusals):
-            add(_trigger_name(row.get("trigger")), _as_list(row.get("from")))
+    # Machine rows: an operation row (an update row is named by its `request` body) that is not
+    # refused states where the trigger is accepted. Operations that create an entitlement have
+    # no precondition, and event rows are the platform's own.
+    rows = [row for row in document.get("x-status-machine") or [] if row.get("operation")]
+    creating = {str(row["operation"]) for row in rows if not _as_list(row.get("from"))}
+    for row in rows:
+        if str(row["operation"]) in creating or int(row.get("httpStatus") or 0) >= 400:
+            continue
+        add(str(row.get("request") or row["operation"]), _as_list(row.get("from")))
     return {trigger: frozenset(statuses) for trigger, statuses in found.items()}
-
-
-def _trigger_name(trigger: Any) -> str:
-    if isinstance(trigger, Mapping):
-        schema = trigger.get("schema") or trigger.get("body")
-        if schema:
-            field = trigger.get("property") or trigger.get("field")
-            return f"{schema}.{field}" if field else str(schema)
-        return str(trigger.get("operationId") or json.dumps(trigger, sort_keys=True))
-    return str(trigger)
 
 
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-
-
-def _refusal_codes(document: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(
-        str(row["responseCode"])
-        for row in document.get("x-response-codes", [])
-        if int(row["httpStatus"]) >= 400
-    )
-
-
-def _is_refusal(answer: Any, refusal_codes: frozenset[str]) -> bool:
-    """Whether a machine row's answer refuses the trigger (so its `from` is no precondition)."""
-    text = json.dumps(answer, sort_keys=True, default=str)
-    if any(re.search(rf"\b{re.escape(code)}\b", text) for code in refusal_codes):
-        return True
-    return re.search(r"\b[45]\d\d\b", text) is not None
 
 
 def precondition_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
@@ -304,7 +280,7 @@ def machine_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> lis
         for field in sorted((before.keys() | after.keys()) - {"id", "from"}):
             if before.get(field) == after.get(field):
                 continue
-            impact = "patch" if field in ("description", "note", "notes") else "major"
+            impact = "patch" if field in ("description", "modelled", "note", "notes") else "major"
             if field == "notifications":
                 removed = set(map(str, _as_list(before.get(field)))) - set(
                     map(str, _as_list(after.get(field)))

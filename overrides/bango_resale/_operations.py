@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+import bango_resale_spec as spec
 from bango_resale_generated.api.activation import get_activation_info, reactivate_entitlement
 from bango_resale_generated.api.diagnostics import echo as echo_operation
 from bango_resale_generated.api.entitlements import (
@@ -42,8 +43,6 @@ from bango_resale_generated.models import (
     TerminateEntitlementRequest,
 )
 from bango_resale_generated.types import UNSET, Unset
-
-import bango_resale_spec as spec
 
 from . import _constants
 from ._actions import UnknownClientAction, parse_client_action

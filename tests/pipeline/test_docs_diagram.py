@@ -23,7 +23,7 @@ from bango_resale_contract.service import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# The diagram's <img> (inlined as a data: URI) once the page has loaded: its natural size and its size on the page.
+# The diagram's <img> (a data: URI) once the page has loaded: natural size and size on the page.
 PROBE = """
 (() => {
   const img = document.querySelector('img[src^="data:image/svg+xml"]');

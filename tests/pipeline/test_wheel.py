@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 import venv
-from collections.abc import Callable
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx

@@ -158,23 +158,27 @@ def with_machine(document: Document) -> Document:
     """The same preconditions stated as x-status-machine rows instead of x-allowed-from."""
     machine = []
     for trigger, statuses in sorted(spec_diff.preconditions(document).items()):
+        # An update body (`EntitlementChanges`, `...productKey`) is named by `request`.
+        named = {"operation": trigger}
+        if trigger[0].isupper():
+            named = {"operation": "updateEntitlement", "request": trigger}
         machine.append(
             {
                 "id": f"{trigger}-ok",
-                "trigger": trigger,
+                **named,
                 "from": sorted(statuses),
-                "answer": {"httpStatus": 200, "responseCode": "OK"},
-                "to": "SAME",
+                "httpStatus": 200,
+                "responseCode": "OK",
                 "notifications": [],
             }
         )
         machine.append(
             {
                 "id": f"{trigger}-refused",
-                "trigger": trigger,
+                **named,
                 "from": ["REVOKED"],
-                "answer": {"httpStatus": 409, "responseCode": "NOT_AVAILABLE"},
-                "to": "SAME",
+                "httpStatus": 409,
+                "responseCode": "NOT_AVAILABLE",
                 "notifications": [],
             }
         )
@@ -236,7 +240,7 @@ def test_a_new_machine_row_alone_is_an_addition(base_document: Document) -> None
     old = with_machine(base_document)
     new = copy.deepcopy(old)
     new["x-status-machine"].append(
-        {"id": "expiry", "trigger": "dateExpiry", "from": ["ACTIVE"], "answer": None}
+        {"id": "expiry", "event": "EXPIRY_REACHED", "from": ["ACTIVE"], "to": "CANCELLED"}
     )
     changes = spec_diff.table_changes(old, new)
     assert {c.impact for c in changes} == {"minor"}
