@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bango_resale_sandbox.control_spec import sandbox_spec
 from bango_resale_sandbox.magic import MagicNumber
 from bango_resale_sandbox.routes import Router
 from bango_resale_sandbox.testing import SandboxProcess
 from bango_resale_spec import load_partner_spec
+from bango_resale_spec import load_sandbox_spec as sandbox_spec
 
 pytestmark = pytest.mark.integration
 
