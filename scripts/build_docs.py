@@ -90,7 +90,10 @@ def inline_images(text: str, folder: Path) -> str:
     def data_uri(match: re.Match[str]) -> str:
         picture = folder / match.group(2)
         if not picture.is_file():
-            return match.group(0)
+            raise FileNotFoundError(
+                f"{picture} is missing: draw it first (scripts/draw_status_machine.py {folder};"
+                " `make docs` runs both)"
+            )
         encoded = base64.b64encode(picture.read_bytes()).decode()
         return f"{match.group(1)}data:image/svg+xml;base64,{encoded}{match.group(3)}"
 
@@ -124,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(REDOC_BUNDLE, args.out / REDOC_BUNDLE.name)
     for spec in args.specs:
         target = args.out / f"{spec.name.removesuffix('.openapi.yaml')}.html"
-        target.write_text(render(spec, args.out))
+        try:
+            target.write_text(render(spec, args.out))
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"{spec} -> {target}")
     return 0
 

@@ -298,10 +298,9 @@ def machine_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> lis
 
 def table_changes(base: Mapping[str, Any], revision: Mapping[str, Any]) -> list[Change]:
     changes = reason_changes(base, revision) + response_code_changes(base, revision)
-    changes += machine_changes(base, revision)
-    if "x-status-machine" not in base or "x-status-machine" not in revision:
-        changes += precondition_changes(base, revision)
-    return changes
+    # Row by row, and as what a partner relies on: where each operation is accepted (a row can
+    # narrow without narrowing the operation, when another row covers the status).
+    return changes + machine_changes(base, revision) + precondition_changes(base, revision)
 
 
 # -- the verdict ---------------------------------------------------------------------------

@@ -354,8 +354,8 @@ def _transition_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
     """Behaviour violations always fail; against the project's sandbox, so do misses and
     rows of the table never observed."""
     report = result.transitions
-    if report is None:
-        return []
+    if report is None or credentials_refused(result):
+        return []  # refused credentials are one problem of their own (_credentials_rule)
     problems = [f"transitions: {v}" for v in report.violations]
     if options.own_sandbox:
         problems.extend(f"transitions: {m}" for m in report.misses)
