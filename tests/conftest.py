@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -54,3 +55,27 @@ def _run_bash_block(block: str, base_url: str, bin_dir: Path, cwd: Path) -> str:
     )
     assert result.returncode == 0, f"README CLI block failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
+
+
+#: Headless Debian chromium as root with a closed network: no sandbox (root), no GPU, and none of
+#: the browser's own background traffic (updates, sync), which this machine's network refuses.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Callable[..., list[str]]:
+    """Builds a headless chromium command line: (profile folder, further arguments...)."""
+    binary = shutil.which("chromium")
+    assert binary, "Debian chromium is missing: it is in system-packages.txt (make install)"
+
+    def command(profile: Path, *arguments: str, headless: str = "--headless") -> list[str]:
+        return [binary, headless, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments]
+
+    return command

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -148,36 +149,24 @@ def test_an_unreachable_service_fails_every_journey(tmp_path: Path) -> None:
     assert run.count(Outcome.FAILED) == len(run.journeys)
 
 
-def test_the_report_reads_in_a_browser(tmp_path: Path) -> None:
+def test_the_report_reads_in_a_browser(tmp_path: Path, chromium: Callable[..., list[str]]) -> None:
     run = certify(
         CertificationOptions(
             report_dir=tmp_path, faults=("drop_cancel_reason",), workflows=("cancel-with-reason",)
         )
     )
     files = write_reports(run, tmp_path)
-    dom = _rendered(files.html, tmp_path / "chromium")
+    dom = _rendered(chromium, files.html, tmp_path / "chromium")
 
     assert "FAILED: 0 of 1 journeys passed" in dom
     assert "cancelReasonCode" in dom
     assert '<h2 id="cancel-with-reason">1. Cancel with a reason and custom data</h2>' in dom
 
 
-def _rendered(page: Path, profile: Path) -> str:
+def _rendered(chromium: Callable[..., list[str]], page: Path, profile: Path) -> str:
     """The page's DOM after Debian's chromium has loaded and laid it out."""
     result = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            page.resolve().as_uri(),
-        ],
+        chromium(profile, "--dump-dom", page.resolve().as_uri()),
         capture_output=True,
         text=True,
         timeout=120,

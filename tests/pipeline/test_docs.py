@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,21 +83,13 @@ def operation_ids(spec: Path) -> set[str]:
     }
 
 
-def render(page: Path, proxy: _RecordingProxy, profile: Path) -> tuple[str, str]:
+def render(
+    chromium: Callable[..., list[str]], page: Path, proxy: _RecordingProxy, profile: Path
+) -> tuple[str, str]:
     """The DOM after Redoc ran, and Chromium's console log."""
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: it is in system-packages.txt (make install)"
     result = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
+        chromium(
+            profile,
             # Every request goes to the recording proxy, which refuses it: the network is off.
             f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}",
             "--proxy-bypass-list=<-loopback>",
@@ -107,7 +98,7 @@ def render(page: Path, proxy: _RecordingProxy, profile: Path) -> tuple[str, str]
             "--virtual-time-budget=15000",
             "--dump-dom",
             page.as_uri(),
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=120,
@@ -121,7 +112,12 @@ def render(page: Path, proxy: _RecordingProxy, profile: Path) -> tuple[str, str]
 @pytest.mark.slow
 @pytest.mark.parametrize("spec_name", ["bango-resale", "sandbox"])
 def test_page_renders_every_operation_offline(
-    spec_name: str, docs: Path, proxy: _RecordingProxy, repo_root: Path, tmp_path: Path
+    spec_name: str,
+    docs: Path,
+    proxy: _RecordingProxy,
+    repo_root: Path,
+    tmp_path: Path,
+    chromium: Callable[..., list[str]],
 ) -> None:
     page = docs / f"{spec_name}.html"
     source = page.read_text()
@@ -130,7 +126,7 @@ def test_page_renders_every_operation_offline(
     assert (docs / "redoc.standalone.js").is_file()
 
     before = len(proxy.requests)
-    dom, console = render(page, proxy, tmp_path / "profile")
+    dom, console = render(chromium, page, proxy, tmp_path / "profile")
 
     rendered = set(re.findall(r"operation/([A-Za-z]+)", dom))
     expected = operation_ids(repo_root / "spec" / f"{spec_name}.openapi.yaml")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,25 +47,11 @@ def _build(repo_root: Path, out: Path) -> Path:
 
 
 @contextmanager
-def _chromium(url: str, profile: Path) -> Iterator[str]:
+def _chromium(chromium: Callable[..., list[str]], url: str, profile: Path) -> Iterator[str]:
     """Headless Chromium on `url`; yields the page's DevTools WebSocket address."""
-    binary = shutil.which("chromium")
-    assert binary, "Debian chromium is missing: run `make install` (system-packages.txt)"
     port = free_port()
     process = subprocess.Popen(
-        [
-            binary,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--remote-debugging-port={port}",
-            url,
-        ],
+        chromium(profile, f"--remote-debugging-port={port}", url, headless="--headless=new"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -111,7 +96,9 @@ def _evaluate(socket_url: str, expression: str, timeout: float = 20.0) -> Any:
     return None
 
 
-def test_the_reference_page_shows_the_status_machine(repo_root: Path, tmp_path: Path) -> None:
+def test_the_reference_page_shows_the_status_machine(
+    repo_root: Path, tmp_path: Path, chromium: Callable[..., list[str]]
+) -> None:
     page = _build(repo_root, tmp_path / "docs")
     svg = html.unescape((page.parent / "status-machine.svg").read_text())
     # Drawn from the table: every status is a node, every row id labels an edge.
@@ -120,7 +107,7 @@ def test_the_reference_page_shows_the_status_machine(repo_root: Path, tmp_path: 
     for row in spec.status_machine():
         assert f"{row.id}: " in svg, row.id
 
-    with _chromium(page.as_uri(), tmp_path / "profile") as socket_url:
+    with _chromium(chromium, page.as_uri(), tmp_path / "profile") as socket_url:
         shown = _evaluate(socket_url, PROBE)
 
     assert shown is not None, "the page has no loaded status machine image"
