@@ -50,7 +50,6 @@ from ._notifications import (
     NotificationEvent,
     NotificationReceiver,
     build_notification_request,
-    sample_entitlement,
 )
 from ._operations import OMITTED
 from ._reasons import Reason, ReasonLike, ReasonWarning
@@ -114,6 +113,5 @@ __all__ = [
     "UnknownResponseCodeError",
     "__version__",
     "build_notification_request",
-    "sample_entitlement",
     "spec",
 ]

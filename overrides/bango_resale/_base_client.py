@@ -31,6 +31,7 @@ class TimeoutOption(TypedDict, total=False):
 
     timeout: httpx.Timeout
 
+
 log = _logging.logger
 
 
