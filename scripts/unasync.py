@@ -43,13 +43,19 @@ client and run `make generate` (`make drift` fails while the two disagree).
 '''
 
 
+def twin(text: str) -> str:
+    """`text` with every asyncio name swapped for its blocking twin."""
+    for pattern, replacement in SUBSTITUTIONS:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
 def unasync(source: str) -> str:
     """The blocking client's module text from the asyncio client's (before formatting)."""
     body = re.sub(r'\A""".*?"""\n', "", source, count=1, flags=re.DOTALL)
     if body == source:
         raise ValueError(f"{SOURCE.name} must start with its module docstring")
-    for pattern, replacement in SUBSTITUTIONS:
-        body = re.sub(pattern, replacement, body)
+    body = twin(body)
     leftover = re.search(r"\bAsync[A-Z]\w*", body)
     if leftover:
         raise ValueError(f"{SOURCE.name}: no blocking twin for {leftover.group(0)!r}")
@@ -77,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     expected = formatted(unasync(SOURCE.read_text()))
     if args.check:
         if not TARGET.exists() or TARGET.read_text() != expected:
-            print(f"{TARGET.relative_to(ROOT)} does not match {SOURCE.name}; run `make generate`")
+            print(f"{TARGET.name} does not match {SOURCE.name}; run `make generate`")
             return 1
         print(f"{TARGET.name} matches {SOURCE.name}")
         return 0
     TARGET.write_text(expected)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    print(f"wrote {TARGET}")
     return 0
 
 

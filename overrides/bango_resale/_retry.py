@@ -9,8 +9,6 @@ them and count.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import functools
 import random
 import time
@@ -32,6 +30,7 @@ from ._errors import (
     TransportError,
     UnknownClientActionError,
 )
+from ._retry_after import parse_retry_after
 
 if TYPE_CHECKING:
     from ._operations import PreparedCall
@@ -103,26 +102,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP date); `None` if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        # An HTTP-date is always GMT (RFC 9110); a "-0000" or zone-less stamp parses naive, and
-        # `timestamp()` would read it in the machine's local time.
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def is_retryable(failure: BangoResaleError) -> bool:
