@@ -43,11 +43,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-generate: $(STAMP) ## validate the spec and regenerate generated/ from it
+generate: $(STAMP) ## validate the spec and regenerate generated/ from it; write the sync client from the async one
 	$(PY) scripts/generate.py
+	$(PY) scripts/unasync.py
 
-drift: $(STAMP) ## fail if generated/ differs from what the spec produces
+drift: $(STAMP) ## fail if generated/ differs from what the spec produces, or the sync client from the async one
 	$(PY) scripts/generate.py --check
+	$(PY) scripts/unasync.py --check
 
 lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python code
 	$(PY) scripts/lint_spec.py

@@ -6,6 +6,10 @@
 
 This script is the only writer of generated/. It fails on any generator warning, because
 openapi-python-client silently drops operations it cannot parse.
+
+Each operation module gets a public `build_request(...)` (scripts/templates/): the hand-written
+client sends what it returns, so every header, parameter and body field the spec defines
+reaches the wire without the client naming the generator's private helpers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
 CONFIG = ROOT / "scripts" / "openapi-python-client.yaml"
+TEMPLATES = ROOT / "scripts" / "templates"
+# The generator's own template for an operation module, which ours extends.
+ENDPOINT_TEMPLATE = "endpoint_module.py.jinja"
 PACKAGE = "bango_resale_generated"
 GENERATED = ROOT / "generated"
 README = """\
@@ -52,8 +59,24 @@ def validate_spec(spec: Path) -> None:
         raise GenerationError(f"{spec.name} is not a valid OpenAPI 3.1 document: {exc}") from exc
 
 
+def write_templates(folder: Path) -> Path:
+    """The custom template folder: the generator's operation template plus our request builder.
+
+    Appending to the installed template (rather than keeping a copy of it) means a generator
+    upgrade changes only what it changes upstream; the builder reuses that template's macros.
+    """
+    import openapi_python_client
+
+    builtin = Path(openapi_python_client.__file__).parent / "templates" / ENDPOINT_TEMPLATE
+    addition = (TEMPLATES / "request_builder.py.jinja").read_text()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ENDPOINT_TEMPLATE).write_text(builtin.read_text() + addition)
+    return folder
+
+
 def generate_into(target: Path, spec: Path = SPEC) -> None:
     """Generate the client for `spec` into `target` (a folder that must not exist yet)."""
+    templates = write_templates(target.parent / f"{target.name}-templates")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     package_dir = target / PACKAGE
@@ -66,11 +89,16 @@ def generate_into(target: Path, spec: Path = SPEC) -> None:
         "none",
         "--config",
         str(CONFIG),
+        "--custom-template-path",
+        str(templates),
         "--output-path",
         str(package_dir),
         "--fail-on-warning",
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(templates, ignore_errors=True)
     output = (result.stdout + result.stderr).strip()
     if result.returncode != 0 or "warning" in output.lower():
         raise GenerationError(f"openapi-python-client failed or warned:\n{output}")

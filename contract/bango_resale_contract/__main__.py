@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 #: Modules the suite runs on that only the `contract` extra installs (it brings the sandbox's too).
-EXTRA_MODULES = ("schemathesis", "uvicorn", "starlette", "orjson")
+EXTRA_MODULES = ("schemathesis", "uvicorn", "orjson")
 
 
 def _missing_extra() -> str | None:

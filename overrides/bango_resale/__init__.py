@@ -10,7 +10,7 @@ import bango_resale_spec as spec  # the contract reader, re-exported for callers
 
 from . import _constants
 from ._actions import ClientAction, NavigateToUrl, UnknownClientAction
-from ._client import AsyncResaleClient, ResaleClient
+from ._async_client import AsyncResaleClient
 from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from ._errors import (
     AlreadyExistsError,
@@ -50,12 +50,12 @@ from ._notifications import (
     NotificationEvent,
     NotificationReceiver,
     build_notification_request,
-    sample_entitlement,
 )
 from ._operations import OMITTED
 from ._reasons import Reason, ReasonLike, ReasonWarning
 from ._results import EchoResult, Entitlement, EntitlementResult, Outcome
 from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from ._sync_client import ResaleClient
 
 __version__ = _constants.VERSION
 
@@ -113,6 +113,5 @@ __all__ = [
     "UnknownResponseCodeError",
     "__version__",
     "build_notification_request",
-    "sample_entitlement",
     "spec",
 ]

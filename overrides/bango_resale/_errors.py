@@ -22,6 +22,8 @@ import httpx
 
 import bango_resale_spec as spec
 
+from ._retry_after import parse_retry_after
+
 if TYPE_CHECKING:
     from ._results import EntitlementResult
 
@@ -192,8 +194,6 @@ class RateLimitError(ApiError):
 
     @property
     def retry_after(self) -> float | None:
-        from ._retry import parse_retry_after
-
         return parse_retry_after(self.headers.get("retry-after"))
 
 

@@ -9,7 +9,6 @@ at least once, so drop repeats by `event.dedupe_key`.
 from __future__ import annotations
 
 import base64
-import datetime
 import hmac
 import json
 import uuid
@@ -190,18 +189,3 @@ def build_notification_request(
     if api_key:
         headers[_constants.API_KEY_HEADER] = api_key
     return httpx.Request("POST", url, headers=headers, content=json.dumps(body).encode())
-
-
-def sample_entitlement(status: str = "ACTIVE", entitlement_id: str | None = None) -> Entitlement:
-    """A plausible record for tests and examples (test merchant `BANGO` / `BangoMusic`)."""
-    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    return Entitlement(
-        entitlement_id=entitlement_id or str(uuid.uuid4()),
-        status=status,
-        customer_identifier="customer-0001",
-        merchant_account_key="BANGO",
-        product_key="BangoMusic",
-        date_created=now,
-        date_last_updated=now,
-        date_activated=now if status != "PENDING" else None,
-    )

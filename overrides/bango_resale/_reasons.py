@@ -35,16 +35,35 @@ class Reason:
 
     Use `Reason.of(category, code)` to validate a pair, `Reason.by_index(n)` to pick a row by its
     Bango index, and `Reason.all()` to list the rows. A fallback pair such as
-    `CUSTOMER_CANCELLED/OTHER` has no row of its own: its `index` is `None`.
+    `CUSTOMER_CANCELLED/OTHER` has no row of its own: its `row` and `index` are `None`.
+    The row's other columns (`description`, `notes`, ...) read through to the spec reader's
+    `ReasonRow`, so the table has one shape.
     """
 
-    index: int | None
     category: str
     code: str
-    description: str
-    notes: str | None
-    suspend_preferred: bool
-    applied_by_platform: bool
+    row: spec.ReasonRow | None
+
+    @property
+    def index(self) -> int | None:
+        """Bango's index of the row; `None` for a fallback pair."""
+        return None if self.row is None else self.row.index
+
+    @property
+    def description(self) -> str:
+        return spec.reason_fallback_description() if self.row is None else self.row.description
+
+    @property
+    def notes(self) -> str | None:
+        return None if self.row is None else self.row.notes
+
+    @property
+    def suspend_preferred(self) -> bool:
+        return self.row is not None and self.row.suspend_preferred
+
+    @property
+    def applied_by_platform(self) -> bool:
+        return self.row is not None and self.row.applied_by_platform
 
     @property
     def pair(self) -> tuple[str, str]:
@@ -108,30 +127,11 @@ ReasonLike = Reason | tuple[str, str] | int
 
 @functools.cache
 def _all_reasons() -> tuple[Reason, ...]:
-    return tuple(
-        Reason(
-            index=row.index,
-            category=row.category,
-            code=row.code,
-            description=row.description,
-            notes=row.notes,
-            suspend_preferred=row.suspend_preferred,
-            applied_by_platform=row.applied_by_platform,
-        )
-        for row in spec.reason_rows()
-    )
+    return tuple(Reason(row.category, row.code, row) for row in spec.reason_rows())
 
 
 def _fallback_reason(category: str) -> Reason:
-    return Reason(
-        index=None,
-        category=category,
-        code=spec.reason_fallback_code(),
-        description=spec.reason_fallback_description(),
-        notes=None,
-        suspend_preferred=False,
-        applied_by_platform=False,
-    )
+    return Reason(category, spec.reason_fallback_code(), None)
 
 
 def closest_pairs(category: str, code: str, limit: int = 3) -> tuple[tuple[str, str], ...]:

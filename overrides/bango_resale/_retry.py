@@ -1,22 +1,41 @@
 """When to try a request again, and how long to wait first.
 
-The policy is data (`RetryPolicy`); the loops that apply it live in the clients. Sleeping goes
-through this module's `sleep` / `async_sleep` so tests can patch them and count.
+The policy is data (`RetryPolicy`); `is_retryable` says which failures deserve another try and
+`Attempts` keeps one call's count, time budget and next wait. The loops that apply them live in
+the clients. Sleeping goes through this module's `sleep` / `async_sleep` so tests can patch
+them and count.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import functools
 import random
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 import bango_resale_spec as spec
 
-from . import _constants
+from . import _constants, _logging
+from ._errors import (
+    RESPONSE_CODE_ERRORS,
+    ApiError,
+    BangoResaleError,
+    ConfigurationError,
+    ConnectError,
+    RequestTimeoutError,
+    TransportError,
+    UnknownClientActionError,
+)
+from ._retry_after import parse_retry_after
+
+if TYPE_CHECKING:
+    from ._operations import PreparedCall
+
+log = _logging.logger
 
 sleep = time.sleep
 async_sleep = asyncio.sleep
@@ -85,21 +104,72 @@ class RetryPolicy:
 DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or HTTP date); `None` if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        # An HTTP-date is always GMT (RFC 9110); a "-0000" or zone-less stamp parses naive, and
-        # `timestamp()` would read it in the machine's local time.
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return max(0.0, moment.timestamp() - time.time())
+def is_retryable(failure: BangoResaleError) -> bool:
+    """Connection errors, timeouts and the spec's transient answers; nothing else."""
+    if isinstance(failure, TransportError):
+        return True
+    if not isinstance(failure, ApiError) or isinstance(failure, UnknownClientActionError):
+        return False
+    if failure.response_code in transient_response_codes():
+        return True
+    # Without a known code (e.g. a proxy's HTML 503) only the status can tell.
+    code_known = failure.response_code in RESPONSE_CODE_ERRORS
+    return not code_known and failure.http_status in transient_http_statuses()
+
+
+class Attempts:
+    """Bookkeeping for one call's attempts: counts, the time budget and the next wait."""
+
+    def __init__(self, policy: RetryPolicy, call: PreparedCall[Any], base_url: str) -> None:
+        self.policy = policy
+        self.call = call
+        self.url = f"{base_url}{call.url}"
+        self.number = 0
+        self.started = time.monotonic()
+        self.waited = 0.0
+
+    def begin(self) -> None:
+        self.number += 1
+
+    def delay_after(self, failure: BangoResaleError) -> float | None:
+        """Seconds to wait before trying again, or `None` to give up and raise `failure`."""
+        if not is_retryable(failure) or self.number >= self.policy.max_attempts:
+            return None
+        retry_after = None
+        if isinstance(failure, ApiError):
+            retry_after = parse_retry_after(failure.headers.get("retry-after"))
+        delay = self.policy.delay_before_retry(self.number, retry_after)
+        if delay is None:
+            return None
+        # Counting the planned waits as well keeps the budget exact even where sleep is patched.
+        elapsed = max(time.monotonic() - self.started, self.waited)
+        if elapsed + delay > self.policy.max_total_seconds:
+            return None
+        self.waited += delay
+        log.warning(
+            "%s %s: attempt %d failed (%s); retrying in %.2fs%s",
+            self.call.operation,
+            self.url,
+            self.number,
+            type(failure).__name__,
+            delay,
+            f" with request id {rid}" if (rid := self.call.request_identifier) else "",
+        )
+        return delay
+
+    def transport_failure(self, exc: httpx.HTTPError) -> BangoResaleError:
+        rid = self.call.request_identifier
+        # The URL is the first thing to check when nothing answers, so every message names it.
+        text = f"{self.call.operation}: {self.call.method} {self.url}: {type(exc).__name__}: {exc}"
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeoutError(
+                text, request_identifier=rid, attempts=self.number, url=self.url
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return ConfigurationError(f"{text} (check the base URL)")
+        return ConnectError(text, request_identifier=rid, attempts=self.number, url=self.url)
+
+    def stamp(self, failure: BangoResaleError) -> BangoResaleError:
+        if isinstance(failure, ApiError | TransportError):
+            failure.attempts = self.number
+        return failure

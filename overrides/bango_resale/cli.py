@@ -38,8 +38,8 @@ from typing import Any, NoReturn, TextIO
 import httpx
 
 from . import _constants, _listen
+from ._base_client import resolve_settings
 from ._cli_output import Printer, Result, describe_error, print_reasons
-from ._client import ResaleClient, _resolve_settings
 from ._errors import (
     BangoResaleError,
     ConfigurationError,
@@ -50,6 +50,7 @@ from ._logging import logger as client_logger
 from ._operations import OMITTED
 from ._reasons import Reason
 from ._retry import RetryPolicy
+from ._sync_client import ResaleClient
 
 #: Exit statuses, one per kind of failure, so scripts can tell them apart.
 EXIT_OK = 0
@@ -548,7 +549,7 @@ SANDBOX_COMMANDS = frozenset({"listen", "redeliver"})
 def _sandbox_command(
     args: argparse.Namespace, printer: Printer, base_url: str | None, username: str, password: str
 ) -> int:
-    url, authorization = _resolve_settings(base_url, username, password)
+    url, authorization = resolve_settings(base_url, username, password)
     timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
     controls = _listen.SandboxControls(
         url, authorization, timeout=timeout, headers=_headers(args.header)

@@ -2,7 +2,7 @@
 
 - `SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
   SQLite file and waits until the health check answers (context manager, `kill()` for crashes).
-- `NotificationReceiver` is a loopback HTTP server that records every notification POSTed to it.
+- `NotificationSink` is a loopback HTTP server that records every notification POSTed to it.
 - `Api` is a thin client of one sandbox for one reseller, returning raw httpx responses.
 - `check_conforms` checks a partner-API response against what the spec documents for it.
 """
@@ -143,7 +143,7 @@ class SandboxProcess:
         self.stop()
 
 
-class NotificationReceiver:
+class NotificationSink:
     """A loopback HTTP server that records POSTed JSON bodies and their headers.
 
     `fail_first` makes it answer 503 to the first N requests, to exercise redelivery.
@@ -196,7 +196,7 @@ class NotificationReceiver:
         with self._lock:
             return list(self.received)
 
-    def __enter__(self) -> NotificationReceiver:
+    def __enter__(self) -> NotificationSink:
         self._thread.start()
         return self
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import httpx
 
-from bango_resale import ResaleClient, sample_entitlement
+from bango_resale import ResaleClient
+from bango_resale.testing import sample_entitlement
 
 TARGET_RATIO = 1.5
 BASE_URL = "http://bango.bench"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bango_resale import sample_entitlement
+from bango_resale.testing import sample_entitlement
 
 
 def record(status: str = "ACTIVE", entitlement_id: str = "ent-1") -> dict[str, Any]:

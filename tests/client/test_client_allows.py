@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bango_resale import InvalidArgumentError, sample_entitlement
+from bango_resale import InvalidArgumentError
+from bango_resale.testing import sample_entitlement
 
 ALL = (
     "update",

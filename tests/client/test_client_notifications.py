@@ -7,7 +7,8 @@ import json
 import pytest
 
 import bango_resale as br
-from bango_resale import NotificationReceiver, build_notification_request, sample_entitlement
+from bango_resale import NotificationReceiver, build_notification_request
+from bango_resale.testing import sample_entitlement
 
 URL = "https://reseller.test/hooks/bango"
 

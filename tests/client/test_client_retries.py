@@ -209,7 +209,7 @@ def test_retry_after_as_http_date_is_understood() -> None:
     import datetime
     from email.utils import format_datetime
 
-    from bango_resale._retry import parse_retry_after
+    from bango_resale._retry_after import parse_retry_after
 
     soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)
     seconds = parse_retry_after(format_datetime(soon, usegmt=True))
@@ -234,7 +234,7 @@ def test_retry_after_date_without_a_zone_is_read_as_gmt(
     import datetime
     import time
 
-    from bango_resale._retry import parse_retry_after
+    from bango_resale._retry_after import parse_retry_after
 
     # Far from UTC, so reading the stamp in local time would be hours off.
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")

@@ -30,7 +30,9 @@ def test_response_code_must_match_the_http_status() -> None:
     assert checks.response_code_matches_status(undocumented) == [
         "queryEntitlements does not document HTTP 404 NOT_FOUND"
     ]
-    assert checks.response_code_matches_status(missing)
+    assert checks.response_code_matches_status(missing) == [
+        "HTTP 200 body has no string responseCode"
+    ]
 
 
 def test_record_status_must_be_legal_for_the_answer() -> None:
@@ -100,8 +102,12 @@ def test_client_action_needs_a_known_action_and_a_url() -> None:
     assert checks.client_action_is_complete(answer(None)) == [
         "CLIENT_ACTION_REQUIRED without parameters"
     ]
-    assert checks.client_action_is_complete(answer({**complete, "action": "CALL_US"}))
-    assert checks.client_action_is_complete(answer({**complete, "url": "not a url"}))
+    assert checks.client_action_is_complete(answer({**complete, "action": "CALL_US"})) == [
+        "parameters.action 'CALL_US' is not a documented client action (NAVIGATE_TO_URL)"
+    ]
+    assert checks.client_action_is_complete(answer({**complete, "url": "not a url"})) == [
+        "parameters.url 'not a url' is not an http(s) URL"
+    ]
 
 
 def test_terminal_entitlements_stay_ended_until_reactivated() -> None:

@@ -20,7 +20,7 @@ from bango_resale_sandbox.testing import (
     DEMO_RESELLER,
     SECOND_DEMO_RESELLER,
     Api,
-    NotificationReceiver,
+    NotificationSink,
     SandboxProcess,
 )
 
@@ -70,6 +70,6 @@ def customer() -> str:
 
 
 @pytest.fixture
-def receiver() -> Iterator[NotificationReceiver]:
-    with NotificationReceiver() as running:
+def receiver() -> Iterator[NotificationSink]:
+    with NotificationSink() as running:
         yield running

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import REASON, Api, NotificationReceiver
+from bango_resale_sandbox.testing import REASON, Api, NotificationSink
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def cancel_concurrently(base_url: str, entitlement_id: str) -> list[httpx.
 
 
 def test_32_concurrent_cancels_make_one_transition_and_one_notification(
-    api: Api, customer: str, receiver: NotificationReceiver
+    api: Api, customer: str, receiver: NotificationSink
 ) -> None:
     entitlement_id = api.create_id(customer, notificationUrl=receiver.url)
     responses = asyncio.run(cancel_concurrently(api.base_url, entitlement_id))

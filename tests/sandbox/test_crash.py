@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess
+from bango_resale_sandbox.testing import Api, NotificationSink, SandboxProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,7 +53,7 @@ async def write_until_refused(
 
 
 def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
-    sandbox_server: Callable[..., SandboxProcess], receiver: NotificationReceiver
+    sandbox_server: Callable[..., SandboxProcess], receiver: NotificationSink
 ) -> None:
     server = sandbox_server()
     acknowledged: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from bango_resale_sandbox.testing import Api, NotificationReceiver, SandboxProcess, free_port
+from bango_resale_sandbox.testing import Api, NotificationSink, SandboxProcess, free_port
 from bango_resale_spec import load_partner_spec
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def test_notifications_are_delivered_with_the_resellers_auth(
-    api: Api, api2: Api, customer: str, receiver: NotificationReceiver
+    api: Api, api2: Api, customer: str, receiver: NotificationSink
 ) -> None:
     first = api.create_id(customer, notificationUrl=receiver.url)
     api.cancel(first)
@@ -61,7 +61,7 @@ def test_notifications_are_delivered_with_the_resellers_auth(
 def test_failed_deliveries_are_retried_with_the_same_notification_id(
     api: Api, customer: str
 ) -> None:
-    with NotificationReceiver(fail_first=2) as flaky:
+    with NotificationSink(fail_first=2) as flaky:
         entitlement_id = api.create_id(customer, notificationUrl=flaky.url)
         received = flaky.wait_for(1, timeout=15)
         assert len(received) == 1
@@ -96,7 +96,7 @@ def test_pending_notifications_survive_a_restart(
     entitlement_id = api.create_id(customer, notificationUrl=url)
     wait_until(lambda: api.notifications(entitlement_id)[0]["attempts"] >= 1)
     server.stop()
-    with NotificationReceiver(port=port) as receiver:
+    with NotificationSink(port=port) as receiver:
         restarted = SandboxProcess(server.db_path, port=server.port).start()
         try:
             received = receiver.wait_for(1, timeout=15)
@@ -106,7 +106,7 @@ def test_pending_notifications_survive_a_restart(
 
 
 def test_feed_lists_each_send_in_order_and_redelivery_sends_again(
-    api: Api, customer: str, receiver: NotificationReceiver
+    api: Api, customer: str, receiver: NotificationSink
 ) -> None:
     before = api.http.get("/sandbox/notifications/feed", params={"limit": 1}).json()
     start = before["latestCursor"]

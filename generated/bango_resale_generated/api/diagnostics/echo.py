@@ -217,3 +217,19 @@ async def asyncio(
             x_request_identifier=x_request_identifier,
         )
     ).parsed
+
+
+def build_request(
+    echo_request_id: str,
+    *,
+    x_request_identifier: str | Unset = UNSET,
+) -> dict[str, Any]:
+    """The keyword arguments of `httpx.Client.request` for this operation.
+
+    Method, URL, query parameters, headers and body exactly as the spec defines them, for a
+    caller that sends requests over its own transport.
+    """
+    return _get_kwargs(
+        echo_request_id=echo_request_id,
+        x_request_identifier=x_request_identifier,
+    )

@@ -314,3 +314,21 @@ async def asyncio(
             x_request_identifier=x_request_identifier,
         )
     ).parsed
+
+
+def build_request(
+    entitlement_id: str,
+    *,
+    body: TerminateEntitlementRequest,
+    x_request_identifier: str | Unset = UNSET,
+) -> dict[str, Any]:
+    """The keyword arguments of `httpx.Client.request` for this operation.
+
+    Method, URL, query parameters, headers and body exactly as the spec defines them, for a
+    caller that sends requests over its own transport.
+    """
+    return _get_kwargs(
+        entitlement_id=entitlement_id,
+        body=body,
+        x_request_identifier=x_request_identifier,
+    )
