@@ -1,7 +1,8 @@
 """`python -m bango_resale_contract` / `bango-resale-contract`: run the contract suite.
 
 Without --url it starts the project's sandbox on a free port with a fresh database, runs the
-suite and stops it. With --url it tests that service with --user/--password.
+suite and stops it. With --url it tests that service with --user/--password. `proxy` and `audit` judge live or
+recorded traffic instead (see `live_cli`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import live_cli, sandbox_data, service
 from bango_resale_contract.suite import (
     SuiteOptions,
     default_config_path,
@@ -86,6 +87,9 @@ def _missing_extra() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in live_cli.COMMANDS:
+        return live_cli.main(argv)
     arguments = _parser().parse_args(argv)
     missing = _missing_extra()
     if missing is not None:
