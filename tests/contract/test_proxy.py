@@ -48,14 +48,21 @@ class Proxied:
     def client(self) -> ResaleClient:
         return ResaleClient(self.url, *DEMO_RESELLER, retry=RetryPolicy(max_attempts=1))
 
-    def create(self, client: ResaleClient, **kwargs: Any) -> str:
+    def create(
+        self,
+        client: ResaleClient,
+        *,
+        merchant: str = "BANGO",
+        product: str = "BangoMusic",
+        **kwargs: Any,
+    ) -> str:
         self.counter += 1
         if self.receiver is not None:
             kwargs.setdefault("notification_url", self.url + RECEIVER_PATH)
         created = client.create(
             customer_identifier=f"proxy-customer-{self.counter}-{time.monotonic_ns()}",
-            merchant_account_key="BANGO",
-            product_key="BangoMusic",
+            merchant_account_key=merchant,
+            product_key=product,
             extra_headers=kwargs.pop("extra_headers", ACTIVATED),
             **kwargs,
         )
@@ -158,6 +165,12 @@ def _cancel(p: Proxied, c: ResaleClient) -> None:
     _quietly(lambda: c.cancel(entitlement_id, ("CUSTOMER_CANCELLED", "NOT_RENEWED")))
 
 
+def _cancel_at_period_end(p: Proxied, c: ResaleClient) -> None:
+    # This product's merchant ends a cancelled entitlement when the paid period ends.
+    entitlement_id = p.create(c, merchant="BANGO_US", product="MUSIC")
+    _quietly(lambda: c.cancel(entitlement_id, ("CUSTOMER_CANCELLED", "NOT_RENEWED")))
+
+
 def _metadata_update(p: Proxied, c: ResaleClient) -> None:
     entitlement_id = p.create(c)
     p.wait_for_notifications(1)
@@ -225,7 +238,7 @@ FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]
         lambda p, c: p.create(c, offer_key="offer-1"),
         "bango_record_is_what_was_asked",
     ),
-    "active_ending_without_end": (False, _cancel, "bango_dates_match_the_status"),
+    "active_ending_without_end": (False, _cancel_at_period_end, "bango_dates_match_the_status"),
 }
 
 
