@@ -1,8 +1,8 @@
 """`python -m bango_resale_contract` / `bango-resale-contract`: run the contract suite.
 
 Without --url it starts the project's sandbox on a free port with a fresh database, runs the
-suite and stops it. With --url it tests that service with --user/--password. `proxy` and `audit` judge live or
-recorded traffic instead (see `live_cli`).
+suite and stops it. With --url it tests that service with --user/--password. `proxy` and
+`audit` judge live or recorded traffic instead (see `live_cli`).
 """
 
 from __future__ import annotations

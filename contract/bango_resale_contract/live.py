@@ -53,6 +53,9 @@ CREDENTIALS_RULE = "bango_credentials_required"
 UNKNOWN = "unknown"
 # Notification ids remembered per entitlement to drop redeliveries (delivery is at least once).
 REMEMBERED_NOTIFICATION_IDS = 4
+# Violations kept whole for the reports; past this only their count per rule grows, so a
+# badly broken service cannot make a long run's memory grow without bound.
+KEPT_VIOLATIONS = 10_000
 Headers = Sequence[tuple[bytes, bytes]]
 
 
@@ -217,6 +220,14 @@ class LiveJudge:
     tracked: dict[str, _Tracked] = field(default_factory=dict)
     exchanges: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
+    violations_per_rule: Counter[str] = field(default_factory=Counter)
+
+    def _keep(self, found: list[Violation]) -> list[Violation]:
+        for violation in found:
+            self.violations_per_rule[violation.rule] += 1
+            if len(self.violations) < KEPT_VIOLATIONS:
+                self.violations.append(violation)
+        return found
 
     def exchange(
         self,
@@ -230,11 +241,11 @@ class LiveJudge:
     ) -> list[Violation]:
         """Judge one request and its answer; return (and keep) what it broke."""
         path = httpx.URL(url).raw_path.split(b"?", 1)[0].decode("latin-1")
-        found = self.contract.route(method.upper(), path)
-        if found is None:
+        routed = self.contract.route(method.upper(), path)
+        if routed is None:
             self.exchanges["(not a partner operation)"] += 1
             return []
-        operation_id, parameter = found
+        operation_id, parameter = routed
         self.exchanges[operation_id] += 1
         request = httpx.Request(method, url, headers=list(request_headers), content=request_body)
         response = httpx.Response(
@@ -272,8 +283,7 @@ class LiveJudge:
             Violation(rule, operation_id, entitlement_id or "", expected, got, reproduce)
             for rule, expected, got in found_problems
         ]
-        self.violations.extend(found)
-        return found
+        return self._keep(found)
 
     def _shape(
         self,
@@ -510,8 +520,7 @@ class LiveJudge:
             )
             for rule, expected, got in problems
         ]
-        self.violations.extend(found)
-        return found
+        return self._keep(found)
 
     def _event_notification(
         self, entry: _Tracked, kind: Any, status: Any
@@ -557,8 +566,7 @@ class LiveJudge:
         for entry in self.tracked.values():
             if entry.owed:
                 entry.owed.clear()
-        self.violations.extend(found)
-        return found
+        return self._keep(found)
 
     def rules(self) -> list[str]:
         """Every rule this judge applies, for reports that list the passing ones too."""

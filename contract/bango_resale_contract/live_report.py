@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -17,7 +16,7 @@ SUMMARY_NAME = "proxy-summary.txt"
 
 def summary_table(judge: LiveJudge) -> str:
     """Exchanges seen per operation, then violations per rule (every rule, zeros included)."""
-    per_rule = Counter(v.rule for v in judge.violations)
+    per_rule = judge.violations_per_rule
     rows = [("exchanges per operation", "")]
     rows += [(f"  {name}", str(count)) for name, count in sorted(judge.exchanges.items())]
     rows.append(("violations per rule", ""))
@@ -25,17 +24,18 @@ def summary_table(judge: LiveJudge) -> str:
     rows += [
         (f"  {rule}", str(n)) for rule, n in sorted(per_rule.items()) if rule not in judge.rules()
     ]
-    rows.append(("total violations", str(len(judge.violations))))
+    rows.append(("total violations", str(sum(per_rule.values()))))
     width = max(len(left) for left, _ in rows)
     return "\n".join(f"{left:<{width}}  {right:>7}".rstrip() for left, right in rows)
 
 
 def report_data(judge: LiveJudge) -> dict[str, object]:
-    per_rule = Counter(v.rule for v in judge.violations)
+    per_rule = judge.violations_per_rule
     return {
         "exchanges": dict(sorted(judge.exchanges.items())),
         "violationsPerRule": {rule: per_rule.get(rule, 0) for rule in judge.rules()},
         "violations": [v.to_json() for v in judge.violations],
+        "violationsNotKept": sum(per_rule.values()) - len(judge.violations),
         "entitlementsTracked": len(judge.tracked),
     }
 
@@ -46,7 +46,7 @@ def junit_xml(judge: LiveJudge) -> bytes:
         "testsuite",
         name="bango-resale-contract proxy",
         tests=str(len(judge.rules())),
-        failures=str(len({v.rule for v in judge.violations})),
+        failures=str(len(judge.violations_per_rule)),
     )
     for rule in judge.rules():
         case = ElementTree.SubElement(
@@ -54,13 +54,15 @@ def junit_xml(judge: LiveJudge) -> bytes:
         )
         broken = [v for v in judge.violations if v.rule == rule]
         if broken:
+            count = judge.violations_per_rule[rule]
             failure = ElementTree.SubElement(
-                case, "failure", message=f"{len(broken)} violation(s) of {rule}"
+                case, "failure", message=f"{count} violation(s) of {rule}"
             )
             failure.text = "\n".join(v.line() for v in broken)
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
-    return ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return xml
 
 
 def write_reports(judge: LiveJudge, directory: Path) -> list[Path]:

@@ -202,6 +202,10 @@ def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
     p.wait_for_notifications(2)
 
 
+def _create_with_offer(p: Proxied, c: ResaleClient) -> None:
+    p.create(c, offer_key="offer-1")
+
+
 def _query_by_status(p: Proxied, c: ResaleClient) -> None:
     customer = f"proxy-query-{time.monotonic_ns()}"
     p.counter += 1
@@ -235,7 +239,7 @@ FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]
     "echo_mangled": (False, _echo, "bango_echo_returns_the_id"),
     "create_drops_offer": (
         False,
-        lambda p, c: p.create(c, offer_key="offer-1"),
+        _create_with_offer,
         "bango_record_is_what_was_asked",
     ),
     "active_ending_without_end": (False, _cancel_at_period_end, "bango_dates_match_the_status"),
@@ -356,28 +360,23 @@ def _har(exchanges: list[httpx.Response]) -> dict[str, Any]:
 
 
 def test_audit_judges_a_recorded_har(tmp_path: Path) -> None:
-    recorded: list[httpx.Response] = []
-    with SandboxProcess(tmp_path / "sandbox.db", faults=("illegal_transition",)) as sandbox:
-        with httpx.Client(
-            base_url=sandbox.base_url,
-            auth=DEMO_RESELLER,
-            event_hooks={"response": [lambda r: r.read() and None]},
-        ) as client:
-            created = client.post(
-                "/v1/entitlement",
-                json={
-                    "customerIdentifier": "har",
-                    "merchantAccountKey": "BANGO",
-                    "productKey": "BangoMusic",
-                },
-                headers=ACTIVATED,
-            )
-            entitlement_id = created.json()["entitlementId"]
-            body = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
-            revoked = client.post(f"/v1/entitlement/revoke/{entitlement_id}", json=body)
-            body = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"}
-            cancelled = client.post(f"/v1/entitlement/cancel/{entitlement_id}", json=body)
-            recorded = [created, revoked, cancelled]
+    sandbox = SandboxProcess(tmp_path / "sandbox.db", faults=("illegal_transition",))
+    with sandbox, httpx.Client(base_url=sandbox.base_url, auth=DEMO_RESELLER) as client:
+        created = client.post(
+            "/v1/entitlement",
+            json={
+                "customerIdentifier": "har",
+                "merchantAccountKey": "BANGO",
+                "productKey": "BangoMusic",
+            },
+            headers=ACTIVATED,
+        )
+        entitlement_id = created.json()["entitlementId"]
+        body = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
+        revoked = client.post(f"/v1/entitlement/revoke/{entitlement_id}", json=body)
+        body = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"}
+        cancelled = client.post(f"/v1/entitlement/cancel/{entitlement_id}", json=body)
+        recorded = [created, revoked, cancelled]
     clean, faulty = tmp_path / "clean.har", tmp_path / "faulty.har"
     clean.write_text(json.dumps(_har(recorded[:2])))
     faulty.write_text(json.dumps(_har(recorded)))
