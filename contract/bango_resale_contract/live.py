@@ -129,7 +129,7 @@ class Contract:
                 if not isinstance(operation, Mapping) or "operationId" not in operation:
                     continue
                 operation_id = str(operation["operationId"])
-                self.routes.append(_Route(method.upper(), re.compile(f"^{regex}$"), operation_id))
+                self.routes.append(_Route(method.upper(), re.compile(f"{regex}$"), operation_id))
                 body = operation.get("requestBody")
                 self.operations[operation_id] = _Operation(
                     responses={
@@ -144,10 +144,12 @@ class Contract:
         self.events = [t for t in self.machine if t.event is not None]
 
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
-        """(operationId, the path's parameter) for a partner request; None for anything else."""
+        """(operationId, the path's parameter) for a partner request; None for anything else.
+        The path may carry a prefix (a service mounted under `/api`, say): templates match its
+        end."""
         for route in self.routes:
             if route.method == method:
-                found = route.pattern.match(path)
+                found = route.pattern.search(path)
                 if found is not None:
                     value = unquote(found.group(1)) if found.groups() else None
                     return route.operation_id, value
@@ -240,14 +242,14 @@ class LiveJudge:
         response_body: bytes,
     ) -> list[Violation]:
         """Judge one request and its answer; return (and keep) what it broke."""
-        path = httpx.URL(url).raw_path.split(b"?", 1)[0].decode("latin-1")
+        request = httpx.Request(method, url, headers=list(request_headers), content=request_body)
+        path = request.url.raw_path.split(b"?", 1)[0].decode("latin-1")
         routed = self.contract.route(method.upper(), path)
         if routed is None:
             self.exchanges["(not a partner operation)"] += 1
             return []
         operation_id, parameter = routed
         self.exchanges[operation_id] += 1
-        request = httpx.Request(method, url, headers=list(request_headers), content=request_body)
         response = httpx.Response(
             http_status, headers=list(response_headers), content=response_body, request=request
         )
