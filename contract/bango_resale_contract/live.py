@@ -95,15 +95,6 @@ class _Operation:
     request: Any  # compiled validator of the JSON body, or None
 
 
-def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in str(node["$ref"]).lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _compile(document: Mapping[str, Any], content: Any) -> Any:
     schema = (content or {}).get("application/json", {}).get("schema")
     if schema is None:
@@ -133,11 +124,13 @@ class Contract:
                 body = operation.get("requestBody")
                 self.operations[operation_id] = _Operation(
                     responses={
-                        int(status): _compile(document, _resolve(document, answer).get("content"))
+                        int(status): _compile(
+                            document, spec.resolve(answer, document).get("content")
+                        )
                         for status, answer in operation["responses"].items()
                         if status.isdigit()
                     },
-                    request=_compile(document, _resolve(document, body).get("content"))
+                    request=_compile(document, spec.resolve(body, document).get("content"))
                     if body
                     else None,
                 )

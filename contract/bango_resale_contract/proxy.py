@@ -124,23 +124,13 @@ class ValidatingProxy:
                 scope["method"], target, _forwardable(headers), body
             )
         except (OSError, TimeoutError, UpstreamError) as error:
-            await _send(
-                send,
-                502,
-                [(b"content-type", b"application/json")],
-                _envelope(f"the upstream service did not answer: {type(error).__name__}", []),
-            )
+            await _refuse(send, f"the upstream service did not answer: {type(error).__name__}", [])
             return
         answer_headers = _forwardable(raw_headers)
         if self.enforce:
             found = self._judge(scope, url, headers, body, status, answer_headers, answer_body)
             if found:
-                await _send(
-                    send,
-                    ENFORCED_STATUS,
-                    [(b"content-type", b"application/json")],
-                    _envelope("the answer breaks the partner contract", found),
-                )
+                await _refuse(send, "the answer breaks the partner contract", found)
                 return
             await _send(send, status, answer_headers, answer_body)
             return
@@ -190,11 +180,8 @@ class ValidatingProxy:
         try:
             answer, answer_body = await self._forward(method, self.notify_url, headers, body)
         except httpx.HTTPError as error:
-            await _send(
-                send,
-                502,
-                [(b"content-type", b"application/json")],
-                _envelope(f"the integration's receiver did not answer: {type(error).__name__}", []),
+            await _refuse(
+                send, f"the integration's receiver did not answer: {type(error).__name__}", []
             )
             return
         await _send(send, answer.status_code, _forwardable(list(answer.headers.raw)), answer_body)
@@ -211,6 +198,13 @@ class ValidatingProxy:
                     self._upstream.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _refuse(send: Send, message: str, found: list[Violation]) -> None:
+    """Answer 502 with a JSON envelope: what went wrong and, when enforcing, which rules."""
+    await _send(
+        send, ENFORCED_STATUS, [(b"content-type", b"application/json")], _envelope(message, found)
+    )
 
 
 def _envelope(message: str, found: list[Violation]) -> bytes:
