@@ -88,13 +88,14 @@ def _missing_extra() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in live_cli.COMMANDS:
-        return live_cli.main(argv)
-    arguments = _parser().parse_args(argv)
+    live = bool(argv) and argv[0] in live_cli.COMMANDS
+    arguments = None if live else _parser().parse_args(argv)
     missing = _missing_extra()
     if missing is not None:
         print(f"error: {missing}", file=sys.stderr)
         return 2
+    if arguments is None:
+        return live_cli.main(argv)
     try:
         url, user, password = service.target_from_arguments(arguments)
     except ValueError as error:
