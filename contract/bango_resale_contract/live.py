@@ -255,7 +255,6 @@ class LiveJudge:
         if operation_id == CREATE and isinstance(body, Mapping) and 200 <= http_status < 300:
             candidate = body.get("entitlementId")
             entitlement_id = candidate if isinstance(candidate, str) else entitlement_id
-        reproduce = curl_command(request)
         found_problems: list[tuple[str, str, str]] = []  # (rule, expected, got)
         found_problems += self._shape(
             operation_id, request_headers, http_status, sent, body, response
@@ -274,6 +273,13 @@ class LiveJudge:
             found_problems += self._state(
                 operation_id, sent, http_status, body, entitlement_id, request_id
             )
+            entry = self.tracked.get(entitlement_id)
+            if entry is not None and entry.status is None and not entry.watched:
+                # Nothing learnt (a probe of an unknown id, a refusal): keep no state for it.
+                del self.tracked[entitlement_id]
+        if not found_problems:
+            return []
+        reproduce = curl_command(request)
         found = [
             Violation(rule, operation_id, entitlement_id or "", expected, got, reproduce)
             for rule, expected, got in found_problems

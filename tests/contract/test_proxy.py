@@ -422,3 +422,4 @@ def test_an_unknown_entitlement_is_unknown_not_guessed() -> None:
     )
     assert [v.rule for v in found] == []
     assert judge.status_of("never-seen") == live.UNKNOWN
+    assert "never-seen" not in judge.tracked  # a probe leaves no state behind
