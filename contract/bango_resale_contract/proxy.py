@@ -174,8 +174,11 @@ class ValidatingProxy:
     async def _notification(
         self, method: str, body: bytes, headers: list[tuple[bytes, bytes]], send: Send
     ) -> None:
-        for violation in self.judge.notification(body, headers):
-            self.log(violation.line())
+        try:
+            for violation in self.judge.notification(body, headers):
+                self.log(violation.line())
+        except Exception:  # as for exchanges: judging never stops a delivery
+            LOGGER.exception("the judge failed on a notification")
         assert self.notify_url is not None
         try:
             answer, answer_body = await self._forward(method, self.notify_url, headers, body)
