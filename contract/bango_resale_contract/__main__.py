@@ -1,7 +1,8 @@
 """`python -m bango_resale_contract` / `bango-resale-contract`: run the contract suite.
 
 Without --url it starts the project's sandbox on a free port with a fresh database, runs the
-suite and stops it. With --url it tests that service with --user/--password.
+suite and stops it. With --url it tests that service with --user/--password. `proxy` and
+`audit` judge live or recorded traffic instead (see `live_cli`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import live_cli, sandbox_data, service
 from bango_resale_contract.suite import (
     SuiteOptions,
     default_config_path,
@@ -86,11 +87,15 @@ def _missing_extra() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    live = bool(argv) and argv[0] in live_cli.COMMANDS
+    arguments = None if live else _parser().parse_args(argv)
     missing = _missing_extra()
     if missing is not None:
         print(f"error: {missing}", file=sys.stderr)
         return 2
+    if arguments is None:
+        return live_cli.main(argv)
     try:
         url, user, password = service.target_from_arguments(arguments)
     except ValueError as error:

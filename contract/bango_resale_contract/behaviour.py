@@ -46,6 +46,38 @@ def request_kind(operation_id: str, body: Any) -> str | None:
     return PRODUCT_CHANGE if "productKey" in body else "EntitlementChanges"
 
 
+def rows_starting(
+    machine: StatusMachine, operation_id: str, kind: str | None, prior: str | None
+) -> list[Transition]:
+    """The rows a request may fire from `prior` (None: nothing known, i.e. a new entitlement
+    for a create). A create of a PENDING one is a repeat; any other create starts afresh."""
+    if operation_id == CREATE:
+        repeat = prior == "PENDING"
+        return [
+            t
+            for t in machine.rows_for(operation=CREATE)
+            if (repeat and prior in t.from_statuses) or (not repeat and t.creates)
+        ]
+    return [
+        t
+        for t in machine.rows_for(operation=operation_id, request=kind)
+        if prior in t.from_statuses
+    ]
+
+
+def rows_answering(candidates: list[Transition], http_status: int, code: Any) -> list[Transition]:
+    """Of the candidate rows, those that give this answer."""
+    return [t for t in candidates if (t.http_status, t.response_code) == (http_status, code)]
+
+
+def rows_fitting(answered: list[Transition], prior: str | None, shown: Any) -> list[Transition]:
+    """Of the rows that give the answer, those whose resulting status is the record's. A
+    refusal row's answer carries no record: the status simply stays."""
+    return [
+        t for t in answered if not t.accepts or t.result(prior if not t.creates else None) == shown
+    ]
+
+
 @dataclass(slots=True)
 class RowCoverage:
     """How often a row was seen, and how its notifications fared."""
@@ -122,26 +154,11 @@ class BehaviourJudge:
             return None
         kind = request_kind(operation_id, request_body)
         label = f"{operation_id}[{kind}]" if kind else operation_id
-        if operation_id == CREATE:
-            prior = self.status.get(entitlement_id)
-            repeat = prior == "PENDING"
-            candidates = [
-                t
-                for t in self.machine.rows_for(operation=CREATE)
-                if (repeat and prior in t.from_statuses) or (not repeat and t.creates)
-            ]
-        else:
-            prior = self.status.get(entitlement_id)
-            if prior is None:
-                return None
-            candidates = [
-                t
-                for t in self.machine.rows_for(operation=operation_id, request=kind)
-                if prior in t.from_statuses
-            ]
-        answered = [
-            t for t in candidates if (t.http_status, t.response_code) == (http_status, code)
-        ]
+        prior = self.status.get(entitlement_id)
+        if operation_id != CREATE and prior is None:
+            return None
+        candidates = rows_starting(self.machine, operation_id, kind, prior)
+        answered = rows_answering(candidates, http_status, code)
         where = "a new entitlement" if prior is None else prior
         if not answered:
             if 200 <= http_status < 300:
@@ -152,12 +169,7 @@ class BehaviourJudge:
                     reproduce,
                 )
             return None
-        # A refusal row's answer carries no record: the status must simply stay.
-        fits = [
-            t
-            for t in answered
-            if not t.accepts or t.result(prior if not t.creates else None) == shown
-        ]
+        fits = rows_fitting(answered, prior, shown)
         if not fits:
             expected = {t.id: t.result(prior if not t.creates else None) for t in answered}
             self._violate(

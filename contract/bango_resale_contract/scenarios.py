@@ -60,13 +60,15 @@ ENDPOINTS: Mapping[str, Endpoint] = {
 _IMPLICIT_HEADERS = frozenset(
     {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
 )
+# Headers that carry credentials: a reproducer never repeats them.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 def curl_command(request: httpx.Request) -> str:
     """A shell command that sends `request` again, credentials left to the reader's shell."""
     parts = ["curl", "-X", request.method, "-u", '"$BANGO_USER:$BANGO_PASSWORD"']
     for name, value in request.headers.items():
-        if name.lower() not in _IMPLICIT_HEADERS and name.lower() != "authorization":
+        if name.lower() not in _IMPLICIT_HEADERS | CREDENTIAL_HEADERS:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     if request.content:
         parts += ["-d", shlex.quote(request.content.decode("utf-8", "replace"))]

@@ -102,7 +102,7 @@ def _millis(text: str) -> float:
 def parse_report(output: str, seconds: float) -> LoadResult:
     percentiles = {
         int(p): _millis(v)
-        for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE)
+        for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE)
     }
     totals = re.search(r"(\d+) requests in ([\d.]+)(\w+),", output)
     if totals is None or 99 not in percentiles:

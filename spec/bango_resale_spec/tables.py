@@ -211,8 +211,11 @@ def reason_storage_keys(schema_name: str) -> Mapping[str, str]:
     return {str(field): str(key) for field, key in schema["x-stored-as"].items()}
 
 
-def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = load_partner_spec()
+def resolve(
+    node: Mapping[str, Any], document: Mapping[str, Any] | None = None
+) -> Mapping[str, Any]:
+    """`node`, following its local `$ref`s within `document` (default: the partner spec)."""
+    spec = document if document is not None else load_partner_spec()
     while "$ref" in node:
         target: Any = spec
         for part in str(node["$ref"]).removeprefix("#/").split("/"):
@@ -234,7 +237,7 @@ def operation_outcomes() -> Mapping[str, tuple[Outcome, ...]]:
                 continue
             pairs: list[Outcome] = []
             for status, response in operation["responses"].items():
-                for entry in _resolve(response)["x-response-codes"]:
+                for entry in resolve(response)["x-response-codes"]:
                     pairs.append(
                         Outcome(
                             http_status=int(status),

@@ -1,0 +1,597 @@
+"""The judge of live traffic: one exchange at a time, as a proxy or a recording sees it.
+
+Each exchange (request and answer, as bytes) is judged by:
+- its shape: the answer's status is documented for the operation and its JSON body matches
+  the schema; a request that breaks its schema must not be accepted;
+- the contract suite's own rules (`checks.RULES`) and the spec's promises
+  (`promises.PROMISES`), called as they are, so the proxy and the suite cannot disagree;
+- the status machine: per entitlement, the last status seen (from answers, reads and
+  notifications). A status may also have moved on through platform events since (a merchant's
+  confirmation, the end of a period, ...), so an answer is judged against every status the
+  event rows can reach from the one last seen; for an entitlement never seen the status is
+  "unknown" and nothing is guessed. Notifications (when a receiver sits in front of the
+  integration) must be the ones the fired rows send, in order.
+
+The state is one small record per entitlement and nothing else; the judge keeps no bodies
+and no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import jsonschema_rs
+
+import bango_resale_spec as spec
+from bango_resale_contract import checks, promises
+from bango_resale_contract.behaviour import (
+    CHECK as STATE_RULE,
+)
+from bango_resale_contract.behaviour import (
+    CREATE,
+    MERCHANT_CONFIRMED,
+    NOTIFICATION_CHECK,
+    request_kind,
+    rows_answering,
+    rows_fitting,
+    rows_starting,
+)
+from bango_resale_contract.scenarios import curl_command
+from bango_resale_spec import StatusMachine, Transition
+
+SHAPE_RULE = "bango_response_shape"
+INVALID_REQUEST_RULE = "bango_invalid_request_refused"
+CREDENTIALS_RULE = "bango_credentials_required"
+UNKNOWN = "unknown"
+# Notification ids remembered per entitlement to drop redeliveries (delivery is at least once).
+REMEMBERED_NOTIFICATION_IDS = 4
+# Violations kept whole for the reports; past this only their count per rule grows, so a
+# badly broken service cannot make a long run's memory grow without bound.
+KEPT_VIOLATIONS = 10_000
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule in one exchange."""
+
+    rule: str
+    operation: str
+    entitlement: str
+    expected: str
+    got: str
+    reproduce: str
+
+    def line(self) -> str:
+        """The violation as one log line."""
+        return (
+            f"VIOLATION rule={self.rule} operation={self.operation}"
+            f" entitlement={self.entitlement or '-'} expected={self.expected!r}"
+            f" got={self.got!r} reproduce: {self.reproduce}"
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    operation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    responses: Mapping[int, Any]  # HTTP status -> compiled validator, or None for no JSON
+    request: Any  # compiled validator of the JSON body, or None
+
+
+def _compile(document: Mapping[str, Any], content: Any) -> Any:
+    schema = (content or {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return None
+    return jsonschema_rs.Draft202012Validator(
+        {**schema, "components": document["components"]}, validate_formats=True
+    )
+
+
+class Contract:
+    """The partner spec compiled for judging: routes, validators, the status machine."""
+
+    def __init__(self, document: Mapping[str, Any] | None = None) -> None:
+        document = document if document is not None else spec.load_partner_spec()
+        self.machine: StatusMachine = spec.machine_from(document)
+        self.routes: list[_Route] = []
+        self.operations: dict[str, _Operation] = {}
+        for path, item in document["paths"].items():
+            regex = re.sub(
+                r"\{[^}/]+\}", "([^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+            )
+            for method, operation in item.items():
+                if not isinstance(operation, Mapping) or "operationId" not in operation:
+                    continue
+                operation_id = str(operation["operationId"])
+                self.routes.append(_Route(method.upper(), re.compile(f"{regex}$"), operation_id))
+                body = operation.get("requestBody")
+                self.operations[operation_id] = _Operation(
+                    responses={
+                        int(status): _compile(
+                            document, spec.resolve(answer, document).get("content")
+                        )
+                        for status, answer in operation["responses"].items()
+                        if status.isdigit()
+                    },
+                    request=_compile(document, spec.resolve(body, document).get("content"))
+                    if body
+                    else None,
+                )
+        self.events = [t for t in self.machine if t.event is not None]
+
+    def route(self, method: str, path: str) -> tuple[str, str | None] | None:
+        """(operationId, the path's parameter) for a partner request; None for anything else.
+        The path may carry a prefix (a service mounted under `/api`, say): templates match its
+        end."""
+        for route in self.routes:
+            if route.method == method:
+                found = route.pattern.search(path)
+                if found is not None:
+                    value = unquote(found.group(1)) if found.groups() else None
+                    return route.operation_id, value
+        return None
+
+    def reachable(self, status: str, deferred: Transition | None) -> set[str]:
+        """Every status the event rows can lead to from `status` (itself included). A
+        merchant's confirmation counts only for the 202 still waiting."""
+        allowed = set(deferred.completed_by) if deferred is not None else set()
+        seen, todo = {status}, [status]
+        while todo:
+            current = todo.pop()
+            for row in self.events:
+                if current not in row.from_statuses:
+                    continue
+                if row.event == MERCHANT_CONFIRMED and row.id not in allowed:
+                    continue
+                after = row.result(current)
+                if after is not None and after not in seen:
+                    seen.add(after)
+                    todo.append(after)
+        return seen
+
+
+@dataclass(slots=True)
+class _Tracked:
+    """What the judge keeps per entitlement, and nothing else."""
+
+    status: str | None = None
+    deferred: Transition | None = None
+    watched: bool = False
+    # Notifications owed by rows that fired: (notificationType, status after the row).
+    owed: deque[tuple[str, str]] | None = None
+    notification_ids: deque[str] | None = None
+    # The X-RequestIdentifier of the last write: a repeat is answered with a replay of the
+    # first answer, which may predate the status seen since.
+    last_write_id: str | None = None
+
+
+def _json(raw: bytes, headers: Headers) -> Any:
+    if not raw:
+        return None
+    encoding = _header(headers, b"content-encoding")
+    try:
+        if encoding in {"gzip", "deflate"}:
+            raw = zlib.decompress(raw, zlib.MAX_WBITS | 32)
+        return json.loads(raw)
+    except (ValueError, zlib.error):
+        return None
+
+
+def _header(headers: Headers, name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text else ""
+
+
+@dataclass
+class LiveJudge:
+    """Judges exchanges and notifications; counts what it saw."""
+
+    contract: Contract = field(default_factory=Contract)
+    # The path a notification receiver answers on: creates naming it are watched.
+    receiver_path: str | None = None
+    tracked: dict[str, _Tracked] = field(default_factory=dict)
+    exchanges: Counter[str] = field(default_factory=Counter)
+    violations: list[Violation] = field(default_factory=list)
+    violations_per_rule: Counter[str] = field(default_factory=Counter)
+
+    def _keep(self, found: list[Violation]) -> list[Violation]:
+        for violation in found:
+            self.violations_per_rule[violation.rule] += 1
+            if len(self.violations) < KEPT_VIOLATIONS:
+                self.violations.append(violation)
+        return found
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        request_headers: Headers,
+        request_body: bytes,
+        http_status: int,
+        response_headers: Headers,
+        response_body: bytes,
+    ) -> list[Violation]:
+        """Judge one request and its answer; return (and keep) what it broke."""
+        request = httpx.Request(method, url, headers=list(request_headers), content=request_body)
+        path = request.url.raw_path.split(b"?", 1)[0].decode("latin-1")
+        routed = self.contract.route(method.upper(), path)
+        if routed is None:
+            self.exchanges["(not a partner operation)"] += 1
+            return []
+        operation_id, parameter = routed
+        self.exchanges[operation_id] += 1
+        response = httpx.Response(
+            http_status, headers=list(response_headers), content=response_body, request=request
+        )
+        sent = _json(request_body, request_headers)
+        body = _json(response_body, response_headers)
+        entitlement_id = parameter if operation_id != "echo" else None
+        if entitlement_id is None and isinstance(sent, Mapping):
+            candidate = sent.get("entitlementId")
+            entitlement_id = candidate if isinstance(candidate, str) else None
+        if operation_id == CREATE and isinstance(body, Mapping) and 200 <= http_status < 300:
+            candidate = body.get("entitlementId")
+            entitlement_id = candidate if isinstance(candidate, str) else entitlement_id
+        found_problems: list[tuple[str, str, str]] = []  # (rule, expected, got)
+        found_problems += self._shape(
+            operation_id, request_headers, http_status, sent, body, response
+        )
+        exchange = checks.Exchange(operation_id, http_status, body, sent, entitlement_id)
+        for rule, check in checks.RULES.items():
+            expected = _first_line(check.__doc__)
+            found_problems += [(rule, expected, problem) for problem in check(exchange)]
+        for promise in promises.PROMISES:
+            found_problems += [
+                (promise.name, promise.where, problem)
+                for problem in promise.check(operation_id, request, response, body)
+            ]
+        if entitlement_id:
+            request_id = _header(request_headers, checks.REQUEST_IDENTIFIER_HEADER.lower().encode())
+            found_problems += self._state(
+                operation_id, sent, http_status, body, entitlement_id, request_id
+            )
+            entry = self.tracked.get(entitlement_id)
+            if entry is not None and entry.status is None and not entry.watched:
+                # Nothing learnt (a probe of an unknown id, a refusal): keep no state for it.
+                del self.tracked[entitlement_id]
+        if not found_problems:
+            return []
+        reproduce = curl_command(request)
+        found = [
+            Violation(rule, operation_id, entitlement_id or "", expected, got, reproduce)
+            for rule, expected, got in found_problems
+        ]
+        return self._keep(found)
+
+    def _shape(
+        self,
+        operation_id: str,
+        request_headers: Headers,
+        http_status: int,
+        sent: Any,
+        body: Any,
+        response: httpx.Response,
+    ) -> list[tuple[str, str, str]]:
+        operation = self.contract.operations[operation_id]
+        problems = []
+        accepted = 200 <= http_status < 300
+        if accepted and _header(request_headers, b"authorization") is None:
+            problems.append(
+                (
+                    CREDENTIALS_RULE,
+                    "every partner operation needs credentials (basicAuth); without them, 401",
+                    f"HTTP {http_status} to a request without credentials",
+                )
+            )
+        if (
+            accepted
+            and operation.request is not None
+            and sent is not None
+            and not operation.request.is_valid(sent)
+        ):
+            errors = [e.message for e in operation.request.iter_errors(sent)]
+            if errors:
+                problems.append(
+                    (
+                        INVALID_REQUEST_RULE,
+                        "a request that breaks its schema is refused (400)",
+                        f"HTTP {http_status} to a body where {errors[0]}",
+                    )
+                )
+        if http_status not in operation.responses:
+            documented = ", ".join(map(str, sorted(operation.responses)))
+            return [*problems, (SHAPE_RULE, f"HTTP {documented}", f"HTTP {http_status}")]
+        validator = operation.responses[http_status]
+        if validator is None:
+            return problems
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("application/json") or body is None:
+            return [
+                *problems,
+                (
+                    SHAPE_RULE,
+                    f"HTTP {http_status} with a JSON body",
+                    f"content-type {content_type or 'none'}: {response.content[:80]!r}",
+                ),
+            ]
+        if not validator.is_valid(body):  # the fast path; the messages only for a failure
+            errors = [e.message for e in validator.iter_errors(body)]
+            problems.append(
+                (SHAPE_RULE, f"the documented schema of HTTP {http_status}", "; ".join(errors))
+            )
+        return problems
+
+    def _entry(self, entitlement_id: str) -> _Tracked:
+        entry = self.tracked.get(entitlement_id)
+        if entry is None:
+            entry = self.tracked[entitlement_id] = _Tracked()
+        return entry
+
+    def status_of(self, entitlement_id: str) -> str:
+        """The last status seen, or "unknown"."""
+        entry = self.tracked.get(entitlement_id)
+        return entry.status if entry is not None and entry.status else UNKNOWN
+
+    def _state(
+        self,
+        operation_id: str,
+        sent: Any,
+        http_status: int,
+        body: Any,
+        entitlement_id: str,
+        request_id: str | None,
+    ) -> list[tuple[str, str, str]]:
+        record = body if isinstance(body, Mapping) else {}
+        code, shown = record.get("responseCode"), record.get("status")
+        shown = shown if isinstance(shown, str) else None
+        entry = self._entry(entitlement_id)
+        if (
+            operation_id == CREATE
+            and self.receiver_path
+            and isinstance(sent, Mapping)
+            and httpx.URL(str(sent.get("notificationUrl", ""))).path == self.receiver_path
+        ):
+            entry.watched = True
+        machine = self.contract.machine
+        if not machine.rows_for(operation=operation_id):
+            if http_status != 200 or shown is None or record.get("entitlementId") != entitlement_id:
+                return []
+            return self._read(entry, operation_id, shown)
+        if request_id is not None:
+            if request_id == entry.last_write_id:
+                return []
+            entry.last_write_id = request_id
+        kind = request_kind(operation_id, sent)
+        if entry.status is None and operation_id != CREATE:
+            # Unknown: nothing to judge against; learn the status from a record that says it.
+            if 200 <= http_status < 300 and shown is not None:
+                entry.status = shown
+            return []
+        possible = (
+            self.contract.reachable(entry.status, entry.deferred)
+            if entry.status is not None
+            else {None}
+        )
+        fitting: list[tuple[str | None, Transition]] = []
+        answered_any: list[Transition] = []
+        for prior in sorted(possible, key=lambda s: (s != entry.status, str(s))):
+            answered = rows_answering(
+                rows_starting(machine, operation_id, kind, prior), http_status, code
+            )
+            answered_any += answered
+            fitting += [(prior, row) for row in rows_fitting(answered, prior, shown)]
+        label = f"{operation_id}[{kind}]" if kind else operation_id
+        last = entry.status or "a new entitlement"
+        if not answered_any:
+            if 200 <= http_status < 300:
+                starts = sorted(
+                    {t.id for p in possible for t in rows_starting(machine, operation_id, kind, p)}
+                )
+                moved = ", ".join(sorted(map(str, possible - {entry.status}))) or "nothing"
+                rows = ", ".join(starts) or "none, so 409 NOT_AVAILABLE"
+                return [
+                    (
+                        STATE_RULE,
+                        f"from {last} (or where events lead: {moved}) a row of {label}: {rows}",
+                        f"HTTP {http_status} {code}",
+                    )
+                ]
+            return []
+        if not fitting:
+            results = sorted(
+                {str(t.result(None if t.creates else p)) for p in possible for t in answered_any}
+            )
+            entry.status = shown or entry.status
+            return [
+                (
+                    STATE_RULE,
+                    f"{label} answered HTTP {http_status} {code} from {last} leads to"
+                    f" {' or '.join(results)}",
+                    f"the record says {shown}",
+                )
+            ]
+        prior, row = fitting[0]
+        problems = []
+        if entry.deferred is not None and entry.watched and row.accepts and not row.while_deferred:
+            problems.append(
+                (
+                    STATE_RULE,
+                    f"only whileDeferred rows while the 202 of row {entry.deferred.id} waits",
+                    f"row {row.id} accepted (HTTP {http_status} {code})",
+                )
+            )
+        if row.accepts:
+            entry.status = str(row.result(None if row.creates else prior))
+            if row.defers:
+                entry.deferred = row
+            elif prior != entry.status:
+                entry.deferred = None
+            if entry.watched and row.notifications:
+                owed = entry.owed if entry.owed is not None else deque()
+                owed.extend((kind_, entry.status) for kind_ in row.notifications)
+                entry.owed = owed
+        return problems
+
+    def _read(self, entry: _Tracked, operation_id: str, shown: str) -> list[tuple[str, str, str]]:
+        problems = []
+        if entry.status is not None:
+            possible = self.contract.reachable(entry.status, entry.deferred)
+            if shown not in possible:
+                problems.append(
+                    (
+                        STATE_RULE,
+                        f"last seen {entry.status}; a read may show {', '.join(sorted(possible))}",
+                        f"{operation_id} shows {shown}",
+                    )
+                )
+        if shown != entry.status:
+            entry.deferred = None
+        entry.status = shown
+        return problems
+
+    def notification(self, raw: bytes, headers: Headers = ()) -> list[Violation]:
+        """Judge one notification the service sent to the receiver."""
+        self.exchanges["(notification)"] += 1
+        body = _json(raw, headers)
+        if not isinstance(body, Mapping) or not isinstance(body.get("entitlementId"), str):
+            return []
+        entitlement_id = str(body["entitlementId"])
+        kind, status = body.get("notificationType"), body.get("status")
+        entry = self._entry(entitlement_id)
+        notification_id = str(body.get("notificationId"))
+        ids = (
+            entry.notification_ids
+            if entry.notification_ids is not None
+            else deque(maxlen=REMEMBERED_NOTIFICATION_IDS)
+        )
+        entry.notification_ids = ids
+        if notification_id in ids:
+            return []
+        ids.append(notification_id)
+        entry.watched = True
+        owed = entry.owed if entry.owed is not None else deque()
+        entry.owed = owed
+        problems: list[tuple[str, str, str]] = []
+        if owed and owed[0][0] == kind:
+            _, after = owed.popleft()
+            if status != after:
+                problems.append(
+                    (NOTIFICATION_CHECK, f"{kind} with status {after}", f"status {status}")
+                )
+        elif any(k == kind for k, _ in owed):
+            problems.append(
+                (
+                    NOTIFICATION_CHECK,
+                    f"{owed[0][0]} first (rows fire in order)",
+                    f"{kind} out of order",
+                )
+            )
+            for index, (k, _) in enumerate(owed):
+                if k == kind:
+                    del owed[index]
+                    break
+        else:
+            problems += self._event_notification(entry, kind, status)
+        found = [
+            Violation(
+                rule,
+                "(notification)",
+                entitlement_id,
+                expected,
+                got,
+                f"notification {notification_id}",
+            )
+            for rule, expected, got in problems
+        ]
+        return self._keep(found)
+
+    def _event_notification(
+        self, entry: _Tracked, kind: Any, status: Any
+    ) -> list[tuple[str, str, str]]:
+        if entry.status is None:
+            entry.status = status if isinstance(status, str) else None
+            return []
+        allowed = set(entry.deferred.completed_by) if entry.deferred is not None else set()
+        for prior in sorted(self.contract.reachable(entry.status, entry.deferred)):
+            for row in self.contract.events:
+                if prior not in row.from_statuses or kind not in row.notifications:
+                    continue
+                if row.event == MERCHANT_CONFIRMED and row.id not in allowed:
+                    continue
+                if row.result(prior) == status:
+                    if row.id in allowed:
+                        entry.deferred = None
+                    entry.status = str(status)
+                    return []
+        return [
+            (
+                NOTIFICATION_CHECK,
+                f"a notification some row sends from {entry.status}",
+                f"{kind} with status {status}",
+            )
+        ]
+
+    def finish(self) -> list[Violation]:
+        """At the end: notifications still owed were never sent."""
+        found = [
+            Violation(
+                NOTIFICATION_CHECK,
+                "(notification)",
+                entitlement_id,
+                f"{kind} (status {after})",
+                "never sent",
+                "-",
+            )
+            for entitlement_id, entry in self.tracked.items()
+            if entry.owed
+            for kind, after in entry.owed
+        ]
+        for entry in self.tracked.values():
+            if entry.owed:
+                entry.owed.clear()
+        return self._keep(found)
+
+    def rules(self) -> list[str]:
+        """Every rule this judge applies, for reports that list the passing ones too."""
+        return [
+            SHAPE_RULE,
+            INVALID_REQUEST_RULE,
+            CREDENTIALS_RULE,
+            *checks.RULES,
+            *(p.name for p in promises.PROMISES),
+            STATE_RULE,
+            NOTIFICATION_CHECK,
+        ]
+
+
+def judge_all(
+    judge: LiveJudge, exchanges: Iterable[tuple[str, str, Headers, bytes, int, Headers, bytes]]
+) -> list[Violation]:
+    """Judge a sequence of recorded exchanges in order."""
+    found = []
+    for exchange in exchanges:
+        found += judge.exchange(*exchange)
+    return found

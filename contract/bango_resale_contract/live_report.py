@@ -1,0 +1,83 @@
+"""What the live judge saw, as a summary table, JSON and JUnit XML (for CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree
+
+from bango_resale_contract.live import LiveJudge
+
+JSON_NAME = "proxy-report.json"
+JUNIT_NAME = "proxy-junit.xml"
+SUMMARY_NAME = "proxy-summary.txt"
+
+
+def summary_table(judge: LiveJudge) -> str:
+    """Exchanges seen per operation, then violations per rule (every rule, zeros included)."""
+    per_rule = judge.violations_per_rule
+    rows = [("exchanges per operation", "")]
+    rows += [(f"  {name}", str(count)) for name, count in sorted(judge.exchanges.items())]
+    rows.append(("violations per rule", ""))
+    rows += [(f"  {rule}", str(per_rule.get(rule, 0))) for rule in judge.rules()]
+    rows += [
+        (f"  {rule}", str(n)) for rule, n in sorted(per_rule.items()) if rule not in judge.rules()
+    ]
+    rows.append(("total violations", str(sum(per_rule.values()))))
+    width = max(len(left) for left, _ in rows)
+    return "\n".join(f"{left:<{width}}  {right:>7}".rstrip() for left, right in rows)
+
+
+def report_data(judge: LiveJudge) -> dict[str, object]:
+    per_rule = judge.violations_per_rule
+    return {
+        "exchanges": dict(sorted(judge.exchanges.items())),
+        "violationsPerRule": {rule: per_rule.get(rule, 0) for rule in judge.rules()},
+        "violations": [v.to_json() for v in judge.violations],
+        "violationsNotKept": sum(per_rule.values()) - len(judge.violations),
+        "entitlementsTracked": len(judge.tracked),
+    }
+
+
+def junit_xml(judge: LiveJudge) -> bytes:
+    """One test case per rule; each violation of it is a failure."""
+    suite = ElementTree.Element(
+        "testsuite",
+        name="bango-resale-contract proxy",
+        tests=str(len(judge.rules())),
+        failures=str(len(judge.violations_per_rule)),
+    )
+    for rule in judge.rules():
+        case = ElementTree.SubElement(
+            suite, "testcase", classname="bango_resale_contract.live", name=rule
+        )
+        broken = [v for v in judge.violations if v.rule == rule]
+        if broken:
+            count = judge.violations_per_rule[rule]
+            failure = ElementTree.SubElement(
+                case, "failure", message=f"{count} violation(s) of {rule}"
+            )
+            failure.text = "\n".join(v.line() for v in broken)
+    suites = ElementTree.Element("testsuites")
+    suites.append(suite)
+    xml: bytes = ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return xml
+
+
+def write_reports(judge: LiveJudge, directory: Path) -> list[Path]:
+    """Write JSON, JUnit XML and the summary table into `directory` (atomically, each)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        JSON_NAME: json.dumps(report_data(judge), indent=2).encode() + b"\n",
+        JUNIT_NAME: junit_xml(judge),
+        SUMMARY_NAME: summary_table(judge).encode() + b"\n",
+    }
+    written = []
+    for name, data in outputs.items():
+        target = directory / name
+        temporary = target.with_suffix(target.suffix + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+        written.append(target)
+    return written

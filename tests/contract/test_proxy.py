@@ -1,0 +1,425 @@
+"""The validating proxy in front of the real sandbox, over loopback, driven by the typed client.
+
+Each deliberate sandbox fault must be reported by the rule that owns it; without faults the
+whole scenario suite (and a notification round trip) passes through with zero violations.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bango_resale import ResaleClient, RetryPolicy
+from bango_resale_contract import live, promises
+from bango_resale_contract.behaviour import CHECK as STATE_RULE
+from bango_resale_contract.behaviour import NOTIFICATION_CHECK
+from bango_resale_contract.proxy import RECEIVER_PATH
+from bango_resale_contract.receiver import NotificationReceiver, receiving
+from bango_resale_contract.scenarios import run_scenarios
+from bango_resale_sandbox.faults import KNOWN_FAULTS
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, free_port
+
+MAGIC = "X-Magic-Number"
+ACTIVATED = {MAGIC: "CREATE_REQUEST_RETURNS_ACTIVATED"}
+
+
+@dataclass
+class Proxied:
+    """A sandbox behind a proxy, and what the test needs to drive and read them."""
+
+    url: str
+    sandbox_url: str
+    report_dir: Path
+    receiver: NotificationReceiver | None
+    process: subprocess.Popen[bytes]
+    counter: int = 0
+
+    def client(self) -> ResaleClient:
+        return ResaleClient(self.url, *DEMO_RESELLER, retry=RetryPolicy(max_attempts=1))
+
+    def create(
+        self,
+        client: ResaleClient,
+        *,
+        merchant: str = "BANGO",
+        product: str = "BangoMusic",
+        **kwargs: Any,
+    ) -> str:
+        self.counter += 1
+        if self.receiver is not None:
+            kwargs.setdefault("notification_url", self.url + RECEIVER_PATH)
+        created = client.create(
+            customer_identifier=f"proxy-customer-{self.counter}-{time.monotonic_ns()}",
+            merchant_account_key=merchant,
+            product_key=product,
+            extra_headers=kwargs.pop("extra_headers", ACTIVATED),
+            **kwargs,
+        )
+        return str(created.entitlement.entitlement_id)
+
+    def wait_for_notifications(self, count: int) -> None:
+        assert self.receiver is not None
+        deadline = time.monotonic() + 10
+        while self.receiver.deliveries < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # let a held-back or stray one arrive too
+
+    def stop(self) -> dict[str, Any]:
+        """SIGTERM the proxy and read the report it writes on the way out."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=20)
+        data: dict[str, Any] = json.loads((self.report_dir / "proxy-report.json").read_text())
+        return data
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the proxy exited at start"
+        with suppress(httpx.HTTPError):
+            httpx.get(url + "/v1/echo/up", timeout=1)
+            return
+        time.sleep(0.1)
+    raise AssertionError("the proxy did not start")
+
+
+@contextmanager
+def proxied(
+    tmp_path: Path, faults: tuple[str, ...] = (), *, notify: bool = False, enforce: bool = False
+) -> Iterator[Proxied]:
+    with SandboxProcess(tmp_path / "sandbox.db", faults=faults) as sandbox, receiving() as rx:
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "bango_resale_contract",
+            "proxy",
+            "--upstream",
+            sandbox.base_url,
+            "--port",
+            str(port),
+            "--report",
+            str(tmp_path / "report"),
+            *(["--notify", rx.url] if notify else []),
+            *(["--enforce"] if enforce else []),
+        ]
+        log = (tmp_path / "proxy.log").open("wb")
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, process)
+            yield Proxied(
+                url, sandbox.base_url, tmp_path / "report", rx if notify else None, process
+            )
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    """Call the client; a fault may make it raise, which is not what this test is about."""
+    with suppress(Exception):
+        call()
+
+
+# Each fault: whether it needs the receiver, how to reach it, the rule that must report it.
+def _server_error(p: Proxied, c: ResaleClient) -> None:
+    _quietly(lambda: p.create(c, offer_key="offer-1"))
+
+
+def _one_active(p: Proxied, c: ResaleClient) -> None:
+    p.create(c)
+
+
+def _missing(p: Proxied, c: ResaleClient) -> None:
+    _quietly(lambda: c.get("no-such-entitlement"))
+
+
+def _no_credentials(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    # An integration that lost its credentials: the typed client always sends them.
+    httpx.get(f"{p.url}/v1/entitlement/{entitlement_id}")
+
+
+def _cancel_twice(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    c.revoke(entitlement_id, ("REVOKED", "OTHER"))
+    _quietly(lambda: c.cancel(entitlement_id, ("CUSTOMER_CANCELLED", "NOT_RENEWED")))
+
+
+def _cancel(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    _quietly(lambda: c.cancel(entitlement_id, ("CUSTOMER_CANCELLED", "NOT_RENEWED")))
+
+
+def _cancel_at_period_end(p: Proxied, c: ResaleClient) -> None:
+    # This product's merchant ends a cancelled entitlement when the paid period ends.
+    entitlement_id = p.create(c, merchant="BANGO_US", product="MUSIC")
+    _quietly(lambda: c.cancel(entitlement_id, ("CUSTOMER_CANCELLED", "NOT_RENEWED")))
+
+
+def _metadata_update(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    p.wait_for_notifications(1)
+    c.update(entitlement_id, customer_identifier=f"renamed-{time.monotonic_ns()}")
+    p.wait_for_notifications(2)
+
+
+def _out_of_order(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    c.update(entitlement_id, customer_identifier=f"renamed-{time.monotonic_ns()}")
+    p.wait_for_notifications(2)
+
+
+def _revoke(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    c.revoke(entitlement_id, ("REVOKED", "OTHER"))
+    p.wait_for_notifications(2)
+
+
+def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    p.wait_for_notifications(1)
+    c.suspend(
+        entitlement_id,
+        ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"),
+        extra_headers={MAGIC: "SUSPEND_REQUEST_RETURNS_ACCEPTED"},
+    )
+    _quietly(lambda: c.revoke(entitlement_id, ("REVOKED", "OTHER")))
+    p.wait_for_notifications(2)
+
+
+def _create_with_offer(p: Proxied, c: ResaleClient) -> None:
+    p.create(c, offer_key="offer-1")
+
+
+def _query_by_status(p: Proxied, c: ResaleClient) -> None:
+    customer = f"proxy-query-{time.monotonic_ns()}"
+    p.counter += 1
+    c.create(
+        customer_identifier=customer,
+        merchant_account_key="BANGO",
+        product_key="BangoMusic",
+        extra_headers=ACTIVATED,
+    )
+    _quietly(lambda: c.query(customer, status="REVOKED"))
+
+
+def _echo(p: Proxied, c: ResaleClient) -> None:
+    _quietly(lambda: c.echo("hello", request_id="proxy-echo-1"))
+
+
+FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]] = {
+    "server_error": (False, _server_error, live.SHAPE_RULE),
+    "extra_field": (False, _one_active, live.SHAPE_RULE),
+    "wrong_response_code": (False, _missing, "bango_response_code_matches_status"),
+    "ignore_auth": (False, _no_credentials, live.CREDENTIALS_RULE),
+    "illegal_transition": (False, _cancel_twice, STATE_RULE),
+    "drop_cancel_reason": (False, _cancel, "bango_reason_echoed"),
+    "unchanged_after_200": (False, _cancel, STATE_RULE),
+    "wrong_notification_type": (True, _metadata_update, NOTIFICATION_CHECK),
+    "skipped_notification": (True, _revoke, NOTIFICATION_CHECK),
+    "notifications_out_of_order": (True, _out_of_order, NOTIFICATION_CHECK),
+    "waiting_202_ignored": (True, _change_while_waiting, STATE_RULE),
+    "query_ignores_status": (False, _query_by_status, "bango_query_filters_hold"),
+    "request_id_not_echoed": (False, _echo, "bango_request_identifier_echoed"),
+    "echo_mangled": (False, _echo, "bango_echo_returns_the_id"),
+    "create_drops_offer": (
+        False,
+        _create_with_offer,
+        "bango_record_is_what_was_asked",
+    ),
+    "active_ending_without_end": (False, _cancel_at_period_end, "bango_dates_match_the_status"),
+}
+
+
+def test_every_sandbox_fault_has_a_case() -> None:
+    assert set(FAULT_CASES) == KNOWN_FAULTS
+    assert {p.fault for p in promises.PROMISES} <= set(FAULT_CASES)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_CASES))
+def test_the_proxy_reports_each_fault(tmp_path: Path, fault: str) -> None:
+    notify, drive, rule = FAULT_CASES[fault]
+    with proxied(tmp_path, (fault,), notify=notify) as proxy:
+        with proxy.client() as client:
+            drive(proxy, client)
+        report = proxy.stop()
+    assert report["violationsPerRule"][rule] >= 1, report
+    log = (tmp_path / "proxy.log").read_text()
+    assert f"VIOLATION rule={rule}" in log
+    # Credentials pass through but appear nowhere the proxy writes.
+    written = log + json.dumps(report) + (tmp_path / "report" / "proxy-junit.xml").read_text()
+    assert DEMO_RESELLER[1] not in written and "Basic " not in written
+
+
+def test_no_fault_no_violation_over_the_scenario_suite(tmp_path: Path) -> None:
+    with proxied(tmp_path, notify=True) as proxy:
+        scenarios = run_scenarios(proxy.url, *DEMO_RESELLER)
+        assert not scenarios.violations and not scenarios.misses
+        with proxy.client() as client:
+            # A watched entitlement's whole life, notifications included.
+            entitlement_id = proxy.create(client)
+            client.update(entitlement_id, customer_identifier=f"renamed-{time.monotonic_ns()}")
+            client.suspend(entitlement_id, ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"))
+            client.resume(entitlement_id)
+            client.revoke(entitlement_id, ("REVOKED", "OTHER"))
+            client.get(entitlement_id)
+            proxy.wait_for_notifications(5)
+        report = proxy.stop()
+    assert report["violations"] == []
+    assert report["exchanges"]["(notification)"] == 5
+    assert sum(report["exchanges"].values()) > scenarios.requests
+    junit = (tmp_path / "report" / "proxy-junit.xml").read_text()
+    assert "<failure" not in junit and 'name="bango_status_machine"' in junit
+
+
+def test_observe_mode_forwards_bytes_unchanged(tmp_path: Path) -> None:
+    with proxied(tmp_path, ("extra_field",)) as proxy:
+        path = "/v1/echo/a%2Fb%20c?x=1&x=2"
+        direct = httpx.get(
+            proxy.sandbox_url + path, auth=DEMO_RESELLER, headers={"X-RequestIdentifier": "same"}
+        )
+        through = httpx.get(
+            proxy.url + path, auth=DEMO_RESELLER, headers={"X-RequestIdentifier": "same"}
+        )
+        assert (through.status_code, through.content) == (direct.status_code, direct.content)
+        assert through.headers.get("x-requestidentifier") == "same"
+        proxy.stop()
+
+
+def test_enforce_mode_answers_a_violation_with_502(tmp_path: Path) -> None:
+    with proxied(tmp_path, ("illegal_transition",), enforce=True) as proxy:
+        client = httpx.Client(base_url=proxy.url, auth=DEMO_RESELLER)
+        created = client.post(
+            "/v1/entitlement",
+            json={
+                "customerIdentifier": "enforced",
+                "merchantAccountKey": "BANGO",
+                "productKey": "BangoMusic",
+            },
+            headers=ACTIVATED,
+        )
+        assert created.status_code == 200  # a clean answer goes through unchanged
+        entitlement_id = created.json()["entitlementId"]
+        body = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
+        assert client.post(f"/v1/entitlement/revoke/{entitlement_id}", json=body).status_code == 200
+        body = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"}
+        refused = client.post(f"/v1/entitlement/cancel/{entitlement_id}", json=body)
+        client.close()
+        assert refused.status_code == 502
+        envelope = refused.json()
+        assert envelope["responseCode"] == "CONTRACT_VIOLATION"
+        assert STATE_RULE in {v["rule"] for v in envelope["violations"]}
+        proxy.stop()
+
+
+def _har(exchanges: list[httpx.Response]) -> dict[str, Any]:
+    def headers(items: httpx.Headers) -> list[dict[str, str]]:
+        return [{"name": k, "value": v} for k, v in items.multi_items()]
+
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "test", "version": "1"},
+            "entries": [
+                {
+                    "startedDateTime": f"2026-01-01T00:00:{number:02d}.000Z",
+                    "request": {
+                        "method": r.request.method,
+                        "url": str(r.request.url),
+                        "headers": headers(r.request.headers),
+                        "postData": {
+                            "mimeType": "application/json",
+                            "text": r.request.content.decode(),
+                        },
+                    },
+                    "response": {
+                        "status": r.status_code,
+                        "headers": headers(r.headers),
+                        "content": {"mimeType": "application/json", "text": r.text},
+                    },
+                }
+                for number, r in enumerate(exchanges)
+            ],
+        }
+    }
+
+
+def test_audit_judges_a_recorded_har(tmp_path: Path) -> None:
+    sandbox = SandboxProcess(tmp_path / "sandbox.db", faults=("illegal_transition",))
+    with sandbox, httpx.Client(base_url=sandbox.base_url, auth=DEMO_RESELLER) as client:
+        created = client.post(
+            "/v1/entitlement",
+            json={
+                "customerIdentifier": "har",
+                "merchantAccountKey": "BANGO",
+                "productKey": "BangoMusic",
+            },
+            headers=ACTIVATED,
+        )
+        entitlement_id = created.json()["entitlementId"]
+        body = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
+        revoked = client.post(f"/v1/entitlement/revoke/{entitlement_id}", json=body)
+        body = {"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"}
+        cancelled = client.post(f"/v1/entitlement/cancel/{entitlement_id}", json=body)
+        recorded = [created, revoked, cancelled]
+    clean, faulty = tmp_path / "clean.har", tmp_path / "faulty.har"
+    clean.write_text(json.dumps(_har(recorded[:2])))
+    faulty.write_text(json.dumps(_har(recorded)))
+    command = [sys.executable, "-m", "bango_resale_contract", "audit"]
+    ok = subprocess.run([*command, str(clean)], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = subprocess.run(
+        [*command, str(faulty), "--report", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert (
+        f"VIOLATION rule={STATE_RULE} operation=cancelEntitlement entitlement={entitlement_id}"
+        in bad.stdout
+    )
+    assert "demo-secret" not in bad.stdout
+    assert (
+        json.loads((tmp_path / "r" / "proxy-report.json").read_text())["violationsPerRule"][
+            STATE_RULE
+        ]
+        == 1
+    )
+    broken = tmp_path / "broken.har"
+    broken.write_text("{}")
+    refused = subprocess.run([*command, str(broken)], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "no log.entries" in refused.stderr
+
+
+def test_an_unknown_entitlement_is_unknown_not_guessed() -> None:
+    judge = live.LiveJudge()
+    assert judge.status_of("never-seen") == live.UNKNOWN
+    # A cancel of an entitlement never seen cannot be judged against the machine: no guess.
+    found = judge.exchange(
+        "POST",
+        "http://service/v1/entitlement/cancel/never-seen",
+        [(b"authorization", b"Basic eA=="), (b"content-type", b"application/json")],
+        b'{"cancelReasonCategory": "CUSTOMER_CANCELLED", "cancelReasonCode": "NOT_RENEWED"}',
+        409,
+        [(b"content-type", b"application/json")],
+        b'{"responseCode": "NOT_AVAILABLE", "responseMessage": "no"}',
+    )
+    assert [v.rule for v in found] == []
+    assert judge.status_of("never-seen") == live.UNKNOWN
+    assert "never-seen" not in judge.tracked  # a probe leaves no state behind
