@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sqlite3
 import sys
@@ -28,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
-    parser.add_argument("--db", default="sandbox.sqlite3", help="SQLite file (created if absent)")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("BANGO_SANDBOX_DB", "sandbox.sqlite3"),
+        help="SQLite file (created if absent), or postgresql://user@host:port/dbname[?schema=NAME]"
+        " for a sandbox that several instances share (default: $BANGO_SANDBOX_DB or"
+        " sandbox.sqlite3)",
+    )
     parser.add_argument(
         "--reseller",
         action="append",
@@ -68,6 +75,15 @@ def _listen(host: str, port: int) -> socket.socket:
         raise
     listener.set_inheritable(True)
     return listener
+
+
+def _database_error() -> type[Exception]:
+    """psycopg's base error when it is installed (only a PostgreSQL store needs it)."""
+    try:
+        import psycopg
+    except ModuleNotFoundError:
+        return sqlite3.Error
+    return psycopg.Error
 
 
 def _url_host(host: str) -> str:
@@ -117,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = app_class(config, args.db)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, ValueError, _database_error()) as exc:
         listener.close()
         print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
         return 2

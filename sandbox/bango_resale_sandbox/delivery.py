@@ -117,7 +117,9 @@ class Deliverer:
         free = CONCURRENCY - len(self._in_flight)
         if free <= 0:
             return 0
-        rows = self._store.due_notifications(self._clock(), BATCH_SIZE + len(self._in_flight))
+        # A shared store claims every row it returns: ask for no more than can start now.
+        limit = free if self._store.shared else BATCH_SIZE + len(self._in_flight)
+        rows = self._store.due_notifications(self._clock(), limit)
         launched = 0
         for row in rows:
             key = (row.reseller, row.entitlement_id)

@@ -7,6 +7,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from .config import RateLimit
 
@@ -15,13 +16,32 @@ from .config import RateLimit
 MAX_BUCKETS = 10_000
 
 
-class RateLimiter:
-    """One token bucket per key; `acquire` spends a token or says how long to wait."""
+@runtime_checkable
+class SharedBuckets(Protocol):
+    """Token buckets kept in a database that several sandbox processes share."""
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    def take_token(
+        self, key: str, rate: float, burst: float, now: float, *, spend: bool
+    ) -> tuple[bool, float]: ...
+
+
+class RateLimiter:
+    """One token bucket per key; `acquire` spends a token or says how long to wait.
+
+    With `shared`, the buckets live in the database (wall-clock stamps), so a reseller's limit
+    holds across every instance of a shared sandbox.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._rate = limit.requests_per_second
         self._burst = max(limit.burst, 1.0)
         self._clock = clock
+        self._shared = shared
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, stamp)
 
     def acquire(self, key: str) -> int:
@@ -37,6 +57,11 @@ class RateLimiter:
         return bool(self._buckets)
 
     def _take(self, key: str, *, spend: bool) -> int:
+        if self._rate > 0 and self._shared is not None:
+            granted, tokens = self._shared.take_token(
+                key, self._rate, self._burst, time.time(), spend=spend
+            )
+            return 0 if granted else max(1, math.ceil((1.0 - tokens) / self._rate))
         if self._rate <= 0 or (not spend and key not in self._buckets):
             return 0  # an unknown key has a full bucket (the common case, kept cheap)
         now = self._clock()

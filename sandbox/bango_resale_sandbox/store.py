@@ -183,7 +183,11 @@ class EntitlementStore(Protocol):
     """What the service and the deliverer need from storage; `SqliteStore` implements it.
 
     Every method is synchronous and meant for one thread; changes go inside `transaction()`.
+    `shared`: other processes may change the data too (so nothing may be cached), and
+    `due_notifications` claims the rows it returns (each is returned once per lease).
     """
+
+    shared: bool
 
     def transaction(self) -> AbstractContextManager[None]: ...
     def savepoint(self) -> AbstractContextManager[None]: ...
@@ -272,6 +276,8 @@ class EntitlementStore(Protocol):
 
 class SqliteStore:
     """The SQLite implementation of the sandbox's storage."""
+
+    shared = False  # one process owns the file
 
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
