@@ -81,8 +81,10 @@ def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
     if database.startswith(("postgresql://", "postgres://")):
         from .pgstore import PostgresStore  # psycopg is loaded only for PostgreSQL
 
-        # A claimed notification stays claimed well past one delivery attempt's timeout.
-        return PostgresStore(database, claim_lease_seconds=config.delivery.timeout_seconds + 25)
+        # A claimed notification stays claimed past one attempt (connect, send, read: each
+        # phase may take the whole timeout); a crashed instance's claims fall due after it.
+        lease = 3 * config.delivery.timeout_seconds + 5
+        return PostgresStore(database, claim_lease_seconds=lease)
     return SqliteStore(database, synchronous=config.sqlite_synchronous)
 
 

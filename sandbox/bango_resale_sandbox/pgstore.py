@@ -167,6 +167,9 @@ class PostgresStore:
         self.path = url
         self._lease = claim_lease_seconds
         self._db = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0)
+        # Outside `transaction()` only rate-limit buckets are written: they need not survive a
+        # database crash, so they skip the WAL flush; `transaction()` turns it back on.
+        self._run("SET synchronous_commit = off")
         # One lock per schema: sandboxes in other schemas of the database never wait for it.
         self._lock_key = zlib.crc32(self.schema.encode()) - 2**31
         self._in_transaction = False
@@ -180,9 +183,8 @@ class PostgresStore:
 
     def _migrate(self) -> None:
         schema = sql.Identifier(self.schema)
-        with self._db.transaction():
-            # Two instances starting together: the second waits here until the first is done.
-            self._run("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+        with self.transaction():
+            # Under the schema's lock: a second instance starting too waits for the first.
             self._db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
             self._db.execute(sql.SQL("SET search_path TO {}").format(schema))
             for statement in SCHEMA.split(";"):
@@ -208,7 +210,10 @@ class PostgresStore:
         self._in_transaction = True
         try:
             with self._db.transaction():
-                self._run("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                self._run(
+                    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'on', true)",
+                    (self._lock_key,),
+                )
                 yield
         finally:
             self._in_transaction = False
