@@ -179,7 +179,7 @@ class PostgresStore:
         self._db.close()
 
     def _run(self, query: str, args: Any = None) -> psycopg.Cursor[Any]:
-        return self._db.execute(query, args)  # type: ignore[arg-type]
+        return self._db.execute(query, args)
 
     def _migrate(self) -> None:
         schema = sql.Identifier(self.schema)
@@ -211,7 +211,8 @@ class PostgresStore:
         try:
             with self._db.transaction():
                 self._run(
-                    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'on', true)",
+                    "SELECT pg_advisory_xact_lock(%s),"
+                    " set_config('synchronous_commit', 'on', true)",
                     (self._lock_key,),
                 )
                 yield
@@ -326,8 +327,7 @@ class PostgresStore:
 
     def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
         rows = self._run(
-            "SELECT record FROM entitlements WHERE reseller = %s AND ends_at <= %s"
-            " AND status = %s",
+            "SELECT record FROM entitlements WHERE reseller = %s AND ends_at <= %s AND status = %s",
             (reseller, now, Status.ACTIVE_ENDING.value),
         ).fetchall()
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
@@ -462,8 +462,17 @@ class PostgresStore:
             "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
             " notification_type, url, body, state, next_attempt_at, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (notification_id, reseller, entitlement_id, notification_type, url, body, state)
-            + (now, now),
+            (
+                notification_id,
+                reseller,
+                entitlement_id,
+                notification_type,
+                url,
+                body,
+                state,
+                now,
+                now,
+            ),
         )
         self._add_to_feed(reseller, notification_id, now)
 

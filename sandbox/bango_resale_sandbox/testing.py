@@ -15,11 +15,11 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -183,9 +183,7 @@ class PostgresServer:
         return base if schema is None else f"{base}?schema={schema}"
 
     def _run(self, *command: str) -> None:
-        subprocess.run(
-            [*self._as_user, *command], check=True, capture_output=True, cwd=self.folder
-        )
+        subprocess.run([*self._as_user, *command], check=True, capture_output=True, cwd=self.folder)
 
     def start(self) -> PostgresServer:
         self._run(

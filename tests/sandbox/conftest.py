@@ -30,7 +30,6 @@ from bango_resale_sandbox.testing import (
     SandboxProcess,
 )
 
-
 # The same tests on both stores: transitions, the HTTP surface, notifications and their order,
 # concurrency and crashes.
 BOTH_STORES = {

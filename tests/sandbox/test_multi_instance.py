@@ -127,7 +127,9 @@ def test_the_clock_moved_on_one_instance_is_the_clock_of_all(
 ) -> None:
     first, second = instances(2)
     Api(first.base_url, DEMO_RESELLER).advance(10 * 86400)
-    seen = [Api(s.base_url, DEMO_RESELLER).http.get("/sandbox/clock").json() for s in (first, second)]
+    seen = [
+        Api(s.base_url, DEMO_RESELLER).http.get("/sandbox/clock").json() for s in (first, second)
+    ]
     assert all(9.9 * 86400 < c["offsetSeconds"] <= 10 * 86400 for c in seen), seen
 
 
@@ -145,7 +147,10 @@ def test_the_rate_limit_of_a_reseller_holds_across_instances(
 
 
 async def write_until_stopped(
-    urls: list[str], notification_url: str, acknowledged: list[tuple[int, str]], stop: threading.Event
+    urls: list[str],
+    notification_url: str,
+    acknowledged: list[tuple[int, str]],
+    stop: threading.Event,
 ) -> None:
     clients = [httpx.AsyncClient(base_url=url, auth=DEMO_RESELLER, timeout=5) for url in urls]
 
