@@ -84,7 +84,11 @@ def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
         # A claimed notification stays claimed past one attempt (connect, send, read: each
         # phase may take the whole timeout); a crashed instance's claims fall due after it.
         lease = 3 * config.delivery.timeout_seconds + 5
-        return PostgresStore(database, claim_lease_seconds=lease)
+        return PostgresStore(
+            database,
+            claim_lease_seconds=lease,
+            synchronous_commit=config.postgresql_synchronous_commit,
+        )
     return SqliteStore(database, synchronous=config.sqlite_synchronous)
 
 

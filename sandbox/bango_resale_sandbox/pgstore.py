@@ -134,7 +134,7 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY,
     tokens DOUBLE PRECISION NOT NULL,
     stamp DOUBLE PRECISION NOT NULL,
-    granted BOOLEAN NOT NULL
+    taken DOUBLE PRECISION NOT NULL
 )
 """
 
@@ -162,13 +162,16 @@ class PostgresStore:
 
     shared = True  # other processes may change the data: read the clocks every time
 
-    def __init__(self, url: str, *, claim_lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, claim_lease_seconds: float = 30.0, synchronous_commit: str = "off"
+    ) -> None:
         conninfo, self.schema = split_schema(url)
         self.path = url
         self._lease = claim_lease_seconds
+        self._synchronous_commit = synchronous_commit
         self._db = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0)
         # Outside `transaction()` only rate-limit buckets are written: they need not survive a
-        # database crash, so they skip the WAL flush; `transaction()` turns it back on.
+        # database crash, so they skip the WAL flush; `transaction()` sets the configured mode.
         self._run("SET synchronous_commit = off")
         # One lock per schema: sandboxes in other schemas of the database never wait for it.
         self._lock_key = zlib.crc32(self.schema.encode()) - 2**31
@@ -209,11 +212,12 @@ class PostgresStore:
             return
         self._in_transaction = True
         try:
-            with self._db.transaction():
+            # Pipeline mode: statements whose results nobody reads (BEGIN, the lock, savepoints,
+            # the writes, COMMIT) go out without waiting for each answer.
+            with self._db.pipeline(), self._db.transaction():
                 self._run(
-                    "SELECT pg_advisory_xact_lock(%s),"
-                    " set_config('synchronous_commit', 'on', true)",
-                    (self._lock_key,),
+                    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', %s, true)",
+                    (self._lock_key, self._synchronous_commit),
                 )
                 yield
         finally:
@@ -428,21 +432,25 @@ class PostgresStore:
 
     # -- rate limits shared by the instances ----------------------------------------------
 
-    def take_token(
-        self, key: str, rate: float, burst: float, now: float, *, spend: bool
-    ) -> tuple[bool, float]:
-        """Refill `key`'s bucket to `now` and, if it holds a token, spend one when asked, in
-        one atomic statement: (a token was there, tokens left)."""
+    def take_tokens(
+        self, key: str, rate: float, burst: float, now: float, want: float
+    ) -> tuple[float, float]:
+        """Refill `key`'s bucket to `now` and take up to `want` whole tokens, in one atomic
+        statement: (tokens taken, tokens left in the bucket)."""
         row = self._run(
-            "INSERT INTO rate_buckets AS b VALUES (%(key)s, %(burst)s - %(spend)s, %(now)s, true)"
+            "INSERT INTO rate_buckets AS b VALUES (%(key)s,"
+            " %(burst)s - LEAST(%(want)s, floor(%(burst)s)), %(now)s,"
+            " LEAST(%(want)s, floor(%(burst)s)))"
             " ON CONFLICT (key) DO UPDATE SET stamp = %(now)s,"
-            " granted = LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)"
-            " >= 1, tokens = LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0)"
-            " * %(rate)s) - CASE WHEN LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0)"
-            " * %(rate)s) >= 1 THEN %(spend)s ELSE 0 END RETURNING granted, tokens",
-            {"key": key, "rate": rate, "burst": burst, "now": now, "spend": 1.0 if spend else 0.0},
+            " taken = LEAST(%(want)s, floor(LEAST(%(burst)s,"
+            " b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s))),"
+            " tokens = LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)"
+            " - LEAST(%(want)s, floor(LEAST(%(burst)s,"
+            " b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)))"
+            " RETURNING taken, tokens",
+            {"key": key, "rate": rate, "burst": burst, "now": now, "want": want},
         ).fetchone()
-        return (True, burst) if row is None else (bool(row[0]), float(row[1]))
+        return (0.0, 0.0) if row is None else (float(row[0]), float(row[1]))
 
     # -- notification outbox --------------------------------------------------------------
 
