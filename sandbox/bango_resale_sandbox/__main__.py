@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -86,6 +87,11 @@ def _database_error() -> type[Exception]:
     return psycopg.Error
 
 
+def _shown(database: str) -> str:
+    """The database as it may be printed: a URL's password replaced by ***."""
+    return re.sub(r"^(postgres(?:ql)?://[^:/@]*):[^@/]*@", r"\1:***@", database)
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -135,11 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         app = app_class(config, args.db)
     except (sqlite3.Error, OSError, ValueError, _database_error()) as exc:
         listener.close()
-        print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # psycopg's messages span lines
+        print(f"error: cannot use database {_shown(args.db)}: {reason}", file=sys.stderr)
         return 2
     host, port = listener.getsockname()[:2]
     print(
-        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {args.db};"
+        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {_shown(args.db)};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,

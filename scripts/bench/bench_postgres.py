@@ -116,8 +116,9 @@ def report(f: dict[str, float]) -> None:
         f"getEntitlement PostgreSQL/SQLite, 1 process: {get_ratio:.2f}x (target >= 0.5x)"
         f"  {verdict(get_ratio >= 0.5)}"
     )
+    get_scaling = f["get two"] / f["get postgresql"]
     print(
-        f"2 processes on one PostgreSQL vs 1: getEntitlement {f['get two'] / f['get postgresql']:.2f}x,"
+        f"2 processes on one PostgreSQL vs 1: getEntitlement {get_scaling:.2f}x,"
         f" createEntitlement {f['create two'] / creates:.2f}x (scaling on this machine's cores)"
     )
 

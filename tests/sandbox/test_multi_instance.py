@@ -9,6 +9,8 @@ instance is killed (-9) under write load while another keeps serving.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -237,3 +239,20 @@ def test_kill_9_of_one_instance_under_load_loses_nothing_while_the_other_serves(
         f" creates ({from_victim} through the killed one), {len(acknowledged)} in all; all"
         f" present; {len(expected)} notifications delivered ({len(receiver.received)} POSTs)"
     )
+
+
+def test_an_unusable_database_url_is_one_line_without_the_password(
+    postgres: PostgresServer,
+) -> None:
+    closed = postgres.url().replace(f":{postgres.port}/", ":1/").replace("postgres@", "u:s3cret@")
+    for url, says in ((closed, "Connection refused"), (postgres.url("Bad-Name"), "schema")):
+        done = subprocess.run(
+            [sys.executable, "-m", "bango_resale_sandbox", "--port", "0", "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: cannot use database"), lines
+        assert says in lines[0] and "s3cret" not in lines[0]
