@@ -32,20 +32,11 @@ import orjson
 import psycopg
 from psycopg import sql
 
-from .domain import LIVE_STATUSES, Entitlement, Status
-from .store import (
-    _OUTBOX_COLUMNS,
-    ActivationLink,
-    FeedEntry,
-    OutboxRow,
-    PendingOperation,
-    StoredResponse,
-    _deadlines,
-)
+from .domain import Entitlement
+from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, _deadlines
 
 DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_LIVE = [s.value for s in LIVE_STATUSES]
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -152,7 +143,7 @@ def split_schema(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """`EntitlementStore` on a PostgreSQL schema, shared safely by several processes.
 
     One connection per process, used from the event-loop thread like `SqliteStore`: every
@@ -169,6 +160,7 @@ class PostgresStore:
         self.path = url
         self._lease = claim_lease_seconds
         self._synchronous_commit = synchronous_commit
+        self._converted: dict[str, str] = {}
         self._db = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0)
         # Outside `transaction()` only rate-limit buckets are written: they need not survive a
         # database crash, so they skip the WAL flush; `transaction()` sets the configured mode.
@@ -182,7 +174,11 @@ class PostgresStore:
         self._db.close()
 
     def _run(self, query: str, args: Any = None) -> psycopg.Cursor[Any]:
-        return self._db.execute(query, args)
+        """Execute with the shared queries' `?` placeholders turned into psycopg's `%s`."""
+        converted = self._converted.get(query)
+        if converted is None:
+            converted = self._converted[query] = query.replace("?", "%s")
+        return self._db.execute(converted, args)
 
     def _migrate(self) -> None:
         schema = sql.Identifier(self.schema)
@@ -231,19 +227,6 @@ class PostgresStore:
         with self._db.transaction():  # nested: a SAVEPOINT, rolled back to on an exception
             yield
 
-    # -- entitlements -------------------------------------------------------------------
-
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
-        record = self.get_record_json(reseller, entitlement_id)
-        return None if record is None else Entitlement.from_record(orjson.loads(record))
-
-    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
-        row = self._run(
-            "SELECT record FROM entitlements WHERE reseller = %s AND entitlement_id = %s",
-            (reseller, entitlement_id),
-        ).fetchone()
-        return None if row is None else bytes(row[0])
-
     def insert(self, reseller: str, entitlement: Entitlement) -> None:
         self._run(
             "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
@@ -262,56 +245,6 @@ class PostgresStore:
             ),
         )
 
-    def save(self, reseller: str, entitlement: Entitlement) -> None:
-        self._run(
-            "UPDATE entitlements SET customer_identifier = %s, merchant_account_key = %s,"
-            " product_key = %s, offer_key = %s, status = %s, ends_at = %s, expires_at = %s,"
-            " record = %s WHERE reseller = %s AND entitlement_id = %s",
-            (
-                entitlement.customer_identifier,
-                entitlement.merchant_account_key,
-                entitlement.product_key,
-                entitlement.offer_key,
-                entitlement.status.value,
-                *_deadlines(entitlement),
-                orjson.dumps(entitlement.to_record()),
-                reseller,
-                entitlement.entitlement_id,
-            ),
-        )
-
-    def query(
-        self,
-        reseller: str,
-        customer_identifier: str,
-        *,
-        merchant_account_key: str | None,
-        product_key: str | None,
-        status: str | None,
-    ) -> list[dict[str, Any]]:
-        text = "SELECT record FROM entitlements WHERE reseller = %s AND customer_identifier = %s"
-        args: list[Any] = [reseller, customer_identifier]
-        for column, value in (
-            ("merchant_account_key", merchant_account_key),
-            ("product_key", product_key),
-            ("status", status),
-        ):
-            if value is not None:
-                text += f" AND {column} = %s"
-                args.append(value)
-        rows = self._run(text + " ORDER BY created_seq", args).fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def count_live(
-        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
-    ) -> int:
-        row = self._run(
-            "SELECT count(*) FROM entitlements WHERE reseller = %s AND customer_identifier = %s"
-            " AND merchant_account_key = %s AND product_key = %s AND status = ANY(%s)",
-            (reseller, customer_identifier, merchant_account_key, product_key, _LIVE),
-        ).fetchone()
-        return int(row[0]) if row else 0
-
     def find_pending_twin(
         self,
         reseller: str,
@@ -328,109 +261,6 @@ class PostgresStore:
             (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
         ).fetchone()
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
-
-    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._run(
-            "SELECT record FROM entitlements WHERE reseller = %s AND ends_at <= %s AND status = %s",
-            (reseller, now, Status.ACTIVE_ENDING.value),
-        ).fetchall()
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
-
-    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._run(
-            "SELECT record FROM entitlements WHERE reseller = %s AND expires_at <= %s"
-            " AND status = ANY(%s)",
-            (reseller, now, _LIVE),
-        ).fetchall()
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
-
-    # -- pending merchant operations ----------------------------------------------------------
-
-    def put_pending(self, reseller: str, operation: PendingOperation) -> None:
-        self._run(
-            "INSERT INTO pending_operations VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (reseller, entitlement_id) DO UPDATE SET operation = EXCLUDED.operation,"
-            " payload = EXCLUDED.payload, due_at = EXCLUDED.due_at",
-            (
-                operation.entitlement_id,
-                reseller,
-                operation.operation,
-                orjson.dumps(operation.payload),
-                operation.due_at,
-            ),
-        )
-
-    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
-        row = self._run(
-            "SELECT entitlement_id, operation, payload, due_at FROM pending_operations"
-            " WHERE reseller = %s AND entitlement_id = %s",
-            (reseller, entitlement_id),
-        ).fetchone()
-        if row is None:
-            return None
-        return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
-
-    def delete_pending(self, reseller: str, entitlement_id: str) -> None:
-        self._run(
-            "DELETE FROM pending_operations WHERE reseller = %s AND entitlement_id = %s",
-            (reseller, entitlement_id),
-        )
-
-    def due_pending(self, reseller: str, now: float) -> list[str]:
-        rows = self._run(
-            "SELECT entitlement_id FROM pending_operations WHERE reseller = %s AND due_at <= %s",
-            (reseller, now),
-        ).fetchall()
-        return [str(row[0]) for row in rows]
-
-    # -- activation links ---------------------------------------------------------------
-
-    def put_link(self, link: ActivationLink) -> None:
-        self._run(
-            "INSERT INTO activation_links VALUES (%s, %s, %s, %s)",
-            (link.token, link.reseller, link.entitlement_id, link.expires_at),
-        )
-
-    def get_link(self, token: str) -> ActivationLink | None:
-        row = self._run(
-            "SELECT token, reseller, entitlement_id, expires_at FROM activation_links"
-            " WHERE token = %s",
-            (token,),
-        ).fetchone()
-        return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
-
-    # -- idempotency ----------------------------------------------------------------------
-
-    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
-        row = self._run(
-            "SELECT fingerprint, status, body FROM idempotency"
-            " WHERE reseller = %s AND request_id = %s",
-            (reseller, request_id),
-        ).fetchone()
-        return None if row is None else StoredResponse(bytes(row[0]), int(row[1]), bytes(row[2]))
-
-    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
-        self._run(
-            "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (reseller, request_id) DO UPDATE SET fingerprint ="
-            " EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body",
-            (reseller, request_id, response.fingerprint, response.status, response.body),
-        )
-
-    # -- clocks ---------------------------------------------------------------------------
-
-    def clock_offsets(self) -> dict[str, float]:
-        rows = self._run("SELECT reseller, offset_seconds FROM clocks").fetchall()
-        return {str(r[0]): float(r[1]) for r in rows}
-
-    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
-        self._run(
-            "INSERT INTO clocks VALUES (%s, %s) ON CONFLICT (reseller)"
-            " DO UPDATE SET offset_seconds = EXCLUDED.offset_seconds",
-            (reseller, offset_seconds),
-        )
-
-    # -- rate limits shared by the instances ----------------------------------------------
 
     def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float
@@ -452,45 +282,6 @@ class PostgresStore:
         ).fetchone()
         return (0.0, 0.0) if row is None else (float(row[0]), float(row[1]))
 
-    # -- notification outbox --------------------------------------------------------------
-
-    def add_notification(
-        self,
-        *,
-        notification_id: str,
-        reseller: str,
-        entitlement_id: str,
-        notification_type: str,
-        url: str | None,
-        body: bytes,
-        state: str,
-        now: float,
-    ) -> None:
-        self._run(
-            "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
-            " notification_type, url, body, state, next_attempt_at, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                notification_id,
-                reseller,
-                entitlement_id,
-                notification_type,
-                url,
-                body,
-                state,
-                now,
-                now,
-            ),
-        )
-        self._add_to_feed(reseller, notification_id, now)
-
-    def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
-        self._run(
-            "INSERT INTO notification_feed (reseller, notification_id, queued_at)"
-            " VALUES (%s, %s, %s)",
-            (reseller, notification_id, now),
-        )
-
     def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Claim up to `limit` due head rows (oldest pending row of their entitlement) for one
         lease; rows another instance is claiming right now are skipped, not waited for."""
@@ -505,113 +296,3 @@ class PostgresStore:
             (now, limit, now + self._lease),
         ).fetchall()
         return sorted((OutboxRow(*row) for row in rows), key=lambda r: r.seq)
-
-    def next_notification_due(self) -> float | None:
-        row = self._run(
-            "SELECT min(next_attempt_at) FROM notifications WHERE state = 'pending'"
-        ).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
-
-    def list_notifications(
-        self,
-        reseller: str,
-        *,
-        entitlement_id: str | None = None,
-        state: str | None = None,
-        after_seq: int = 0,
-        limit: int = 1000,
-    ) -> list[OutboxRow]:
-        text = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = %s AND seq > %s"
-        args: list[Any] = [reseller, after_seq]
-        if entitlement_id is not None:
-            text += " AND entitlement_id = %s"
-            args.append(entitlement_id)
-        if state is not None:
-            text += " AND state = %s"
-            args.append(state)
-        rows = self._run(text + " ORDER BY seq LIMIT %s", [*args, limit]).fetchall()
-        return [OutboxRow(*row) for row in rows]
-
-    def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
-        self._run(
-            "UPDATE notifications SET state = 'delivered', attempts = %s, delivered_at = %s,"
-            " last_error = NULL WHERE seq = %s",
-            (attempts, now, seq),
-        )
-
-    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
-        self._run(
-            "UPDATE notifications SET attempts = %s, next_attempt_at = %s, last_error = %s"
-            " WHERE seq = %s",
-            (attempts, next_attempt_at, error[:500], seq),
-        )
-
-    def mark_blocked(self, seq: int, error: str) -> None:
-        self._run(
-            "UPDATE notifications SET state = 'blocked', last_error = %s WHERE seq = %s",
-            (error[:500], seq),
-        )
-
-    def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
-        self._run(
-            "UPDATE notifications SET state = 'given_up', attempts = %s, last_error = %s"
-            " WHERE seq = %s",
-            (attempts, error[:500], seq),
-        )
-
-    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
-        row = self._run(
-            f"SELECT {_OUTBOX_COLUMNS} FROM notifications"
-            " WHERE reseller = %s AND notification_id = %s",
-            (reseller, notification_id),
-        ).fetchone()
-        return None if row is None else OutboxRow(*row)
-
-    def requeue_notification(self, seq: int, state: str, now: float) -> None:
-        row = self._run(
-            "UPDATE notifications SET state = %s, next_attempt_at = %s, last_error = NULL,"
-            " delivered_at = NULL WHERE seq = %s RETURNING reseller, notification_id",
-            (state, now, seq),
-        ).fetchone()
-        if row is not None:
-            self._add_to_feed(row[0], row[1], now)
-
-    def notification_feed(
-        self,
-        reseller: str,
-        *,
-        after: int,
-        entitlement_id: str | None = None,
-        limit: int = 100,
-    ) -> list[FeedEntry]:
-        columns = ", ".join(f"n.{c.strip()}" for c in _OUTBOX_COLUMNS.split(","))
-        text = (
-            f"SELECT f.cursor, f.queued_at, {columns} FROM notification_feed f JOIN notifications n"
-            " ON n.notification_id = f.notification_id WHERE f.reseller = %s AND f.cursor > %s"
-        )
-        args: list[Any] = [reseller, after]
-        if entitlement_id is not None:
-            text += " AND n.entitlement_id = %s"
-            args.append(entitlement_id)
-        rows = self._run(text + " ORDER BY f.cursor LIMIT %s", [*args, limit]).fetchall()
-        return [FeedEntry(int(row[0]), float(row[1]), OutboxRow(*row[2:])) for row in rows]
-
-    def latest_feed_cursor(self, reseller: str) -> int:
-        row = self._run(
-            "SELECT max(cursor) FROM notification_feed WHERE reseller = %s", (reseller,)
-        ).fetchone()
-        return int(row[0] or 0) if row else 0
-
-    # -- housekeeping ---------------------------------------------------------------------
-
-    def reset(self, reseller: str) -> None:
-        for table in (
-            "entitlements",
-            "notifications",
-            "notification_feed",
-            "pending_operations",
-            "activation_links",
-            "idempotency",
-            "clocks",
-        ):
-            self._run(f"DELETE FROM {table} WHERE reseller = %s", (reseller,))
