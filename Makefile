@@ -70,8 +70,8 @@ check: lint spec-diff drift typecheck ## every static check CI runs
 test: $(SYSTEM_STAMP) check certify ## static checks, the certification journeys, then the whole test suite
 	$(BIN)/pytest
 
-sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB
-	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db $(DB)
+sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB (a SQLite file or a postgresql:// URL)
+	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db '$(DB)'
 
 contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=... [PRODUCTS=M/P])
 	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \

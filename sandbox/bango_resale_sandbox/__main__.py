@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import socket
 import sqlite3
 import sys
@@ -28,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
-    parser.add_argument("--db", default="sandbox.sqlite3", help="SQLite file (created if absent)")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("BANGO_SANDBOX_DB", "sandbox.sqlite3"),
+        help="SQLite file (created if absent), or postgresql://user@host:port/dbname[?schema=NAME]"
+        " for a sandbox that several instances share (default: $BANGO_SANDBOX_DB or"
+        " sandbox.sqlite3)",
+    )
     parser.add_argument(
         "--reseller",
         action="append",
@@ -68,6 +76,20 @@ def _listen(host: str, port: int) -> socket.socket:
         raise
     listener.set_inheritable(True)
     return listener
+
+
+def _database_error() -> type[Exception]:
+    """psycopg's base error when it is installed (only a PostgreSQL store needs it)."""
+    try:
+        import psycopg
+    except ModuleNotFoundError:
+        return sqlite3.Error
+    return psycopg.Error
+
+
+def _shown(database: str) -> str:
+    """The database as it may be printed: a URL's password replaced by ***."""
+    return re.sub(r"^(postgres(?:ql)?://[^:/@]*):[^@/]*@", r"\1:***@", database)
 
 
 def _url_host(host: str) -> str:
@@ -117,13 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = app_class(config, args.db)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, ValueError, _database_error()) as exc:
         listener.close()
-        print(f"error: cannot use database {args.db}: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # psycopg's messages span lines
+        print(f"error: cannot use database {_shown(args.db)}: {reason}", file=sys.stderr)
         return 2
     host, port = listener.getsockname()[:2]
     print(
-        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {args.db};"
+        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {_shown(args.db)};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
         file=sys.stderr,
         flush=True,

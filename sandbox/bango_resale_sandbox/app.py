@@ -39,10 +39,10 @@ from .domain import (
     format_time,
 )
 from .magic import MagicNumber, UnknownMagicNumber
-from .ratelimit import LoginThrottle, RateLimiter
+from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
 from .service import EntitlementService, Result
-from .store import OutboxRow, SqliteStore, StoredResponse
+from .store import EntitlementStore, OutboxRow, SqliteStore, StoredResponse
 
 log = logging.getLogger("bango_resale_sandbox")
 
@@ -76,6 +76,22 @@ def envelope(http_status: int, code: str, message: str, **extra: Any) -> Respons
     return Response(http_status, orjson.dumps(body))
 
 
+def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
+    """A SQLite file path, or a `postgresql://` URL for a sandbox shared by several processes."""
+    if database.startswith(("postgresql://", "postgres://")):
+        from .pgstore import PostgresStore  # psycopg is loaded only for PostgreSQL
+
+        # A claimed notification stays claimed past one attempt (connect, send, read: each
+        # phase may take the whole timeout); a crashed instance's claims fall due after it.
+        lease = 3 * config.delivery.timeout_seconds + 5
+        return PostgresStore(
+            database,
+            claim_lease_seconds=lease,
+            synchronous_commit=config.postgresql_synchronous_commit,
+        )
+    return SqliteStore(database, synchronous=config.sqlite_synchronous)
+
+
 class SandboxApp:
     """The ASGI application. Create it with a configuration and a database path."""
 
@@ -85,7 +101,7 @@ class SandboxApp:
         """`machine`: the status machine to execute; the shipped partner spec's by default
         (tests pass a changed copy)."""
         self.config = config
-        self.store = SqliteStore(db_path, synchronous=config.sqlite_synchronous)
+        self.store = open_store(db_path, config)
         self.partner = Router(partner_spec.load_partner_spec())
         self.controls = Router(partner_spec.load_sandbox_spec())
         self._status_of = partner_spec.general_http_statuses()
@@ -107,7 +123,8 @@ class SandboxApp:
             machine=machine,
         )
         self.auth = Authenticator(config.resellers)
-        self.limiter = RateLimiter(config.rate_limit)
+        shared = self.store if isinstance(self.store, SharedBuckets) else None
+        self.limiter = RateLimiter(config.rate_limit, shared=shared)
         self.logins = LoginThrottle(config.failed_logins_per_source, config.failed_logins_per_user)
         self._first_reseller = next(iter(config.resellers), None)
         self._sweeper: asyncio.Task[None] | None = None

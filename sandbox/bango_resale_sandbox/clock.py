@@ -20,7 +20,12 @@ class SandboxClock:
 
     def epoch(self, reseller: str) -> float:
         """Seconds since the epoch, as this reseller's sandbox sees it."""
-        return time.time() + self._offsets.get(reseller, 0.0)
+        return time.time() + self._offset(reseller)
+
+    def _offset(self, reseller: str) -> float:
+        if self._store.shared:  # another instance may have moved it: ask the database
+            return self._store.clock_offsets().get(reseller, 0.0)
+        return self._offsets.get(reseller, 0.0)
 
     def now(self, reseller: str) -> datetime:
         return datetime.fromtimestamp(self.epoch(reseller), UTC)
@@ -28,7 +33,7 @@ class SandboxClock:
     def advance(self, reseller: str, seconds: float) -> datetime:
         """Move this reseller's clock forward (stored, so it survives restarts)."""
         # Clamp so that sandbox dates stay far inside what datetime can represent.
-        offset = min(self._offsets.get(reseller, 0.0) + seconds, MAX_OFFSET_SECONDS)
+        offset = min(self._offset(reseller) + seconds, MAX_OFFSET_SECONDS)
         self._store.set_clock_offset(reseller, offset)
         self._offsets[reseller] = offset
         return self.now(reseller)

@@ -152,6 +152,7 @@ class SandboxConfig:
     public_base_url: str = ""
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
+    postgresql_synchronous_commit: str = "off"
     faults: frozenset[str] = field(default_factory=frozenset)
 
     def product(self, merchant_account_key: str, product_key: str) -> ProductBehaviour | None:
@@ -197,6 +198,9 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
     synchronous = str(server.get("sqlite_synchronous", "NORMAL")).upper()
     if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ConfigError(f"server.sqlite_synchronous: unknown value {synchronous!r}")
+    commit = str(server.get("postgresql_synchronous_commit", "off")).lower()
+    if commit not in {"off", "local", "on"}:
+        raise ConfigError(f"server.postgresql_synchronous_commit: unknown value {commit!r}")
     return SandboxConfig(
         resellers=_parse_resellers(_table(data, "resellers")),
         products=_parse_merchants(_table(data, "merchants")),
@@ -231,6 +235,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
         public_base_url=_base_url(server, "public_base_url"),
         activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
         sqlite_synchronous=synchronous,
+        postgresql_synchronous_commit=commit,
     )
 
 

@@ -117,13 +117,15 @@ class Deliverer:
         free = CONCURRENCY - len(self._in_flight)
         if free <= 0:
             return 0
-        rows = self._store.due_notifications(self._clock(), BATCH_SIZE + len(self._in_flight))
+        # A shared store claims every row it returns: ask for no more than can start now.
+        limit = free if self._store.shared else BATCH_SIZE + len(self._in_flight)
+        rows = self._store.due_notifications(self._clock(), limit)
         launched = 0
         for row in rows:
             key = (row.reseller, row.entitlement_id)
             if key in self._in_flight:
                 continue
-            task = asyncio.create_task(self._attempt(row), name=f"notify-{row.seq}")
+            task = asyncio.create_task(self._attempt_for(key, row), name=f"notify-{row.seq}")
             self._in_flight[key] = task
             task.add_done_callback(functools.partial(self._finished, key))
             launched += 1
@@ -132,10 +134,21 @@ class Deliverer:
         return launched
 
     def _finished(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(key, None)
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
         if not task.cancelled() and task.exception() is not None:
             log.error("notification attempt failed", exc_info=task.exception())
         self._wake.set()
+
+    async def _attempt_for(self, key: tuple[str, str], row: OutboxRow) -> None:
+        """The attempt, and the entitlement free again in the same step as the attempt's
+        commit: a round starting before the done-callback runs must not see it in flight
+        (a shared store has already claimed the entitlement's next row for that round)."""
+        try:
+            await self._attempt(row)
+        finally:
+            if self._in_flight.get(key) is asyncio.current_task():
+                del self._in_flight[key]
 
     async def _attempt(self, row: OutboxRow) -> None:
         assert self._client is not None

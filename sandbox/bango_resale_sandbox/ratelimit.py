@@ -7,21 +7,47 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from .config import RateLimit
 
 # Buckets kept at most; the least recently used go first, so that a caller sending ever new
 # user names or addresses cannot grow the table without bound. A dropped bucket starts full.
 MAX_BUCKETS = 10_000
+# A shared limiter takes this many seconds' worth of the rate from the database at a time.
+SHARED_BATCH_SECONDS = 0.05
+
+
+@runtime_checkable
+class SharedBuckets(Protocol):
+    """Token buckets kept in a database that several sandbox processes share."""
+
+    def take_tokens(
+        self, key: str, rate: float, burst: float, now: float, want: float
+    ) -> tuple[float, float]: ...
 
 
 class RateLimiter:
-    """One token bucket per key; `acquire` spends a token or says how long to wait."""
+    """One token bucket per key; `acquire` spends a token or says how long to wait.
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    With `shared`, the buckets live in the database (wall-clock stamps), so a reseller's limit
+    holds across every instance of a shared sandbox. An instance takes tokens from it in
+    batches of SHARED_BATCH_SECONDS worth of the rate (at least one) and spends them locally,
+    so a generous limit costs one database statement per batch, not per request; the limit
+    across instances is exact to within one batch per instance.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._rate = limit.requests_per_second
         self._burst = max(limit.burst, 1.0)
         self._clock = clock
+        self._shared = shared
+        self._reserved: dict[str, float] = {}  # tokens taken from the shared bucket, unspent
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, stamp)
 
     def acquire(self, key: str) -> int:
@@ -37,6 +63,8 @@ class RateLimiter:
         return bool(self._buckets)
 
     def _take(self, key: str, *, spend: bool) -> int:
+        if self._rate > 0 and self._shared is not None and spend:
+            return self._take_shared(key, self._shared)
         if self._rate <= 0 or (not spend and key not in self._buckets):
             return 0  # an unknown key has a full bucket (the common case, kept cheap)
         now = self._clock()
@@ -47,6 +75,19 @@ class RateLimiter:
             return 0
         self._keep(key, (tokens, now))
         return max(1, math.ceil((1.0 - tokens) / self._rate))
+
+    def _take_shared(self, key: str, shared: SharedBuckets) -> int:
+        reserved = self._reserved.get(key, 0.0)
+        left = 0.0
+        if reserved < 1.0:
+            want = max(1.0, math.floor(self._rate * SHARED_BATCH_SECONDS))
+            taken, left = shared.take_tokens(key, self._rate, self._burst, time.time(), want)
+            reserved += taken
+        if reserved >= 1.0:
+            self._reserved[key] = reserved - 1.0
+            return 0
+        self._reserved.pop(key, None)
+        return max(1, math.ceil((1.0 - left) / self._rate))
 
     def _keep(self, key: str, bucket: tuple[float, float]) -> None:
         self._buckets[key] = bucket

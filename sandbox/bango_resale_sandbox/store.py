@@ -3,13 +3,14 @@ merchant operations, activation links, idempotency records and the sandbox clock
 
 `SqliteStore` keeps everything in one SQLite file in WAL mode. It is used from the event-loop
 thread only, and every change runs inside `transaction()` (BEGIN IMMEDIATE), so a status change
-and the notification it causes commit together or not at all.
+and the notification it causes commit together or not at all. `pgstore.PostgresStore` does the
+same on a PostgreSQL schema that several processes share; `SqlStore` holds the queries both use.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,8 +184,13 @@ class EntitlementStore(Protocol):
     """What the service and the deliverer need from storage; `SqliteStore` implements it.
 
     Every method is synchronous and meant for one thread; changes go inside `transaction()`.
+    `shared`: other processes may change the data too (so nothing may be cached), and
+    `due_notifications` claims the rows it returns (each is returned once per lease).
     """
 
+    shared: bool
+
+    def close(self) -> None: ...
     def transaction(self) -> AbstractContextManager[None]: ...
     def savepoint(self) -> AbstractContextManager[None]: ...
 
@@ -270,13 +276,362 @@ class EntitlementStore(Protocol):
     def reset(self, reseller: str) -> None: ...
 
 
-class SqliteStore:
+class SqlStore:
+    """The queries both SQL stores share, written once with `?` placeholders; a subclass
+    connects, provides `_run` (execute one statement, return the cursor), `transaction()`,
+    `savepoint()`, `insert` and `find_pending_twin`."""
+
+    _run: Callable[..., Any]
+
+    # -- entitlements -------------------------------------------------------------------
+
+    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
+        row = self._run(
+            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+
+    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
+        """The stored record as JSON bytes, skipping the domain object (the read hot path)."""
+        row = self._run(
+            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def save(self, reseller: str, entitlement: Entitlement) -> None:
+        self._run(
+            "UPDATE entitlements SET customer_identifier = ?, merchant_account_key = ?,"
+            " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
+            " record = ? WHERE entitlement_id = ? AND reseller = ?",
+            (
+                entitlement.customer_identifier,
+                entitlement.merchant_account_key,
+                entitlement.product_key,
+                entitlement.offer_key,
+                entitlement.status.value,
+                *_deadlines(entitlement),
+                orjson.dumps(entitlement.to_record()),
+                entitlement.entitlement_id,
+                reseller,
+            ),
+        )
+
+    def query(
+        self,
+        reseller: str,
+        customer_identifier: str,
+        *,
+        merchant_account_key: str | None,
+        product_key: str | None,
+        status: str | None,
+    ) -> list[dict[str, Any]]:
+        """Records of one customer, oldest first, optionally filtered."""
+        sql = "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+        args: list[Any] = [reseller, customer_identifier]
+        for column, value in (
+            ("merchant_account_key", merchant_account_key),
+            ("product_key", product_key),
+            ("status", status),
+        ):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        rows = self._run(sql + " ORDER BY created_seq", args).fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def count_live(
+        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
+    ) -> int:
+        row = self._run(
+            "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+            f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
+            (reseller, customer_identifier, merchant_account_key, product_key, *_LIVE),
+        ).fetchone()
+        return int(row[0])
+
+    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = self._run(
+            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?",
+            (reseller, now, Status.ACTIVE_ENDING.value),
+        ).fetchall()
+        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+
+    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = self._run(
+            "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
+            f" AND status IN ({_LIVE_SQL})",
+            (reseller, now, *_LIVE),
+        ).fetchall()
+        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+
+    # -- pending merchant operations ----------------------------------------------------------
+
+    def put_pending(self, reseller: str, operation: PendingOperation) -> None:
+        self._run(
+            "INSERT INTO pending_operations VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (reseller, entitlement_id) DO UPDATE SET operation = excluded.operation,"
+            " payload = excluded.payload, due_at = excluded.due_at",
+            (
+                operation.entitlement_id,
+                reseller,
+                operation.operation,
+                orjson.dumps(operation.payload),
+                operation.due_at,
+            ),
+        )
+
+    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
+        row = self._run(
+            "SELECT entitlement_id, operation, payload, due_at FROM pending_operations"
+            " WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        ).fetchone()
+        if row is None:
+            return None
+        return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
+
+    def delete_pending(self, reseller: str, entitlement_id: str) -> None:
+        self._run(
+            "DELETE FROM pending_operations WHERE entitlement_id = ? AND reseller = ?",
+            (entitlement_id, reseller),
+        )
+
+    def due_pending(self, reseller: str, now: float) -> list[str]:
+        rows = self._run(
+            "SELECT entitlement_id FROM pending_operations WHERE reseller = ? AND due_at <= ?",
+            (reseller, now),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    # -- activation links ---------------------------------------------------------------
+
+    def put_link(self, link: ActivationLink) -> None:
+        self._run(
+            "INSERT INTO activation_links VALUES (?, ?, ?, ?)",
+            (link.token, link.reseller, link.entitlement_id, link.expires_at),
+        )
+
+    def get_link(self, token: str) -> ActivationLink | None:
+        row = self._run(
+            "SELECT token, reseller, entitlement_id, expires_at FROM activation_links"
+            " WHERE token = ?",
+            (token,),
+        ).fetchone()
+        return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
+        row = self._run(
+            "SELECT fingerprint, status, body FROM idempotency"
+            " WHERE reseller = ? AND request_id = ?",
+            (reseller, request_id),
+        ).fetchone()
+        return None if row is None else StoredResponse(bytes(row[0]), int(row[1]), bytes(row[2]))
+
+    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
+        self._run(
+            "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?) ON CONFLICT (reseller, request_id)"
+            " DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,"
+            " body = excluded.body",
+            (reseller, request_id, response.fingerprint, response.status, response.body),
+        )
+
+    # -- clocks ---------------------------------------------------------------------------
+
+    def clock_offsets(self) -> dict[str, float]:
+        rows = self._run("SELECT reseller, offset_seconds FROM clocks").fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
+    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
+        self._run(
+            "INSERT INTO clocks VALUES (?, ?) ON CONFLICT (reseller)"
+            " DO UPDATE SET offset_seconds = excluded.offset_seconds",
+            (reseller, offset_seconds),
+        )
+
+    # -- notification outbox --------------------------------------------------------------
+
+    def add_notification(
+        self,
+        *,
+        notification_id: str,
+        reseller: str,
+        entitlement_id: str,
+        notification_type: str,
+        url: str | None,
+        body: bytes,
+        state: str,
+        now: float,
+    ) -> None:
+        self._run(
+            "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
+            " notification_type, url, body, state, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                notification_id,
+                reseller,
+                entitlement_id,
+                notification_type,
+                url,
+                body,
+                state,
+                now,
+                now,
+            ),
+        )
+        self._add_to_feed(reseller, notification_id, now)
+
+    def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
+        self._run(
+            "INSERT INTO notification_feed (reseller, notification_id, queued_at) VALUES (?, ?, ?)",
+            (reseller, notification_id, now),
+        )
+
+    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
+        """Due pending rows that are each the oldest pending row of their entitlement.
+
+        A later notification of an entitlement waits until every earlier one was delivered
+        or given up, so receivers see each entitlement's changes in the order they happened.
+        """
+        rows = self._run(
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications AS n WHERE state = 'pending'"
+            " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
+            " WHERE e.state = 'pending' AND e.reseller = n.reseller"
+            " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
+            " ORDER BY next_attempt_at, seq LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def next_notification_due(self) -> float | None:
+        row = self._run(
+            "SELECT MIN(next_attempt_at) FROM notifications WHERE state = 'pending'"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def list_notifications(
+        self,
+        reseller: str,
+        *,
+        entitlement_id: str | None = None,
+        state: str | None = None,
+        after_seq: int = 0,
+        limit: int = 1000,
+    ) -> list[OutboxRow]:
+        """Up to `limit` rows of a reseller with `seq` above `after_seq`, oldest first."""
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ? AND seq > ?"
+        args: list[Any] = [reseller, after_seq]
+        if entitlement_id is not None:
+            sql += " AND entitlement_id = ?"
+            args.append(entitlement_id)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        rows = self._run(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
+        self._run(
+            "UPDATE notifications SET state = 'delivered', attempts = ?, delivered_at = ?,"
+            " last_error = NULL WHERE seq = ?",
+            (attempts, now, seq),
+        )
+
+    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
+        self._run(
+            "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?"
+            " WHERE seq = ?",
+            (attempts, next_attempt_at, error[:500], seq),
+        )
+
+    def mark_blocked(self, seq: int, error: str) -> None:
+        self._run(
+            "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
+            (error[:500], seq),
+        )
+
+    def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
+        self._run(
+            "UPDATE notifications SET state = 'given_up', attempts = ?, last_error = ?"
+            " WHERE seq = ?",
+            (attempts, error[:500], seq),
+        )
+
+    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
+        row = self._run(
+            f"SELECT {_OUTBOX_COLUMNS} FROM notifications"
+            " WHERE reseller = ? AND notification_id = ?",
+            (reseller, notification_id),
+        ).fetchone()
+        return None if row is None else OutboxRow(*row)
+
+    def requeue_notification(self, seq: int, state: str, now: float) -> None:
+        """Send a notification again: due now, in `state`, and a new entry in the feed."""
+        self._run(
+            "UPDATE notifications SET state = ?, next_attempt_at = ?, last_error = NULL,"
+            " delivered_at = NULL WHERE seq = ?",
+            (state, now, seq),
+        )
+        reseller, notification_id = self._run(
+            "SELECT reseller, notification_id FROM notifications WHERE seq = ?", (seq,)
+        ).fetchone()
+        self._add_to_feed(reseller, notification_id, now)
+
+    def notification_feed(
+        self,
+        reseller: str,
+        *,
+        after: int,
+        entitlement_id: str | None = None,
+        limit: int = 100,
+    ) -> list[FeedEntry]:
+        columns = ", ".join(f"n.{c.strip()}" for c in _OUTBOX_COLUMNS.split(","))
+        sql = (
+            f"SELECT f.cursor, f.queued_at, {columns} FROM notification_feed f JOIN notifications n"
+            " ON n.notification_id = f.notification_id WHERE f.reseller = ? AND f.cursor > ?"
+        )
+        args: list[Any] = [reseller, after]
+        if entitlement_id is not None:
+            sql += " AND n.entitlement_id = ?"
+            args.append(entitlement_id)
+        rows = self._run(sql + " ORDER BY f.cursor LIMIT ?", [*args, limit]).fetchall()
+        return [FeedEntry(int(row[0]), float(row[1]), OutboxRow(*row[2:])) for row in rows]
+
+    def latest_feed_cursor(self, reseller: str) -> int:
+        row = self._run(
+            "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def reset(self, reseller: str) -> None:
+        """Forget everything belonging to one reseller."""
+        for table in (
+            "entitlements",
+            "notifications",
+            "notification_feed",
+            "pending_operations",
+            "activation_links",
+            "idempotency",
+            "clocks",
+        ):
+            self._run(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
+
+
+class SqliteStore(SqlStore):
     """The SQLite implementation of the sandbox's storage."""
+
+    shared = False  # one process owns the file
 
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._run = self._db.execute
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -361,26 +716,9 @@ class SqliteStore:
         finally:
             self._db.execute("RELEASE step")
 
-    # -- entitlements -------------------------------------------------------------------
-
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
-        row = self._db.execute(
-            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
-            (entitlement_id, reseller),
-        ).fetchone()
-        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
-
-    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
-        """The stored record as JSON bytes, skipping the domain object (the read hot path)."""
-        row = self._db.execute(
-            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
-            (entitlement_id, reseller),
-        ).fetchone()
-        return None if row is None else bytes(row[0])
-
     def insert(self, reseller: str, entitlement: Entitlement) -> None:
         self._created_seq += 1
-        self._db.execute(
+        self._run(
             "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
             " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
             " created_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -398,57 +736,6 @@ class SqliteStore:
             ),
         )
 
-    def save(self, reseller: str, entitlement: Entitlement) -> None:
-        self._db.execute(
-            "UPDATE entitlements SET customer_identifier = ?, merchant_account_key = ?,"
-            " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
-            " record = ? WHERE entitlement_id = ? AND reseller = ?",
-            (
-                entitlement.customer_identifier,
-                entitlement.merchant_account_key,
-                entitlement.product_key,
-                entitlement.offer_key,
-                entitlement.status.value,
-                *_deadlines(entitlement),
-                orjson.dumps(entitlement.to_record()),
-                entitlement.entitlement_id,
-                reseller,
-            ),
-        )
-
-    def query(
-        self,
-        reseller: str,
-        customer_identifier: str,
-        *,
-        merchant_account_key: str | None,
-        product_key: str | None,
-        status: str | None,
-    ) -> list[dict[str, Any]]:
-        """Records of one customer, oldest first, optionally filtered."""
-        sql = "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
-        args: list[Any] = [reseller, customer_identifier]
-        for column, value in (
-            ("merchant_account_key", merchant_account_key),
-            ("product_key", product_key),
-            ("status", status),
-        ):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                args.append(value)
-        rows = self._db.execute(sql + " ORDER BY created_seq", args).fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def count_live(
-        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
-    ) -> int:
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
-            f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
-            (reseller, customer_identifier, merchant_account_key, product_key, *_LIVE),
-        ).fetchone()
-        return int(row[0])
-
     def find_pending_twin(
         self,
         reseller: str,
@@ -458,275 +745,13 @@ class SqliteStore:
         offer_key: str | None,
     ) -> Entitlement | None:
         """A PENDING entitlement created with the same customer, merchant, product and offer."""
-        row = self._db.execute(
+        row = self._run(
             "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
             " AND merchant_account_key = ? AND product_key = ? AND offer_key IS ?"
             " AND status = 'PENDING' ORDER BY created_seq LIMIT 1",
             (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
         ).fetchone()
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
-
-    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._db.execute(
-            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?",
-            (reseller, now, Status.ACTIVE_ENDING.value),
-        ).fetchall()
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
-
-    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._db.execute(
-            "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
-            f" AND status IN ({_LIVE_SQL})",
-            (reseller, now, *_LIVE),
-        ).fetchall()
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
-
-    # -- pending merchant operations ----------------------------------------------------------
-
-    def put_pending(self, reseller: str, operation: PendingOperation) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO pending_operations VALUES (?, ?, ?, ?, ?)",
-            (
-                operation.entitlement_id,
-                reseller,
-                operation.operation,
-                orjson.dumps(operation.payload),
-                operation.due_at,
-            ),
-        )
-
-    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
-        row = self._db.execute(
-            "SELECT entitlement_id, operation, payload, due_at FROM pending_operations"
-            " WHERE entitlement_id = ? AND reseller = ?",
-            (entitlement_id, reseller),
-        ).fetchone()
-        if row is None:
-            return None
-        return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
-
-    def delete_pending(self, reseller: str, entitlement_id: str) -> None:
-        self._db.execute(
-            "DELETE FROM pending_operations WHERE entitlement_id = ? AND reseller = ?",
-            (entitlement_id, reseller),
-        )
-
-    def due_pending(self, reseller: str, now: float) -> list[str]:
-        rows = self._db.execute(
-            "SELECT entitlement_id FROM pending_operations WHERE reseller = ? AND due_at <= ?",
-            (reseller, now),
-        ).fetchall()
-        return [str(row[0]) for row in rows]
-
-    # -- activation links ---------------------------------------------------------------
-
-    def put_link(self, link: ActivationLink) -> None:
-        self._db.execute(
-            "INSERT INTO activation_links VALUES (?, ?, ?, ?)",
-            (link.token, link.reseller, link.entitlement_id, link.expires_at),
-        )
-
-    def get_link(self, token: str) -> ActivationLink | None:
-        row = self._db.execute(
-            "SELECT token, reseller, entitlement_id, expires_at FROM activation_links"
-            " WHERE token = ?",
-            (token,),
-        ).fetchone()
-        return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
-
-    # -- idempotency ----------------------------------------------------------------------
-
-    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
-        row = self._db.execute(
-            "SELECT fingerprint, status, body FROM idempotency"
-            " WHERE reseller = ? AND request_id = ?",
-            (reseller, request_id),
-        ).fetchone()
-        return None if row is None else StoredResponse(bytes(row[0]), int(row[1]), bytes(row[2]))
-
-    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
-            (reseller, request_id, response.fingerprint, response.status, response.body),
-        )
-
-    # -- clocks ---------------------------------------------------------------------------
-
-    def clock_offsets(self) -> dict[str, float]:
-        rows = self._db.execute("SELECT reseller, offset_seconds FROM clocks").fetchall()
-        return {str(r[0]): float(r[1]) for r in rows}
-
-    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
-        self._db.execute("INSERT OR REPLACE INTO clocks VALUES (?, ?)", (reseller, offset_seconds))
-
-    # -- notification outbox --------------------------------------------------------------
-
-    def add_notification(
-        self,
-        *,
-        notification_id: str,
-        reseller: str,
-        entitlement_id: str,
-        notification_type: str,
-        url: str | None,
-        body: bytes,
-        state: str,
-        now: float,
-    ) -> None:
-        self._db.execute(
-            "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
-            " notification_type, url, body, state, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                notification_id,
-                reseller,
-                entitlement_id,
-                notification_type,
-                url,
-                body,
-                state,
-                now,
-                now,
-            ),
-        )
-        self._add_to_feed(reseller, notification_id, now)
-
-    def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
-        self._db.execute(
-            "INSERT INTO notification_feed (reseller, notification_id, queued_at) VALUES (?, ?, ?)",
-            (reseller, notification_id, now),
-        )
-
-    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
-        """Due pending rows that are each the oldest pending row of their entitlement.
-
-        A later notification of an entitlement waits until every earlier one was delivered
-        or given up, so receivers see each entitlement's changes in the order they happened.
-        """
-        rows = self._db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM notifications AS n WHERE state = 'pending'"
-            " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
-            " WHERE e.state = 'pending' AND e.reseller = n.reseller"
-            " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
-            " ORDER BY next_attempt_at, seq LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        return [OutboxRow(*row) for row in rows]
-
-    def next_notification_due(self) -> float | None:
-        row = self._db.execute(
-            "SELECT MIN(next_attempt_at) FROM notifications WHERE state = 'pending'"
-        ).fetchone()
-        return None if row[0] is None else float(row[0])
-
-    def list_notifications(
-        self,
-        reseller: str,
-        *,
-        entitlement_id: str | None = None,
-        state: str | None = None,
-        after_seq: int = 0,
-        limit: int = 1000,
-    ) -> list[OutboxRow]:
-        """Up to `limit` rows of a reseller with `seq` above `after_seq`, oldest first."""
-        sql = f"SELECT {_OUTBOX_COLUMNS} FROM notifications WHERE reseller = ? AND seq > ?"
-        args: list[Any] = [reseller, after_seq]
-        if entitlement_id is not None:
-            sql += " AND entitlement_id = ?"
-            args.append(entitlement_id)
-        if state is not None:
-            sql += " AND state = ?"
-            args.append(state)
-        rows = self._db.execute(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
-        return [OutboxRow(*row) for row in rows]
-
-    def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
-        self._db.execute(
-            "UPDATE notifications SET state = 'delivered', attempts = ?, delivered_at = ?,"
-            " last_error = NULL WHERE seq = ?",
-            (attempts, now, seq),
-        )
-
-    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
-        self._db.execute(
-            "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?"
-            " WHERE seq = ?",
-            (attempts, next_attempt_at, error[:500], seq),
-        )
-
-    def mark_blocked(self, seq: int, error: str) -> None:
-        self._db.execute(
-            "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
-            (error[:500], seq),
-        )
-
-    def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
-        self._db.execute(
-            "UPDATE notifications SET state = 'given_up', attempts = ?, last_error = ?"
-            " WHERE seq = ?",
-            (attempts, error[:500], seq),
-        )
-
-    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
-        row = self._db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM notifications"
-            " WHERE reseller = ? AND notification_id = ?",
-            (reseller, notification_id),
-        ).fetchone()
-        return None if row is None else OutboxRow(*row)
-
-    def requeue_notification(self, seq: int, state: str, now: float) -> None:
-        """Send a notification again: due now, in `state`, and a new entry in the feed."""
-        self._db.execute(
-            "UPDATE notifications SET state = ?, next_attempt_at = ?, last_error = NULL,"
-            " delivered_at = NULL WHERE seq = ?",
-            (state, now, seq),
-        )
-        reseller, notification_id = self._db.execute(
-            "SELECT reseller, notification_id FROM notifications WHERE seq = ?", (seq,)
-        ).fetchone()
-        self._add_to_feed(reseller, notification_id, now)
-
-    def notification_feed(
-        self,
-        reseller: str,
-        *,
-        after: int,
-        entitlement_id: str | None = None,
-        limit: int = 100,
-    ) -> list[FeedEntry]:
-        columns = ", ".join(f"n.{c.strip()}" for c in _OUTBOX_COLUMNS.split(","))
-        sql = (
-            f"SELECT f.cursor, f.queued_at, {columns} FROM notification_feed f JOIN notifications n"
-            " ON n.notification_id = f.notification_id WHERE f.reseller = ? AND f.cursor > ?"
-        )
-        args: list[Any] = [reseller, after]
-        if entitlement_id is not None:
-            sql += " AND n.entitlement_id = ?"
-            args.append(entitlement_id)
-        rows = self._db.execute(sql + " ORDER BY f.cursor LIMIT ?", [*args, limit]).fetchall()
-        return [FeedEntry(int(row[0]), float(row[1]), OutboxRow(*row[2:])) for row in rows]
-
-    def latest_feed_cursor(self, reseller: str) -> int:
-        row = self._db.execute(
-            "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
-        ).fetchone()
-        return int(row[0] or 0)
-
-    # -- housekeeping ---------------------------------------------------------------------
-
-    def reset(self, reseller: str) -> None:
-        """Forget everything belonging to one reseller."""
-        for table in (
-            "entitlements",
-            "notifications",
-            "notification_feed",
-            "pending_operations",
-            "activation_links",
-            "idempotency",
-            "clocks",
-        ):
-            self._db.execute(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
 
 
 _OUTBOX_COLUMNS = (

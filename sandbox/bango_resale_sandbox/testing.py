@@ -2,6 +2,8 @@
 
 - `SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
   SQLite file and waits until the health check answers (context manager, `kill()` for crashes).
+- `PostgresServer` runs a throwaway PostgreSQL server (the machine's `initdb`/`pg_ctl`) in a
+  temporary folder on a free loopback port, as an unprivileged user when run as root.
 - `NotificationSink` is a loopback HTTP server that records every notification POSTed to it.
 - `Api` is a thin client of one sandbox for one reseller, returning raw httpx responses.
 - `check_conforms` checks a partner-API response against what the spec documents for it.
@@ -9,12 +11,15 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -52,12 +57,21 @@ class SandboxProcess:
         extra_env: dict[str, str] | None = None,
         login_throttle: bool = True,
     ) -> None:
-        self.db_path = Path(db_path)
+        # A SQLite file, or a postgresql:// URL (kept as the string it is).
+        self.db_path: Path | str = (
+            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        )
         self.port = port or free_port()
         self.config = config
         self.faults = tuple(faults)
         self.resellers = tuple(resellers)
-        self.log_path = Path(log_path) if log_path else self.db_path.with_suffix(".log")
+        if log_path is None:
+            log_path = (
+                self.db_path.with_suffix(".log")
+                if isinstance(self.db_path, Path)
+                else tempfile.mkstemp(prefix="sandbox-", suffix=".log")[1]
+            )
+        self.log_path = Path(log_path)
         self.extra_env = extra_env or {}
         self.login_throttle = login_throttle
         self.process: subprocess.Popen[bytes] | None = None
@@ -141,6 +155,106 @@ class SandboxProcess:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class PostgresServer:
+    """A PostgreSQL server of its own in a temporary folder: `initdb`, then `pg_ctl start` on a
+    free loopback port; `stop()` shuts it down and removes the folder.
+
+    The binaries come from PATH or Debian's /usr/lib/postgresql/<version>/bin (package
+    `postgresql`). PostgreSQL refuses to run as root, so as root the server runs as the
+    `postgres` user (created by the Debian package) or `nobody`.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="bango-pg-"))
+        self.data = self.folder / "data"
+        self.bin = _postgres_bin()
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            user = "postgres" if _user_exists("postgres") else "nobody"
+            shutil.chown(self.folder, user)
+            os.chmod(self.folder, 0o700)
+            self._as_user = ["runuser", "-u", user, "--"]
+
+    def url(self, schema: str | None = None) -> str:
+        base = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return base if schema is None else f"{base}?schema={schema}"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as_user, *command], check=True, capture_output=True, cwd=self.folder)
+
+    def start(self) -> PostgresServer:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
+            " -c max_connections=200 -c shared_buffers=128MB"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.data.exists():
+            stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]
+            subprocess.run([*self._as_user, *stop], capture_output=True, cwd=self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _postgres_bin() -> Path:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
+    )
+    if not versions:
+        raise RuntimeError(
+            "no PostgreSQL server binaries (pg_ctl): install Debian's postgresql package"
+            " (make install does, from system-packages.txt)"
+        )
+    return Path(versions[-1]).parent
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 class NotificationSink:

@@ -1,4 +1,10 @@
-"""Fixtures that run the real sandbox (uvicorn in a child process, SQLite in tmp_path).
+"""Fixtures that run the real sandbox (uvicorn in a child process, SQLite in tmp_path, or a
+schema of its own on the session's PostgreSQL server).
+
+- `store_kind`: "sqlite" or "postgresql". The modules in `BOTH_STORES` run every test on both
+  stores; the others on SQLite.
+- `postgres`: one throwaway PostgreSQL server for the whole session (started on first use).
+- `fresh_database`: a factory of new, empty databases of the test's store kind.
 
 - `sandbox_server`: a factory; `sandbox_server(faults=[...], config=path, ...)` starts a fresh
   sandbox with its own database and returns its `SandboxProcess` (stopped after the test).
@@ -11,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,18 +26,63 @@ from bango_resale_sandbox.testing import (
     SECOND_DEMO_RESELLER,
     Api,
     NotificationSink,
+    PostgresServer,
     SandboxProcess,
 )
 
+# The same tests on both stores: transitions, the HTTP surface, notifications and their order,
+# concurrency and crashes.
+BOTH_STORES = {
+    "test_transitions",
+    "test_http_surface",
+    "test_notifications",
+    "test_delivery_order",
+    "test_concurrency",
+    "test_crash",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames and metafunc.module.__name__.split(".")[-1] in (
+        BOTH_STORES
+    ):
+        metafunc.parametrize("store_kind", ["sqlite", "postgresql"], indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server; every sandbox on it gets a schema of its own."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fresh_database(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], str]:
+    """Call it for a new empty database: a SQLite path or a URL naming a new schema."""
+
+    def fresh() -> str:
+        if store_kind == "postgresql":
+            server: PostgresServer = request.getfixturevalue("postgres")
+            return server.url(f"t_{uuid.uuid4().hex[:16]}")
+        return str(tmp_path_factory.mktemp("db") / "sandbox.sqlite3")
+
+    return fresh
+
 
 @pytest.fixture
-def sandbox_server(tmp_path: Path) -> Iterator[Callable[..., SandboxProcess]]:
+def sandbox_server(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxProcess]]:
     """Factory for fresh sandboxes: `sandbox_server(faults=..., config=..., resellers=...)`."""
     started: list[SandboxProcess] = []
 
     def start(**kwargs: Any) -> SandboxProcess:
-        db = tmp_path / f"sandbox-{len(started)}.sqlite3"
-        server = SandboxProcess(db, **kwargs).start()
+        server = SandboxProcess(fresh_database(), **kwargs).start()
         started.append(server)
         return server
 
@@ -42,10 +92,9 @@ def sandbox_server(tmp_path: Path) -> Iterator[Callable[..., SandboxProcess]]:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+def sandbox(fresh_database: Callable[[], str]) -> Iterator[SandboxProcess]:
     """The shared default sandbox (packaged configuration, demo resellers)."""
-    db = tmp_path_factory.mktemp("sandbox") / "shared.sqlite3"
-    with SandboxProcess(db) as server:
+    with SandboxProcess(fresh_database()) as server:
         yield server
 
 

@@ -7,7 +7,7 @@ responseCode and record status listed for that response).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -24,10 +24,9 @@ DAY = 86400
 
 
 @pytest.fixture(scope="module")
-def clock_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def clock_api(fresh_database: Callable[[], str]) -> Iterator[Api]:
     """A sandbox of this module's own, because these tests move the reseller's clock."""
-    db = tmp_path_factory.mktemp("clock") / "clock.sqlite3"
-    with SandboxProcess(db) as server:
+    with SandboxProcess(fresh_database()) as server:
         client = Api(server.base_url, DEMO_RESELLER)
         yield client
         client.close()

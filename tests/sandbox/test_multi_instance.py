@@ -1,0 +1,258 @@
+"""Several sandbox processes on one PostgreSQL schema behave as one sandbox.
+
+Requests are spread over the instances; the assertions are the ones a single sandbox must meet:
+one transition and one notification for concurrent cancels, the first answer for a reused
+request id, one clock, one rate limit, and no acknowledged write or notification lost when an
+instance is killed (-9) under write load while another keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from itertools import cycle
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bango_resale_sandbox.config import default_config_text
+from bango_resale_sandbox.testing import (
+    DEMO_RESELLER,
+    REASON,
+    Api,
+    NotificationReceiver,
+    PostgresServer,
+    SandboxProcess,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CLIENTS = 32
+WRITERS = 16
+
+
+@pytest.fixture
+def instances(
+    postgres: PostgresServer, tmp_path: Path
+) -> Iterator[Callable[..., list[SandboxProcess]]]:
+    """`instances(n, config_text=...)`: n sandboxes sharing one new schema."""
+    started: list[SandboxProcess] = []
+
+    def start(count: int, config_text: str | None = None) -> list[SandboxProcess]:
+        url = postgres.url(f"multi_{uuid.uuid4().hex[:12]}")
+        config = None
+        if config_text is not None:
+            config = tmp_path / f"config-{len(started)}.toml"
+            config.write_text(config_text, "utf-8")
+        for number in range(count):
+            log = tmp_path / f"instance-{len(started)}-{number}.log"
+            started.append(SandboxProcess(url, config=config, log_path=log).start())
+        return started[-count:]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _config(**replace: str) -> str:
+    text = default_config_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+async def cancel_across(urls: list[str], entitlement_id: str) -> list[httpx.Response]:
+    clients = [httpx.AsyncClient(base_url=url, auth=DEMO_RESELLER, timeout=30) for url in urls]
+    start = asyncio.Event()
+
+    async def one(client: httpx.AsyncClient) -> httpx.Response:
+        await start.wait()
+        return await client.post(f"/v1/entitlement/cancel/{entitlement_id}", json=REASON)
+
+    try:
+        chosen = cycle(clients)
+        tasks = [asyncio.create_task(one(next(chosen))) for _ in range(CLIENTS)]
+        await asyncio.sleep(0.05)
+        start.set()
+        return await asyncio.gather(*tasks)
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def test_concurrent_cancels_spread_over_three_instances_make_one_transition(
+    instances: Callable[..., list[SandboxProcess]], receiver: NotificationReceiver
+) -> None:
+    servers = instances(3)
+    api = Api(servers[0].base_url, DEMO_RESELLER)
+    entitlement_id = api.create_id("multi-cancel", notificationUrl=receiver.url)
+    responses = asyncio.run(cancel_across([s.base_url for s in servers], entitlement_id))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * (CLIENTS - 1)
+    for server in servers:  # every instance reads the one outcome
+        assert Api(server.base_url, DEMO_RESELLER).status(entitlement_id) == "CANCELLED"
+    assert api.notification_types(entitlement_id) == ["ACTIVATION_SUCCESS", "TERMINATION_SUCCESS"]
+    received = receiver.wait_for(2)
+    time.sleep(1.5)  # a double send by a second instance would arrive within its poll
+    assert sorted(n["notificationType"] for n in receiver.received) == [
+        "ACTIVATION_SUCCESS",
+        "TERMINATION_SUCCESS",
+    ], received
+
+
+def test_a_reused_request_id_gets_the_first_answer_from_another_instance(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    first, second = instances(2)
+    body = {"customerIdentifier": "multi-idem", "merchantAccountKey": "BANGO"}
+    body["productKey"] = "BangoMusic"
+    headers = {"X-RequestIdentifier": f"req-{uuid.uuid4().hex}"}
+    answers = [
+        httpx.post(f"{s.base_url}/v1/entitlement", json=body, headers=headers, auth=DEMO_RESELLER)
+        for s in (first, second)
+    ]
+    assert [a.status_code for a in answers] == [answers[0].status_code] * 2
+    assert answers[0].json() == answers[1].json()
+    query = Api(second.base_url, DEMO_RESELLER).query("multi-idem").json()
+    assert len(query["entitlements"]) == 1
+
+
+def test_the_clock_moved_on_one_instance_is_the_clock_of_all(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    first, second = instances(2)
+    Api(first.base_url, DEMO_RESELLER).advance(10 * 86400)
+    seen = [
+        Api(s.base_url, DEMO_RESELLER).http.get("/sandbox/clock").json() for s in (first, second)
+    ]
+    assert all(9.9 * 86400 < c["offsetSeconds"] <= 10 * 86400 for c in seen), seen
+
+
+def test_the_rate_limit_of_a_reseller_holds_across_instances(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    limited = _config(**{"requests_per_second = 100000": "requests_per_second = 0.5"})
+    limited = limited.replace("burst = 200000", "burst = 6")
+    servers = instances(2, limited)
+    statuses = [
+        httpx.get(f"{s.base_url}/v1/echo/hi", auth=DEMO_RESELLER).status_code for s in servers * 5
+    ]
+    # 6 tokens in all, not 6 per instance.
+    assert statuses.count(429) == 4, statuses
+
+
+async def write_until_stopped(
+    urls: list[str],
+    notification_url: str,
+    acknowledged: list[tuple[int, str]],
+    stop: threading.Event,
+) -> None:
+    clients = [httpx.AsyncClient(base_url=url, auth=DEMO_RESELLER, timeout=5) for url in urls]
+
+    async def writer(number: int) -> None:
+        sequence = 0
+        index = number % len(clients)
+        while not stop.is_set():
+            sequence += 1
+            try:
+                response = await clients[index].post(
+                    "/v1/entitlement",
+                    json={
+                        "customerIdentifier": f"multi-crash-{number}-{sequence}",
+                        "merchantAccountKey": "BANGO",
+                        "productKey": "BangoMusic",
+                        "notificationUrl": notification_url,
+                    },
+                    headers={"X-Magic-Number": "CREATE_REQUEST_RETURNS_ACTIVATED"},
+                )
+            except httpx.HTTPError:
+                index = (index + 1) % len(clients)  # that instance is gone: use another
+                continue
+            if 200 <= response.status_code < 300:
+                acknowledged.append((index, response.json()["entitlementId"]))
+
+    try:
+        await asyncio.gather(*(writer(n) for n in range(WRITERS)))
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def test_kill_9_of_one_instance_under_load_loses_nothing_while_the_other_serves(
+    instances: Callable[..., list[SandboxProcess]], receiver: NotificationReceiver
+) -> None:
+    # A short delivery timeout keeps the killed instance's claims short (lease = 3 x timeout + 5).
+    fast = _config(**{"timeout_seconds = 5.0": "timeout_seconds = 1.0"})
+    victim, survivor = instances(2, fast)
+    acknowledged: list[tuple[int, str]] = []
+    stop = threading.Event()
+    load = threading.Thread(
+        target=lambda: asyncio.run(
+            write_until_stopped(
+                [victim.base_url, survivor.base_url], receiver.url, acknowledged, stop
+            )
+        )
+    )
+    load.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(acknowledged) < 300 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        victim.kill()  # SIGKILL while writers are still sending to both
+        at_kill = len(acknowledged)
+        time.sleep(1.0)  # the survivor keeps taking writes, also from the victim's writers
+        stop.set()
+    finally:
+        stop.set()
+        load.join(timeout=30)
+    assert at_kill >= 300
+    assert len(acknowledged) > at_kill, "the surviving instance stopped taking writes"
+    from_victim = sum(1 for index, _ in acknowledged if index == 0)
+    assert from_victim > 0
+
+    api = Api(survivor.base_url, DEMO_RESELLER)
+    ids = {entitlement_id for _, entitlement_id in acknowledged}
+    assert [e for e in ids if api.get(e).status_code != 200] == []
+    expected = {
+        n["notificationId"]
+        for n in api.notifications()
+        if n["entitlementId"] in ids and n["notificationType"] == "ACTIVATION_SUCCESS"
+    }
+    assert len(expected) == len(ids)  # one ACTIVATION_SUCCESS per acknowledged create
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        delivered = {n["notificationId"] for n in receiver.wait_for(0, timeout=0)}
+        if delivered >= expected:
+            break
+        time.sleep(0.2)
+    missing = expected - delivered
+    assert not missing, f"{len(missing)} notification(s) never delivered"
+    print(
+        f"\nmulti-instance crash: kill -9 of one of two instances after {at_kill} acknowledged"
+        f" creates ({from_victim} through the killed one), {len(acknowledged)} in all; all"
+        f" present; {len(expected)} notifications delivered ({len(receiver.received)} POSTs)"
+    )
+
+
+def test_an_unusable_database_url_is_one_line_without_the_password(
+    postgres: PostgresServer,
+) -> None:
+    closed = postgres.url().replace(f":{postgres.port}/", ":1/").replace("postgres@", "u:s3cret@")
+    for url, says in ((closed, "Connection refused"), (postgres.url("Bad-Name"), "schema")):
+        done = subprocess.run(
+            [sys.executable, "-m", "bango_resale_sandbox", "--port", "0", "--db", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: cannot use database"), lines
+        assert says in lines[0] and "s3cret" not in lines[0]
