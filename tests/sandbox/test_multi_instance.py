@@ -26,7 +26,7 @@ from bango_resale_sandbox.testing import (
     DEMO_RESELLER,
     REASON,
     Api,
-    NotificationReceiver,
+    NotificationSink,
     PostgresServer,
     SandboxProcess,
 )
@@ -88,7 +88,7 @@ async def cancel_across(urls: list[str], entitlement_id: str) -> list[httpx.Resp
 
 
 def test_concurrent_cancels_spread_over_three_instances_make_one_transition(
-    instances: Callable[..., list[SandboxProcess]], receiver: NotificationReceiver
+    instances: Callable[..., list[SandboxProcess]], receiver: NotificationSink
 ) -> None:
     servers = instances(3)
     api = Api(servers[0].base_url, DEMO_RESELLER)
@@ -186,7 +186,7 @@ async def write_until_stopped(
 
 
 def test_kill_9_of_one_instance_under_load_loses_nothing_while_the_other_serves(
-    instances: Callable[..., list[SandboxProcess]], receiver: NotificationReceiver
+    instances: Callable[..., list[SandboxProcess]], receiver: NotificationSink
 ) -> None:
     # A short delivery timeout keeps the killed instance's claims short (lease = 3 x timeout + 5).
     fast = _config(**{"timeout_seconds = 5.0": "timeout_seconds = 1.0"})
