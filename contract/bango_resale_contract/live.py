@@ -548,7 +548,8 @@ class LiveJudge:
             ]
         prior, row = fitting[0]
         problems = []
-        if entry.deferred is not None and entry.watched and row.accepts and not row.while_deferred:
+        if self._ignored_waiting(entry, fitting):
+            assert entry.deferred is not None
             problems.append(
                 (
                     STATE_RULE,
@@ -567,6 +568,27 @@ class LiveJudge:
                 owed.extend((kind_, entry.status) for kind_ in row.notifications)
                 entry.owed = owed
         return problems
+
+    def _ignored_waiting(
+        self, entry: _Tracked, fitting: list[tuple[str | None, Transition]]
+    ) -> bool:
+        """Whether an accepted answer changed a record whose 202 `OK` surely still waited.
+
+        With notifications watched, the completion would have been seen. Without them it may
+        have happened unseen, so the answer is a violation only when no reading of it starts
+        from a status the completion can lead to (an accepted second suspend, say, is possible
+        only while the first still waits); otherwise whether it waited is unknown, and unknown
+        is not reported."""
+        waiting, status = entry.deferred, entry.status
+        prior, row = fitting[0]
+        if waiting is None or status is None or not row.accepts or row.while_deferred:
+            return False
+        if entry.watched:
+            return True
+        done = self.contract.completed(status, waiting)
+        return not any(
+            before in done or not r.accepts or r.while_deferred for before, r in fitting
+        )
 
     def _read(self, entry: _Tracked, operation_id: str, shown: str) -> list[tuple[str, str, str]]:
         problems = []

@@ -451,4 +451,5 @@ def serve(
     if report_dir is not None:
         for path in write_reports(proxy.judge, report_dir):
             proxy.log(f"wrote {path}")
-    return 1 if proxy.judge.violations_per_rule else 0
+    # Exit 1 when anything was violated, or could not be judged and so was not shown to hold.
+    return 1 if proxy.judge.violations_per_rule or proxy.judge.not_judged_per_operation else 0
