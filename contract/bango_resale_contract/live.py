@@ -580,15 +580,13 @@ class LiveJudge:
         only while the first still waits); otherwise whether it waited is unknown, and unknown
         is not reported."""
         waiting, status = entry.deferred, entry.status
-        prior, row = fitting[0]
+        row = fitting[0][1]
         if waiting is None or status is None or not row.accepts or row.while_deferred:
             return False
         if entry.watched:
             return True
         done = self.contract.completed(status, waiting)
-        return not any(
-            before in done or not r.accepts or r.while_deferred for before, r in fitting
-        )
+        return not any(before in done or not r.accepts or r.while_deferred for before, r in fitting)
 
     def _read(self, entry: _Tracked, operation_id: str, shown: str) -> list[tuple[str, str, str]]:
         problems = []
