@@ -52,6 +52,11 @@ HOP_BY_HOP = frozenset(
     }
 )
 ENFORCED_STATUS = 502
+# responseCode of the proxy's own 502s: a refused answer, or no answer to forward.
+CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
+UPSTREAM_FAILED = "UPSTREAM_FAILED"
+# Counted with the exchanges per operation: requests the upstream never answered.
+NO_ANSWER = "(no answer from the upstream)"
 LOGGER = logging.getLogger("bango_resale_contract.proxy")
 
 Scope = MutableMapping[str, Any]
@@ -145,7 +150,10 @@ class ValidatingProxy:
         except _Gone:
             return
         except (OSError, TimeoutError, UpstreamError) as error:
-            await _refuse(send, f"the upstream service did not answer: {error}", [])
+            self.judge.exchanges[NO_ANSWER] += 1
+            await _refuse(
+                send, f"the upstream service did not answer: {error}", [], UPSTREAM_FAILED
+            )
             return
         answer_headers, _ = _forwardable(answer.headers)
         limit = self.max_judged_bytes
@@ -256,7 +264,10 @@ class ValidatingProxy:
             answer, answer_body = await self._forward(method, self.notify_url, headers, body)
         except httpx.HTTPError as error:
             await _refuse(
-                send, f"the integration's receiver did not answer: {type(error).__name__}", []
+                send,
+                f"the integration's receiver did not answer: {type(error).__name__}",
+                [],
+                UPSTREAM_FAILED,
             )
             return
         answer_headers = [
@@ -320,9 +331,11 @@ async def _stream_answer(
     return b"".join(kept) if size <= limit else None
 
 
-async def _refuse(send: Send, message: str, found: list[Violation]) -> None:
+async def _refuse(
+    send: Send, message: str, found: list[Violation], code: str = CONTRACT_VIOLATION
+) -> None:
     """Answer 502 with a JSON envelope: what went wrong and, when enforcing, which rules."""
-    body = _envelope(message, found)
+    body = _envelope(message, found, code)
     await _send_whole(
         send,
         ENFORCED_STATUS,
@@ -331,10 +344,10 @@ async def _refuse(send: Send, message: str, found: list[Violation]) -> None:
     )
 
 
-def _envelope(message: str, found: list[Violation]) -> bytes:
+def _envelope(message: str, found: list[Violation], code: str) -> bytes:
     return json.dumps(
         {
-            "responseCode": "CONTRACT_VIOLATION",
+            "responseCode": code,
             "responseMessage": message,
             "violations": [{"rule": v.rule, "expected": v.expected, "got": v.got} for v in found],
         }

@@ -330,6 +330,18 @@ def main() -> int:
         f" proxied: sandbox {cpu_through['sandbox'] / through.requests * 1e6:.0f} us,"
         f" proxy {cpu_through['proxy'] / through.requests * 1e6:.0f} us"
     )
+    # What CPU alone allows: the direct path costs the sandbox's time per request; the proxied
+    # one the sandbox's plus the proxy's, the proxy on one core of its own at best.
+    cost_direct = cpu_direct / direct.requests
+    cost_sandbox, cost_proxy = (cpu_through[n] / through.requests for n in ("sandbox", "proxy"))
+    cores = os.cpu_count() or 1
+    bound = min(1 / cost_proxy, cores / (cost_sandbox + cost_proxy)) / min(
+        1 / cost_direct, cores / cost_direct
+    )
+    print(
+        f"  ratio CPU alone allows: idle machine {bound:.0%} (proxy on a core of its own);"
+        f" a fixed CPU share {cost_direct / (cost_sandbox + cost_proxy):.0%}"
+    )
     print(
         f"added median latency ({args.connections} conns, open loop at {rate:.0f} req/s):"
         f" direct {open_direct.percentile(50):.2f} ms, proxied"

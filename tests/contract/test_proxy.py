@@ -615,3 +615,15 @@ def test_a_chunked_request_body_reaches_the_service_whole(tmp_path: Path) -> Non
         report = proxy.stop()
     assert report["exchanges"]["createEntitlement"] == 1
     assert report["violations"] == [] and report["notJudged"] == []
+
+
+def test_an_upstream_that_does_not_answer_gets_a_502_of_its_own(tmp_path: Path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with proxy_process(nobody, tmp_path) as (url, process):
+        answer = httpx.get(f"{url}/v1/echo/x", auth=DEMO_RESELLER)
+        assert answer.status_code == 502
+        assert answer.json()["responseCode"] == "UPSTREAM_FAILED"
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
+    assert report["exchanges"]["(no answer from the upstream)"] >= 2  # the start-up probe too
