@@ -64,6 +64,21 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
+def command(upstream: str, port: int, *flags: str) -> list[str]:
+    """The command line that runs the proxy in a process of its own (tests, benchmarks)."""
+    return [
+        sys.executable,
+        "-m",
+        "bango_resale_contract",
+        "proxy",
+        "--upstream",
+        upstream,
+        "--port",
+        str(port),
+        *flags,
+    ]
+
+
 def default_judged_bytes() -> int:
     """The most of a body the proxy keeps to judge: the request limit of the reference
     sandbox's own configuration, past which that service refuses a request outright."""

@@ -48,6 +48,7 @@ from loadgen import LoadResult, build_request, run_load
 from wrk import ensure_wrk, run_wrk
 
 from bango_resale_contract.live import LiveJudge
+from bango_resale_contract.proxy import command as proxy_command
 from bango_resale_sandbox.testing import SandboxProcess, free_port
 
 
@@ -138,16 +139,7 @@ def cpu_seconds(pid: int) -> float:
 def start_proxy(upstream: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bango_resale_contract",
-                "proxy",
-                "--upstream",
-                upstream,
-                "--port",
-                str(port),
-            ],
+            proxy_command(upstream, port),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

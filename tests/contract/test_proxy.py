@@ -27,6 +27,7 @@ from bango_resale_contract import live, promises
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
 from bango_resale_contract.proxy import RECEIVER_PATH, default_judged_bytes
+from bango_resale_contract.proxy import command as proxy_command
 from bango_resale_contract.receiver import NotificationReceiver, receiving
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
@@ -102,21 +103,12 @@ def proxy_process(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`bango-resale-contract proxy` in front of `upstream`, reporting into tmp_path/report."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "bango_resale_contract",
-        "proxy",
-        "--upstream",
-        upstream,
-        "--port",
-        str(port),
-        "--report",
-        str(tmp_path / "report"),
-        *flags,
-    ]
     log = (tmp_path / "proxy.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        proxy_command(upstream, port, "--report", str(tmp_path / "report"), *flags),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
