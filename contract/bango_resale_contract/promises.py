@@ -73,8 +73,10 @@ class Promise:
 
 
 def _json_body(request: RequestLike) -> Mapping[str, Any]:
+    if not request.content:  # most reads: nothing to parse
+        return {}
     try:
-        body = json.loads(request.content or b"null")
+        body = json.loads(request.content)
     except ValueError:
         return {}
     return body if isinstance(body, Mapping) else {}

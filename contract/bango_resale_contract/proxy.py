@@ -1,11 +1,14 @@
 """A validating proxy: forwards every request to a service unchanged and judges each exchange.
 
-It is an ASGI application served by uvicorn (httptools, uvloop), the sandbox's own stack, and
-forwards over a pool of keep-alive connections (`_upstream`, parsed with httptools: httpx costs
-more CPU per request than the proxy's whole latency budget): the raw path and query bytes,
-every header but the hop-by-hop ones, the body as sent. The answer goes back the same way. In the
-default observe mode the traffic is never changed: the answer is sent first and judged after.
-With `enforce` a violating answer is replaced by a 502 whose JSON envelope names the rules.
+It is an ASGI application served by uvicorn (httptools, uvloop) with the sandbox's hardened
+protocol, the sandbox's own stack, and forwards over a pool of keep-alive connections
+(`_upstream`: httpx costs more CPU per request than the proxy's whole latency budget): the raw
+path and query bytes, every header but the hop-by-hop ones, the body chunk by chunk as it
+arrives. The answer comes back the same way, streamed. Of each body the proxy keeps at most
+`max_judged_bytes` (the sandbox's own request limit) to judge; a larger exchange is forwarded
+all the same and reported as not judged. In the default observe mode the traffic is never
+changed: the answer is sent first and judged after. With `enforce` the answer is held until
+judged, and a violating one is replaced by a 502 whose JSON envelope names the rules.
 
 With `notify_url`, the proxy also answers notifications on `RECEIVER_PATH`: it judges each
 and hands it on to `notify_url` (the integration's own receiver), returning that answer. An
