@@ -615,7 +615,7 @@ def test_an_upstream_that_does_not_answer_gets_a_502_of_its_own(tmp_path: Path) 
         answer = httpx.get(f"{url}/v1/echo/x", auth=DEMO_RESELLER)
         assert answer.status_code == 502
         assert answer.json()["responseCode"] == "UPSTREAM_FAILED"
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT)  # Ctrl-C writes the reports too
         process.wait(timeout=20)
     report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
     assert report["exchanges"]["(no answer from the upstream)"] >= 2  # the start-up probe too
