@@ -1,10 +1,10 @@
 """A validating proxy: forwards every request to a service unchanged and judges each exchange.
 
-It is an ASGI application served by uvicorn (httptools, uvloop) with the sandbox's hardened
-protocol, the sandbox's own stack, and forwards over a pool of keep-alive connections
-(`_upstream`: httpx costs more CPU per request than the proxy's whole latency budget): the raw
-path and query bytes, every header but the hop-by-hop ones, the body chunk by chunk as it
-arrives. The answer comes back the same way, streamed. Of each body the proxy keeps at most
+It is an ASGI application served by uvicorn (httptools, uvloop), the sandbox's own stack, and
+forwards over a pool of keep-alive connections (`_upstream`: httpx costs more CPU per request
+than the proxy's whole latency budget): the raw path and query bytes, every header but the
+hop-by-hop ones, the body chunk by chunk as it arrives. The answer comes back the same way,
+streamed. Of each body the proxy keeps at most
 `max_judged_bytes` (the sandbox's own request limit) to judge; a larger exchange is forwarded
 all the same and reported as not judged. In the default observe mode the traffic is never
 changed: the answer is sent first and judged after. With `enforce` the answer is held until
@@ -26,8 +26,10 @@ import json
 import logging
 import socket
 import sys
+import tomllib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 ENFORCED_STATUS = 502
+# Where the reference sandbox keeps its default limits (see `default_judged_bytes`).
+SANDBOX_PACKAGE = "bango_resale_sandbox"
+SANDBOX_CONFIG = "default_config.toml"
 # responseCode of the proxy's own 502s: a refused answer, or no answer to forward.
 CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
 UPSTREAM_FAILED = "UPSTREAM_FAILED"
@@ -83,11 +88,11 @@ def command(upstream: str, port: int, *flags: str) -> list[str]:
 
 
 def default_judged_bytes() -> int:
-    """The most of a body the proxy keeps to judge: the request limit of the reference
-    sandbox's own configuration, past which that service refuses a request outright."""
-    from bango_resale_sandbox.config import load_config
-
-    return load_config().max_body_bytes
+    """The most of a body the proxy keeps to judge: `max_body_bytes` of the reference
+    sandbox's packaged configuration, past which that service refuses a request outright.
+    Read as data: the contract package imports nothing of the sandbox."""
+    text = resources.files(SANDBOX_PACKAGE).joinpath(SANDBOX_CONFIG).read_text("utf-8")
+    return int(tomllib.loads(text)["server"]["max_body_bytes"])
 
 
 def _forwardable(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
@@ -409,16 +414,12 @@ class _CoalescingTransport:
 
 
 def _protocol() -> type[Any]:
-    """The sandbox's hardened httptools protocol (caps on head size, deadlines, connections),
-    writing through a `_CoalescingTransport`."""
-    from bango_resale_sandbox.config import ServerLimits
-    from bango_resale_sandbox.server import limited_protocol
+    """uvicorn's httptools protocol, writing through a `_CoalescingTransport`."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    base = limited_protocol(ServerLimits())
-
-    class CoalescingProtocol(base):  # type: ignore[misc,valid-type]
-        def connection_made(self, transport: asyncio.Transport) -> None:
-            super().connection_made(_CoalescingTransport(transport, self.loop))
+    class CoalescingProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
     return CoalescingProtocol
 
