@@ -29,6 +29,7 @@ from urllib.parse import unquote
 
 import httpx
 import jsonschema_rs
+import orjson
 
 import bango_resale_spec as spec
 from bango_resale_contract import checks, promises
@@ -51,12 +52,29 @@ SHAPE_RULE = "bango_response_shape"
 INVALID_REQUEST_RULE = "bango_invalid_request_refused"
 CREDENTIALS_RULE = "bango_credentials_required"
 UNKNOWN = "unknown"
+REQUEST_IDENTIFIER = checks.REQUEST_IDENTIFIER_HEADER.lower().encode()
 # Notification ids remembered per entitlement to drop redeliveries (delivery is at least once).
 REMEMBERED_NOTIFICATION_IDS = 4
-# Violations kept whole for the reports; past this only their count per rule grows, so a
-# badly broken service cannot make a long run's memory grow without bound.
+# Violations (and exchanges not judged) kept whole for the reports; past this only their
+# count grows, so a badly broken service cannot make a long run's memory grow without bound.
 KEPT_VIOLATIONS = 10_000
+NOT_A_PARTNER_OPERATION = "(not a partner operation)"
 Headers = Sequence[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class NotJudged:
+    """An exchange the judge could not judge, and why: it is reported, never passed."""
+
+    operation: str
+    target: str
+    why: str
+
+    def line(self) -> str:
+        return f"NOT JUDGED operation={self.operation} {self.target}: {self.why}"
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +153,9 @@ class Contract:
                     else None,
                 )
         self.events = [t for t in self.machine if t.event is not None]
+        self._reachable: dict[tuple[str, str | None], frozenset[str]] = {}
+        # Operations some row of the machine answers (the others only read).
+        self.writes = frozenset(t.operation for t in self.machine if t.operation is not None)
 
     def route(self, method: str, path: str) -> tuple[str, str | None] | None:
         """(operationId, the path's parameter) for a partner request; None for anything else.
@@ -148,9 +169,33 @@ class Contract:
                     return route.operation_id, value
         return None
 
-    def reachable(self, status: str, deferred: Transition | None) -> set[str]:
+    def reachable(self, status: str, deferred: Transition | None) -> frozenset[str]:
         """Every status the event rows can lead to from `status` (itself included). A
         merchant's confirmation counts only for the 202 still waiting."""
+        key = (status, deferred.id if deferred is not None else None)
+        found = self._reachable.get(key)
+        if found is None:
+            found = self._reachable[key] = frozenset(self._walk(status, deferred))
+        return found
+
+    def completed(self, status: str, deferred: Transition) -> frozenset[str]:
+        """The statuses the record can show once the waiting 202 `deferred` completed (a
+        completion row of it fired, then any events): a status outside these proves it still
+        waits."""
+        key = ("completed " + status, deferred.id)
+        found = self._reachable.get(key)
+        if found is None:
+            after: set[str] = set()
+            for before in self.reachable(status, None):
+                for row in self.events:
+                    if row.id in deferred.completed_by and before in row.from_statuses:
+                        result = row.result(before)
+                        if result is not None:
+                            after |= self.reachable(result, row if row.completed_by else None)
+            found = self._reachable[key] = frozenset(after)
+        return found
+
+    def _walk(self, status: str, deferred: Transition | None) -> set[str]:
         allowed = set(deferred.completed_by) if deferred is not None else set()
         seen, todo = {status}, [status]
         while todo:
@@ -189,7 +234,10 @@ def _json(raw: bytes, headers: Headers) -> Any:
     try:
         if encoding in {"gzip", "deflate"}:
             raw = zlib.decompress(raw, zlib.MAX_WBITS | 32)
-        return json.loads(raw)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return json.loads(raw)  # what orjson refuses but JSON allows (integers past 64 bits)
     except (ValueError, zlib.error):
         return None
 
@@ -199,6 +247,49 @@ def _header(headers: Headers, name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+def _target(url: str) -> str:
+    """The path and query of an absolute URL (or of a target already)."""
+    if url.startswith("/"):
+        return url
+    scheme_end = url.find("://")
+    slash = url.find("/", scheme_end + 3 if scheme_end >= 0 else 0)
+    return url[slash:] if slash >= 0 else "/"
+
+
+class _HeaderView:
+    """Raw headers, read case-insensitively: all the promises need of `httpx.Headers`."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Headers) -> None:
+        self._raw = raw
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = _header(self._raw, key.lower().encode("latin-1"))
+        return default if found is None else found
+
+
+@dataclass(frozen=True, slots=True)
+class _PathView:
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestView:
+    """A request the judge watched go by, as the promises read it; building an
+    `httpx.Request` for every exchange would cost more than judging it."""
+
+    url: _PathView
+    headers: _HeaderView
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _ResponseView:
+    status_code: int
+    headers: _HeaderView
 
 
 def _first_line(text: str | None) -> str:
@@ -216,6 +307,8 @@ class LiveJudge:
     exchanges: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     violations_per_rule: Counter[str] = field(default_factory=Counter)
+    not_judged_per_operation: Counter[str] = field(default_factory=Counter)
+    not_judged_kept: list[NotJudged] = field(default_factory=list)
 
     def _keep(self, found: list[Violation]) -> list[Violation]:
         for violation in found:
@@ -235,17 +328,17 @@ class LiveJudge:
         response_body: bytes,
     ) -> list[Violation]:
         """Judge one request and its answer; return (and keep) what it broke."""
-        request = httpx.Request(method, url, headers=list(request_headers), content=request_body)
-        path = request.url.raw_path.split(b"?", 1)[0].decode("latin-1")
-        routed = self.contract.route(method.upper(), path)
+        raw_path = _target(url).split("?", 1)[0]
+        routed = self.contract.route(method.upper(), raw_path)
         if routed is None:
-            self.exchanges["(not a partner operation)"] += 1
+            self.exchanges[NOT_A_PARTNER_OPERATION] += 1
             return []
         operation_id, parameter = routed
         self.exchanges[operation_id] += 1
-        response = httpx.Response(
-            http_status, headers=list(response_headers), content=response_body, request=request
+        request = _RequestView(
+            _PathView(unquote(raw_path)), _HeaderView(request_headers), request_body
         )
+        response = _ResponseView(http_status, _HeaderView(response_headers))
         sent = _json(request_body, request_headers)
         body = _json(response_body, response_headers)
         entitlement_id = parameter if operation_id != "echo" else None
@@ -257,19 +350,19 @@ class LiveJudge:
             entitlement_id = candidate if isinstance(candidate, str) else entitlement_id
         found_problems: list[tuple[str, str, str]] = []  # (rule, expected, got)
         found_problems += self._shape(
-            operation_id, request_headers, http_status, sent, body, response
+            operation_id, request_headers, http_status, sent, body, response_headers, response_body
         )
         exchange = checks.Exchange(operation_id, http_status, body, sent, entitlement_id)
         for rule, check in checks.RULES.items():
-            expected = _first_line(check.__doc__)
-            found_problems += [(rule, expected, problem) for problem in check(exchange)]
+            for problem in check(exchange):
+                found_problems.append((rule, _first_line(check.__doc__), problem))
         for promise in promises.PROMISES:
             found_problems += [
                 (promise.name, promise.where, problem)
                 for problem in promise.check(operation_id, request, response, body)
             ]
         if entitlement_id:
-            request_id = _header(request_headers, checks.REQUEST_IDENTIFIER_HEADER.lower().encode())
+            request_id = _header(request_headers, REQUEST_IDENTIFIER)
             found_problems += self._state(
                 operation_id, sent, http_status, body, entitlement_id, request_id
             )
@@ -279,12 +372,31 @@ class LiveJudge:
                 del self.tracked[entitlement_id]
         if not found_problems:
             return []
-        reproduce = curl_command(request)
+        reproduce = curl_command(
+            httpx.Request(method, url, headers=list(request_headers), content=request_body)
+        )
         found = [
             Violation(rule, operation_id, entitlement_id or "", expected, got, reproduce)
             for rule, expected, got in found_problems
         ]
         return self._keep(found)
+
+    def not_judged(self, method: str, url: str, why: str) -> str:
+        """Count an exchange seen but not judged (its body was too large to keep), forget the
+        status of the entitlement it names (it may have changed unseen), and return the log
+        line that reports it."""
+        target = _target(url)
+        raw_path = target.split("?", 1)[0]
+        routed = self.contract.route(method.upper(), raw_path)
+        operation_id = routed[0] if routed is not None else NOT_A_PARTNER_OPERATION
+        self.exchanges[operation_id] += 1
+        self.not_judged_per_operation[operation_id] += 1
+        if routed is not None and routed[1] is not None:
+            self.tracked.pop(routed[1], None)
+        skipped = NotJudged(operation_id, f"{method} {target}", why)
+        if len(self.not_judged_kept) < KEPT_VIOLATIONS:
+            self.not_judged_kept.append(skipped)
+        return skipped.line()
 
     def _shape(
         self,
@@ -293,7 +405,8 @@ class LiveJudge:
         http_status: int,
         sent: Any,
         body: Any,
-        response: httpx.Response,
+        response_headers: Headers,
+        response_body: bytes,
     ) -> list[tuple[str, str, str]]:
         operation = self.contract.operations[operation_id]
         problems = []
@@ -327,14 +440,14 @@ class LiveJudge:
         validator = operation.responses[http_status]
         if validator is None:
             return problems
-        content_type = response.headers.get("content-type", "")
+        content_type = _header(response_headers, b"content-type") or ""
         if not content_type.startswith("application/json") or body is None:
             return [
                 *problems,
                 (
                     SHAPE_RULE,
                     f"HTTP {http_status} with a JSON body",
-                    f"content-type {content_type or 'none'}: {response.content[:80]!r}",
+                    f"content-type {content_type or 'none'}: {response_body[:80]!r}",
                 ),
             ]
         if not validator.is_valid(body):  # the fast path; the messages only for a failure
@@ -376,7 +489,7 @@ class LiveJudge:
         ):
             entry.watched = True
         machine = self.contract.machine
-        if not machine.rows_for(operation=operation_id):
+        if operation_id not in self.contract.writes:
             if http_status != 200 or shown is None or record.get("entitlementId") != entitlement_id:
                 return []
             return self._read(entry, operation_id, shown)
@@ -435,7 +548,8 @@ class LiveJudge:
             ]
         prior, row = fitting[0]
         problems = []
-        if entry.deferred is not None and entry.watched and row.accepts and not row.while_deferred:
+        if self._ignored_waiting(entry, fitting):
+            assert entry.deferred is not None
             problems.append(
                 (
                     STATE_RULE,
@@ -454,6 +568,25 @@ class LiveJudge:
                 owed.extend((kind_, entry.status) for kind_ in row.notifications)
                 entry.owed = owed
         return problems
+
+    def _ignored_waiting(
+        self, entry: _Tracked, fitting: list[tuple[str | None, Transition]]
+    ) -> bool:
+        """Whether an accepted answer changed a record whose 202 `OK` surely still waited.
+
+        With notifications watched, the completion would have been seen. Without them it may
+        have happened unseen, so the answer is a violation only when no reading of it starts
+        from a status the completion can lead to (an accepted second suspend, say, is possible
+        only while the first still waits); otherwise whether it waited is unknown, and unknown
+        is not reported."""
+        waiting, status = entry.deferred, entry.status
+        row = fitting[0][1]
+        if waiting is None or status is None or not row.accepts or row.while_deferred:
+            return False
+        if entry.watched:
+            return True
+        done = self.contract.completed(status, waiting)
+        return not any(before in done or not r.accepts or r.while_deferred for before, r in fitting)
 
     def _read(self, entry: _Tracked, operation_id: str, shown: str) -> list[tuple[str, str, str]]:
         problems = []

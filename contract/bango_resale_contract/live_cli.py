@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer a violating response with 502 and a JSON envelope naming the rule (for CI)",
     )
+    proxy.add_argument(
+        "--max-judged-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bytes of each body kept to judge (default: the sandbox's own request limit);"
+        " a larger exchange is forwarded and reported as not judged",
+    )
     audit = commands.add_parser("audit", help="judge a recorded HAR file offline")
     audit.add_argument("har", type=Path, metavar="FILE.har")
     audit.add_argument("--report", type=Path, default=None, metavar="DIR")
@@ -89,5 +97,13 @@ def main(argv: Sequence[str]) -> int:
     if not 0 < arguments.port < 65536:
         print(f"--port: {arguments.port} is not a TCP port", file=sys.stderr)
         return 2
+    if arguments.max_judged_bytes is not None and arguments.max_judged_bytes < 1:
+        print(
+            f"--max-judged-bytes: {arguments.max_judged_bytes} is not a positive size",
+            file=sys.stderr,
+        )
+        return 2
     proxy = ValidatingProxy(upstream, enforce=arguments.enforce, notify_url=notify)
+    if arguments.max_judged_bytes is not None:
+        proxy.max_judged_bytes = arguments.max_judged_bytes
     return serve(proxy, host=arguments.host, port=arguments.port, report_dir=arguments.report)

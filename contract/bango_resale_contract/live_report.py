@@ -25,6 +25,12 @@ def summary_table(judge: LiveJudge) -> str:
         (f"  {rule}", str(n)) for rule, n in sorted(per_rule.items()) if rule not in judge.rules()
     ]
     rows.append(("total violations", str(sum(per_rule.values()))))
+    if judge.not_judged_per_operation:
+        rows.append(("not judged (body past the size kept to judge)", ""))
+        rows += [
+            (f"  {name}", str(count))
+            for name, count in sorted(judge.not_judged_per_operation.items())
+        ]
     width = max(len(left) for left, _ in rows)
     return "\n".join(f"{left:<{width}}  {right:>7}".rstrip() for left, right in rows)
 
@@ -37,6 +43,8 @@ def report_data(judge: LiveJudge) -> dict[str, object]:
         "violations": [v.to_json() for v in judge.violations],
         "violationsNotKept": sum(per_rule.values()) - len(judge.violations),
         "entitlementsTracked": len(judge.tracked),
+        "notJudgedPerOperation": dict(sorted(judge.not_judged_per_operation.items())),
+        "notJudged": [n.to_json() for n in judge.not_judged_kept],
     }
 
 
@@ -59,6 +67,18 @@ def junit_xml(judge: LiveJudge) -> bytes:
                 case, "failure", message=f"{count} violation(s) of {rule}"
             )
             failure.text = "\n".join(v.line() for v in broken)
+    if judge.not_judged_per_operation:
+        # Exchanges the judge could not vouch for are listed, never counted as passing.
+        case = ElementTree.SubElement(
+            suite, "testcase", classname="bango_resale_contract.live", name="not_judged"
+        )
+        count = sum(judge.not_judged_per_operation.values())
+        skipped = ElementTree.SubElement(
+            case, "skipped", message=f"{count} exchange(s) too large to judge"
+        )
+        skipped.text = "\n".join(n.line() for n in judge.not_judged_kept)
+        suite.set("tests", str(len(judge.rules()) + 1))
+        suite.set("skipped", "1")
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
     xml: bytes = ElementTree.tostring(suites, encoding="utf-8", xml_declaration=True)

@@ -11,9 +11,7 @@ import datetime
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import Any, Protocol
 
 REQUEST_ID_HEADER = "X-RequestIdentifier"
 # The create fields a new record keeps as they were sent.
@@ -25,7 +23,43 @@ CREATE_ECHOED_FIELDS = (
     "notificationUrl",
 )
 
-Check = Callable[[str, httpx.Request, httpx.Response, Any], list[str]]
+
+class HeaderLookup(Protocol):
+    """Case-insensitive header access, as `httpx.Headers` gives it."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
+class HasPath(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class RequestLike(Protocol):
+    """What the promises read of a request: `httpx.Request` has it, and so has the live
+    judge's lighter view of a request it only watched go by."""
+
+    @property
+    def url(self) -> HasPath: ...
+
+    @property
+    def headers(self) -> HeaderLookup: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+
+class ResponseLike(Protocol):
+    """What the promises read of an answer (`httpx.Response` has it)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> HeaderLookup: ...
+
+
+Check = Callable[[str, RequestLike, ResponseLike, Any], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +72,18 @@ class Promise:
     fault: str
 
 
-def _json_body(request: httpx.Request) -> Mapping[str, Any]:
+def _json_body(request: RequestLike) -> Mapping[str, Any]:
+    if not request.content:  # most reads: nothing to parse
+        return {}
     try:
-        body = json.loads(request.content or b"null")
+        body = json.loads(request.content)
     except ValueError:
         return {}
     return body if isinstance(body, Mapping) else {}
 
 
 def _query_filters_hold(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
 ) -> list[str]:
     if operation_id != "queryEntitlements" or response.status_code != 200:
         return []
@@ -67,7 +103,7 @@ def _query_filters_hold(
 
 
 def _request_identifier_echoed(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
 ) -> list[str]:
     sent = request.headers.get(REQUEST_ID_HEADER)
     if sent is None or response.status_code >= 500:
@@ -79,7 +115,7 @@ def _request_identifier_echoed(
 
 
 def _echo_returns_the_id(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
 ) -> list[str]:
     if operation_id != "echo" or response.status_code != 200 or not isinstance(body, Mapping):
         return []
@@ -90,7 +126,7 @@ def _echo_returns_the_id(
 
 
 def _record_is_what_was_asked(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
 ) -> list[str]:
     if not 200 <= response.status_code < 300 or not isinstance(body, Mapping):
         return []
@@ -122,7 +158,7 @@ def _moment(value: Any) -> datetime.datetime | None:
 
 
 def _dates_match_the_status(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
 ) -> list[str]:
     if not 200 <= response.status_code < 300 or not isinstance(body, Mapping):
         return []
@@ -183,9 +219,7 @@ PROMISES: tuple[Promise, ...] = (
 )
 
 
-def judge(
-    operation_id: str, request: httpx.Request, response: httpx.Response, body: Any
-) -> list[str]:
+def judge(operation_id: str, request: RequestLike, response: ResponseLike, body: Any) -> list[str]:
     """Every broken promise of one exchange, as `check name: problem`."""
     return [
         f"{promise.name}: {problem}"

@@ -1,11 +1,14 @@
 """A validating proxy: forwards every request to a service unchanged and judges each exchange.
 
 It is an ASGI application served by uvicorn (httptools, uvloop), the sandbox's own stack, and
-forwards over a pool of keep-alive connections (`_upstream`, parsed with httptools: httpx costs
-more CPU per request than the proxy's whole latency budget): the raw path and query bytes,
-every header but the hop-by-hop ones, the body as sent. The answer goes back the same way. In the
-default observe mode the traffic is never changed: the answer is sent first and judged after.
-With `enforce` a violating answer is replaced by a 502 whose JSON envelope names the rules.
+forwards over a pool of keep-alive connections (`_upstream`: httpx costs more CPU per request
+than the proxy's whole latency budget): the raw path and query bytes, every header but the
+hop-by-hop ones, the body chunk by chunk as it arrives. The answer comes back the same way,
+streamed. Of each body the proxy keeps at most
+`max_judged_bytes` (the sandbox's own request limit) to judge; a larger exchange is forwarded
+all the same and reported as not judged. In the default observe mode the traffic is never
+changed: the answer is sent first and judged after. With `enforce` the answer is held until
+judged, and a violating one is replaced by a 502 whose JSON envelope names the rules.
 
 With `notify_url`, the proxy also answers notifications on `RECEIVER_PATH`: it judges each
 and hands it on to `notify_url` (the integration's own receiver), returning that answer. An
@@ -17,25 +20,28 @@ Credentials pass through untouched; the proxy keeps none, and reproducers leave 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import socket
 import sys
+import tomllib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bango_resale_contract._upstream import UpstreamError, UpstreamPool
+from bango_resale_contract._upstream import Answer, Exchange, UpstreamError, UpstreamPool
 from bango_resale_contract.live import LiveJudge, Violation
 from bango_resale_contract.live_report import summary_table, write_reports
 
 RECEIVER_PATH = "/bango-proxy/notifications"
 # Hop-by-hop headers (RFC 9110 section 7.6.1) belong to one connection and are not forwarded;
-# host and content-length are set for the next hop.
+# host is set for the next hop. Content-Length passes: bodies are forwarded as they stream.
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -48,10 +54,17 @@ HOP_BY_HOP = frozenset(
         b"transfer-encoding",
         b"upgrade",
         b"host",
-        b"content-length",
     }
 )
 ENFORCED_STATUS = 502
+# Where the reference sandbox keeps its default limits (see `default_judged_bytes`).
+SANDBOX_PACKAGE = "bango_resale_sandbox"
+SANDBOX_CONFIG = "default_config.toml"
+# responseCode of the proxy's own 502s: a refused answer, or no answer to forward.
+CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
+UPSTREAM_FAILED = "UPSTREAM_FAILED"
+# Counted with the exchanges per operation: requests the upstream never answered.
+NO_ANSWER = "(no answer from the upstream)"
 LOGGER = logging.getLogger("bango_resale_contract.proxy")
 
 Scope = MutableMapping[str, Any]
@@ -59,8 +72,37 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def _forwardable(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+def command(upstream: str, port: int, *flags: str) -> list[str]:
+    """The command line that runs the proxy in a process of its own (tests, benchmarks)."""
+    return [
+        sys.executable,
+        "-m",
+        "bango_resale_contract",
+        "proxy",
+        "--upstream",
+        upstream,
+        "--port",
+        str(port),
+        *flags,
+    ]
+
+
+def default_judged_bytes() -> int:
+    """The most of a body the proxy keeps to judge: `max_body_bytes` of the reference
+    sandbox's packaged configuration, past which that service refuses a request outright.
+    Read as data: the contract package imports nothing of the sandbox."""
+    text = resources.files(SANDBOX_PACKAGE).joinpath(SANDBOX_CONFIG).read_text("utf-8")
+    return int(tomllib.loads(text)["server"]["max_body_bytes"])
+
+
+def _forwardable(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The headers to pass on, and whether they carry a Content-Length."""
+    kept = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+    return kept, any(name.lower() == b"content-length" for name, _ in kept)
+
+
+class _Gone(Exception):
+    """The client went away before its request body was complete."""
 
 
 @dataclass
@@ -74,6 +116,9 @@ class ValidatingProxy:
     log: Callable[[str], None] = field(
         default=lambda line: print(line, file=sys.stderr, flush=True)
     )
+    # Bytes of a request or answer body kept for judging; a larger exchange is reported as
+    # not judged (and, when enforcing, refused).
+    max_judged_bytes: int = field(default_factory=default_judged_bytes)
     _client: httpx.AsyncClient | None = None
     _upstream: UpstreamPool | None = None
 
@@ -91,7 +136,7 @@ class ValidatingProxy:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(60.0),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
                 follow_redirects=False,
             )
             # Forward only what the caller sent: none of httpx's default headers.
@@ -104,72 +149,130 @@ class ValidatingProxy:
             return
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
-        target = raw_path + (b"?" + query if query else b"")
-        headers = list(scope["headers"])
+        target = raw_path + b"?" + query if query else raw_path
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
         if self.notify_url is not None and scope["path"] == RECEIVER_PATH:
-            await self._notification(scope["method"], body, headers, send)
+            await self._notification(method, await _read_all(receive), headers, send)
             return
-        url = self.upstream + target.decode("latin-1")
+        forwarded, length_given = _forwardable(headers)
+        message = await receive()
+        first: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        body: bytes | None = first  # None: larger than what is kept to judge
         try:
-            status, raw_headers, answer_body = await self._pool().request(
-                scope["method"], target, _forwardable(headers), body
+            exchange = await self._pool().send(
+                method, target, forwarded, first, more_body=more, length_given=length_given
             )
-        except (OSError, TimeoutError, UpstreamError) as error:
-            await _refuse(send, f"the upstream service did not answer: {type(error).__name__}", [])
+            if more:
+                body = await self._stream_request(exchange, first, receive)
+            answer = exchange.answer
+            await answer.head()
+        except _Gone:
             return
-        answer_headers = _forwardable(raw_headers)
+        except (OSError, TimeoutError, UpstreamError) as error:
+            self.judge.exchanges[NO_ANSWER] += 1
+            await _refuse(
+                send, f"the upstream service did not answer: {error}", [], UPSTREAM_FAILED
+            )
+            return
+        answer_headers, _ = _forwardable(answer.headers)
+        limit = self.max_judged_bytes
+        if body is not None and len(body) > limit:
+            body = None
         if self.enforce:
-            found = self._judge(scope, url, headers, body, status, answer_headers, answer_body)
+            # The verdict comes before the answer: the answer is held until it is judged.
+            held = await _read_answer(answer, limit)
+            if body is None or held is None:
+                self._not_judged(method, target, body is None)
+                await _refuse(send, f"the exchange is larger than the {limit} bytes judged", [])
+                return
+            found = self._judge(method, target, headers, body, answer.status, answer_headers, held)
             if found:
                 await _refuse(send, "the answer breaks the partner contract", found)
                 return
-            await _send(send, status, answer_headers, answer_body)
+            await _send_whole(send, answer.status, answer_headers, held)
             return
-        await _send(send, status, answer_headers, answer_body)
-        self._judge(scope, url, headers, body, status, answer_headers, answer_body)
+        # Observe: the answer goes on first, as it arrives, and is judged afterwards.
+        answer_body = answer.take_all()
+        if answer_body is not None:  # the usual case: the whole answer came in one read
+            await _send_whole(send, answer.status, answer_headers, answer_body)
+            if len(answer_body) > limit:
+                answer_body = None
+        else:
+            answer_body = await _stream_answer(send, answer, answer_headers, limit)
+        if body is None or answer_body is None:
+            self._not_judged(method, target, body is None)
+            return
+        self._judge(method, target, headers, body, answer.status, answer_headers, answer_body)
 
-    async def _forward(
-        self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> tuple[httpx.Response, bytes]:
-        """Send the request on; return the answer and its body as it came (still encoded)."""
-        http = self._http()
-        request = http.build_request(method, url, headers=_forwardable(headers), content=body)
-        answer = await http.send(request, stream=True)
-        try:
-            raw = b"".join([chunk async for chunk in answer.aiter_raw()])
-        finally:
-            await answer.aclose()
-        return answer, raw
+    async def _stream_request(
+        self, exchange: Exchange, first: bytes, receive: Receive
+    ) -> bytes | None:
+        """Forward the rest of a request body as it arrives; return it whole to judge, or None
+        once it grew past the limit (then only its size was counted)."""
+        kept, size, limit = [first], len(first), self.max_judged_bytes
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                exchange.abort()
+                raise _Gone
+            piece: bytes = message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            exchange.write(piece, last=not more)
+            size += len(piece)
+            if size <= limit:
+                kept.append(piece)
+            if not more:
+                break
+        return b"".join(kept) if size <= limit else None
+
+    def _not_judged(self, method: str, target: bytes, request_side: bool) -> None:
+        line = self.judge.not_judged(
+            method,
+            self.upstream + target.decode("latin-1"),
+            f"the {'request' if request_side else 'answer'} body is larger than the"
+            f" {self.max_judged_bytes} bytes the proxy keeps to judge",
+        )
+        self.log(line)
 
     def _judge(
         self,
-        scope: Scope,
-        url: str,
+        method: str,
+        target: bytes,
         headers: list[tuple[bytes, bytes]],
         body: bytes,
         status: int,
         answer_headers: list[tuple[bytes, bytes]],
         answer_body: bytes,
     ) -> list[Violation]:
+        url = self.upstream + target.decode("latin-1")
         try:
             found = self.judge.exchange(
-                scope["method"], url, headers, body, status, answer_headers, answer_body
+                method, url, headers, body, status, answer_headers, answer_body
             )
         except Exception:  # a judge bug must never break the traffic it watches
-            LOGGER.exception("the judge failed on %s %s", scope["method"], scope["path"])
+            LOGGER.exception("the judge failed on %s %s", method, url)
             return []
         for violation in found:
             self.log(violation.line())
         return found
+
+    async def _forward(
+        self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> tuple[httpx.Response, bytes]:
+        """Send a notification on; return the answer and its body as it came (still encoded)."""
+        http = self._http()
+        forwarded = [(n, v) for n, v in _forwardable(headers)[0] if n.lower() != b"content-length"]
+        request = http.build_request(method, url, headers=forwarded, content=body)
+        answer = await http.send(request, stream=True)
+        try:
+            raw = b"".join([chunk async for chunk in answer.aiter_raw()])
+        finally:
+            await answer.aclose()
+        return answer, raw
 
     async def _notification(
         self, method: str, body: bytes, headers: list[tuple[bytes, bytes]], send: Send
@@ -184,10 +287,21 @@ class ValidatingProxy:
             answer, answer_body = await self._forward(method, self.notify_url, headers, body)
         except httpx.HTTPError as error:
             await _refuse(
-                send, f"the integration's receiver did not answer: {type(error).__name__}", []
+                send,
+                f"the integration's receiver did not answer: {type(error).__name__}",
+                [],
+                UPSTREAM_FAILED,
             )
             return
-        await _send(send, answer.status_code, _forwardable(list(answer.headers.raw)), answer_body)
+        answer_headers = [
+            (n, v) for n, v in _forwardable(list(answer.headers.raw))[0] if n != b"content-length"
+        ]
+        await _send_whole(
+            send,
+            answer.status_code,
+            [*answer_headers, (b"content-length", str(len(answer_body)).encode())],
+            answer_body,
+        )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -203,32 +317,111 @@ class ValidatingProxy:
                 return
 
 
-async def _refuse(send: Send, message: str, found: list[Violation]) -> None:
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _read_answer(answer: Answer, limit: int) -> bytes | None:
+    """The whole answer body, or None once it grows past `limit`."""
+    kept, size = [], 0
+    while piece := await answer.chunk():
+        size += len(piece)
+        if size > limit:
+            return None
+        kept.append(piece)
+    return b"".join(kept)
+
+
+async def _stream_answer(
+    send: Send, answer: Answer, headers: list[tuple[bytes, bytes]], limit: int
+) -> bytes | None:
+    """Send the answer on as it arrives; return the body to judge, or None when it grew past
+    `limit` (then only its size was counted)."""
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    kept: list[bytes] = []
+    size = 0
+    while piece := await answer.chunk():
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+        size += len(piece)
+        if size <= limit:
+            kept.append(piece)
+    await send({"type": "http.response.body", "body": b""})
+    return b"".join(kept) if size <= limit else None
+
+
+async def _refuse(
+    send: Send, message: str, found: list[Violation], code: str = CONTRACT_VIOLATION
+) -> None:
     """Answer 502 with a JSON envelope: what went wrong and, when enforcing, which rules."""
-    await _send(
-        send, ENFORCED_STATUS, [(b"content-type", b"application/json")], _envelope(message, found)
+    body = _envelope(message, found, code)
+    await _send_whole(
+        send,
+        ENFORCED_STATUS,
+        [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        body,
     )
 
 
-def _envelope(message: str, found: list[Violation]) -> bytes:
+def _envelope(message: str, found: list[Violation], code: str) -> bytes:
     return json.dumps(
         {
-            "responseCode": "CONTRACT_VIOLATION",
+            "responseCode": code,
             "responseMessage": message,
             "violations": [{"rule": v.rule, "expected": v.expected, "got": v.got} for v in found],
         }
     ).encode()
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _send_whole(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class _CoalescingTransport:
+    """A transport whose writes within one turn of the event loop go out as one: uvicorn
+    writes a response's head and body separately, two system calls where one will do."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _protocol() -> type[Any]:
+    """uvicorn's httptools protocol, writing through a `_CoalescingTransport`."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class CoalescingProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    return CoalescingProtocol
 
 
 class _ReportingServer:
@@ -266,8 +459,10 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=_protocol(),
         lifespan="on",
+        # Forwarded-for headers pass through to the service; the proxy does not act on them.
+        proxy_headers=False,
         access_log=False,
         log_level="warning",
         # The upstream's own Server and Date headers go back as they came.
@@ -288,4 +483,5 @@ def serve(
     if report_dir is not None:
         for path in write_reports(proxy.judge, report_dir):
             proxy.log(f"wrote {path}")
-    return 1 if proxy.judge.violations_per_rule else 0
+    # Exit 1 when anything was violated, or could not be judged and so was not shown to hold.
+    return 1 if proxy.judge.violations_per_rule or proxy.judge.not_judged_per_operation else 0

@@ -10,10 +10,12 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
-from bango_resale_contract.proxy import RECEIVER_PATH
+from bango_resale_contract.proxy import RECEIVER_PATH, default_judged_bytes
+from bango_resale_contract.proxy import command as proxy_command
 from bango_resale_contract.receiver import NotificationReceiver, receiving
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
@@ -95,38 +98,38 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def proxy_process(
+    upstream: str, tmp_path: Path, *flags: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`bango-resale-contract proxy` in front of `upstream`, reporting into tmp_path/report."""
+    port = free_port()
+    log = (tmp_path / "proxy.log").open("wb")
+    process = subprocess.Popen(
+        proxy_command(upstream, port, "--report", str(tmp_path / "report"), *flags),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@contextmanager
 def proxied(
     tmp_path: Path, faults: tuple[str, ...] = (), *, notify: bool = False, enforce: bool = False
 ) -> Iterator[Proxied]:
     with SandboxProcess(tmp_path / "sandbox.db", faults=faults) as sandbox, receiving() as rx:
-        port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "bango_resale_contract",
-            "proxy",
-            "--upstream",
-            sandbox.base_url,
-            "--port",
-            str(port),
-            "--report",
-            str(tmp_path / "report"),
-            *(["--notify", rx.url] if notify else []),
-            *(["--enforce"] if enforce else []),
-        ]
-        log = (tmp_path / "proxy.log").open("wb")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, process)
+        flags = [*(["--notify", rx.url] if notify else []), *(["--enforce"] if enforce else [])]
+        with proxy_process(sandbox.base_url, tmp_path, *flags) as (url, process):
             yield Proxied(
                 url, sandbox.base_url, tmp_path / "report", rx if notify else None, process
             )
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            log.close()
 
 
 def _quietly(call: Callable[[], object]) -> None:
@@ -202,6 +205,19 @@ def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
     p.wait_for_notifications(2)
 
 
+def _suspend_while_waiting(p: Proxied, c: ResaleClient) -> None:
+    # No receiver: a second suspend accepted is possible only while the first one's 202 waits
+    # (once the merchant confirms, the record is SUSPENDED and a suspend is NOT_AVAILABLE).
+    entitlement_id = p.create(c)
+    c.suspend(
+        entitlement_id,
+        ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"),
+        extra_headers={MAGIC: "SUSPEND_REQUEST_RETURNS_ACCEPTED"},
+    )
+    c.get(entitlement_id)
+    _quietly(lambda: c.suspend(entitlement_id, ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT")))
+
+
 def _create_with_offer(p: Proxied, c: ResaleClient) -> None:
     p.create(c, offer_key="offer-1")
 
@@ -233,7 +249,7 @@ FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]
     "wrong_notification_type": (True, _metadata_update, NOTIFICATION_CHECK),
     "skipped_notification": (True, _revoke, NOTIFICATION_CHECK),
     "notifications_out_of_order": (True, _out_of_order, NOTIFICATION_CHECK),
-    "waiting_202_ignored": (True, _change_while_waiting, STATE_RULE),
+    "waiting_202_ignored": (False, _suspend_while_waiting, STATE_RULE),
     "query_ignores_status": (False, _query_by_status, "bango_query_filters_hold"),
     "request_id_not_echoed": (False, _echo, "bango_request_identifier_echoed"),
     "echo_mangled": (False, _echo, "bango_echo_returns_the_id"),
@@ -264,6 +280,25 @@ def test_the_proxy_reports_each_fault(tmp_path: Path, fault: str) -> None:
     # Credentials pass through but appear nowhere the proxy writes.
     written = log + json.dumps(report) + (tmp_path / "report" / "proxy-junit.xml").read_text()
     assert DEMO_RESELLER[1] not in written and "Basic " not in written
+
+
+def test_a_change_while_waiting_is_reported_with_notifications_too(tmp_path: Path) -> None:
+    # With the receiver the completion would have been seen, so any change counts.
+    with proxied(tmp_path, ("waiting_202_ignored",), notify=True) as proxy:
+        with proxy.client() as client:
+            _change_while_waiting(proxy, client)
+        report = proxy.stop()
+    assert report["violationsPerRule"][STATE_RULE] >= 1, report
+
+
+def test_no_fault_no_violation_over_the_scenario_suite_without_notify(tmp_path: Path) -> None:
+    # Without the receiver the judge must not guess whether a 202 still waits.
+    with proxied(tmp_path) as proxy:
+        scenarios = run_scenarios(proxy.url, *DEMO_RESELLER)
+        assert not scenarios.violations and not scenarios.misses
+        report = proxy.stop()
+    assert report["violations"] == [] and report["notJudged"] == []
+    assert sum(report["exchanges"].values()) >= scenarios.requests
 
 
 def test_no_fault_no_violation_over_the_scenario_suite(tmp_path: Path) -> None:
@@ -423,3 +458,164 @@ def test_an_unknown_entitlement_is_unknown_not_guessed() -> None:
     assert [v.rule for v in found] == []
     assert judge.status_of("never-seen") == live.UNKNOWN
     assert "never-seen" not in judge.tracked  # a probe leaves no state behind
+
+
+def _record(entitlement_id: str, status: str) -> bytes:
+    return json.dumps(
+        {
+            "responseCode": "OK",
+            "responseMessage": "Success",
+            "entitlementId": entitlement_id,
+            "status": status,
+        }
+    ).encode()
+
+
+def test_a_change_while_a_202_may_have_completed_unseen_is_not_guessed() -> None:
+    judge = live.LiveJudge()
+    auth = [(b"authorization", b"Basic eA=="), (b"content-type", b"application/json")]
+    answer = [(b"content-type", b"application/json")]
+    base = "http://service/v1/entitlement"
+
+    def suspend(entitlement_id: str) -> bytes:
+        return json.dumps(
+            {
+                "entitlementId": entitlement_id,
+                "entitlementBenefits": "SUSPENDED",
+                "reasonCategory": "ACTIVATION_ROLLBACK",
+                "reasonCode": "CUSTOMER_PAYMENT_DEFAULT",
+            }
+        ).encode()
+
+    def state_rule(method: str, url: str, sent: bytes, status: int, body: bytes) -> list[str]:
+        found = judge.exchange(method, url, auth, sent, status, answer, body)
+        return [v.rule for v in found if v.rule == STATE_RULE]
+
+    for entitlement_id in ("a", "b"):
+        judge.exchange(
+            "GET",
+            f"{base}/{entitlement_id}",
+            auth,
+            b"",
+            200,
+            answer,
+            _record(entitlement_id, "ACTIVE"),
+        )
+        # 202 OK: the record is unchanged until the merchant confirms.
+        waiting = _record(entitlement_id, "ACTIVE")
+        assert state_rule("PATCH", base, suspend(entitlement_id), 202, waiting) == []
+    # The merchant may have confirmed the suspend meanwhile, and a revoke is allowed from
+    # SUSPENDED too: whether the 202 still waited is unknown, so nothing is reported.
+    revoke = b'{"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}'
+    assert state_rule("POST", f"{base}/revoke/a", revoke, 200, _record("a", "REVOKED")) == []
+    # A second suspend accepted is possible only from ACTIVE, so the first still waited.
+    assert state_rule("PATCH", base, suspend("b"), 200, _record("b", "SUSPENDED")) == [STATE_RULE]
+
+
+class _SlowUpstream(ThreadingHTTPServer):
+    """Answers every request with a body of `size` bytes sent in two halves; for a path ending
+    in /big the second half goes only once `release` is set, so a proxy that buffered whole
+    answers would hold the first half back. Records the request bodies it received."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.release = threading.Event()
+        self.received: list[bytes] = []
+        super().__init__(("127.0.0.1", 0), _SlowHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _SlowUpstream
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.server.received.append(self.rfile.read(length))
+        half = b"x" * (self.server.size // 2)
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(2 * len(half)))
+        self.end_headers()
+        self.wfile.write(half)
+        self.wfile.flush()
+        if self.path.endswith("/big") and not self.server.release.wait(10):
+            self.close_connection = True  # never released: the answer stays incomplete
+            return
+        self.wfile.write(half)
+        self.wfile.flush()
+
+    do_GET = do_POST = _answer
+
+
+def test_bodies_stream_through_and_past_the_limit_are_reported_not_judged(
+    tmp_path: Path,
+) -> None:
+    limit = default_judged_bytes()
+    upstream = _SlowUpstream(4 * limit)
+    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with proxy_process(upstream.url, tmp_path) as (url, process):
+            with httpx.Client(timeout=10) as client:
+                with client.stream("GET", f"{url}/v1/entitlement/big", auth=DEMO_RESELLER) as r:
+                    chunks = r.iter_raw()
+                    first = next(chunks)
+                    # The first half came while the upstream still holds the second back.
+                    assert first and not upstream.release.is_set()
+                    upstream.release.set()
+                    rest = b"".join(chunks)
+                assert len(first) + len(rest) == 4 * limit
+                sent = b"y" * (2 * limit)
+                answer = client.post(f"{url}/v1/entitlement", content=sent, auth=DEMO_RESELLER)
+                assert answer.status_code == 200
+            assert upstream.received[-1] == sent
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 1  # not judged is not passed
+        report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
+        not_judged = report["notJudgedPerOperation"]
+        assert not_judged["createEntitlement"] == not_judged["getEntitlement"] == 1
+        log = (tmp_path / "proxy.log").read_text()
+        assert "NOT JUDGED operation=getEntitlement GET /v1/entitlement/big" in log
+        assert "not_judged" in (tmp_path / "report" / "proxy-junit.xml").read_text()
+    finally:
+        upstream.release.set()
+        upstream.shutdown()
+
+
+def test_a_chunked_request_body_reaches_the_service_whole(tmp_path: Path) -> None:
+    body = json.dumps(
+        {"customerIdentifier": "chunked", "merchantAccountKey": "BANGO", "productKey": "BangoMusic"}
+    ).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    with proxied(tmp_path) as proxy:
+        created = httpx.post(
+            proxy.url + "/v1/entitlement", content=pieces(), auth=DEMO_RESELLER, headers=ACTIVATED
+        )
+        assert created.status_code == 200, created.text
+        assert created.json()["customerIdentifier"] == "chunked"
+        report = proxy.stop()
+    assert report["exchanges"]["createEntitlement"] == 1
+    assert report["violations"] == [] and report["notJudged"] == []
+
+
+def test_an_upstream_that_does_not_answer_gets_a_502_of_its_own(tmp_path: Path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with proxy_process(nobody, tmp_path) as (url, process):
+        answer = httpx.get(f"{url}/v1/echo/x", auth=DEMO_RESELLER)
+        assert answer.status_code == 502
+        assert answer.json()["responseCode"] == "UPSTREAM_FAILED"
+        process.send_signal(signal.SIGINT)  # Ctrl-C writes the reports too
+        process.wait(timeout=20)
+    report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
+    assert report["exchanges"]["(no answer from the upstream)"] >= 2  # the start-up probe too
