@@ -361,7 +361,7 @@ class SandboxApp:
             )
         ).digest()
         async with self.store.transaction():
-            stored = await self.store.get_response(request.reseller, request_id)
+            stored = await self.store.claim_response(request.reseller, request_id, fingerprint)
             if stored is not None:
                 if stored.fingerprint != fingerprint:
                     # A conflict with the request stored under this id: the spec's row for
@@ -381,6 +381,8 @@ class SandboxApp:
                     request_id,
                     StoredResponse(fingerprint, response.status, response.body),
                 )
+            else:
+                await self.store.forget_response(request.reseller, request_id)
             return response
 
     def _request_id(self, operation: Operation, headers: Mapping[bytes, bytes]) -> str | None:

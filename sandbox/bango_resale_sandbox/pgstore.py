@@ -1,19 +1,26 @@
 """The PostgreSQL implementation of `EntitlementStore`: one database shared by any number of
 sandbox processes, which then behave as one sandbox.
 
-How the instances stay one sandbox:
-- Every `transaction()` first takes a transaction-scoped advisory lock of the sandbox's schema,
-  so writes of all instances run one after another, exactly as SQLite's BEGIN IMMEDIATE orders
-  the writes of one process. Check-then-write steps (idempotency records, the live-entitlement
-  limit, status changes and the notification they cause, the sweeper) therefore see every
-  committed change of every instance and never interleave: one transition, one notification.
-  Reads outside a transaction (getEntitlement, queries) take no lock.
+How the instances stay one sandbox (transactions are READ COMMITTED; none waits for another
+unless both touch the same entitlement, customer or reseller sweep):
+- A status change reads its entitlement with `SELECT ... FOR UPDATE` (`get` in a
+  transaction), so concurrent changes of one entitlement, on any instance, run one after the
+  other and each sees the committed result of the one before: one transition, one
+  notification. The notification's outbox row is written before the lock is released, so the
+  outbox order of an entitlement is the order of its changes.
+- What no existing row guards takes a named lock (`lock`: a transaction-scoped advisory lock
+  on a hash of the name): a create, per customer and per requested entitlementId (twin, id,
+  live-entitlement limit), and the sweep of a reseller's period ends, expiries and
+  confirmations, which also locks the rows it changes.
+- Idempotency: `claim_response` inserts the request id under its unique key first, so a
+  second request with the id, on any instance, waits for the first and replays its answer.
 - The outbox is claimed, not just read: `due_notifications` moves each claimed row's
   `next_attempt_at` one lease ahead inside `FOR UPDATE SKIP LOCKED`, so no other instance picks
   it up while it is being sent; a crashed sender's rows fall due again when the lease ends
   (at-least-once). Only the oldest pending row of an entitlement is ever due, so a claimed
   head row holds back the entitlement's later rows on every instance: order is kept.
-- The sandbox clocks live in the database and `shared` tells the clock to read them each time.
+- The sandbox clocks live in the database, and `shared` tells the clock to read them for
+  every operation; rate-limit and failed-login buckets live there too (`take_tokens`).
 
 Each sandbox keeps its tables in its own schema (`?schema=` in the URL, default
 `bango_sandbox`), so several sandboxes, or tests, can share one database.
@@ -172,7 +179,12 @@ class PostgresStore(SqlStore):
         conninfo, self.schema = split_schema(url)
         self.path = url
         self._lease = claim_lease_seconds
-        self._synchronous_commit = synchronous_commit
+        # The first statement of every transaction: its durability (the WAL flush on commit
+        # or not) and a bound on how long it waits for a lock before it fails.
+        self._begin = sql.SQL(
+            "SELECT set_config('synchronous_commit', {}, true),"
+            " set_config('lock_timeout', '30s', true)"
+        ).format(sql.Literal(synchronous_commit))
         self._converted: dict[str, str] = {}
         self._pool = AsyncConnectionPool(
             conninfo,
@@ -266,24 +278,32 @@ class PostgresStore(SqlStore):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """Run the block atomically, after every other instance's writes; nested use joins."""
+        """Run the block atomically (READ COMMITTED, with the row and named locks that the
+        reads take); nested use by the same task joins the outer transaction."""
         if self._current() is not None:
             yield
             return
         async with self._pool.connection() as conn:
             token = self._bound.set((conn, asyncio.current_task()))
             try:
-                # Pipeline mode: statements whose results nobody reads (BEGIN, the lock,
-                # savepoints, the writes, COMMIT) go out without waiting for each answer.
+                # Pipeline mode: statements whose results nobody reads (BEGIN, the settings,
+                # locks, savepoints, the writes, COMMIT) go out without waiting for each answer.
                 async with conn.pipeline(), conn.transaction():
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s),"
-                        " set_config('synchronous_commit', %s, true)",
-                        (self._lock_key, self._synchronous_commit),
-                    )
+                    await conn.execute(self._begin)
                     yield
             finally:
                 self._bound.reset(token)
+
+    def _locking(self) -> str:
+        return " FOR UPDATE" if self._current() is not None else ""
+
+    async def lock(self, reseller: str, name: str) -> None:
+        # A transaction-scoped advisory lock on a 64-bit hash of the name: two names that
+        # collide only wait for each other, which is harmless.
+        await self._exec(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+            (f"{self.schema}/{reseller}/{name}",),
+        )
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

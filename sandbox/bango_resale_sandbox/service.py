@@ -151,6 +151,11 @@ class EntitlementService:
         mode = _activation_mode(magic, behaviour)
         customer, offer = body["customerIdentifier"], body.get("offerKey")
         requested_id = body.get("entitlementId")
+        # Creates run one at a time per customer (and per requested id) across instances: the
+        # twin, the live-entitlement limit and the id are checked before the insert.
+        if requested_id is not None:
+            await self.store.lock(reseller, f"entitlement:{requested_id}")
+        await self.store.lock(reseller, f"customer:{customer}")
         if requested_id is not None:
             # Ids are scoped per reseller: another reseller's ids are neither visible nor taken.
             existing = await self.store.get(reseller, requested_id)
@@ -460,6 +465,7 @@ class EntitlementService:
 
     async def run_due(self, reseller: str) -> int:
         """Apply every time-driven change that is due for a reseller; returns how many."""
+        await self.store.lock(reseller, "sweep")  # one sweep of a reseller at a time
         await self.clock.refresh(reseller)
         now = self.clock.now(reseller)
         epoch = now.timestamp()

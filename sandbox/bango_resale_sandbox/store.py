@@ -199,6 +199,12 @@ class EntitlementStore(Protocol):
     async def close(self) -> None: ...
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
     def savepoint(self) -> AbstractAsyncContextManager[None]: ...
+    async def lock(self, reseller: str, name: str) -> None:
+        """Inside `transaction()`: wait until no other transaction holds the lock `name`, and
+        hold it until this one ends. Orders check-then-write steps that no single row
+        guards (a new id, a customer's live-entitlement count, the sweep); an entitlement read
+        by `get` in a transaction is itself locked until the transaction ends."""
+        ...
 
     # entitlements
     async def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
@@ -235,10 +241,18 @@ class EntitlementStore(Protocol):
     async def due_pending(self, reseller: str, now: float) -> list[str]: ...
     async def put_link(self, link: ActivationLink) -> None: ...
     async def get_link(self, token: str) -> ActivationLink | None: ...
+    async def claim_response(
+        self, reseller: str, request_id: str, fingerprint: bytes
+    ) -> StoredResponse | None:
+        """Inside `transaction()`: the response stored for this id, or None once this
+        transaction holds the id (a concurrent request with it waits for the outcome)."""
+        ...
+
     async def get_response(self, reseller: str, request_id: str) -> StoredResponse | None: ...
     async def put_response(
         self, reseller: str, request_id: str, response: StoredResponse
     ) -> None: ...
+    async def forget_response(self, reseller: str, request_id: str) -> None: ...
     async def clock_offsets(self) -> dict[str, float]: ...
     async def set_clock_offset(self, reseller: str, offset_seconds: float) -> None: ...
 
@@ -300,11 +314,17 @@ class SqlStore(ABC):
     @abstractmethod
     async def _exec(self, query: str, args: Sequence[Any] = ()) -> None: ...
 
+    def _locking(self) -> str:
+        """What a read inside a transaction appends to lock the rows it returns."""
+        return ""
+
     # -- entitlements -------------------------------------------------------------------
 
     async def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
+        """The entitlement; in a transaction, locked until it ends (one change at a time)."""
         row = await self._one(
-            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
+            "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?"
+            + self._locking(),
             (entitlement_id, reseller),
         )
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
@@ -370,7 +390,8 @@ class SqlStore(ABC):
 
     async def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
         rows = await self._all(
-            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?",
+            "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?"
+            + self._locking(),
             (reseller, now, Status.ACTIVE_ENDING.value),
         )
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
@@ -378,7 +399,7 @@ class SqlStore(ABC):
     async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
         rows = await self._all(
             "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
-            f" AND status IN ({_LIVE_SQL})",
+            f" AND status IN ({_LIVE_SQL})" + self._locking(),
             (reseller, now, *_LIVE),
         )
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
@@ -439,6 +460,23 @@ class SqlStore(ABC):
         return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
 
     # -- idempotency ----------------------------------------------------------------------
+
+    async def claim_response(
+        self, reseller: str, request_id: str, fingerprint: bytes
+    ) -> StoredResponse | None:
+        # A placeholder row (status 0) holds the id; the unique key makes a concurrent claim
+        # wait for this transaction and then find the stored response.
+        claimed = await self._one(
+            "INSERT INTO idempotency VALUES (?, ?, ?, 0, ?) ON CONFLICT (reseller, request_id)"
+            " DO NOTHING RETURNING status",
+            (reseller, request_id, fingerprint, b""),
+        )
+        return None if claimed is not None else await self.get_response(reseller, request_id)
+
+    async def forget_response(self, reseller: str, request_id: str) -> None:
+        await self._exec(
+            "DELETE FROM idempotency WHERE reseller = ? AND request_id = ?", (reseller, request_id)
+        )
 
     async def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
         row = await self._one(
@@ -733,6 +771,9 @@ class SqliteStore(SqlStore):
                 raise
             finally:
                 self._owner = None
+
+    async def lock(self, reseller: str, name: str) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already runs the transactions one at a time."""
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
