@@ -42,7 +42,7 @@ from .magic import MagicNumber, UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
 from .service import EntitlementService, Result
-from .store import EntitlementStore, OutboxRow, SqliteStore, StoredResponse
+from .store import EntitlementStore, OutboxRow, SqliteStore, StoredResponse, StoreUnavailable
 
 log = logging.getLogger("bango_resale_sandbox")
 
@@ -125,7 +125,9 @@ class SandboxApp:
         self.auth = Authenticator(config.resellers)
         shared = self.store if isinstance(self.store, SharedBuckets) else None
         self.limiter = RateLimiter(config.rate_limit, shared=shared)
-        self.logins = LoginThrottle(config.failed_logins_per_source, config.failed_logins_per_user)
+        self.logins = LoginThrottle(
+            config.failed_logins_per_source, config.failed_logins_per_user, shared=shared
+        )
         self._first_reseller = next(iter(config.resellers), None)
         self._sweeper: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[_Request], Awaitable[Response]]] = {
@@ -167,6 +169,11 @@ class SandboxApp:
         headers = dict(scope["headers"])
         try:
             response = await self._dispatch(scope, headers, receive)
+        except StoreUnavailable as exc:
+            log.warning("database unavailable for %s %s: %s", scope["method"], scope["path"], exc)
+            response = self._retry_later(
+                "SERVICE_UNAVAILABLE", "The sandbox's database is unreachable", RETRY_AFTER_SECONDS
+            )
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
@@ -225,6 +232,8 @@ class SandboxApp:
                 try:
                     async with self.store.transaction():
                         await self.service.run_due(reseller)
+                except StoreUnavailable as exc:
+                    log.warning("sweep for reseller %s skipped: %s", reseller, exc)
                 except Exception:
                     log.exception("sweep for reseller %s failed", reseller)
             await asyncio.sleep(1.0)

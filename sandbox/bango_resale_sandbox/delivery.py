@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .config import DeliveryConfig, NotificationAuth
-from .store import EntitlementStore, OutboxRow
+from .store import EntitlementStore, OutboxRow, StoreUnavailable
 
 log = logging.getLogger("bango_resale_sandbox.delivery")
 
@@ -104,7 +104,9 @@ class Deliverer:
             try:
                 await self.launch_due()
                 next_due = await self._store.next_notification_due()
-            except Exception:  # keep delivering whatever one bad round did (database away...)
+            except StoreUnavailable as exc:  # the database is away: try again next round
+                log.warning("notification delivery round skipped: %s", exc)
+            except Exception:  # keep delivering whatever one bad round did
                 log.exception("notification delivery round failed")
             wait = IDLE_POLL_SECONDS if next_due is None else next_due - self._clock()
             # A due row whose entitlement is in flight waits for that attempt, which wakes
@@ -137,8 +139,11 @@ class Deliverer:
     def _finished(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._in_flight.get(key) is task:
             del self._in_flight[key]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("notification attempt failed", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, StoreUnavailable):  # its claim runs out and it is sent again
+            log.warning("notification attempt not recorded: %s", error)
+        elif error is not None:
+            log.error("notification attempt failed", exc_info=error)
         self._wake.set()
 
     async def _attempt_for(self, key: tuple[str, str], row: OutboxRow) -> None:

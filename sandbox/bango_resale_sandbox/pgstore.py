@@ -29,21 +29,23 @@ Each sandbox keeps its tables in its own schema (`?schema=` in the URL, default
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .domain import Entitlement
-from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, _deadlines
+from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, StoreUnavailable, _deadlines
 
 DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -192,7 +194,6 @@ class PostgresStore(SqlStore):
             max_size=max_connections,
             timeout=CONNECT_TIMEOUT_SECONDS,
             open=False,
-            check=AsyncConnectionPool.check_connection,
             kwargs={
                 "autocommit": True,
                 "prepare_threshold": 0,
@@ -204,7 +205,10 @@ class PostgresStore(SqlStore):
             name=f"sandbox-{self.schema}",
         )
         # The connection of the transaction the current task has open, and that task.
-        self._bound: ContextVar[tuple[psycopg.AsyncConnection[Any], object] | None] = ContextVar(
+        # The getEntitlement reads being gathered into one query, with their answers to come.
+        self._checking: asyncio.Task[None] | None = None  # the pool's check after a failure
+        self._reads: dict[tuple[str, str], asyncio.Future[bytes | None]] | None = None
+        self._bound: ContextVar[_Transaction | None] = ContextVar(
             f"pgstore-{id(self)}", default=None
         )
         # One lock per schema: sandboxes in other schemas of the database never wait for it.
@@ -248,33 +252,49 @@ class PostgresStore(SqlStore):
             converted = self._converted[query] = query.replace("?", "%s")
         return converted
 
-    def _current(self) -> psycopg.AsyncConnection[Any] | None:
-        bound = self._bound.get()
-        if bound is None or bound[1] is not asyncio.current_task():
+    def _current(self) -> _Transaction | None:
+        tx = self._bound.get()
+        if tx is None or tx.task is not asyncio.current_task():
             return None  # none open, or the context was copied into a task started inside
-        return bound[0]
+        return tx
 
     async def _one(self, query: str, args: Any = ()) -> Any:
-        conn = self._current()
-        if conn is not None:
-            return await (await conn.execute(self._sql(query), args)).fetchone()
-        async with self._pool.connection() as conn:
-            return await (await conn.execute(self._sql(query), args)).fetchone()
+        tx = self._current()
+        if tx is not None:
+            return await (await tx.send(self._sql(query), args)).fetchone()
+        with self._reachable():
+            async with self._pool.connection() as conn:
+                return await (await conn.execute(self._sql(query), args)).fetchone()
 
     async def _all(self, query: str, args: Any = ()) -> list[Any]:
-        conn = self._current()
-        if conn is not None:
-            return await (await conn.execute(self._sql(query), args)).fetchall()
-        async with self._pool.connection() as conn:
-            return await (await conn.execute(self._sql(query), args)).fetchall()
+        tx = self._current()
+        if tx is not None:
+            return await (await tx.send(self._sql(query), args)).fetchall()
+        with self._reachable():
+            async with self._pool.connection() as conn:
+                return await (await conn.execute(self._sql(query), args)).fetchall()
 
     async def _exec(self, query: str, args: Any = ()) -> None:
-        conn = self._current()
-        if conn is not None:
-            await conn.execute(self._sql(query), args)
+        tx = self._current()
+        if tx is not None:
+            tx.defer(self._sql(query), args)
             return
-        async with self._pool.connection() as conn:
-            await conn.execute(self._sql(query), args)
+        with self._reachable():
+            async with self._pool.connection() as conn:
+                await conn.execute(self._sql(query), args)
+
+    @contextlib.contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Turn "the database is away" (connection lost or refused, no connection free in
+        time, a lock or statement given up) into StoreUnavailable, and have the pool check
+        its idle connections: after a database restart they are all broken, and each would
+        otherwise fail one request before being replaced."""
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.get_running_loop().create_task(self._pool.check())
+            raise StoreUnavailable(" ".join(str(exc).split()) or type(exc).__name__) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -283,16 +303,32 @@ class PostgresStore(SqlStore):
         if self._current() is not None:
             yield
             return
-        async with self._pool.connection() as conn:
-            token = self._bound.set((conn, asyncio.current_task()))
-            try:
-                # Pipeline mode: statements whose results nobody reads (BEGIN, the settings,
-                # locks, savepoints, the writes, COMMIT) go out without waiting for each answer.
-                async with conn.pipeline(), conn.transaction():
-                    await conn.execute(self._begin)
+        with self._reachable():
+            async with self._pool.connection() as conn:
+                tx = _Transaction(conn, asyncio.current_task(), self._begin)
+                token = self._bound.set(tx)
+                try:
                     yield
-            finally:
-                self._bound.reset(token)
+                    await tx.commit()
+                except BaseException:
+                    await tx.rollback()
+                    raise
+                finally:
+                    self._bound.reset(token)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Inside `transaction()`: if the block raises, undo only the block's own writes."""
+        tx = self._current()
+        if tx is None:
+            raise RuntimeError("savepoint() needs an open transaction()")
+        mark = tx.savepoint()
+        try:
+            yield
+        except BaseException:
+            tx.rollback_to(mark)
+            raise
+        tx.release(mark)
 
     def _locking(self) -> str:
         return " FOR UPDATE" if self._current() is not None else ""
@@ -305,14 +341,42 @@ class PostgresStore(SqlStore):
             (f"{self.schema}/{reseller}/{name}",),
         )
 
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        """Inside `transaction()`: if the block raises, undo only the block's own writes."""
-        conn = self._current()
-        if conn is None:
-            raise RuntimeError("savepoint() needs an open transaction()")
-        async with conn.transaction():  # nested: a SAVEPOINT, rolled back to on an exception
-            yield
+    async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
+        """The read hot path, outside transactions: reads that arrive together share one
+        query (and one connection), so a burst of concurrent GETs costs one round trip."""
+        if self._current() is not None:
+            return await super().get_record_json(reseller, entitlement_id)
+        key = (reseller, entitlement_id)
+        batch = self._reads
+        if batch is not None:  # a batch is being gathered: join it
+            joined = batch.get(key)
+            if joined is None:
+                joined = batch[key] = asyncio.get_running_loop().create_future()
+            return await joined
+        batch = self._reads = {}
+        mine = batch[key] = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.sleep(0)  # let the reads that are ready to run now join
+        finally:
+            self._reads = None
+        try:
+            resellers, ids = zip(*batch, strict=True)
+            rows = await self._all(
+                "SELECT reseller, entitlement_id, record FROM entitlements"
+                " WHERE (reseller, entitlement_id) IN"
+                " (SELECT * FROM unnest(?::text[], ?::text[]))",
+                (list(resellers), list(ids)),
+            )
+        except BaseException as exc:
+            for waiting in batch.values():
+                if waiting is not mine and not waiting.done():
+                    waiting.set_exception(exc)
+            raise
+        found = {(row[0], row[1]): bytes(row[2]) for row in rows}
+        for other, waiting in batch.items():
+            if waiting is not mine and not waiting.done():
+                waiting.set_result(found.get(other))
+        return found.get(key)
 
     async def insert(self, reseller: str, entitlement: Entitlement) -> None:
         await self._exec(
@@ -369,6 +433,14 @@ class PostgresStore(SqlStore):
         )
         return (0.0, 0.0) if row is None else (float(row[0]), float(row[1]))
 
+    async def peek_tokens(self, key: str, rate: float, burst: float, now: float) -> float:
+        """The tokens in `key`'s bucket at `now`, taking none (a bucket never used is full)."""
+        row = await self._one(
+            "SELECT LEAST(?, tokens + GREATEST(? - stamp, 0) * ?) FROM rate_buckets WHERE key = ?",
+            (burst, now, rate, key),
+        )
+        return burst if row is None else float(row[0])
+
     async def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Claim up to `limit` due head rows (oldest pending row of their entitlement) for one
         lease; rows another instance is claiming right now are skipped, not waited for."""
@@ -383,3 +455,82 @@ class PostgresStore(SqlStore):
             (now, limit, now + self._lease),
         )
         return sorted((OutboxRow(*row) for row in rows), key=lambda r: r.seq)
+
+
+class _Transaction:
+    """One transaction on one connection, sending as few round trips as it can.
+
+    Statements whose results nobody reads (BEGIN and its settings, SAVEPOINT, RELEASE, the
+    locks and the writes) are not sent on their own: they wait and go out in one message with
+    the next statement that returns rows, or with COMMIT. A create thus takes three round
+    trips instead of a dozen. Such a batch runs as one simple-protocol query with its
+    parameters bound on the client (psycopg's client-side cursor quotes them), and an error in
+    any of its statements aborts the transaction as it would have one by one. A transaction
+    that never sent anything commits or rolls back without a round trip.
+    """
+
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Any], task: object, begin: sql.Composable
+    ) -> None:
+        self.conn = conn
+        self.task = task
+        self._cursor = psycopg.AsyncClientCursor(conn)
+        self._waiting: list[str] = ["BEGIN", begin.as_string(conn)]
+        self._sent = False  # BEGIN went out
+        self._flushes = 0  # batches sent so far
+        self._savepoints = 0
+
+    def defer(self, query: str, args: Any = ()) -> None:
+        self._waiting.append(self._cursor.mogrify(query, args) if args else query)
+
+    async def send(self, query: str, args: Any = ()) -> psycopg.AsyncClientCursor[Any]:
+        """Send the waiting statements and this one; the cursor holds this one's rows."""
+        self.defer(query, args)
+        await self._flush()
+        while self._cursor.nextset():  # the batch's results come first; this one's is last
+            pass
+        return self._cursor
+
+    async def _flush(self) -> None:
+        batch, self._waiting = ";\n".join(q for q in self._waiting if q), []
+        self._sent = True
+        self._flushes += 1
+        await self._cursor.execute(batch.encode())
+
+    def savepoint(self) -> _Savepoint:
+        self._savepoints += 1
+        self._waiting.append(f"SAVEPOINT s{self._savepoints}")
+        return _Savepoint(f"s{self._savepoints}", len(self._waiting) - 1, self._flushes)
+
+    def release(self, mark: _Savepoint) -> None:
+        if mark.flushes == self._flushes:  # never sent: the block's statements simply stay
+            self._waiting[mark.index] = ""
+        else:
+            self._waiting.append(f"RELEASE SAVEPOINT {mark.name}")
+
+    def rollback_to(self, mark: _Savepoint) -> None:
+        if mark.flushes == self._flushes:  # never sent: drop the block's statements unsent
+            del self._waiting[mark.index :]
+        else:
+            self._waiting.append(f"ROLLBACK TO SAVEPOINT {mark.name}")
+            self._waiting.append(f"RELEASE SAVEPOINT {mark.name}")
+
+    async def commit(self) -> None:
+        if self._sent or len(self._waiting) > 2:
+            self._waiting.append("COMMIT")
+            await self._flush()
+
+    async def rollback(self) -> None:
+        self._waiting = []
+        if self._sent and not self.conn.closed:
+            # After a lost connection there is nothing to roll back: the server did it; the
+            # pool drops the broken connection when it comes back.
+            with contextlib.suppress(psycopg.OperationalError):
+                await self.conn.execute("ROLLBACK")
+
+
+@dataclass(frozen=True, slots=True)
+class _Savepoint:
+    name: str
+    index: int  # of its SAVEPOINT statement among the waiting ones
+    flushes: int  # the transaction's batch count when it was set

@@ -117,6 +117,11 @@ SCHEMA_VERSION = 1
 _RESELLER_SCOPED = ("entitlements", "pending_operations")
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be reached (or gave up waiting) right now; a retry may succeed.
+    The HTTP layer answers 503 SERVICE_UNAVAILABLE with Retry-After."""
+
+
 @dataclass(frozen=True, slots=True)
 class PendingOperation:
     """A merchant operation answered with 202 and not yet confirmed."""

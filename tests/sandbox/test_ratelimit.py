@@ -22,12 +22,12 @@ class FakeClock:
 def test_wait_does_not_spend_and_unknown_keys_are_not_stored() -> None:
     clock = FakeClock()
     limiter = RateLimiter(RateLimit(requests_per_second=1.0, burst=2.0), clock)
-    assert limiter.wait("a") == 0
+    assert asyncio.run(limiter.wait("a")) == 0
     assert not limiter.tracking()
     assert [asyncio.run(limiter.acquire("a")) for _ in range(3)] == [0, 0, 1]
-    assert limiter.wait("a") == 1
+    assert asyncio.run(limiter.wait("a")) == 1
     clock.now = 1.0
-    assert limiter.wait("a") == 0
+    assert asyncio.run(limiter.wait("a")) == 0
     assert asyncio.run(limiter.acquire("a")) == 0
 
 
@@ -38,8 +38,8 @@ def test_the_bucket_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         asyncio.run(limiter.acquire(f"user-{i}"))
     assert len(limiter._buckets) == 100
     # The most recent keys are kept (still empty), the oldest were dropped (full again).
-    assert limiter.wait("user-999") > 0
-    assert limiter.wait("user-0") == 0
+    assert asyncio.run(limiter.wait("user-999")) > 0
+    assert asyncio.run(limiter.wait("user-0")) == 0
 
 
 def test_login_throttle_blocks_a_source_or_a_user_once_either_is_spent() -> None:
