@@ -354,7 +354,7 @@ class PostgresStore(SqlStore):
                 joined = batch[key] = asyncio.get_running_loop().create_future()
             return await joined
         batch = self._reads = {}
-        mine = batch[key] = asyncio.get_running_loop().create_future()
+        batch[key] = asyncio.get_running_loop().create_future()
         try:
             await asyncio.sleep(0)  # let the reads that are ready to run now join
         finally:
@@ -368,13 +368,14 @@ class PostgresStore(SqlStore):
                 (list(resellers), list(ids)),
             )
         except BaseException as exc:
-            for waiting in batch.values():
-                if waiting is not mine and not waiting.done():
+            for waiting in batch.values():  # the caller's own future too: others may share it
+                if not waiting.done():
                     waiting.set_exception(exc)
+                    waiting.exception()  # retrieved, even if nobody else awaits it
             raise
         found = {(row[0], row[1]): bytes(row[2]) for row in rows}
         for other, waiting in batch.items():
-            if waiting is not mine and not waiting.done():
+            if not waiting.done():
                 waiting.set_result(found.get(other))
         return found.get(key)
 

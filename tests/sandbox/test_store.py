@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from bango_resale_sandbox.store import EntitlementStore, PendingOperation, SqliteStore
@@ -195,3 +196,42 @@ def test_a_version_0_database_keeps_its_rows_and_gets_per_reseller_keys(tmp_path
 
     run(test)
     assert SqliteStore(path)._db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_concurrent_reads_of_one_and_of_several_entitlements_all_get_their_record(
+    open_store: OpenStore,
+) -> None:
+    """Reads arriving together (which the PostgreSQL store answers with one query) each get
+    their own record, or None; many asking for the same one included."""
+    from bango_resale_sandbox import domain
+
+    async def test() -> None:
+        store = await open_store()
+        now = domain.parse_time("2026-01-01T00:00:00Z")
+        async with store.transaction():
+            for number in range(3):
+                await store.insert(
+                    "demo",
+                    domain.new_entitlement(
+                        entitlement_id=f"e{number}",
+                        customer_identifier="c",
+                        merchant_account_key="BANGO",
+                        product_key="BangoMusic",
+                        display_name="Music",
+                        now=now,
+                    ),
+                )
+        wanted = [("demo", "e0")] * 20 + [("demo", f"e{n % 4}") for n in range(20)]
+        wanted += [("demo2", "e0")]  # another reseller's id space
+        records = await asyncio.wait_for(
+            asyncio.gather(*(store.get_record_json(r, e) for r, e in wanted)), timeout=10
+        )
+        for (reseller, entitlement_id), record in zip(wanted, records, strict=True):
+            if reseller == "demo" and entitlement_id != "e3":
+                assert record is not None
+                assert orjson.loads(record)["entitlementId"] == entitlement_id
+            else:
+                assert record is None
+        await store.close()
+
+    run(test)
