@@ -181,12 +181,6 @@ class PostgresStore(SqlStore):
         conninfo, self.schema = split_schema(url)
         self.path = url
         self._lease = claim_lease_seconds
-        # The first statement of every transaction: its durability (the WAL flush on commit
-        # or not) and a bound on how long it waits for a lock before it fails.
-        self._begin = sql.SQL(
-            "SELECT set_config('synchronous_commit', {}, true),"
-            " set_config('lock_timeout', '30s', true)"
-        ).format(sql.Literal(synchronous_commit))
         self._converted: dict[str, str] = {}
         self._pool = AsyncConnectionPool(
             conninfo,
@@ -197,17 +191,18 @@ class PostgresStore(SqlStore):
             kwargs={
                 "autocommit": True,
                 "prepare_threshold": 0,
-                # Outside `transaction()` only rate-limit buckets and delivery claims are
-                # written: they need not survive a database crash, so they skip the WAL flush;
-                # `transaction()` sets the configured mode.
-                "options": f"-c search_path={self.schema} -c synchronous_commit=off",
+                # Session settings, so that no transaction spends a statement on them: the
+                # durability of a commit (WAL flushed or not) and how long a statement may
+                # wait for a lock before it fails (and the request gets a 503).
+                "options": f"-c search_path={self.schema}"
+                f" -c synchronous_commit={synchronous_commit} -c lock_timeout=30s",
             },
             name=f"sandbox-{self.schema}",
         )
-        # The connection of the transaction the current task has open, and that task.
-        # The getEntitlement reads being gathered into one query, with their answers to come.
         self._checking: asyncio.Task[None] | None = None  # the pool's check after a failure
+        # The getEntitlement reads being gathered into one query, with their answers to come.
         self._reads: dict[tuple[str, str], asyncio.Future[bytes | None]] | None = None
+        # The transaction the current task has open (its connection, and that task).
         self._bound: ContextVar[_Transaction | None] = ContextVar(
             f"pgstore-{id(self)}", default=None
         )
@@ -305,7 +300,7 @@ class PostgresStore(SqlStore):
             return
         with self._reachable():
             async with self._pool.connection() as conn:
-                tx = _Transaction(conn, asyncio.current_task(), self._begin)
+                tx = _Transaction(conn, asyncio.current_task())
                 token = self._bound.set(tx)
                 try:
                     yield
@@ -461,7 +456,7 @@ class PostgresStore(SqlStore):
 class _Transaction:
     """One transaction on one connection, sending as few round trips as it can.
 
-    Statements whose results nobody reads (BEGIN and its settings, SAVEPOINT, RELEASE, the
+    Statements whose results nobody reads (BEGIN, SAVEPOINT, RELEASE, the
     locks and the writes) are not sent on their own: they wait and go out in one message with
     the next statement that returns rows, or with COMMIT. A create thus takes three round
     trips instead of a dozen. Such a batch runs as one simple-protocol query with its
@@ -470,13 +465,11 @@ class _Transaction:
     that never sent anything commits or rolls back without a round trip.
     """
 
-    def __init__(
-        self, conn: psycopg.AsyncConnection[Any], task: object, begin: sql.Composable
-    ) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], task: object) -> None:
         self.conn = conn
         self.task = task
         self._cursor = psycopg.AsyncClientCursor(conn)
-        self._waiting: list[str] = ["BEGIN", begin.as_string(conn)]
+        self._waiting: list[str] = ["BEGIN"]
         self._sent = False  # BEGIN went out
         self._flushes = 0  # batches sent so far
         self._savepoints = 0
@@ -517,7 +510,7 @@ class _Transaction:
             self._waiting.append(f"RELEASE SAVEPOINT {mark.name}")
 
     async def commit(self) -> None:
-        if self._sent or len(self._waiting) > 2:
+        if self._sent or any(self._waiting[1:]):
             self._waiting.append("COMMIT")
             await self._flush()
 
