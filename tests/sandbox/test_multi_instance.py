@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import cycle
 from pathlib import Path
 
@@ -336,3 +337,24 @@ def test_a_database_outage_is_a_503_and_the_sandbox_recovers_after(tmp_path: Pat
             assert api.get(kept).json()["entitlementId"] == kept
             assert api.status(api.create_id("outage-after")) == "ACTIVE"
         assert "Traceback" not in log.read_text()
+
+
+def test_expiries_swept_by_two_instances_fire_once(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    """Both instances' sweepers find the same entitlements due: each expires once, with one
+    notification."""
+    first, second = instances(2)
+    api = Api(first.base_url, DEMO_RESELLER)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    expiry = soon.isoformat(timespec="seconds").replace("+00:00", "Z")
+    ids = [api.create_id(f"multi-expiry-{n}", dateExpiry=expiry) for n in range(12)]
+    deadline = time.monotonic() + 20
+    other = Api(second.base_url, DEMO_RESELLER)
+    while time.monotonic() < deadline:
+        if all(other.status(e) != "ACTIVE" for e in ids):
+            break
+        time.sleep(0.2)
+    time.sleep(2.5)  # both sweepers have run again since
+    histories = [api.notification_types(e) for e in ids]
+    assert all(len(h) == 2 and h[0] == "ACTIVATION_SUCCESS" for h in histories), histories
