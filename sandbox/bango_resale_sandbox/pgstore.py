@@ -206,7 +206,7 @@ class PostgresStore(SqlStore):
         self._bound: ContextVar[_Transaction | None] = ContextVar(
             f"pgstore-{id(self)}", default=None
         )
-        # One lock per schema: sandboxes in other schemas of the database never wait for it.
+        # Start-up lock of the schema: instances starting together create its tables in turn.
         self._lock_key = zlib.crc32(self.schema.encode()) - 2**31
         self._migrate(conninfo)
 
