@@ -456,13 +456,15 @@ class PostgresStore(SqlStore):
 class _Transaction:
     """One transaction on one connection, sending as few round trips as it can.
 
-    Statements whose results nobody reads (BEGIN, SAVEPOINT, RELEASE, the
-    locks and the writes) are not sent on their own: they wait and go out in one message with
-    the next statement that returns rows, or with COMMIT. A create thus takes three round
-    trips instead of a dozen. Such a batch runs as one simple-protocol query with its
-    parameters bound on the client (psycopg's client-side cursor quotes them), and an error in
-    any of its statements aborts the transaction as it would have one by one. A transaction
-    that never sent anything commits or rolls back without a round trip.
+    Statements whose results nobody reads (BEGIN, SAVEPOINT, RELEASE, the locks and the
+    writes) are not sent on their own: they wait and go out in one message with the next
+    statement that returns rows, or with COMMIT. A create thus takes three round trips instead
+    of a dozen. Such a batch runs as one simple-protocol query with its parameters bound on the
+    client (psycopg's client-side cursor quotes them), and an error in any of its statements
+    aborts the transaction as it would have one by one. A transaction that never sent anything
+    commits or rolls back without a round trip. A savepoint is only written before the first
+    write inside it (reads need no undoing), and left out altogether when its block ends
+    before anything after it was sent: most requests never pay for one.
     """
 
     def __init__(self, conn: psycopg.AsyncConnection[Any], task: object) -> None:
@@ -473,13 +475,22 @@ class _Transaction:
         self._sent = False  # BEGIN went out
         self._flushes = 0  # batches sent so far
         self._savepoints = 0
+        self._unwritten: list[_Savepoint] = []  # open savepoints with no SAVEPOINT yet
 
     def defer(self, query: str, args: Any = ()) -> None:
-        self._waiting.append(self._cursor.mogrify(query, args) if args else query)
+        """A statement whose result nobody reads: a write (or a lock)."""
+        for mark in self._unwritten:
+            self._waiting.append(f"SAVEPOINT {mark.name}")
+            mark.index, mark.flushes = len(self._waiting) - 1, self._flushes
+        self._unwritten.clear()
+        self._waiting.append(self._bind(query, args))
+
+    def _bind(self, query: str, args: Any) -> str:
+        return self._cursor.mogrify(query, args) if args else query
 
     async def send(self, query: str, args: Any = ()) -> psycopg.AsyncClientCursor[Any]:
         """Send the waiting statements and this one; the cursor holds this one's rows."""
-        self.defer(query, args)
+        self._waiting.append(self._bind(query, args))
         await self._flush()
         while self._cursor.nextset():  # the batch's results come first; this one's is last
             pass
@@ -493,17 +504,22 @@ class _Transaction:
 
     def savepoint(self) -> _Savepoint:
         self._savepoints += 1
-        self._waiting.append(f"SAVEPOINT s{self._savepoints}")
-        return _Savepoint(f"s{self._savepoints}", len(self._waiting) - 1, self._flushes)
+        mark = _Savepoint(f"s{self._savepoints}")
+        self._unwritten.append(mark)
+        return mark
 
     def release(self, mark: _Savepoint) -> None:
-        if mark.flushes == self._flushes:  # never sent: the block's statements simply stay
+        if mark.index is None:  # nothing was written inside: nothing to keep or undo
+            self._unwritten.remove(mark)
+        elif mark.flushes == self._flushes:  # never sent: the block's statements simply stay
             self._waiting[mark.index] = ""
         else:
             self._waiting.append(f"RELEASE SAVEPOINT {mark.name}")
 
     def rollback_to(self, mark: _Savepoint) -> None:
-        if mark.flushes == self._flushes:  # never sent: drop the block's statements unsent
+        if mark.index is None:
+            self._unwritten.remove(mark)
+        elif mark.flushes == self._flushes:  # never sent: drop the block's statements unsent
             del self._waiting[mark.index :]
         else:
             self._waiting.append(f"ROLLBACK TO SAVEPOINT {mark.name}")
@@ -523,8 +539,8 @@ class _Transaction:
                 await self.conn.execute("ROLLBACK")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Savepoint:
     name: str
-    index: int  # of its SAVEPOINT statement among the waiting ones
-    flushes: int  # the transaction's batch count when it was set
+    index: int | None = None  # of its SAVEPOINT statement among the waiting ones, once written
+    flushes: int = 0  # the transaction's batch count when it was written

@@ -92,8 +92,17 @@ def test_a_refused_step_undoes_only_its_own_writes(open_store: OpenStore) -> Non
                 async with store.savepoint():
                     await store.set_clock_offset("undone", 2.0)
                     raise LookupError("refused after writing")
+            with pytest.raises(LookupError):
+                async with store.savepoint():
+                    await store.set_clock_offset("read-back", 4.0)
+                    # A read after the write: on PostgreSQL the write has gone out by now.
+                    assert (await store.clock_offsets())["read-back"] == 4.0
+                    raise LookupError("refused after writing and reading")
+            async with store.savepoint():
+                await store.set_clock_offset("released", 5.0)
+                await store.clock_offsets()
             await store.set_clock_offset("after", 3.0)
-        assert await store.clock_offsets() == {"kept": 1.0, "after": 3.0}
+        assert await store.clock_offsets() == {"kept": 1.0, "released": 5.0, "after": 3.0}
         await store.close()
 
     run(test)
