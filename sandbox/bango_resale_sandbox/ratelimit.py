@@ -1,5 +1,6 @@
 """Request limiting with token buckets: per reseller, and for failed logins per source and
-per user name."""
+per user name. On a shared store the buckets live in the database, so the limits hold across
+every instance of the sandbox."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ SHARED_BATCH_SECONDS = 0.05
 class SharedBuckets(Protocol):
     """Token buckets kept in a database that several sandbox processes share."""
 
-    def take_tokens(
+    async def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float
     ) -> tuple[float, float]: ...
+
+    async def peek_tokens(self, key: str, rate: float, burst: float, now: float) -> float: ...
 
 
 class RateLimiter:
@@ -50,12 +53,25 @@ class RateLimiter:
         self._reserved: dict[str, float] = {}  # tokens taken from the shared bucket, unspent
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, stamp)
 
-    def acquire(self, key: str) -> int:
+    async def acquire(self, key: str) -> int:
         """0 when the request may go ahead, otherwise whole seconds to wait (Retry-After)."""
+        if self._rate > 0 and self._shared is not None:
+            return await self._take_shared(key, self._shared)
         return self._take(key, spend=True)
 
-    def wait(self, key: str) -> int:
-        """Like `acquire`, without spending: 0 when a token is there, else seconds to wait."""
+    async def wait(self, key: str) -> int:
+        """Like `acquire`, without spending: 0 when a token is there, else seconds to wait.
+
+        A shared limiter asks the database only about keys this instance has spent from
+        (the failed-login case): an unknown key costs nothing, and the first failure seen
+        here makes every later check of the key exact across instances."""
+        if self._rate > 0 and self._shared is not None:
+            if key not in self._buckets:
+                return 0
+            tokens = await self._shared.peek_tokens(key, self._rate, self._burst, time.time())
+            if tokens >= self._burst:
+                del self._buckets[key]  # full again: forget it until it is spent from
+            return 0 if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / self._rate))
         return self._take(key, spend=False)
 
     def tracking(self) -> bool:
@@ -63,8 +79,6 @@ class RateLimiter:
         return bool(self._buckets)
 
     def _take(self, key: str, *, spend: bool) -> int:
-        if self._rate > 0 and self._shared is not None and spend:
-            return self._take_shared(key, self._shared)
         if self._rate <= 0 or (not spend and key not in self._buckets):
             return 0  # an unknown key has a full bucket (the common case, kept cheap)
         now = self._clock()
@@ -76,13 +90,14 @@ class RateLimiter:
         self._keep(key, (tokens, now))
         return max(1, math.ceil((1.0 - tokens) / self._rate))
 
-    def _take_shared(self, key: str, shared: SharedBuckets) -> int:
+    async def _take_shared(self, key: str, shared: SharedBuckets) -> int:
         reserved = self._reserved.get(key, 0.0)
         left = 0.0
         if reserved < 1.0:
             want = max(1.0, math.floor(self._rate * SHARED_BATCH_SECONDS))
-            taken, left = shared.take_tokens(key, self._rate, self._burst, time.time(), want)
+            taken, left = await shared.take_tokens(key, self._rate, self._burst, time.time(), want)
             reserved += taken
+        self._keep(key, (left, 0.0))  # spent from here: `wait` asks the database about it
         if reserved >= 1.0:
             self._reserved[key] = reserved - 1.0
             return 0
@@ -105,21 +120,26 @@ class LoginThrottle:
         per_source: RateLimit,
         per_user: RateLimit,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedBuckets | None = None,
+        prefix: str = "login",
     ) -> None:
-        self._sources = RateLimiter(per_source, clock)
-        self._users = RateLimiter(per_user, clock)
+        """`shared`: count failures in the database, across every instance (the key of a
+        bucket there is `prefix`, the kind and the source or user)."""
+        self._prefix = prefix
+        self._sources = RateLimiter(per_source, clock, shared)
+        self._users = RateLimiter(per_user, clock, shared)
 
     def watching(self) -> bool:
         """False until a login has failed: nothing can be throttled yet."""
         return self._sources.tracking() or self._users.tracking()
 
-    def wait(self, source: str, user: str | None) -> int:
+    async def wait(self, source: str, user: str | None) -> int:
         """Seconds until a login from `source` for `user` may be tried; 0 for now."""
-        waits = [self._sources.wait(source)]
+        waits = [await self._sources.wait(f"{self._prefix}-source:{source}")]
         if user is not None:
-            waits.append(self._users.wait(user))
+            waits.append(await self._users.wait(f"{self._prefix}-user:{user}"))
         return max(waits)
 
-    def failed(self, source: str, user: str) -> None:
-        self._sources.acquire(source)
-        self._users.acquire(user)
+    async def failed(self, source: str, user: str) -> None:
+        await self._sources.acquire(f"{self._prefix}-source:{source}")
+        await self._users.acquire(f"{self._prefix}-user:{user}")

@@ -132,9 +132,10 @@ class EntitlementService:
 
     # -- partner API ----------------------------------------------------------------------
 
-    def create(
+    async def create(
         self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
     ) -> Result:
+        await self.clock.refresh(reseller)
         if magic is MagicNumber.CREATE_REQUEST_RETURNS_NOT_AVAILABLE:
             raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
         # Malformed fields are a BAD_REQUEST whatever the merchant would say.
@@ -150,26 +151,31 @@ class EntitlementService:
         mode = _activation_mode(magic, behaviour)
         customer, offer = body["customerIdentifier"], body.get("offerKey")
         requested_id = body.get("entitlementId")
+        # Creates run one at a time per customer (and per requested id) across instances: the
+        # twin, the live-entitlement limit and the id are checked before the insert.
+        if requested_id is not None:
+            await self.store.lock(reseller, f"entitlement:{requested_id}")
+        await self.store.lock(reseller, f"customer:{customer}")
         if requested_id is not None:
             # Ids are scoped per reseller: another reseller's ids are neither visible nor taken.
-            existing = self.store.get(reseller, requested_id)
+            existing = await self.store.get(reseller, requested_id)
             if existing is not None:
                 if not _is_twin(existing, customer, merchant, product, offer):
                     raise DomainError(
                         "ALREADY_EXISTS", f"entitlementId {requested_id!r} is already in use"
                     )
-                return self._repeat_pending(reseller, existing, mode, base_url)
+                return await self._repeat_pending(reseller, existing, mode, base_url)
         else:
-            twin = self.store.find_pending_twin(reseller, customer, merchant, product, offer)
+            twin = await self.store.find_pending_twin(reseller, customer, merchant, product, offer)
             if twin is not None:
-                return self._repeat_pending(reseller, twin, mode, base_url)
+                return await self._repeat_pending(reseller, twin, mode, base_url)
         limit = behaviour.max_entitlements_per_customer
-        if limit and self.store.count_live(reseller, customer, merchant, product) >= limit:
+        if limit and await self.store.count_live(reseller, customer, merchant, product) >= limit:
             raise DomainError(
                 "ALREADY_EXISTS",
                 f"customer already holds {limit} live entitlement(s) for {merchant}/{product}",
             )
-        row = self._select(
+        row = await self._select(
             None, operation=CREATE, behaviour=_ACTIVATION_BEHAVIOUR[mode], reseller=reseller
         )
         now = self.clock.now(reseller)
@@ -187,26 +193,26 @@ class EntitlementService:
         )
         step = domain.fire(row, record, now)
         entitlement = step.entitlement
-        self.store.insert(reseller, entitlement)
-        self._send(reseller, step)
+        await self.store.insert(reseller, entitlement)
+        await self._send(reseller, step)
         if mode is ActivationMode.PENDING:
-            self._schedule(
+            await self._schedule(
                 reseller,
                 entitlement.entitlement_id,
                 ACTIVATE,
                 {},
                 behaviour.activation_delay_seconds,
             )
-        return self._answer(reseller, row, entitlement, base_url)
+        return await self._answer(reseller, row, entitlement, base_url)
 
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement:
-        entitlement = self.store.get(reseller, entitlement_id)
+    async def get(self, reseller: str, entitlement_id: str) -> Entitlement:
+        entitlement = await self.store.get(reseller, entitlement_id)
         if entitlement is None:
             raise not_found(entitlement_id)
         return entitlement
 
-    def query(self, reseller: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return self.store.query(
+    async def query(self, reseller: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return await self.store.query(
             reseller,
             body["customerIdentifier"],
             merchant_account_key=body.get("merchantAccountKey"),
@@ -216,10 +222,11 @@ class EntitlementService:
             else body.get("status"),
         )
 
-    def update(
+    async def update(
         self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, body["entitlementId"])
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, body["entitlementId"])
         benefits = body.get("entitlementBenefits")
         operation = {"SUSPENDED": "SUSPEND", "NORMAL": "RESUME"}.get(benefits or "", "UPDATE")
         if forced(magic, operation, "NOT_AVAILABLE") or forced(magic, "UPDATE", "NOT_AVAILABLE"):
@@ -246,12 +253,12 @@ class EntitlementService:
         timing = CONFIRMS_LATER if asynchronous else ANSWERS_AT_ONCE
         if metadata and request != METADATA_BODY:
             # Metadata sent with a product change follows its own row, first.
-            self._select(
+            await self._select(
                 entitlement, operation=UPDATE, request=METADATA_BODY, behaviour=ANSWERS_AT_ONCE
             )
         # Whether the product change needs a sign-up is known only once the target is; both
         # rows start from the same statuses, so either checks the precondition.
-        main = self._select(
+        main = await self._select(
             entitlement,
             operation=UPDATE,
             request=request,
@@ -289,13 +296,15 @@ class EntitlementService:
             "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED,
         }
         if asynchronous:
-            self.store.save(reseller, entitlement)
-            self._defer(reseller, entitlement, operation.lower(), main, payload, behaviour)
+            await self.store.save(reseller, entitlement)
+            await self._defer(reseller, entitlement, operation.lower(), main, payload, behaviour)
             return Result.of(main, entitlement, "Accepted; the merchant confirms later")
-        updated, answered = self._apply_update(reseller, entitlement, payload, confirmed=False)
-        return self._answer(reseller, answered or main, updated, base_url)
+        updated, answered = await self._apply_update(
+            reseller, entitlement, payload, confirmed=False
+        )
+        return await self._answer(reseller, answered or main, updated, base_url)
 
-    def terminate(
+    async def terminate(
         self,
         reseller: str,
         entitlement_id: str,
@@ -305,7 +314,8 @@ class EntitlementService:
         revoke: bool,
     ) -> Result:
         """Cancel (soft end) or revoke (hard end) at the reseller's request."""
-        entitlement = self.get(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
         operation = "REVOKE" if revoke else "CANCEL"
         if forced(magic, operation, "NOT_AVAILABLE"):
             raise domain.not_available(
@@ -327,7 +337,7 @@ class EntitlementService:
         )
         name = REVOKE if revoke else CANCEL
         timing = CONFIRMS_LATER if asynchronous else _ending_behaviour(revoke, behaviour)
-        row = self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
+        row = await self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
         if not revoke and faults.DROP_CANCEL_REASON in self.config.faults:
             entitlement = replace(
                 entitlement, extension_data={**entitlement.extension_data, **custom}
@@ -336,8 +346,8 @@ class EntitlementService:
             entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
         _check_extension_data(entitlement.extension_data)
         if asynchronous:
-            self.store.save(reseller, entitlement)
-            self._defer(reseller, entitlement, operation.lower(), row, {}, behaviour)
+            await self.store.save(reseller, entitlement)
+            await self._defer(reseller, entitlement, operation.lower(), row, {}, behaviour)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         if not revoke and faults.UNCHANGED_AFTER_200 in self.config.faults:
             return Result(200, "OK", entitlement, "Entitlement cancelled")
@@ -348,7 +358,7 @@ class EntitlementService:
             and step.entitlement.status is Status.ACTIVE_ENDING
         ):
             step = replace(step, entitlement=replace(step.entitlement, date_ended=None))
-        ended = self._commit(reseller, entitlement, step)
+        ended = await self._commit(reseller, entitlement, step)
         return Result.of(
             row,
             ended,
@@ -361,28 +371,30 @@ class EntitlementService:
             ),
         )
 
-    def activation_info(
+    async def activation_info(
         self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, entitlement_id)
-        row = self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        row = await self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
         if magic is MagicNumber.ACTIVATION_INFO_RETURNS_ACTIVATION_CODE:
             if entitlement.activation_code is None:
                 code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
                 entitlement = replace(entitlement, activation_code=code)
-                self.store.save(reseller, entitlement)
+                await self.store.save(reseller, entitlement)
             return Result.of(row, entitlement, "Activation code issued")
         return Result.of(
             row,
             entitlement,
             "Activation link issued",
-            self._new_link(reseller, entitlement_id, base_url),
+            await self._new_link(reseller, entitlement_id, base_url),
         )
 
-    def reactivate(
+    async def reactivate(
         self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
         if forced(magic, "REACTIVATE", "NOT_AVAILABLE"):
             raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
         behaviour = self._behaviour(entitlement)
@@ -395,85 +407,92 @@ class EntitlementService:
         timing = (
             CONFIRMS_LATER if asynchronous else NEEDS_SIGN_UP if user_step else ACTIVATES_AT_ONCE
         )
-        row = self._select(entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller)
+        row = await self._select(
+            entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller
+        )
         if not behaviour.supports_reactivate:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} cannot be"
                 " reactivated"
             )
         if asynchronous:
-            self._defer(reseller, entitlement, "reactivate", row, {}, behaviour)
+            await self._defer(reseller, entitlement, "reactivate", row, {}, behaviour)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
-        updated = self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
-        return self._answer(reseller, row, updated, base_url)
+        updated = await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        return await self._answer(reseller, row, updated, base_url)
 
     # -- the merchant's side and the sandbox controls -------------------------------------
 
-    def complete_pending(self, reseller: str, entitlement_id: str) -> Entitlement:
+    async def complete_pending(self, reseller: str, entitlement_id: str) -> Entitlement:
         """Let the merchant confirm the operation this entitlement waits on."""
-        entitlement = self.get(reseller, entitlement_id)
-        pending = self.store.get_pending(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        pending = await self.store.get_pending(reseller, entitlement_id)
         if pending is None:
             raise domain.not_available("no operation is waiting for the merchant")
-        self.store.delete_pending(reseller, entitlement_id)
-        return self._finish(reseller, entitlement, pending)
+        await self.store.delete_pending(reseller, entitlement_id)
+        return await self._finish(reseller, entitlement, pending)
 
-    def merchant_end(
+    async def merchant_end(
         self, reseller: str, entitlement_id: str, body: Mapping[str, Any], *, revoke: bool
     ) -> Entitlement:
         """The merchant ends the entitlement on its own initiative."""
-        entitlement = self.get(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
         reason = self._optional_reason(body, MERCHANT_REASON_FIELDS)
-        row = self._select(
+        row = await self._select(
             entitlement, event=domain.MERCHANT_REVOKED if revoke else domain.MERCHANT_CANCELLED
         )
         if reason is not None:
             entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason)
         step = domain.fire(row, entitlement, self.clock.now(reseller))
-        self.store.delete_pending(reseller, entitlement_id)
-        return self._commit(reseller, entitlement, step)
+        await self.store.delete_pending(reseller, entitlement_id)
+        return await self._commit(reseller, entitlement, step)
 
-    def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
-        entitlement = self.get(reseller, entitlement_id)
-        row = self._select(entitlement, event=domain.MERCHANT_STATE_LOST)
+    async def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        row = await self._select(entitlement, event=domain.MERCHANT_STATE_LOST)
         step = domain.fire(row, entitlement, self.clock.now(reseller))
-        self.store.delete_pending(reseller, entitlement_id)
-        return self._commit(reseller, entitlement, step)
+        await self.store.delete_pending(reseller, entitlement_id)
+        return await self._commit(reseller, entitlement, step)
 
-    def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
+    async def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
         """Move the reseller's clock forward and fire everything that became due."""
-        now = self.clock.advance(reseller, seconds)
-        return now, self.run_due(reseller)
+        now = await self.clock.advance(reseller, seconds)
+        return now, await self.run_due(reseller)
 
-    def run_due(self, reseller: str) -> int:
+    async def run_due(self, reseller: str) -> int:
         """Apply every time-driven change that is due for a reseller; returns how many."""
+        await self.store.lock(reseller, "sweep")  # one sweep of a reseller at a time
+        await self.clock.refresh(reseller)
         now = self.clock.now(reseller)
         epoch = now.timestamp()
         changed = 0
-        for entitlement in self.store.due_expiries(reseller, epoch):
-            row = self._select(entitlement, event=domain.EXPIRY_REACHED)
+        for entitlement in await self.store.due_expiries(reseller, epoch):
+            row = await self._select(entitlement, event=domain.EXPIRY_REACHED)
             expiring = domain.with_reason(
                 entitlement, domain.CANCEL_REASON.keys, self._expiry_reason
             )
-            self._commit(reseller, entitlement, domain.fire(row, expiring, now))
-            self.store.delete_pending(reseller, entitlement.entitlement_id)
+            await self._commit(reseller, entitlement, domain.fire(row, expiring, now))
+            await self.store.delete_pending(reseller, entitlement.entitlement_id)
             changed += 1
-        for entitlement in self.store.due_period_ends(reseller, epoch):
-            row = self._select(entitlement, event=domain.PAID_PERIOD_ENDED)
-            self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        for entitlement in await self.store.due_period_ends(reseller, epoch):
+            row = await self._select(entitlement, event=domain.PAID_PERIOD_ENDED)
+            await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
             changed += 1
-        for entitlement_id in self.store.due_pending(reseller, epoch):
+        for entitlement_id in await self.store.due_pending(reseller, epoch):
             try:
-                with self.store.savepoint():
-                    self.complete_pending(reseller, entitlement_id)
+                async with self.store.savepoint():
+                    await self.complete_pending(reseller, entitlement_id)
                 changed += 1
             except DomainError:
                 # The entitlement moved on meanwhile; the merchant's confirmation is moot.
-                self.store.delete_pending(reseller, entitlement_id)
+                await self.store.delete_pending(reseller, entitlement_id)
         return changed
 
-    def notifications(
+    async def notifications(
         self,
         reseller: str,
         *,
@@ -482,28 +501,28 @@ class EntitlementService:
         after_seq: int,
         limit: int,
     ) -> list[OutboxRow]:
-        return self.store.list_notifications(
+        return await self.store.list_notifications(
             reseller, entitlement_id=entitlement_id, state=state, after_seq=after_seq, limit=limit
         )
 
-    def notification_feed(
+    async def notification_feed(
         self, reseller: str, *, after: int, entitlement_id: str | None, limit: int
     ) -> tuple[list[FeedEntry], int]:
         """Notifications queued after cursor `after`, oldest first, and the newest cursor."""
-        events = self.store.notification_feed(
+        events = await self.store.notification_feed(
             reseller, after=after, entitlement_id=entitlement_id, limit=limit
         )
-        return events, self.store.latest_feed_cursor(reseller)
+        return events, await self.store.latest_feed_cursor(reseller)
 
-    def redeliver(self, reseller: str, notification_id: str) -> OutboxRow:
+    async def redeliver(self, reseller: str, notification_id: str) -> OutboxRow:
         """Queue a notification again (same id and body), whatever happened to it before."""
-        with self.store.transaction():
-            row = self.store.get_notification(reseller, notification_id)
+        async with self.store.transaction():
+            row = await self.store.get_notification(reseller, notification_id)
             if row is None:
                 raise DomainError("NOT_FOUND", f"No notification {notification_id}")
             state = self._delivery_state(row.url)
-            self.store.requeue_notification(row.seq, state, _real_time())
-            requeued = self.store.get_notification(reseller, notification_id)
+            await self.store.requeue_notification(row.seq, state, _real_time())
+            requeued = await self.store.get_notification(reseller, notification_id)
         if state == DeliveryState.PENDING:
             self._on_notification()
         assert requeued is not None
@@ -516,18 +535,21 @@ class EntitlementService:
             return DeliveryState.PENDING
         return DeliveryState.BLOCKED
 
-    def reset(self, reseller: str) -> None:
-        self.store.reset(reseller)
+    async def reset(self, reseller: str) -> None:
+        await self.store.reset(reseller)
         self.clock.forget(reseller)
 
     # -- activation page ------------------------------------------------------------------
 
-    def activation_link(self, token: str) -> tuple[ActivationLink, Entitlement]:
+    async def activation_link(self, token: str) -> tuple[ActivationLink, Entitlement]:
         """The link and its entitlement; DomainError when unknown, expired or already used."""
-        link = self.store.get_link(token)
-        entitlement = None if link is None else self.store.get(link.reseller, link.entitlement_id)
+        link = await self.store.get_link(token)
+        entitlement = (
+            None if link is None else await self.store.get(link.reseller, link.entitlement_id)
+        )
         if link is None or entitlement is None:
             raise DomainError("NOT_FOUND", "this activation link is unknown")
+        await self.clock.refresh(link.reseller)
         if self.clock.epoch(link.reseller) > link.expires_at:
             raise DomainError("EXPIRED", "this activation link has expired; ask for a fresh one")
         if entitlement.status is not Status.PENDING:
@@ -536,13 +558,13 @@ class EntitlementService:
             )
         return link, entitlement
 
-    def complete_activation(self, token: str) -> Entitlement:
+    async def complete_activation(self, token: str) -> Entitlement:
         """The user finished the merchant's sign-up: the entitlement becomes ACTIVE."""
-        link, entitlement = self.activation_link(token)
+        link, entitlement = await self.activation_link(token)
         now = self.clock.now(link.reseller)
         # A 202'd cancel or revoke stays pending: the merchant still confirms it later.
-        row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
-        return self._commit(link.reseller, entitlement, domain.fire(row, entitlement, now))
+        row = await self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+        return await self._commit(link.reseller, entitlement, domain.fire(row, entitlement, now))
 
     # -- internals ------------------------------------------------------------------------
 
@@ -553,14 +575,14 @@ class EntitlementService:
             entitlement.merchant_account_key, entitlement.product_key, entitlement.product_key
         )
 
-    def _ensure_no_pending(
+    async def _ensure_no_pending(
         self, reseller: str, entitlement: Entitlement, *, activation_blocks: bool = False
     ) -> None:
         """Refuse while a 202'd operation (or, if asked, the activation) waits for the merchant.
 
         Cancel and revoke may replace a waiting activation: they end the entitlement anyway.
         """
-        pending = self.store.get_pending(reseller, entitlement.entitlement_id)
+        pending = await self.store.get_pending(reseller, entitlement.entitlement_id)
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
         if faults.WAITING_202_IGNORED in self.config.faults:
@@ -569,7 +591,7 @@ class EntitlementService:
             f"a {pending.operation} of this entitlement is waiting for the merchant"
         )
 
-    def _schedule(
+    async def _schedule(
         self,
         reseller: str,
         entitlement_id: str,
@@ -578,9 +600,11 @@ class EntitlementService:
         delay: float | None,
     ) -> None:
         due = None if delay is None else self.clock.epoch(reseller) + delay
-        self.store.put_pending(reseller, PendingOperation(entitlement_id, operation, payload, due))
+        await self.store.put_pending(
+            reseller, PendingOperation(entitlement_id, operation, payload, due)
+        )
 
-    def _select(
+    async def _select(
         self,
         entitlement: Entitlement | None,
         *,
@@ -606,10 +630,10 @@ class EntitlementService:
             among=among,
         )
         if reseller is not None and entitlement is not None and not row.while_deferred:
-            self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
+            await self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
         return row
 
-    def _defer(
+    async def _defer(
         self,
         reseller: str,
         entitlement: Entitlement,
@@ -619,7 +643,7 @@ class EntitlementService:
         behaviour: ProductBehaviour,
     ) -> None:
         """Keep a 202 `OK` waiting for the merchant, with the row whose completion it awaits."""
-        self._schedule(
+        await self._schedule(
             reseller,
             entitlement.entitlement_id,
             operation,
@@ -627,28 +651,30 @@ class EntitlementService:
             behaviour.async_delay_seconds,
         )
 
-    def _answer(
+    async def _answer(
         self, reseller: str, row: Transition, entitlement: Entitlement, base_url: str
     ) -> Result:
         """The answer a row prescribes; a CLIENT_ACTION_REQUIRED one carries a fresh link."""
         parameters = None
         if row.response_code == CLIENT_ACTION_REQUIRED:
-            parameters = self._new_link(reseller, entitlement.entitlement_id, base_url)
+            parameters = await self._new_link(reseller, entitlement.entitlement_id, base_url)
         return Result.of(row, entitlement, row.description, parameters)
 
-    def _finish(
+    async def _finish(
         self, reseller: str, entitlement: Entitlement, pending: PendingOperation
     ) -> Entitlement:
         now = self.clock.now(reseller)
         if pending.operation == ACTIVATE:
-            row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
-            return self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+            row = await self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+            return await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
         deferred = self.machine.row(str(pending.payload[DEFERRED_ROW]))
         if pending.operation == "update":
-            return self._apply_update(reseller, entitlement, pending.payload, confirmed=True)[0]
+            return (
+                await self._apply_update(reseller, entitlement, pending.payload, confirmed=True)
+            )[0]
         behaviour = self._behaviour(entitlement)
         ending = pending.operation in {"cancel", "revoke"}
-        row = self._select(
+        row = await self._select(
             entitlement,
             event=domain.MERCHANT_CONFIRMED,
             behaviour=_ending_behaviour(pending.operation == "revoke", behaviour)
@@ -657,9 +683,9 @@ class EntitlementService:
             among=deferred.completed_by,
         )
         step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
-        return self._commit(reseller, entitlement, step)
+        return await self._commit(reseller, entitlement, step)
 
-    def _apply_update(
+    async def _apply_update(
         self,
         reseller: str,
         entitlement: Entitlement,
@@ -675,21 +701,21 @@ class EntitlementService:
         timing = None if confirmed else ANSWERS_AT_ONCE
         current, last = entitlement, None
         if payload.get("metadata"):
-            last = self._select(
+            last = await self._select(
                 current, request=METADATA_BODY, behaviour=timing, operation=operation, event=event
             )
             changed = domain.update_metadata(current, payload["metadata"], now)
             if changed is not None:
                 # Checked again for a 202'd update: other merges may have grown it meanwhile.
                 _check_extension_data(changed.extension_data)
-                current = self._commit(reseller, current, domain.fire(last, changed, now))
+                current = await self._commit(reseller, current, domain.fire(last, changed, now))
         benefits = payload.get("benefits")
         if benefits is not None:
             request = SUSPEND_BODY if benefits == "SUSPENDED" else RESUME_BODY
-            last = self._select(
+            last = await self._select(
                 current, request=request, behaviour=timing, operation=operation, event=event
             )
-            current = self._commit(reseller, current, domain.fire(last, current, now))
+            current = await self._commit(reseller, current, domain.fire(last, current, now))
         product_key = payload.get("productKey")
         if product_key:
             target = self.config.product(current.merchant_account_key, product_key)
@@ -698,7 +724,7 @@ class EntitlementService:
             user_step = bool(payload.get("userStep")) or (
                 target.activation is ActivationMode.CLIENT_ACTION
             )
-            last = self._select(
+            last = await self._select(
                 current,
                 request=spec.PRODUCT_CHANGE,
                 behaviour=NEEDS_SIGN_UP if user_step else ANSWERS_AT_ONCE,
@@ -709,24 +735,24 @@ class EntitlementService:
                 domain.change_product(current, product_key, target.display_name),
                 date_last_updated=now,
             )
-            current = self._commit(reseller, current, domain.fire(last, moved, now))
+            current = await self._commit(reseller, current, domain.fire(last, moved, now))
         if current == entitlement:
             # Only a suspend reason may have changed; store it without a notification.
-            self.store.save(reseller, current)
+            await self.store.save(reseller, current)
         return current, last
 
-    def _commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
+    async def _commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
         after = step.entitlement
-        self.store.save(reseller, after)
+        await self.store.save(reseller, after)
         if before.status is Status.PENDING and after.status is not Status.PENDING:
             # Links stay, so that a spent one can say why it no longer works.
-            pending = self.store.get_pending(reseller, after.entitlement_id)
+            pending = await self.store.get_pending(reseller, after.entitlement_id)
             if pending is not None and pending.operation == ACTIVATE:
-                self.store.delete_pending(reseller, after.entitlement_id)
-        self._send(reseller, step)
+                await self.store.delete_pending(reseller, after.entitlement_id)
+        await self._send(reseller, step)
         return after
 
-    def _send(self, reseller: str, step: domain.Step) -> None:
+    async def _send(self, reseller: str, step: domain.Step) -> None:
         """Queue the step's notifications, in the row's order."""
         held = self._held_back.pop(step.entitlement.entitlement_id, None)
         for notification_type in step.notifications:
@@ -743,11 +769,11 @@ class EntitlementService:
                 notification_type == "METADATA_UPDATE"
             ):
                 notification_type = "PRODUCT_UPDATE"
-            self._notify(reseller, step, notification_type)
+            await self._notify(reseller, step, notification_type)
         if held is not None:
-            self._notify(reseller, held, "ACTIVATION_SUCCESS")
+            await self._notify(reseller, held, "ACTIVATION_SUCCESS")
 
-    def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
+    async def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
         entitlement = step.entitlement
         notification_id = str(uuid.uuid4())
         body = {
@@ -759,7 +785,7 @@ class EntitlementService:
         }
         url = entitlement.notification_url
         state = self._delivery_state(url)
-        self.store.add_notification(
+        await self.store.add_notification(
             notification_id=notification_id,
             reseller=reseller,
             entitlement_id=entitlement.entitlement_id,
@@ -772,24 +798,28 @@ class EntitlementService:
         if state == DeliveryState.PENDING:
             self._on_notification()
 
-    def _new_link(self, reseller: str, entitlement_id: str, base_url: str) -> dict[str, Any]:
+    async def _new_link(self, reseller: str, entitlement_id: str, base_url: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
         now = self.clock.now(reseller)
         expiry = now + timedelta(seconds=self.config.activation_url_ttl_seconds)
-        self.store.put_link(ActivationLink(token, reseller, entitlement_id, expiry.timestamp()))
+        await self.store.put_link(
+            ActivationLink(token, reseller, entitlement_id, expiry.timestamp())
+        )
         return {
             "action": "NAVIGATE_TO_URL",
             "url": f"{base_url}{ACTIVATION_PATH}{token}",
             "urlExpiry": domain.format_time(expiry),
         }
 
-    def _repeat_pending(
+    async def _repeat_pending(
         self, reseller: str, entitlement: Entitlement, mode: ActivationMode, base_url: str
     ) -> Result:
         # The waiting entitlement's merchant activates it by itself unless a sign-up is due.
         behaviour = NEEDS_SIGN_UP if mode is ActivationMode.CLIENT_ACTION else ACTIVATES_LATER
-        row = self._select(entitlement, operation=CREATE, behaviour=behaviour, reseller=reseller)
-        return self._answer(reseller, row, entitlement, base_url)
+        row = await self._select(
+            entitlement, operation=CREATE, behaviour=behaviour, reseller=reseller
+        )
+        return await self._answer(reseller, row, entitlement, base_url)
 
     def _required_reason(self, body: Mapping[str, Any], fields: domain.ReasonNames) -> Reason:
         category, code = body.get(fields.category), body.get(fields.code)

@@ -197,6 +197,11 @@ class PostgresServer:
             "-E",
             "UTF8",
         )
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its data folder (after `start`, or again after `halt`)."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
             " -c max_connections=200 -c shared_buffers=128MB"
@@ -212,7 +217,10 @@ class PostgresServer:
             "-w",
             "start",
         )
-        return self
+
+    def halt(self) -> None:
+        """Shut the server down, keeping its data, as a database outage would."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         if self.data.exists():

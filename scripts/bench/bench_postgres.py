@@ -7,8 +7,10 @@ Prints requests per second and latency percentiles for:
   and the scaling over one process.
 Targets (issue 14): PostgreSQL creates >= 1,000/s; PostgreSQL getEntitlement >= 0.5x SQLite.
 The PostgreSQL server is a throwaway one started here (the machine's initdb/pg_ctl), with its
-default durability (fsync on, synchronous_commit on). Load generator, sandboxes and database
-share the machine's cores, so two instances compete with the database for them.
+default durability (fsync on), and the sandboxes on it run with postgresql_synchronous_commit
+= "on": every acknowledged create has its WAL flushed to disk. SQLite runs with the packaged
+configuration (synchronous NORMAL: survives a killed process). Load generator, sandboxes and
+database share the machine's cores, so two instances compete with the database for them.
 
 Usage: .venv/bin/python scripts/bench/bench_postgres.py [--seconds N] [--connections N]
 """
@@ -28,7 +30,18 @@ from bench_sandbox import create_entitlement, measure_create, measure_get, verdi
 from loadgen import LoadResult
 from wrk import ensure_wrk
 
+from bango_resale_sandbox.config import default_config_text
 from bango_resale_sandbox.testing import PostgresServer, SandboxProcess
+
+
+def durable_config(folder: Path) -> Path:
+    """The packaged configuration with every PostgreSQL commit waiting for its WAL flush."""
+    text = default_config_text()
+    setting = 'postgresql_synchronous_commit = "off"'
+    assert setting in text, "the packaged configuration no longer has " + setting
+    path = folder / "durable.toml"
+    path.write_text(text.replace(setting, 'postgresql_synchronous_commit = "on"'))
+    return path
 
 
 def together(
@@ -70,11 +83,13 @@ def main() -> int:
     )
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, PostgresServer() as postgres:
-        for label, database in (
-            ("sqlite", str(Path(tmp) / "bench.sqlite3")),
-            ("postgresql", postgres.url("bench_one")),
+        durable = durable_config(Path(tmp))
+        for label, database, config in (
+            ("sqlite", str(Path(tmp) / "bench.sqlite3"), None),
+            ("postgresql", postgres.url("bench_one"), durable),
         ):
-            with SandboxProcess(database, log_path=Path(tmp) / f"{label}.log") as sandbox:
+            log = Path(tmp) / f"{label}.log"
+            with SandboxProcess(database, config=config, log_path=log) as sandbox:
                 entitlement_id = create_entitlement(sandbox.base_url)
                 rps, (get,) = together([(sandbox, entitlement_id)], "get", args)
                 figures[f"get {label}"] = rps
@@ -85,8 +100,8 @@ def main() -> int:
         url = postgres.url("bench_two")
         logs = [Path(tmp) / f"two-{n}.log" for n in range(2)]
         with (
-            SandboxProcess(url, log_path=logs[0]) as first,
-            SandboxProcess(url, log_path=logs[1]) as second,
+            SandboxProcess(url, config=durable, log_path=logs[0]) as first,
+            SandboxProcess(url, config=durable, log_path=logs[1]) as second,
         ):
             entitlement_id = create_entitlement(first.base_url)
             pair = [(first, entitlement_id), (second, entitlement_id)]

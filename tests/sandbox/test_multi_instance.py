@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import cycle
 from pathlib import Path
 
@@ -256,3 +257,104 @@ def test_an_unusable_database_url_is_one_line_without_the_password(
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: cannot use database"), lines
         assert says in lines[0] and "s3cret" not in lines[0]
+
+
+def test_one_request_id_sent_to_two_instances_at_once_is_created_once(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    servers = instances(2)
+    body = {"customerIdentifier": "multi-idem-race", "merchantAccountKey": "BANGO"}
+    body["productKey"] = "BangoMusic"
+    headers = {"X-RequestIdentifier": f"req-{uuid.uuid4().hex}"}
+
+    async def send_all() -> list[httpx.Response]:
+        clients = [httpx.AsyncClient(base_url=s.base_url, auth=DEMO_RESELLER) for s in servers]
+        try:
+            chosen = cycle(clients)
+            return await asyncio.gather(
+                *(
+                    client.post("/v1/entitlement", json=body, headers=headers)
+                    for client in (next(chosen) for _ in range(16))
+                )
+            )
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    answers = asyncio.run(send_all())
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1  # every one the first answer, byte for byte
+    query = Api(servers[1].base_url, DEMO_RESELLER).query("multi-idem-race").json()
+    assert len(query["entitlements"]) == 1
+
+
+def test_failed_logins_are_counted_across_instances(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    strict = _config(
+        **{"per_user_burst = 20": "per_user_burst = 3"},
+        **{"per_user_per_second = 0.1": "per_user_per_second = 0.01"},
+    )
+    first, second = instances(2, strict)
+    wrong = (DEMO_RESELLER[0], "not-the-password")
+    # Three failures in all, spread over both instances: the user's bucket is spent, although
+    # neither instance saw three.
+    for server in (first, second, first):
+        answer = httpx.get(f"{server.base_url}/v1/echo/hi", auth=wrong)
+        assert answer.status_code == 401
+    for server in (first, second):  # now even the right password waits, on either instance
+        answer = httpx.get(f"{server.base_url}/v1/echo/hi", auth=DEMO_RESELLER)
+        assert answer.status_code == 429, answer.text
+        assert int(answer.headers["retry-after"]) > 0
+
+
+def test_a_database_outage_is_a_503_and_the_sandbox_recovers_after(tmp_path: Path) -> None:
+    with PostgresServer() as database:
+        log = tmp_path / "outage.log"
+        with SandboxProcess(database.url("outage"), log_path=log) as sandbox:
+            api = Api(sandbox.base_url, DEMO_RESELLER)
+            kept = api.create_id("outage-before")
+            database.halt()
+            try:
+                read = api.get(kept)
+                write = api.http.post(
+                    "/v1/entitlement",
+                    json={
+                        "customerIdentifier": "outage-during",
+                        "merchantAccountKey": "BANGO",
+                        "productKey": "BangoMusic",
+                    },
+                )
+                for answer in (read, write):
+                    assert answer.status_code == 503, answer.text
+                    assert answer.json()["responseCode"] == "SERVICE_UNAVAILABLE"
+                    assert int(answer.headers["retry-after"]) >= 1
+            finally:
+                database.resume()
+            deadline = time.monotonic() + 20
+            while api.get(kept).status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert api.get(kept).json()["entitlementId"] == kept
+            assert api.status(api.create_id("outage-after")) == "ACTIVE"
+        assert "Traceback" not in log.read_text()
+
+
+def test_expiries_swept_by_two_instances_fire_once(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    """Both instances' sweepers find the same entitlements due: each expires once, with one
+    notification."""
+    first, second = instances(2)
+    api = Api(first.base_url, DEMO_RESELLER)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    expiry = soon.isoformat(timespec="seconds").replace("+00:00", "Z")
+    ids = [api.create_id(f"multi-expiry-{n}", dateExpiry=expiry) for n in range(12)]
+    deadline = time.monotonic() + 20
+    other = Api(second.base_url, DEMO_RESELLER)
+    while time.monotonic() < deadline:
+        if all(other.status(e) != "ACTIVE" for e in ids):
+            break
+        time.sleep(0.2)
+    time.sleep(2.5)  # both sweepers have run again since
+    histories = [api.notification_types(e) for e in ids]
+    assert all(len(h) == 2 and h[0] == "ACTIVATION_SUCCESS" for h in histories), histories
