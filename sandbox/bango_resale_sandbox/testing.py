@@ -1,7 +1,16 @@
 """Helpers for tests and benchmarks of anything that talks to the sandbox.
 
-- `SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
-  SQLite file and waits until the health check answers (context manager, `kill()` for crashes).
+The one launcher, in two forms with the same constructor and the same `base_url`/`port`/
+`db_path`, each a context manager that returns once the health check answers:
+
+- `SandboxThread` serves the real app with the real uvicorn server (the sandbox's own limits) on
+  a free loopback port, in a background thread of the calling process: real HTTP and a real
+  database, without paying a Python start-up per sandbox. The default for tests.
+- `SandboxProcess` starts `python -m bango_resale_sandbox` in a child process, for what needs
+  one: a crash (`kill()`, SIGKILL), the command line and its environment, a log file, several
+  instances on one database.
+
+The others:
 - `PostgresServer` runs a throwaway PostgreSQL server (the machine's `initdb`/`pg_ctl`) in a
   temporary folder on a free loopback port, as an unprivileged user when run as root.
 - `NotificationSink` is a loopback HTTP server that records every notification POSTed to it.
@@ -11,6 +20,7 @@
 
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import os
@@ -146,6 +156,94 @@ class SandboxProcess:
         self.process = None
 
     def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxThread:
+    """The sandbox in this process: `uvicorn.Server` on a background thread, serving the app the
+    command line would build (same configuration, faults and resellers). start()/stop(), or use
+    it as a context manager."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        port: int | None = None,
+        config: Path | str | None = None,
+        faults: Sequence[str] = (),
+        resellers: Sequence[tuple[str, str]] = (),
+        login_throttle: bool = True,
+    ) -> None:
+        self.db_path: Path | str = (
+            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        )
+        self.port = port or free_port()
+        self.config = config
+        self.faults = tuple(faults)
+        self.resellers = tuple(resellers)
+        self.login_throttle = login_throttle
+        self._server: Any = None
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._gc_threshold = gc.get_threshold()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> SandboxThread:
+        from . import create_app, load_config, server
+        from .faults import parse_faults
+
+        config = load_config(None if self.config is None else Path(self.config))
+        if self.resellers:
+            config = config.with_resellers(list(self.resellers))
+        config = config.with_faults(parse_faults(self.faults))
+        if not self.login_throttle:
+            config = config.without_login_throttle()
+        app = create_app(str(self.db_path), config)
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
+        self._server = server.build(app, log_level="warning", limits=config.limits)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._listener]},
+            name=f"sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the in-process sandbox on port {self.port} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Graceful stop: uvicorn's shutdown (lifespan included), then join the thread."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+            self._thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            # The app tunes the collector for a process of its own (freeze, high threshold):
+            # give the test process its settings back.
+            gc.unfreeze()
+            gc.set_threshold(*self._gc_threshold)
+
+    def __enter__(self) -> SandboxThread:
         return self.start()
 
     def __exit__(
