@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import sandbox_data
 from bango_resale_contract.certification import (
     CertificationOptions,
     Outcome,
@@ -19,6 +19,7 @@ from bango_resale_contract.certification import (
     write_reports,
 )
 from bango_resale_contract.certification.__main__ import main
+from bango_resale_sandbox.testing import SandboxThread, free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -95,16 +96,18 @@ def test_a_cancel_that_drops_its_reason_fails_the_cancel_journey(tmp_path: Path)
     assert "FAILED" in files.markdown.read_text("utf-8").splitlines()[2]
 
 
-def test_another_service_gets_manual_steps_never_passed(tmp_path: Path) -> None:
-    with service.running_sandbox() as url:
-        run = certify(
-            CertificationOptions(
-                url=url,
-                user=sandbox_data.DEMO_USER,
-                password=sandbox_data.DEMO_PASSWORD,
-                report_dir=tmp_path,
-            )
+def test_another_service_gets_manual_steps_never_passed(
+    tmp_path: Path, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    url = in_process_sandbox(login_throttle=False).base_url
+    run = certify(
+        CertificationOptions(
+            url=url,
+            user=sandbox_data.DEMO_USER,
+            password=sandbox_data.DEMO_PASSWORD,
+            report_dir=tmp_path,
         )
+    )
     files = write_reports(run, tmp_path)
 
     assert run.outcome is Outcome.MANUAL
@@ -135,7 +138,7 @@ def test_another_service_gets_manual_steps_never_passed(tmp_path: Path) -> None:
 def test_an_unreachable_service_fails_every_journey(tmp_path: Path) -> None:
     run = certify(
         CertificationOptions(
-            url=f"http://127.0.0.1:{service.free_port()}",
+            url=f"http://127.0.0.1:{free_port()}",
             user="reseller",
             password="secret",
             report_dir=tmp_path,
