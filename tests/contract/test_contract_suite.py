@@ -26,6 +26,8 @@ def _from_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPOSITORY)
 
 
+# Judged on what schemathesis reaches in its time budget (link coverage): never beside other tests.
+@pytest.mark.serial
 def test_clean_sandbox_passes_with_every_figure(tmp_path: Path) -> None:
     result = run_suite(SuiteOptions(report_dir=tmp_path, config_path=CONFIG, echo=False))
 
@@ -58,6 +60,8 @@ EXPECTED_FINDINGS = {
 FOUND_BY_SCENARIOS = frozenset({"wrong_response_code", "illegal_transition"})
 
 
+# Judged on what a 6-second budget finds: never beside other tests.
+@pytest.mark.serial
 @pytest.mark.parametrize("fault", sorted(EXPECTED_FINDINGS))
 def test_each_deliberate_fault_is_reported(fault: str, tmp_path: Path) -> None:
     result = run_suite(

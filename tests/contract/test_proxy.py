@@ -24,8 +24,8 @@ from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
+from bango_resale_contract.notification_server import NotificationServer, receiving
 from bango_resale_contract.proxy import RECEIVER_PATH
-from bango_resale_contract.receiver import NotificationReceiver, receiving
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
 from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, free_port
@@ -41,7 +41,7 @@ class Proxied:
     url: str
     sandbox_url: str
     report_dir: Path
-    receiver: NotificationReceiver | None
+    receiver: NotificationServer | None
     process: subprocess.Popen[bytes]
     counter: int = 0
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import Api, SandboxThread
+from bango_resale_sandbox.testing import Api, SandboxProcess
 
 pytestmark = pytest.mark.integration
 
@@ -100,8 +100,10 @@ class ApplyingReceiver:
 
 @pytest.fixture
 def fast_retry_sandbox(
-    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path
-) -> Iterator[SandboxThread]:
+    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path
+) -> Iterator[SandboxProcess]:
+    # In a process of its own: delivery gives up after 0.3 s here, and the test process's
+    # receiver and client threads must not hold the server's interpreter that long.
     text = default_config_text()
     for old, new in [
         ("timeout_seconds = 5.0", "timeout_seconds = 0.3"),
@@ -112,7 +114,7 @@ def fast_retry_sandbox(
         text = text.replace(old, new)
     config = tmp_path / "fast-retry.toml"
     config.write_text(text)
-    yield in_process_sandbox(config=config)
+    yield sandbox_server(config=config)
 
 
 def life_of_an_entitlement(api: Api, customer: str, url: str) -> str:
@@ -140,7 +142,7 @@ def wait_until_settled(api: Api, timeout: float = 60.0) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("trouble_seconds", [0.0, 3.0], ids=["healthy", "failing-and-stalling"])
 def test_a_receiver_applying_in_arrival_order_ends_with_the_current_status(
-    fast_retry_sandbox: SandboxThread, trouble_seconds: float
+    fast_retry_sandbox: SandboxProcess, trouble_seconds: float
 ) -> None:
     api = Api(fast_retry_sandbox.base_url, ("demo", "demo-secret"))
     with ApplyingReceiver(trouble_seconds=trouble_seconds) as receiver:
@@ -171,7 +173,7 @@ def test_a_receiver_applying_in_arrival_order_ends_with_the_current_status(
 
 
 def test_a_stuck_entitlement_does_not_hold_back_the_others(
-    fast_retry_sandbox: SandboxThread,
+    fast_retry_sandbox: SandboxProcess,
 ) -> None:
     api = Api(fast_retry_sandbox.base_url, ("demo", "demo-secret"))
     with ApplyingReceiver(trouble_seconds=4.0, stuck_paths={"/stuck"}, flaky=False) as receiver:
