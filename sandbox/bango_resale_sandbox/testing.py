@@ -66,6 +66,8 @@ class SandboxProcess:
         log_path: Path | str | None = None,
         extra_env: dict[str, str] | None = None,
         login_throttle: bool = True,
+        program: Sequence[str] = (sys.executable, "-m", "bango_resale_sandbox"),
+        cwd: Path | str | None = None,
     ) -> None:
         # A SQLite file, or a postgresql:// URL (kept as the string it is).
         self.db_path: Path | str = (
@@ -84,6 +86,10 @@ class SandboxProcess:
         self.log_path = Path(log_path)
         self.extra_env = extra_env or {}
         self.login_throttle = login_throttle
+        # The command that runs the sandbox: this interpreter's module, or another install's
+        # console script (`bango-resale-sandbox` of a wheel in its own virtual environment).
+        self.program = tuple(program)
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,9 +98,7 @@ class SandboxProcess:
 
     def command(self) -> list[str]:
         command = [
-            sys.executable,
-            "-m",
-            "bango_resale_sandbox",
+            *self.program,
             "--host",
             "127.0.0.1",
             "--port",
@@ -119,7 +123,7 @@ class SandboxProcess:
             env.pop("BANGO_SANDBOX_FAULTS", None)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
