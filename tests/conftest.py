@@ -25,7 +25,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -41,6 +41,7 @@ from bango_resale_sandbox.testing import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SandboxLauncher = TypeVar("SandboxLauncher", SandboxThread, SandboxProcess)
 
 
 @pytest.fixture(scope="session")
@@ -137,36 +138,34 @@ def fresh_database(
     return fresh
 
 
-@pytest.fixture
-def in_process_sandbox(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxThread]]:
-    """Factory for fresh sandboxes in this process: `in_process_sandbox(faults=..., config=...,
-    resellers=..., login_throttle=...)`."""
-    started: list[SandboxThread] = []
+def _fresh_sandboxes(
+    launcher: type[SandboxLauncher], fresh_database: Callable[[], str]
+) -> Iterator[Callable[..., SandboxLauncher]]:
+    """A factory of started sandboxes, each on a new database; all stopped afterwards."""
+    started: list[SandboxLauncher] = []
 
-    def start(**kwargs: Any) -> SandboxThread:
-        server = SandboxThread(fresh_database(), **kwargs).start()
+    def start(**kwargs: Any) -> SandboxLauncher:
+        server = launcher(fresh_database(), **kwargs).start()
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def in_process_sandbox(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxThread]]:
+    """Factory for fresh sandboxes in this process: `in_process_sandbox(faults=..., config=...,
+    resellers=..., login_throttle=...)`."""
+    yield from _fresh_sandboxes(SandboxThread, fresh_database)
 
 
 @pytest.fixture
 def sandbox_server(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxProcess]]:
     """Factory for fresh sandboxes in child processes: `sandbox_server(faults=..., config=...,
     resellers=..., extra_env=..., log_path=...)`."""
-    started: list[SandboxProcess] = []
-
-    def start(**kwargs: Any) -> SandboxProcess:
-        server = SandboxProcess(fresh_database(), **kwargs).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    yield from _fresh_sandboxes(SandboxProcess, fresh_database)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Helpers for tests and benchmarks of anything that talks to the sandbox.
 
-The one launcher, in two forms with the same constructor and the same `base_url`/`port`/
-`db_path`, each a context manager that returns once the health check answers:
+The one launcher, in two forms with the same arguments and the same `base_url`/`port`/`db_path`,
+each a context manager (or start()/stop()) that returns once the server answers:
 
 - `SandboxThread` serves the real app with the real uvicorn server (the sandbox's own limits) on
   a free loopback port, in a background thread of the calling process: real HTTP and a real
@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -52,7 +52,52 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class SandboxProcess:
+class _Sandbox:
+    """What both forms of the launcher share: their arguments, address and context manager."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        port: int | None = None,
+        config: Path | str | None = None,
+        faults: Sequence[str] = (),
+        resellers: Sequence[tuple[str, str]] = (),
+        login_throttle: bool = True,
+    ) -> None:
+        # A SQLite file, or a postgresql:// URL (kept as the string it is).
+        self.db_path: Path | str = (
+            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        )
+        self.port = port or free_port()
+        self.config = config
+        self.faults = tuple(faults)
+        self.resellers = tuple(resellers)
+        self.login_throttle = login_throttle
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxProcess(_Sandbox):
     """A sandbox server in a child process. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -69,14 +114,14 @@ class SandboxProcess:
         program: Sequence[str] = (sys.executable, "-m", "bango_resale_sandbox"),
         cwd: Path | str | None = None,
     ) -> None:
-        # A SQLite file, or a postgresql:// URL (kept as the string it is).
-        self.db_path: Path | str = (
-            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        super().__init__(
+            db_path,
+            port=port,
+            config=config,
+            faults=faults,
+            resellers=resellers,
+            login_throttle=login_throttle,
         )
-        self.port = port or free_port()
-        self.config = config
-        self.faults = tuple(faults)
-        self.resellers = tuple(resellers)
         if log_path is None:
             log_path = (
                 self.db_path.with_suffix(".log")
@@ -85,16 +130,11 @@ class SandboxProcess:
             )
         self.log_path = Path(log_path)
         self.extra_env = extra_env or {}
-        self.login_throttle = login_throttle
         # The command that runs the sandbox: this interpreter's module, or another install's
         # console script (`bango-resale-sandbox` of a wheel in its own virtual environment).
         self.program = tuple(program)
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         command = [
@@ -116,7 +156,7 @@ class SandboxProcess:
             command.append("--no-login-throttle")
         return command
 
-    def start(self, timeout: float = 20.0) -> SandboxProcess:
+    def start(self, timeout: float = 20.0) -> Self:
         env = {**os.environ, **self.extra_env}
         if "BANGO_SANDBOX_FAULTS" not in self.extra_env:
             # Faults come only from this object, never from the caller's environment.
@@ -159,19 +199,8 @@ class SandboxProcess:
             self.process.wait()
         self.process = None
 
-    def __enter__(self) -> SandboxProcess:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class SandboxThread:
+class SandboxThread(_Sandbox):
     """The sandbox in this process: `uvicorn.Server` on a background thread, serving the app the
     command line would build (same configuration, faults and resellers). start()/stop(), or use
     it as a context manager."""
@@ -186,24 +215,20 @@ class SandboxThread:
         resellers: Sequence[tuple[str, str]] = (),
         login_throttle: bool = True,
     ) -> None:
-        self.db_path: Path | str = (
-            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        super().__init__(
+            db_path,
+            port=port,
+            config=config,
+            faults=faults,
+            resellers=resellers,
+            login_throttle=login_throttle,
         )
-        self.port = port or free_port()
-        self.config = config
-        self.faults = tuple(faults)
-        self.resellers = tuple(resellers)
-        self.login_throttle = login_throttle
         self._server: Any = None
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._gc_threshold = gc.get_threshold()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 20.0) -> SandboxThread:
+    def start(self, timeout: float = 20.0) -> Self:
         from . import create_app, load_config, server
         from .faults import parse_faults
 
@@ -246,17 +271,6 @@ class SandboxThread:
             # give the test process its settings back.
             gc.unfreeze()
             gc.set_threshold(*self._gc_threshold)
-
-    def __enter__(self) -> SandboxThread:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class PostgresServer:

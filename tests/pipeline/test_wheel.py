@@ -57,6 +57,10 @@ print("ok")
 """
 
 
+# One worker runs this module under `make test`, so that the module's wheel is built once.
+pytestmark = pytest.mark.xdist_group("wheel")
+
+
 def run(
     *command: str | Path,
     cwd: Path | None = None,
