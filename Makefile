@@ -67,8 +67,14 @@ typecheck: $(STAMP) ## mypy --strict over the hand-written packages
 
 check: lint spec-diff drift typecheck ## every static check CI runs
 
+# Most tests wait (servers, child processes, a browser): workers overlap the waits. The tests
+# marked `serial` are judged on what a time budget achieves, so they run afterwards, alone.
+# loadgroup keeps a module marked xdist_group on one worker (its module fixture built once).
+PYTEST_WORKERS ?= 2
+
 test: $(SYSTEM_STAMP) check certify ## static checks, the certification journeys, then the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m 'not serial'
+	$(BIN)/pytest -m serial
 
 sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB (a SQLite file or a postgresql:// URL)
 	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db '$(DB)'

@@ -1,4 +1,20 @@
-"""Shared test configuration."""
+"""Shared test configuration, and every fixture that runs a sandbox (one launcher:
+`bango_resale_sandbox.testing`).
+
+- `store_kind`: "sqlite", or "postgresql" where tests/sandbox/conftest.py runs a module's tests
+  on both stores.
+- `postgres`: one throwaway PostgreSQL server for the whole session (started on first use).
+- `fresh_database`: a factory of new, empty databases of the test's store kind.
+- `sandbox`: one shared default sandbox for the session, in this process (`SandboxThread`);
+  tests keep apart by using fresh customer ids (see `customer`).
+- `in_process_sandbox`: a factory; `in_process_sandbox(faults=[...], config=path, ...)` starts a
+  fresh sandbox with its own database in this process (stopped after the test).
+- `sandbox_server`: the same factory for a sandbox in a child process (`SandboxProcess`), for
+  tests that kill it, set its environment, read its log or run several on one database.
+- `api` / `api2`: `Api` clients of the shared sandbox as the two demo resellers; `live`: the
+  public `ResaleClient` on it.
+- `receiver`: a `NotificationSink` for the test.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +22,26 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
+from bango_resale import ResaleClient
+from bango_resale_sandbox.testing import (
+    DEMO_RESELLER,
+    SECOND_DEMO_RESELLER,
+    Api,
+    NotificationSink,
+    PostgresServer,
+    SandboxProcess,
+    SandboxThread,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SandboxLauncher = TypeVar("SandboxLauncher", SandboxThread, SandboxProcess)
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +109,101 @@ def chromium() -> Callable[..., list[str]]:
         return [binary, headless, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments]
 
     return command
+
+
+@pytest.fixture(scope="session")
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server; every sandbox on it gets a schema of its own."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fresh_database(
+    store_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], str]:
+    """Call it for a new empty database: a SQLite path or a URL naming a new schema."""
+
+    def fresh() -> str:
+        if store_kind == "postgresql":
+            server: PostgresServer = request.getfixturevalue("postgres")
+            return server.url(f"t_{uuid.uuid4().hex[:16]}")
+        return str(tmp_path_factory.mktemp("db") / "sandbox.sqlite3")
+
+    return fresh
+
+
+def _fresh_sandboxes(
+    launcher: type[SandboxLauncher], fresh_database: Callable[[], str]
+) -> Iterator[Callable[..., SandboxLauncher]]:
+    """A factory of started sandboxes, each on a new database; all stopped afterwards."""
+    started: list[SandboxLauncher] = []
+
+    def start(**kwargs: Any) -> SandboxLauncher:
+        server = launcher(fresh_database(), **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def in_process_sandbox(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxThread]]:
+    """Factory for fresh sandboxes in this process: `in_process_sandbox(faults=..., config=...,
+    resellers=..., login_throttle=...)`."""
+    yield from _fresh_sandboxes(SandboxThread, fresh_database)
+
+
+@pytest.fixture
+def sandbox_server(fresh_database: Callable[[], str]) -> Iterator[Callable[..., SandboxProcess]]:
+    """Factory for fresh sandboxes in child processes: `sandbox_server(faults=..., config=...,
+    resellers=..., extra_env=..., log_path=...)`."""
+    yield from _fresh_sandboxes(SandboxProcess, fresh_database)
+
+
+@pytest.fixture(scope="session")
+def sandbox(fresh_database: Callable[[], str]) -> Iterator[SandboxThread]:
+    """The shared default sandbox (packaged configuration, demo resellers), in this process."""
+    with SandboxThread(fresh_database()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def api(sandbox: SandboxThread) -> Iterator[Api]:
+    client = Api(sandbox.base_url, DEMO_RESELLER)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def api2(sandbox: SandboxThread) -> Iterator[Api]:
+    client = Api(sandbox.base_url, SECOND_DEMO_RESELLER)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def live(sandbox: SandboxThread) -> Iterator[ResaleClient]:
+    """The public client on the shared sandbox, as the first demo reseller."""
+    user, password = DEMO_RESELLER
+    with ResaleClient(sandbox.base_url, user, password) as c:
+        yield c
+
+
+@pytest.fixture
+def customer() -> str:
+    """A customer id no other test uses."""
+    return f"cust-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[NotificationSink]:
+    with NotificationSink() as running:
+        yield running

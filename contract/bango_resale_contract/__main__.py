@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import live_cli, sandbox_data, service
+from bango_resale_contract import live_cli, run_target, sandbox_data
 from bango_resale_contract.suite import (
     SuiteOptions,
     default_config_path,
@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="bango-resale-contract",
         description="Contract-test a Bango Resale service against the partner spec.",
     )
-    service.add_target_arguments(parser)
+    run_target.add_target_arguments(parser)
     parser.add_argument(
         "--product",
         action="append",
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments is None:
         return live_cli.main(argv)
     try:
-        url, user, password = service.target_from_arguments(arguments)
+        url, user, password = run_target.target_from_arguments(arguments)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2

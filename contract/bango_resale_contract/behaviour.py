@@ -18,7 +18,7 @@ from typing import Any
 
 from bango_resale_spec import PRODUCT_CHANGE, StatusMachine, Transition
 
-from .receiver import NotificationReceiver
+from .notification_server import NotificationServer
 
 CHECK = "bango_status_machine"
 NOTIFICATION_CHECK = "bango_notifications"
@@ -103,7 +103,7 @@ class BehaviourJudge:
     """Tracks statuses and judges exchanges and events against the status machine."""
 
     machine: StatusMachine
-    receiver: NotificationReceiver | None = None
+    receiver: NotificationServer | None = None
     status: dict[str, str] = field(default_factory=dict)
     deferred: dict[str, Transition] = field(default_factory=dict)
     firings: dict[str, list[Firing]] = field(default_factory=lambda: defaultdict(list))

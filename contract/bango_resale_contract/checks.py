@@ -48,7 +48,7 @@ def documented_pairs() -> Mapping[str, frozenset[tuple[int, str]]]:
     """Per operationId, the documented (HTTP status, responseCode) pairs."""
     return {
         operation_id: frozenset((o.http_status, o.response_code) for o in outcomes)
-        for operation_id, outcomes in spec.operation_outcomes().items()
+        for operation_id, outcomes in spec.operation_responses().items()
     }
 
 
@@ -57,7 +57,7 @@ def legal_statuses() -> Mapping[tuple[str, int, str], frozenset[str]]:
     """(operationId, HTTP status, responseCode) -> statuses a returned record may carry."""
     return {
         (operation_id, o.http_status, o.response_code): frozenset(o.entitlement_statuses)
-        for operation_id, outcomes in spec.operation_outcomes().items()
+        for operation_id, outcomes in spec.operation_responses().items()
         for o in outcomes
         if o.entitlement_statuses
     }

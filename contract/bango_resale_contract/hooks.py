@@ -82,7 +82,7 @@ def _is_partner_operation(case: Any) -> bool:
     """A documented request of a partner operation (not a probe with another HTTP method,
     whose answer the built-in unsupported_method check judges)."""
     return (
-        _operation_id(case) in spec.operation_outcomes()
+        _operation_id(case) in spec.operation_responses()
         and str(case.method).upper() == str(case.operation.method).upper()
     )
 
@@ -213,7 +213,7 @@ def _products_under_test() -> tuple[tuple[str, str], ...]:
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     """Steer schema-valid requests toward data the service can act on."""
     operation_id = _operation_id(case)
-    if operation_id not in spec.operation_outcomes():
+    if operation_id not in spec.operation_responses():
         _drop_forced_failure_magic(case)
     meta = case.meta
     if meta is None or meta.generation.mode != GenerationMode.POSITIVE:

@@ -70,7 +70,7 @@ def coverage_matrix(observations: Iterable[Observation]) -> list[MatrixRow]:
         key = (observation.operation_id, observation.http_status, observation.response_code)
         seen.setdefault(key, set()).add(observation.source.split(":")[0])
     rows = []
-    for operation_id, outcomes in spec.operation_outcomes().items():
+    for operation_id, outcomes in spec.operation_responses().items():
         for outcome in outcomes:
             key = (operation_id, outcome.http_status, outcome.response_code)
             rows.append(
@@ -86,7 +86,7 @@ def coverage_matrix(observations: Iterable[Observation]) -> list[MatrixRow]:
 
 def operations_exercised(observations: Iterable[Observation]) -> Mapping[str, int]:
     """Requests answered per documented operation (zero for those never called)."""
-    counts = dict.fromkeys(spec.operation_outcomes(), 0)
+    counts = dict.fromkeys(spec.operation_responses(), 0)
     for observation in observations:
         if observation.operation_id in counts:
             counts[observation.operation_id] += 1

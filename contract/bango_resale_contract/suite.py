@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import bango_resale_spec as spec
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import run_target, sandbox_data
 from bango_resale_contract.observations import (
     MatrixRow,
     Observation,
@@ -111,7 +111,7 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
             base_url = options.url.rstrip("/")
         else:
             base_url = stack.enter_context(
-                service.running_sandbox(options.faults, options.report_dir / "sandbox.log")
+                run_target.running_sandbox(options.faults, options.report_dir / "sandbox.log")
             )
         partner = run_schemathesis(
             name="partner",
@@ -388,7 +388,7 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
     lines = ["", "=" * 78, "Bango Resale contract suite", "=" * 78]
     if result.matrix:
         lines.append(format_matrix(result.matrix))
-    total_operations = len(spec.operation_outcomes())
+    total_operations = len(spec.operation_responses())
     exercised = sum(1 for count in result.exercised.values() if count)
     lines.append(f"Operations exercised: {exercised}/{total_operations}")
     for run in result.runs:

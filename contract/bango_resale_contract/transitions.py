@@ -22,7 +22,7 @@ from bango_resale_spec import StatusMachine, status_machine
 
 from . import sandbox_data
 from .behaviour import SETTLE_SECONDS, STEP_WAIT_SECONDS, BehaviourJudge
-from .receiver import NotificationReceiver, receiving
+from .notification_server import NotificationServer, receiving
 from .scenarios import (
     ACTION_202,
     ACTIVATED,
@@ -83,7 +83,7 @@ class TransitionReport:
 
 
 @dataclass
-class Journey:
+class Walk:
     """One walk: requests through the scenario client, events through the controls."""
 
     client: ScenarioClient
@@ -219,7 +219,7 @@ SUSPEND = {
 RESUME = {"entitlementBenefits": "NORMAL"}
 
 
-def _life_of_an_active_entitlement(j: Journey) -> None:
+def _life_of_an_active_entitlement(j: Walk) -> None:
     """Metadata, suspend and resume (at once and deferred), cancel, reactivate in every way."""
     e, _ = j.create("create activated")
     j.act("updateEntitlement", e, "update metadata", body={"extensionData": {"journey": "1"}})
@@ -304,7 +304,7 @@ def _life_of_an_active_entitlement(j: Journey) -> None:
     )
 
 
-def _pending_without_sign_up(j: Journey) -> None:
+def _pending_without_sign_up(j: Walk) -> None:
     """201 PENDING, the same create again, activation info, activation; a deferred revoke."""
     customer = j.client.unique("transition-customer")
     e, _ = j.create("create pending", magic=CREATED, expect=OK_201, customer=customer)
@@ -327,7 +327,7 @@ def _pending_without_sign_up(j: Journey) -> None:
     j.confirm(e, "merchant confirms the revoke")
 
 
-def _pending_with_sign_up(j: Journey) -> None:
+def _pending_with_sign_up(j: Walk) -> None:
     """202 CLIENT_ACTION_REQUIRED, the same create again, then a cancel while PENDING."""
     customer = j.client.unique("transition-customer")
     e, _ = j.create("create needing sign-up", magic=SIGN_UP, expect=ACTION_202, customer=customer)
@@ -337,7 +337,7 @@ def _pending_with_sign_up(j: Journey) -> None:
     )
 
 
-def _product_changes(j: Journey) -> None:
+def _product_changes(j: Walk) -> None:
     """A product change at once, needing sign-up, deferred, and deferred needing sign-up."""
     e, _ = j.create("create MUSIC", product=j.product(1))
     j.act("updateEntitlement", e, "change product", body={"productKey": j.product(2)[1]})
@@ -373,7 +373,7 @@ def _product_changes(j: Journey) -> None:
     j.confirm(e, "merchant confirms; the customer must sign up", behaviour="needs-sign-up")
 
 
-def _ends_of_a_paid_period(j: Journey, clock_advances: list[Callable[[], None]]) -> None:
+def _ends_of_a_paid_period(j: Walk, clock_advances: list[Callable[[], None]]) -> None:
     """MUSIC keeps access to the end of the period: cancel from each status, deferred too."""
     ending, _ = j.create("create MUSIC to cancel", product=j.product(1))
     j.act(
@@ -440,7 +440,7 @@ def _ends_of_a_paid_period(j: Journey, clock_advances: list[Callable[[], None]])
     clock_advances.append(advance)
 
 
-def _the_merchants_own_ends(j: Journey) -> None:
+def _the_merchants_own_ends(j: Walk) -> None:
     """The merchant cancels, revokes, or loses track (FAILED)."""
     for event, action in (
         ("MERCHANT_CANCELLED", "merchant-cancel"),
@@ -456,7 +456,7 @@ def run_transitions(
     user: str,
     password: str,
     *,
-    receiver: NotificationReceiver | None,
+    receiver: NotificationServer | None,
     controls: bool,
     machine: StatusMachine | None = None,
     products: tuple[tuple[str, str], ...] = (),
@@ -470,7 +470,7 @@ def run_transitions(
     report = TransitionReport(judge, events_run=controls)
     with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
         client = ScenarioClient(http=http, report=report.exchanges, judge=judge)
-        journey = Journey(client, judge, controls, receiver.url if receiver else None)
+        journey = Walk(client, judge, controls, receiver.url if receiver else None)
         if products:
             journey.products = products
         clock_advances: list[Callable[[], None]] = []

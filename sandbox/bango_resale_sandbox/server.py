@@ -120,8 +120,8 @@ def limited_protocol(limits: ServerLimits) -> type[HttpToolsProtocol]:
     return LimitedHttpToolsProtocol
 
 
-def run(app: Any, *, sockets: list[socket.socket], log_level: str, limits: ServerLimits) -> None:
-    """Serve `app` on already bound sockets until interrupted."""
+def build(app: Any, *, log_level: str, limits: ServerLimits) -> Any:
+    """The uvicorn server for `app` (a `uvicorn.Server`), configured with `limits`."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -133,4 +133,9 @@ def run(app: Any, *, sockets: list[socket.socket], log_level: str, limits: Serve
         lifespan="on",
         timeout_keep_alive=limits.keep_alive_seconds,
     )
-    uvicorn.Server(config).run(sockets=sockets)
+    return uvicorn.Server(config)
+
+
+def run(app: Any, *, sockets: list[socket.socket], log_level: str, limits: ServerLimits) -> None:
+    """Serve `app` on already bound sockets until interrupted."""
+    build(app, log_level=log_level, limits=limits).run(sockets=sockets)

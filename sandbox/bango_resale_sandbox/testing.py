@@ -1,7 +1,16 @@
 """Helpers for tests and benchmarks of anything that talks to the sandbox.
 
-- `SandboxProcess` starts `python -m bango_resale_sandbox` on a free loopback port with its own
-  SQLite file and waits until the health check answers (context manager, `kill()` for crashes).
+The one launcher, in two forms with the same arguments and the same `base_url`/`port`/`db_path`,
+each a context manager (or start()/stop()) that returns once the server answers:
+
+- `SandboxThread` serves the real app with the real uvicorn server (the sandbox's own limits) on
+  a free loopback port, in a background thread of the calling process: real HTTP and a real
+  database, without paying a Python start-up per sandbox. The default for tests.
+- `SandboxProcess` starts `python -m bango_resale_sandbox` in a child process, for what needs
+  one: a crash (`kill()`, SIGKILL), the command line and its environment, a log file, several
+  instances on one database.
+
+The others:
 - `PostgresServer` runs a throwaway PostgreSQL server (the machine's `initdb`/`pg_ctl`) in a
   temporary folder on a free loopback port, as an unprivileged user when run as root.
 - `NotificationSink` is a loopback HTTP server that records every notification POSTed to it.
@@ -11,6 +20,7 @@
 
 from __future__ import annotations
 
+import gc
 import glob
 import json
 import os
@@ -27,7 +37,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -42,7 +52,52 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class SandboxProcess:
+class _Sandbox:
+    """What both forms of the launcher share: their arguments, address and context manager."""
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        *,
+        port: int | None = None,
+        config: Path | str | None = None,
+        faults: Sequence[str] = (),
+        resellers: Sequence[tuple[str, str]] = (),
+        login_throttle: bool = True,
+    ) -> None:
+        # A SQLite file, or a postgresql:// URL (kept as the string it is).
+        self.db_path: Path | str = (
+            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        )
+        self.port = port or free_port()
+        self.config = config
+        self.faults = tuple(faults)
+        self.resellers = tuple(resellers)
+        self.login_throttle = login_throttle
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxProcess(_Sandbox):
     """A sandbox server in a child process. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -56,15 +111,17 @@ class SandboxProcess:
         log_path: Path | str | None = None,
         extra_env: dict[str, str] | None = None,
         login_throttle: bool = True,
+        program: Sequence[str] = (sys.executable, "-m", "bango_resale_sandbox"),
+        cwd: Path | str | None = None,
     ) -> None:
-        # A SQLite file, or a postgresql:// URL (kept as the string it is).
-        self.db_path: Path | str = (
-            db_path if str(db_path).startswith("postgresql://") else Path(db_path)
+        super().__init__(
+            db_path,
+            port=port,
+            config=config,
+            faults=faults,
+            resellers=resellers,
+            login_throttle=login_throttle,
         )
-        self.port = port or free_port()
-        self.config = config
-        self.faults = tuple(faults)
-        self.resellers = tuple(resellers)
         if log_path is None:
             log_path = (
                 self.db_path.with_suffix(".log")
@@ -73,18 +130,15 @@ class SandboxProcess:
             )
         self.log_path = Path(log_path)
         self.extra_env = extra_env or {}
-        self.login_throttle = login_throttle
+        # The command that runs the sandbox: this interpreter's module, or another install's
+        # console script (`bango-resale-sandbox` of a wheel in its own virtual environment).
+        self.program = tuple(program)
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         command = [
-            sys.executable,
-            "-m",
-            "bango_resale_sandbox",
+            *self.program,
             "--host",
             "127.0.0.1",
             "--port",
@@ -102,14 +156,14 @@ class SandboxProcess:
             command.append("--no-login-throttle")
         return command
 
-    def start(self, timeout: float = 20.0) -> SandboxProcess:
+    def start(self, timeout: float = 20.0) -> Self:
         env = {**os.environ, **self.extra_env}
         if "BANGO_SANDBOX_FAULTS" not in self.extra_env:
             # Faults come only from this object, never from the caller's environment.
             env.pop("BANGO_SANDBOX_FAULTS", None)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -145,16 +199,78 @@ class SandboxProcess:
             self.process.wait()
         self.process = None
 
-    def __enter__(self) -> SandboxProcess:
-        return self.start()
 
-    def __exit__(
+class SandboxThread(_Sandbox):
+    """The sandbox in this process: `uvicorn.Server` on a background thread, serving the app the
+    command line would build (same configuration, faults and resellers). start()/stop(), or use
+    it as a context manager."""
+
+    def __init__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
+        db_path: Path | str,
+        *,
+        port: int | None = None,
+        config: Path | str | None = None,
+        faults: Sequence[str] = (),
+        resellers: Sequence[tuple[str, str]] = (),
+        login_throttle: bool = True,
     ) -> None:
-        self.stop()
+        super().__init__(
+            db_path,
+            port=port,
+            config=config,
+            faults=faults,
+            resellers=resellers,
+            login_throttle=login_throttle,
+        )
+        self._server: Any = None
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._gc_threshold = gc.get_threshold()
+
+    def start(self, timeout: float = 20.0) -> Self:
+        from . import create_app, load_config, server
+        from .faults import parse_faults
+
+        config = load_config(None if self.config is None else Path(self.config))
+        if self.resellers:
+            config = config.with_resellers(list(self.resellers))
+        config = config.with_faults(parse_faults(self.faults))
+        if not self.login_throttle:
+            config = config.without_login_throttle()
+        app = create_app(str(self.db_path), config)
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", self.port))
+        self._server = server.build(app, log_level="warning", limits=config.limits)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._listener]},
+            name=f"sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the in-process sandbox on port {self.port} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Graceful stop: uvicorn's shutdown (lifespan included), then join the thread."""
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+            self._thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            # The app tunes the collector for a process of its own (freeze, high threshold):
+            # give the test process its settings back.
+            gc.unfreeze()
+            gc.set_threshold(*self._gc_threshold)
 
 
 class PostgresServer:

@@ -53,7 +53,7 @@ REQUEST_IDENTIFIER_REUSED = "REQUEST_IDENTIFIER_REUSED"
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class DocumentedResponse:
     """A documented (HTTP status, responseCode) pair of one operation.
 
     `entitlement_statuses` lists the statuses the returned record may carry; it is empty for
@@ -225,21 +225,21 @@ def resolve(
 
 
 @functools.cache
-def operation_outcomes() -> Mapping[str, tuple[Outcome, ...]]:
+def operation_responses() -> Mapping[str, tuple[DocumentedResponse, ...]]:
     """For every operationId, the documented (HTTP status, responseCode) pairs.
 
     Read from the `x-response-codes` extension on each of the operation's responses.
     """
-    outcomes: dict[str, tuple[Outcome, ...]] = {}
+    outcomes: dict[str, tuple[DocumentedResponse, ...]] = {}
     for path_item in load_partner_spec()["paths"].values():
         for method, operation in path_item.items():
             if method not in HTTP_METHODS:
                 continue
-            pairs: list[Outcome] = []
+            pairs: list[DocumentedResponse] = []
             for status, response in operation["responses"].items():
                 for entry in resolve(response)["x-response-codes"]:
                     pairs.append(
-                        Outcome(
+                        DocumentedResponse(
                             http_status=int(status),
                             response_code=str(entry["responseCode"]),
                             entitlement_statuses=tuple(entry.get("entitlementStatuses", ())),

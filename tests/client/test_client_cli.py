@@ -10,7 +10,7 @@ import pytest
 
 from bango_resale import DEFAULT_BASE_URL, Reason, ResaleClient
 from bango_resale.cli import build_parser, main
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -35,7 +35,7 @@ def test_reasons_json() -> None:
     assert [r["index"] for r in rows] == [r.index for r in Reason.all()]
 
 
-def test_bad_reason_is_a_usage_error_naming_the_fix(sandbox: SandboxProcess) -> None:
+def test_bad_reason_is_a_usage_error_naming_the_fix(sandbox: SandboxThread) -> None:
     code, _, err = run(
         "cancel",
         "ent-1",
@@ -53,7 +53,7 @@ def test_bad_reason_is_a_usage_error_naming_the_fix(sandbox: SandboxProcess) -> 
 
 
 @pytest.fixture
-def connection(sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> str:
+def connection(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("BANGO_RESALE_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("BANGO_RESALE_USERNAME", "demo")
     monkeypatch.setenv("BANGO_RESALE_PASSWORD", "demo-secret")
@@ -198,7 +198,7 @@ def test_usage_errors_name_the_flag(connection: str) -> None:
 
 
 def test_missing_credentials_name_the_flags(
-    sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch
+    sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("BANGO_RESALE_USERNAME", raising=False)
     monkeypatch.delenv("BANGO_RESALE_PASSWORD", raising=False)

@@ -6,13 +6,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 
 
 def test_readme_cli_block_runs_top_to_bottom(
     readme_cli_block: str,
     run_readme_cli: Callable[[str, Path, Path], str],
-    sandbox: SandboxProcess,
+    sandbox: SandboxThread,
     tmp_path: Path,
 ) -> None:
     # Every command the README names in this block must come from the block itself.

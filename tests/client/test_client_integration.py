@@ -14,7 +14,7 @@ import pytest
 
 import bango_resale as br
 from bango_resale import NavigateToUrl, Outcome, ResaleClient
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def test_typed_errors_from_the_sandbox(live: ResaleClient) -> None:
     assert caught.value.request_identifier
 
 
-def test_wrong_credentials(sandbox: SandboxProcess) -> None:
+def test_wrong_credentials(sandbox: SandboxThread) -> None:
     with (
         ResaleClient(sandbox.base_url, "demo", "wrong") as client,
         pytest.raises(br.UnauthorizedError),
@@ -139,7 +139,7 @@ def test_suspend_resume_and_query(live: ResaleClient) -> None:
     assert [e.entitlement_id for e in found] == [eid]
 
 
-def test_async_client_against_the_sandbox(sandbox: SandboxProcess) -> None:
+def test_async_client_against_the_sandbox(sandbox: SandboxThread) -> None:
     import asyncio
 
     async def run() -> str:
@@ -157,7 +157,7 @@ def test_async_client_against_the_sandbox(sandbox: SandboxProcess) -> None:
 
 
 def test_quickstart_example_runs_against_the_sandbox(
-    sandbox: SandboxProcess, repo_root: Path
+    sandbox: SandboxThread, repo_root: Path
 ) -> None:
     result = subprocess.run(
         [sys.executable, str(repo_root / "examples" / "quickstart.py")],
@@ -179,7 +179,7 @@ def test_quickstart_example_runs_against_the_sandbox(
 
 
 def test_readme_snippets_run_in_order_against_the_sandbox(
-    sandbox: SandboxProcess, repo_root: Path, capsys: pytest.CaptureFixture[str]
+    sandbox: SandboxThread, repo_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = (repo_root / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)

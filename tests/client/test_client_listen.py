@@ -18,7 +18,7 @@ import pytest
 
 from bango_resale import NotificationAuthenticationError, NotificationReceiver, ResaleClient
 from bango_resale.cli import main
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 
 # What the sandbox's demo reseller is configured to send notifications with.
 DEMO_NOTIFICATION_CREDENTIALS = ("bango-notifier", "demo-notify-secret")
@@ -72,7 +72,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def environment(sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def environment(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     settings = {
         "BANGO_RESALE_BASE_URL": sandbox.base_url,
         "BANGO_RESALE_USERNAME": "demo",
@@ -98,7 +98,7 @@ def activated(client: ResaleClient, customer: str) -> str:
     ).entitlement.entitlement_id
 
 
-def feed_body(sandbox: SandboxProcess, notification_id: str) -> bytes:
+def feed_body(sandbox: SandboxThread, notification_id: str) -> bytes:
     """The exact bytes the sandbox sends for a notification (from its own feed)."""
     answer = httpx.get(
         f"{sandbox.base_url}/sandbox/notifications/feed",
@@ -114,7 +114,7 @@ def feed_body(sandbox: SandboxProcess, notification_id: str) -> bytes:
 
 
 def test_listen_forwards_new_notifications_and_redeliveries(
-    sandbox: SandboxProcess,
+    sandbox: SandboxThread,
     live: ResaleClient,
     receiver: Receiver,
     environment: dict[str, str],
@@ -176,7 +176,7 @@ def test_listen_forwards_new_notifications_and_redeliveries(
     assert receiver.bodies == expected
 
 
-def live_notifications(sandbox: SandboxProcess, entitlement_id: str) -> list[str]:
+def live_notifications(sandbox: SandboxThread, entitlement_id: str) -> list[str]:
     answer = httpx.get(
         f"{sandbox.base_url}/sandbox/notifications",
         params={"entitlementId": entitlement_id},

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import sandbox_data
 from bango_resale_contract.certification import (
     CertificationOptions,
-    Outcome,
+    Verdict,
     certify,
     write_reports,
 )
 from bango_resale_contract.certification.__main__ import main
+from bango_resale_sandbox.testing import SandboxThread, free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -44,14 +45,14 @@ def test_every_journey_passes_on_a_fresh_sandbox(tmp_path: Path) -> None:
     files = write_reports(run, tmp_path)
 
     assert run.problems == ()
-    assert run.outcome is Outcome.PASSED, [
+    assert run.outcome is Verdict.PASSED, [
         (j.workflow_id, s.step_id, [c.detail for c in s.failed_checks])
         for j in run.journeys
         for s in j.steps
-        if s.outcome is not Outcome.PASSED
+        if s.outcome is not Verdict.PASSED
     ]
     assert len(run.journeys) == 9
-    assert run.count(Outcome.PASSED) == sum(len(j.steps) for j in run.journeys) >= 38
+    assert run.count(Verdict.PASSED) == sum(len(j.steps) for j in run.journeys) >= 38
     assert (run.finished_at - run.started_at).total_seconds() < 60
     for journey in run.journeys:
         assert journey.started_at is not None and journey.finished_at is not None
@@ -63,7 +64,7 @@ def test_every_journey_passes_on_a_fresh_sandbox(tmp_path: Path) -> None:
     assert {"success criteria check", "schema check", "status code check"} <= names
     suites = _junit(files.junit)
     assert (suites.get("tests"), suites.get("failures"), suites.get("skipped")) == (
-        str(run.count(Outcome.PASSED)),
+        str(run.count(Verdict.PASSED)),
         "0",
         "0",
     )
@@ -78,15 +79,15 @@ def test_a_cancel_that_drops_its_reason_fails_the_cancel_journey(tmp_path: Path)
     files = write_reports(run, tmp_path)
 
     outcomes = {journey.workflow_id: journey.outcome for journey in run.journeys}
-    assert outcomes.pop("cancel-with-reason") is Outcome.FAILED
-    assert set(outcomes.values()) == {Outcome.PASSED}
-    assert run.outcome is Outcome.FAILED
+    assert outcomes.pop("cancel-with-reason") is Verdict.FAILED
+    assert set(outcomes.values()) == {Verdict.PASSED}
+    assert run.outcome is Verdict.FAILED
     cancel = next(j for j in run.journeys if j.workflow_id == "cancel-with-reason")
     assert [s.outcome for s in cancel.steps] == [
-        Outcome.PASSED,
-        Outcome.FAILED,
-        Outcome.NOT_RUN,
-        Outcome.NOT_RUN,
+        Verdict.PASSED,
+        Verdict.FAILED,
+        Verdict.NOT_RUN,
+        Verdict.NOT_RUN,
     ]
     failed = " ".join(check.detail for check in cancel.steps[1].failed_checks)
     assert "cancelReasonCategory" in failed and "cancelReasonCode" in failed
@@ -95,27 +96,29 @@ def test_a_cancel_that_drops_its_reason_fails_the_cancel_journey(tmp_path: Path)
     assert "FAILED" in files.markdown.read_text("utf-8").splitlines()[2]
 
 
-def test_another_service_gets_manual_steps_never_passed(tmp_path: Path) -> None:
-    with service.running_sandbox() as url:
-        run = certify(
-            CertificationOptions(
-                url=url,
-                user=sandbox_data.DEMO_USER,
-                password=sandbox_data.DEMO_PASSWORD,
-                report_dir=tmp_path,
-            )
+def test_another_service_gets_manual_steps_never_passed(
+    tmp_path: Path, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    url = in_process_sandbox(login_throttle=False).base_url
+    run = certify(
+        CertificationOptions(
+            url=url,
+            user=sandbox_data.DEMO_USER,
+            password=sandbox_data.DEMO_PASSWORD,
+            report_dir=tmp_path,
         )
+    )
     files = write_reports(run, tmp_path)
 
-    assert run.outcome is Outcome.MANUAL
-    assert run.count(Outcome.FAILED) == run.count(Outcome.NOT_RUN) == 0
-    manual = [s for j in run.journeys for s in j.steps if s.outcome is Outcome.MANUAL]
-    assert len(manual) == run.count(Outcome.MANUAL) >= 10
+    assert run.outcome is Verdict.MANUAL
+    assert run.count(Verdict.FAILED) == run.count(Verdict.NOT_RUN) == 0
+    manual = [s for j in run.journeys for s in j.steps if s.outcome is Verdict.MANUAL]
+    assert len(manual) == run.count(Verdict.MANUAL) >= 10
     for step in manual:
         assert step.exchange is None and not step.checks
         assert step.instruction and "{$" not in step.instruction, step.instruction
     signup = next(j for j in run.journeys if j.workflow_id == "first-time-activation")
-    assert signup.steps[0].outcome is Outcome.PASSED
+    assert signup.steps[0].outcome is Verdict.PASSED
     assert f"Open {url}/sandbox/activate/" in (signup.steps[1].instruction or "")
     # Nothing the run sent used the sandbox's own controls or followed a link.
     har = json.loads((tmp_path / "respect.har").read_text("utf-8"))
@@ -135,18 +138,18 @@ def test_another_service_gets_manual_steps_never_passed(tmp_path: Path) -> None:
 def test_an_unreachable_service_fails_every_journey(tmp_path: Path) -> None:
     run = certify(
         CertificationOptions(
-            url=f"http://127.0.0.1:{service.free_port()}",
+            url=f"http://127.0.0.1:{free_port()}",
             user="reseller",
             password="secret",
             report_dir=tmp_path,
         )
     )
 
-    assert run.outcome is Outcome.FAILED
-    assert {journey.outcome for journey in run.journeys} == {Outcome.FAILED}
+    assert run.outcome is Verdict.FAILED
+    assert {journey.outcome for journey in run.journeys} == {Verdict.FAILED}
     # A journey that broke before its manual part has nothing for a person to do yet.
-    assert run.count(Outcome.MANUAL) == 0
-    assert run.count(Outcome.FAILED) == len(run.journeys)
+    assert run.count(Verdict.MANUAL) == 0
+    assert run.count(Verdict.FAILED) == len(run.journeys)
 
 
 def test_the_report_reads_in_a_browser(tmp_path: Path, chromium: Callable[..., list[str]]) -> None:

@@ -4,13 +4,13 @@ deliberate fault is reported."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bango_resale_contract import service
 from bango_resale_contract.suite import SuiteOptions, run_suite
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = REPOSITORY / "schemathesis.toml"
@@ -26,6 +26,8 @@ def _from_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPOSITORY)
 
 
+# Judged on what schemathesis reaches in its time budget (link coverage): never beside other tests.
+@pytest.mark.serial
 def test_clean_sandbox_passes_with_every_figure(tmp_path: Path) -> None:
     result = run_suite(SuiteOptions(report_dir=tmp_path, config_path=CONFIG, echo=False))
 
@@ -58,6 +60,8 @@ EXPECTED_FINDINGS = {
 FOUND_BY_SCENARIOS = frozenset({"wrong_response_code", "illegal_transition"})
 
 
+# Judged on what a 6-second budget finds: never beside other tests.
+@pytest.mark.serial
 @pytest.mark.parametrize("fault", sorted(EXPECTED_FINDINGS))
 def test_each_deliberate_fault_is_reported(fault: str, tmp_path: Path) -> None:
     result = run_suite(
@@ -82,20 +86,22 @@ def test_each_deliberate_fault_is_reported(fault: str, tmp_path: Path) -> None:
         assert any(expected in violation for violation in result.scenarios.violations)
 
 
-def test_wrong_credentials_fail_the_run(tmp_path: Path) -> None:
-    with service.running_sandbox(log_path=tmp_path / "sandbox.log") as url:
-        result = run_suite(
-            SuiteOptions(
-                url=url,
-                user="demo",
-                password="not-the-password",
-                report_dir=tmp_path,
-                config_path=CONFIG,
-                phases=("examples", "coverage"),
-                scenarios=False,
-                echo=False,
-            )
+def test_wrong_credentials_fail_the_run(
+    tmp_path: Path, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    url = in_process_sandbox(login_throttle=False).base_url
+    result = run_suite(
+        SuiteOptions(
+            url=url,
+            user="demo",
+            password="not-the-password",
+            report_dir=tmp_path,
+            config_path=CONFIG,
+            phases=("examples", "coverage"),
+            scenarios=False,
+            echo=False,
         )
+    )
 
     assert not result.passed
     partner = result.runs[0]
@@ -105,7 +111,9 @@ def test_wrong_credentials_fail_the_run(tmp_path: Path) -> None:
     assert problem.startswith("credentials refused: check --user and --password")
 
 
-def test_the_printed_replay_command_reproduces_the_failure(tmp_path: Path) -> None:
+def test_the_printed_replay_command_reproduces_the_failure(
+    tmp_path: Path, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
     result = run_suite(
         SuiteOptions(
             faults=("extra_field",),
@@ -121,12 +129,12 @@ def test_the_printed_replay_command_reproduces_the_failure(tmp_path: Path) -> No
     case_id = next(
         case for operation, case in result.runs[0].replay_ids if operation == "POST /v1/entitlement"
     )
-    with SandboxProcess(tmp_path / "replay.sqlite3", faults=("extra_field",)) as sandbox:
-        line = command.replace(" ID ", f" {case_id} ").replace(
-            "http://127.0.0.1:8000", sandbox.base_url
-        )
-        replay = subprocess.run(
-            line, shell=True, capture_output=True, text=True, check=False, timeout=120
-        )
+    sandbox = in_process_sandbox(faults=["extra_field"])
+    line = command.replace(" ID ", f" {case_id} ").replace(
+        "http://127.0.0.1:8000", sandbox.base_url
+    )
+    replay = subprocess.run(
+        line, shell=True, capture_output=True, text=True, check=False, timeout=120
+    )
     assert "Response violates schema" in replay.stdout, replay.stdout + replay.stderr
     assert "1 failed" in replay.stdout and "operation not found" not in replay.stdout

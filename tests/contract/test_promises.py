@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
-from bango_resale_contract import promises, service
+from bango_resale_contract import promises
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
+from bango_resale_sandbox.testing import SandboxThread
 
 
 def _exchange(
@@ -59,17 +62,21 @@ def test_every_promise_names_a_known_sandbox_fault() -> None:
 
 
 @pytest.mark.integration
-def test_the_clean_sandbox_keeps_every_promise() -> None:
-    with service.running_sandbox() as url:
-        report = run_scenarios(url, "demo", "demo-secret")
+def test_the_clean_sandbox_keeps_every_promise(
+    in_process_sandbox: Callable[..., SandboxThread],
+) -> None:
+    url = in_process_sandbox(login_throttle=False).base_url
+    report = run_scenarios(url, "demo", "demo-secret")
     assert report.violations == []
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("promise", promises.PROMISES, ids=lambda p: p.fault)
-def test_each_promise_catches_its_fault(promise: promises.Promise) -> None:
-    with service.running_sandbox([promise.fault]) as url:
-        report = run_scenarios(url, "demo", "demo-secret")
+def test_each_promise_catches_its_fault(
+    promise: promises.Promise, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    url = in_process_sandbox(faults=[promise.fault], login_throttle=False).base_url
+    report = run_scenarios(url, "demo", "demo-secret")
     found = [v for v in report.violations if f": {promise.name}: " in v]
     assert found, report.violations
     assert all("reproduce with: curl" in v for v in found)

@@ -26,9 +26,9 @@ from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
+from bango_resale_contract.notification_server import NotificationServer, receiving
 from bango_resale_contract.proxy import RECEIVER_PATH, default_judged_bytes
 from bango_resale_contract.proxy import command as proxy_command
-from bango_resale_contract.receiver import NotificationReceiver, receiving
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
 from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, free_port
@@ -44,7 +44,7 @@ class Proxied:
     url: str
     sandbox_url: str
     report_dir: Path
-    receiver: NotificationReceiver | None
+    receiver: NotificationServer | None
     process: subprocess.Popen[bytes]
     counter: int = 0
 

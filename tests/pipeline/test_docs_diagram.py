@@ -18,7 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 import bango_resale_spec as spec
-from bango_resale_contract.service import free_port
+from bango_resale_sandbox.testing import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

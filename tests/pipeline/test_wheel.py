@@ -6,16 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import venv
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from bango_resale_sandbox.testing import free_port
+from bango_resale_sandbox.testing import SandboxProcess
 
 CONSUMER = '''\
 """A consumer of the generated client, as a user would write it."""
@@ -57,6 +55,10 @@ assert "EntitlementResponse" in bango_resale_spec.load_partner_spec()["component
 assert "./bango-resale.openapi.yaml#/" in sandbox.read_text()
 print("ok")
 """
+
+
+# One worker runs this module under `make test`, so that the module's wheel is built once.
+pytestmark = pytest.mark.xdist_group("wheel")
 
 
 def run(
@@ -168,19 +170,11 @@ def test_contract_extra_runs_every_console_script(
     for command in ("bango-resale", "bango-resale-sandbox", "bango-resale-contract"):
         assert "usage:" in run(command, "--help", cwd=work, env=environment).stdout
 
-    port = free_port()
-    server = subprocess.Popen(
-        ["bango-resale-sandbox", "--port", str(port), "--db", str(work / "sandbox.sqlite3")],
-        cwd=work,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_up(base_url)
+    # The wheel's own console script, from the wheel's environment, outside the checkout.
+    program = [str(bin_dir / "bango-resale-sandbox")]
+    with SandboxProcess(work / "sandbox.sqlite3", program=program, cwd=work) as server:
         environment |= {
-            "BANGO_RESALE_BASE_URL": base_url,
+            "BANGO_RESALE_BASE_URL": server.base_url,
             "BANGO_RESALE_USERNAME": "demo",
             "BANGO_RESALE_PASSWORD": "demo-secret",
         }
@@ -189,10 +183,7 @@ def test_contract_extra_runs_every_console_script(
             in run("bango-resale", "echo", "wheel-ping", cwd=work, env=environment).stdout
         )
         # The README's command-line walk-through works with the wheel's commands too.
-        run_readme_cli(base_url, bin_dir, work)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        run_readme_cli(server.base_url, bin_dir, work)
 
     # The suite from the wheel alone: no checkout, so the packaged configuration and specs.
     suite = run(
@@ -210,15 +201,3 @@ def test_contract_extra_runs_every_console_script(
         env=environment,
     )
     assert "PASSED" in suite.stdout, suite.stdout + suite.stderr
-
-
-def wait_until_up(base_url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/sandbox/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the sandbox at {base_url} did not come up")

@@ -102,6 +102,8 @@ class ApplyingReceiver:
 def fast_retry_sandbox(
     sandbox_server: Callable[..., SandboxProcess], tmp_path: Path
 ) -> Iterator[SandboxProcess]:
+    # In a process of its own: delivery gives up after 0.3 s here, and the test process's
+    # receiver and client threads must not hold the server's interpreter that long.
     text = default_config_text()
     for old, new in [
         ("timeout_seconds = 5.0", "timeout_seconds = 0.3"),

@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.faults import EXTRA_FIELD_NAME, KNOWN_FAULTS
-from bango_resale_sandbox.testing import Api, ContractViolation, SandboxProcess, check_conforms
+from bango_resale_sandbox.testing import (
+    Api,
+    ContractViolation,
+    SandboxProcess,
+    SandboxThread,
+    check_conforms,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +34,9 @@ def test_faults_are_off_by_default(api: Api, customer: str) -> None:
 
 
 def test_every_fault_is_reached_by_ordinary_traffic(
-    sandbox_server: Callable[..., SandboxProcess], customer: str
+    in_process_sandbox: Callable[..., SandboxThread], customer: str
 ) -> None:
-    server = sandbox_server(faults=sorted(KNOWN_FAULTS))
+    server = in_process_sandbox(faults=sorted(KNOWN_FAULTS))
     api = Api(server.base_url, ("demo", "demo-secret"))
     # server_error: a plain-text 500 for a create with an offerKey.
     broken = api.create(customer, offerKey="FAMILY")

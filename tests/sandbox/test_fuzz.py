@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bango_resale_sandbox.magic import MagicNumber
 from bango_resale_sandbox.routes import Router
-from bango_resale_sandbox.testing import SandboxProcess
+from bango_resale_sandbox.testing import SandboxThread
 from bango_resale_spec import load_partner_spec
 from bango_resale_spec import load_sandbox_spec as sandbox_spec
 
@@ -194,10 +194,10 @@ def requests(draw: st.DrawFn, operation: tuple[str, str, str]) -> dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxThread]:
     folder = tmp_path_factory.mktemp("fuzz")
     # Wrong credentials are part of the fuzz; throttling them would hide everything after.
-    with SandboxProcess(folder / "fuzz.sqlite3", login_throttle=False) as server:
+    with SandboxThread(folder / "fuzz.sqlite3", login_throttle=False) as server:
         demo = httpx.Client(base_url=server.base_url, auth=("demo", "demo-secret"))
         magic = ["CREATE_REQUEST_RETURNS_ACTIVATED", "CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED"]
         for i, entitlement_id in enumerate(KNOWN_IDS):
@@ -221,7 +221,7 @@ TRIED: dict[str, int] = {}
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op[0] for op in OPERATIONS])
 def test_no_input_gets_a_server_error(
-    fuzz_target: SandboxProcess, operation: tuple[str, str, str]
+    fuzz_target: SandboxThread, operation: tuple[str, str, str]
 ) -> None:
     client = httpx.Client(base_url=fuzz_target.base_url, timeout=10.0)
 
@@ -244,7 +244,7 @@ def test_no_input_gets_a_server_error(
     assert TRIED[operation[0]] >= EXAMPLES_PER_OPERATION
 
 
-def test_fuzzed_data_leaves_every_listing_readable(fuzz_target: SandboxProcess) -> None:
+def test_fuzzed_data_leaves_every_listing_readable(fuzz_target: SandboxThread) -> None:
     demo = httpx.Client(base_url=fuzz_target.base_url, auth=("demo", "demo-secret"))
     listing = demo.get("/sandbox/notifications")
     assert listing.status_code == 200, listing.text

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import REASON, Api, SandboxProcess, check_conforms
+from bango_resale_sandbox.testing import REASON, Api, SandboxThread, check_conforms
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +173,7 @@ def closed_by_server(conn: socket.socket) -> bool:
 
 
 def test_oversized_request_head_gets_431_and_a_closed_connection(
-    sandbox: SandboxProcess,
+    sandbox: SandboxThread,
 ) -> None:
     big = b"GET /sandbox/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 50_000 + b"\r\n\r\n"
     answer = raw_request(sandbox.port, big)
@@ -194,14 +194,14 @@ def test_oversized_request_head_gets_431_and_a_closed_connection(
 
 
 def test_slow_request_heads_and_extra_connections_are_closed(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path
 ) -> None:
     config = write_config(
         tmp_path,
         ("request_timeout_seconds = 10", "request_timeout_seconds = 1"),
         ("max_connections = 1000", "max_connections = 5"),
     )
-    server = sandbox_server(config=config)
+    server = in_process_sandbox(config=config)
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
         conn.sendall(b"GET /sandbox/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -255,9 +255,9 @@ CREATE TABLE pending_operations (
 
 
 def test_a_database_from_before_per_reseller_ids_is_migrated(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path, customer: str
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path, customer: str
 ) -> None:
-    first = sandbox_server()
+    first = in_process_sandbox()
     Api(first.base_url, ("demo", "demo-secret")).create_id(customer, entitlementId="legacy-1")
     first.stop()
     old_db = tmp_path / "old.sqlite3"
@@ -265,7 +265,7 @@ def test_a_database_from_before_per_reseller_ids_is_migrated(
         target.executescript(_V0_TABLES)
         rows = source.execute("SELECT * FROM entitlements").fetchall()
         target.executemany(f"INSERT INTO entitlements VALUES ({','.join('?' * 11)})", rows)
-    server = SandboxProcess(old_db).start()
+    server = SandboxThread(old_db).start()
     try:
         demo = Api(server.base_url, ("demo", "demo-secret"))
         demo2 = Api(server.base_url, ("demo2", "demo2-secret"))
@@ -281,7 +281,7 @@ def test_a_database_from_before_per_reseller_ids_is_migrated(
 # -- 6. Host header ------------------------------------------------------------------------
 
 
-def test_sign_up_url_ignores_the_host_header(api: Api, sandbox: SandboxProcess) -> None:
+def test_sign_up_url_ignores_the_host_header(api: Api, sandbox: SandboxThread) -> None:
     for host in ("evil.example:666", "<b>x</b>", "a b"):
         response = api.http.post(
             "/v1/entitlement",
@@ -298,12 +298,12 @@ def test_sign_up_url_ignores_the_host_header(api: Api, sandbox: SandboxProcess) 
 
 
 def test_sign_up_url_uses_the_configured_public_base_url(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path, customer: str
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path, customer: str
 ) -> None:
     config = write_config(
         tmp_path, ('public_base_url = ""', 'public_base_url = "https://sandbox.example.net"')
     )
-    server = sandbox_server(config=config)
+    server = in_process_sandbox(config=config)
     created = Api(server.base_url, ("demo", "demo-secret")).create(customer, magic=CLIENT_ACTION)
     url = created.json()["parameters"]["url"]
     assert url.startswith("https://sandbox.example.net/sandbox/activate/")
@@ -344,9 +344,9 @@ def test_user_info_in_notification_url_is_refused(api: Api, customer: str, url: 
 
 
 def test_notification_list_is_paged_with_a_next_cursor(
-    sandbox_server: Callable[..., SandboxProcess], customer: str
+    in_process_sandbox: Callable[..., SandboxThread], customer: str
 ) -> None:
-    server = sandbox_server()
+    server = in_process_sandbox()
     demo = Api(server.base_url, ("demo", "demo-secret"))
     for i in range(1005):
         demo.create_id(f"{customer}-{i}")
@@ -371,9 +371,9 @@ def test_notification_list_is_paged_with_a_next_cursor(
 
 
 def test_failed_logins_are_throttled_per_source_and_per_user(
-    sandbox_server: Callable[..., SandboxProcess],
+    in_process_sandbox: Callable[..., SandboxThread],
 ) -> None:
-    server = sandbox_server()
+    server = in_process_sandbox()
     guesser = httpx.Client(base_url=server.base_url, auth=("demo", "wrong"))
     statuses = [guesser.get("/v1/echo/x").status_code for _ in range(50)]
     assert statuses[:20] == [401] * 20
@@ -389,7 +389,7 @@ def test_failed_logins_are_throttled_per_source_and_per_user(
 
 
 def test_failed_login_throttle_refills(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path
 ) -> None:
     config = write_config(
         tmp_path,
@@ -398,7 +398,7 @@ def test_failed_login_throttle_refills(
             "per_source_burst = 3\nper_source_per_second = 0.5",
         ),
     )
-    server = sandbox_server(config=config)
+    server = in_process_sandbox(config=config)
     wrong = [httpx.get(f"{server.base_url}/v1/echo/x", auth=("x", "y")) for _ in range(4)]
     assert [r.status_code for r in wrong] == [401, 401, 401, 429]
     time.sleep(2.5)  # one token back at 0.5 per second

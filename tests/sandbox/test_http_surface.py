@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.magic import MagicNumber
-from bango_resale_sandbox.testing import Api, SandboxProcess, check_conforms
+from bango_resale_sandbox.testing import Api, SandboxThread, check_conforms
 
 pytestmark = pytest.mark.integration
 
 
-def test_every_api_route_needs_credentials(sandbox: SandboxProcess) -> None:
+def test_every_api_route_needs_credentials(sandbox: SandboxThread) -> None:
     anonymous = httpx.Client(base_url=sandbox.base_url)
     wrong = httpx.Client(base_url=sandbox.base_url, auth=("demo", "not-the-secret"))
     for client in (anonymous, wrong):
@@ -323,7 +323,7 @@ def test_unknown_magic_number_lists_the_known_ones(api: Api) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path
 ) -> None:
     from bango_resale_sandbox.config import default_config_text
 
@@ -333,7 +333,7 @@ def test_rate_limit_answers_429_with_retry_after(
             "requests_per_second = 100000\nburst = 200000", "requests_per_second = 1\nburst = 5"
         )
     )
-    server = sandbox_server(config=config)
+    server = in_process_sandbox(config=config)
     demo = httpx.Client(base_url=server.base_url, auth=("demo", "demo-secret"))
     statuses = [demo.get("/v1/echo/x").status_code for _ in range(8)]
     assert statuses[:5] == [200] * 5
@@ -348,9 +348,9 @@ def test_rate_limit_answers_429_with_retry_after(
 
 
 def test_explicit_resellers_replace_the_demo_ones(
-    sandbox_server: Callable[..., SandboxProcess],
+    in_process_sandbox: Callable[..., SandboxThread],
 ) -> None:
-    server = sandbox_server(resellers=[("acme", "s3cret")])
+    server = in_process_sandbox(resellers=[("acme", "s3cret")])
     assert httpx.get(f"{server.base_url}/v1/echo/x", auth=("acme", "s3cret")).status_code == 200
     assert (
         httpx.get(f"{server.base_url}/v1/echo/x", auth=("demo", "demo-secret")).status_code == 401
@@ -358,9 +358,9 @@ def test_explicit_resellers_replace_the_demo_ones(
 
 
 def test_reset_forgets_only_the_callers_data(
-    customer: str, sandbox_server: Callable[..., SandboxProcess]
+    customer: str, in_process_sandbox: Callable[..., SandboxThread]
 ) -> None:
-    server = sandbox_server()
+    server = in_process_sandbox()
     one = Api(server.base_url, ("demo", "demo-secret"))
     two = Api(server.base_url, ("demo2", "demo2-secret"))
     mine, theirs = one.create_id(customer), two.create_id(customer)

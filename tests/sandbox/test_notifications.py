@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from bango_resale_sandbox.testing import Api, NotificationSink, SandboxProcess, free_port
+from bango_resale_sandbox.testing import Api, NotificationSink, SandboxThread, free_port
 from bango_resale_spec import load_partner_spec
 
 pytestmark = pytest.mark.integration
@@ -87,17 +87,17 @@ def test_bad_notification_url_is_rejected(api: Api, customer: str) -> None:
 
 
 def test_pending_notifications_survive_a_restart(
-    sandbox_server: Callable[..., SandboxProcess], tmp_path: Path, customer: str
+    in_process_sandbox: Callable[..., SandboxThread], tmp_path: Path, customer: str
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/notifications"
-    server = sandbox_server()
+    server = in_process_sandbox()
     api = Api(server.base_url, ("demo", "demo-secret"))
     entitlement_id = api.create_id(customer, notificationUrl=url)
     wait_until(lambda: api.notifications(entitlement_id)[0]["attempts"] >= 1)
     server.stop()
     with NotificationSink(port=port) as receiver:
-        restarted = SandboxProcess(server.db_path, port=server.port).start()
+        restarted = SandboxThread(server.db_path, port=server.port).start()
         try:
             received = receiver.wait_for(1, timeout=15)
             assert [n["entitlementId"] for n in received] == [entitlement_id]

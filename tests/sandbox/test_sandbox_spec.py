@@ -12,7 +12,7 @@ from openapi_spec_validator.readers import read_from_filename
 
 from bango_resale_sandbox.config import ActivationMode, ConfigError, load_config, parse_config
 from bango_resale_sandbox.magic import MagicNumber
-from bango_resale_sandbox.testing import Api, SandboxProcess
+from bango_resale_sandbox.testing import Api, SandboxThread
 from bango_resale_spec import load_sandbox_spec as sandbox_spec
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "sandbox.openapi.yaml"
@@ -36,7 +36,7 @@ def test_magic_number_enum_lists_exactly_the_known_values() -> None:
 
 @pytest.mark.integration
 def test_every_documented_control_answers_with_a_documented_status(
-    sandbox: SandboxProcess, api: Api, customer: str
+    sandbox: SandboxThread, api: Api, customer: str
 ) -> None:
     entitlement_id = api.create_id(customer)
     calls = {
@@ -118,9 +118,9 @@ def test_controls_document_the_transient_answers_magic_numbers_force(api: Api, m
 
 
 def test_clock_moves_stop_far_before_dates_overflow(
-    sandbox_server: Callable[..., SandboxProcess],
+    in_process_sandbox: Callable[..., SandboxThread],
 ) -> None:
-    server = sandbox_server()
+    server = in_process_sandbox()
     demo = Api(server.base_url, ("demo", "demo-secret"))
     entitlement_id = demo.create_id("cust-far-future")
     for _ in range(120):  # 1,200 years of the largest allowed step

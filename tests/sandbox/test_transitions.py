@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxProcess, check_conforms
+from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxThread, check_conforms
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ DAY = 86400
 @pytest.fixture(scope="module")
 def clock_api(fresh_database: Callable[[], str]) -> Iterator[Api]:
     """A sandbox of this module's own, because these tests move the reseller's clock."""
-    with SandboxProcess(fresh_database()) as server:
+    with SandboxThread(fresh_database()) as server:
         client = Api(server.base_url, DEMO_RESELLER)
         yield client
         client.close()

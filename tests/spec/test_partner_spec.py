@@ -67,7 +67,7 @@ def test_every_operation_is_documented_for_partners(operation_id: str) -> None:
 def test_response_codes_agree_with_the_root_table() -> None:
     table = {(row.response_code, row.http_status) for row in spec.response_code_rows()}
     assert {code for code, _ in table} == set(spec.response_codes())
-    for operation_id, outcomes in spec.operation_outcomes().items():
+    for operation_id, outcomes in spec.operation_responses().items():
         for outcome in outcomes:
             pair = (outcome.response_code, outcome.http_status)
             assert pair in table, f"{operation_id} documents {pair}, not in x-response-codes"

@@ -39,7 +39,7 @@ def test_every_deferred_answer_names_the_events_that_complete_it() -> None:
 
 
 def test_every_answer_is_a_documented_outcome_of_its_operation() -> None:
-    outcomes = spec.operation_outcomes()
+    outcomes = spec.operation_responses()
     for transition in spec.status_machine():
         if transition.operation is None:
             continue

@@ -7,11 +7,11 @@ JUnit XML. `python -m bango_resale_contract.certification` (`make certify`) does
 
 from bango_resale_contract.certification.model import (
     CertificationRun,
-    Check,
-    Exchange,
+    CheckResult,
     JourneyResult,
-    Outcome,
+    StepExchange,
     StepResult,
+    Verdict,
 )
 from bango_resale_contract.certification.report import ReportFiles, headline, write_reports
 from bango_resale_contract.certification.run import CertificationOptions, certify, new_run_id
@@ -19,12 +19,12 @@ from bango_resale_contract.certification.run import CertificationOptions, certif
 __all__ = [
     "CertificationOptions",
     "CertificationRun",
-    "Check",
-    "Exchange",
+    "CheckResult",
     "JourneyResult",
-    "Outcome",
     "ReportFiles",
+    "StepExchange",
     "StepResult",
+    "Verdict",
     "certify",
     "headline",
     "new_run_id",

@@ -14,16 +14,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import service
+from bango_resale_contract import run_target
 from bango_resale_contract.certification import (
     CertificationOptions,
-    Outcome,
+    Verdict,
     certify,
     headline,
     write_reports,
 )
 
-EXIT_CODES = {Outcome.PASSED: 0, Outcome.FAILED: 1, Outcome.MANUAL: 3}
+EXIT_CODES = {Verdict.PASSED: 0, Verdict.FAILED: 1, Verdict.MANUAL: 3}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bango_resale_contract.certification",
         description="Run Bango's certification journeys (Arazzo) and write the evidence.",
     )
-    service.add_target_arguments(parser)
+    run_target.add_target_arguments(parser)
     parser.add_argument(
         "--notification-url",
         default="",
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
-        url, user, password = service.target_from_arguments(arguments)
+        url, user, password = run_target.target_from_arguments(arguments)
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for journey in run.journeys:
         print(f"{journey.outcome.value:>8}  {journey.workflow_id}: {journey.summary}")
         for step in journey.steps:
-            if step.outcome is Outcome.FAILED:
+            if step.outcome is Verdict.FAILED:
                 for check in step.failed_checks:
                     print(f"          {step.step_id}: {check.name}: {check.detail}")
     for problem in run.problems:

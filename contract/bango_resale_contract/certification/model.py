@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 
-class Outcome(StrEnum):
+class Verdict(StrEnum):
     """How a step, a journey or the whole run ended."""
 
     PASSED = "passed"
@@ -20,7 +20,7 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class CheckResult:
     """One check the engine made on a step's answer."""
 
     name: str
@@ -29,7 +29,7 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
-class Exchange:
+class StepExchange:
     """The request a step sent and the answer it got, summarised for a person."""
 
     method: str
@@ -49,14 +49,14 @@ class Exchange:
 class StepResult:
     step_id: str
     description: str
-    outcome: Outcome
-    exchange: Exchange | None = None
-    checks: tuple[Check, ...] = ()
+    outcome: Verdict
+    exchange: StepExchange | None = None
+    checks: tuple[CheckResult, ...] = ()
     # For a manual step: what the person must do, with the run's values filled in.
     instruction: str | None = None
 
     @property
-    def failed_checks(self) -> tuple[Check, ...]:
+    def failed_checks(self) -> tuple[CheckResult, ...]:
         return tuple(check for check in self.checks if not check.passed)
 
 
@@ -70,7 +70,7 @@ class JourneyResult:
     finished_at: datetime | None
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> Verdict:
         return combined(step.outcome for step in self.steps)
 
 
@@ -92,21 +92,21 @@ class CertificationRun:
     problems: tuple[str, ...] = ()
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> Verdict:
         if self.problems:
-            return Outcome.FAILED
+            return Verdict.FAILED
         return combined(journey.outcome for journey in self.journeys)
 
-    def count(self, outcome: Outcome) -> int:
+    def count(self, outcome: Verdict) -> int:
         """How many steps ended with `outcome`."""
         return sum(step.outcome is outcome for journey in self.journeys for step in journey.steps)
 
 
-def combined(outcomes: Iterable[Outcome]) -> Outcome:
+def combined(outcomes: Iterable[Verdict]) -> Verdict:
     """Failed beats manual beats passed; steps skipped after a failure count as failed."""
     seen = set(outcomes)
-    if Outcome.FAILED in seen or Outcome.NOT_RUN in seen:
-        return Outcome.FAILED
-    if Outcome.MANUAL in seen:
-        return Outcome.MANUAL
-    return Outcome.PASSED
+    if Verdict.FAILED in seen or Verdict.NOT_RUN in seen:
+        return Verdict.FAILED
+    if Verdict.MANUAL in seen:
+        return Verdict.MANUAL
+    return Verdict.PASSED

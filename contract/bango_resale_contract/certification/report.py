@@ -16,17 +16,17 @@ from urllib.parse import urlsplit
 
 from bango_resale_contract.certification.model import (
     CertificationRun,
-    Exchange,
     JourneyResult,
-    Outcome,
+    StepExchange,
     StepResult,
+    Verdict,
 )
 
 TITLE = "Bango Resale certification report"
 VERDICTS = {
-    Outcome.PASSED: "PASSED",
-    Outcome.FAILED: "FAILED",
-    Outcome.MANUAL: "INCOMPLETE: manual steps outstanding",
+    Verdict.PASSED: "PASSED",
+    Verdict.FAILED: "FAILED",
+    Verdict.MANUAL: "INCOMPLETE: manual steps outstanding",
 }
 NOT_RUN_REASON = "not run: an earlier step of this journey failed"
 
@@ -54,11 +54,11 @@ def write_reports(run: CertificationRun, directory: Path) -> ReportFiles:
 
 def headline(run: CertificationRun) -> str:
     """One line: the verdict and the counts."""
-    journeys_passed = sum(j.outcome is Outcome.PASSED for j in run.journeys)
+    journeys_passed = sum(j.outcome is Verdict.PASSED for j in run.journeys)
     return (
         f"{VERDICTS[run.outcome]}: {journeys_passed} of {len(run.journeys)} journeys passed;"
-        f" steps: {run.count(Outcome.PASSED)} passed, {run.count(Outcome.FAILED)} failed,"
-        f" {run.count(Outcome.MANUAL)} manual, {run.count(Outcome.NOT_RUN)} not run"
+        f" steps: {run.count(Verdict.PASSED)} passed, {run.count(Verdict.FAILED)} failed,"
+        f" {run.count(Verdict.MANUAL)} manual, {run.count(Verdict.NOT_RUN)} not run"
     )
 
 
@@ -88,25 +88,25 @@ def _stamp(moment: datetime | None, *, time_only: bool = False) -> str:
     return text.split("T")[1] if time_only else text
 
 
-def _path(exchange: Exchange) -> str:
+def _path(exchange: StepExchange) -> str:
     parts = urlsplit(exchange.url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _answer_text(exchange: Exchange) -> str:
+def _answer_text(exchange: StepExchange) -> str:
     parts = [str(exchange.status) if exchange.status is not None else "no answer"]
     parts += [f"{name} {value}" for name, value in exchange.answer]
     return " · ".join(parts)
 
 
-def _request_text(exchange: Exchange) -> str:
+def _request_text(exchange: StepExchange) -> str:
     text = f"{exchange.method} {_path(exchange)}"
     for name, value in exchange.headers:
         text += f" · {name}: {value}"
     return text
 
 
-def _timing(exchange: Exchange | None) -> tuple[str, str]:
+def _timing(exchange: StepExchange | None) -> tuple[str, str]:
     """(time of day the request was sent, milliseconds it took), "-" where unknown."""
     if exchange is None:
         return "-", "-"
@@ -119,7 +119,7 @@ def _manual_steps(run: CertificationRun) -> list[tuple[JourneyResult, StepResult
         (journey, step)
         for journey in run.journeys
         for step in journey.steps
-        if step.outcome is Outcome.MANUAL
+        if step.outcome is Verdict.MANUAL
     ]
 
 
@@ -130,12 +130,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_outcome(outcome: Outcome) -> str:
+def _md_outcome(outcome: Verdict) -> str:
     return {
-        Outcome.PASSED: "passed",
-        Outcome.FAILED: "**FAILED**",
-        Outcome.MANUAL: "*manual*",
-        Outcome.NOT_RUN: "not run",
+        Verdict.PASSED: "passed",
+        Verdict.FAILED: "**FAILED**",
+        Verdict.MANUAL: "*manual*",
+        Verdict.NOT_RUN: "not run",
     }[outcome]
 
 
@@ -147,7 +147,7 @@ def markdown(run: CertificationRun) -> str:
     lines += ["", "## Journeys", "", "| # | Journey | Result | Steps passed | Started (UTC) |"]
     lines += ["|---|---|---|---|---|"]
     for number, journey in enumerate(run.journeys, 1):
-        passed = sum(step.outcome is Outcome.PASSED for step in journey.steps)
+        passed = sum(step.outcome is Verdict.PASSED for step in journey.steps)
         lines.append(
             f"| {number} | [{_cell(journey.summary)}](#{journey.workflow_id}) |"
             f" {_md_outcome(journey.outcome)} | {passed}/{len(journey.steps)} |"
@@ -187,10 +187,10 @@ def _md_journey(number: int, journey: JourneyResult) -> list[str]:
     ]
     for step in journey.steps:
         exchange = step.exchange
-        if step.outcome is Outcome.MANUAL:
+        if step.outcome is Verdict.MANUAL:
             request, answer = f"to do: {step.instruction}", "-"
         elif exchange is None:
-            request, answer = (NOT_RUN_REASON if step.outcome is Outcome.NOT_RUN else "-"), "-"
+            request, answer = (NOT_RUN_REASON if step.outcome is Verdict.NOT_RUN else "-"), "-"
         else:
             request, answer = f"`{_request_text(exchange)}`", _answer_text(exchange)
         at, took = _timing(exchange)
@@ -234,7 +234,7 @@ details{margin:.6em 0}ul.checks{margin:.3em 0}
 """
 
 
-def _css_class(outcome: Outcome) -> str:
+def _css_class(outcome: Verdict) -> str:
     return outcome.value.replace(" ", "-")
 
 
@@ -244,7 +244,7 @@ def _prose(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
 
 
-def _html_request(exchange: Exchange) -> str:
+def _html_request(exchange: StepExchange) -> str:
     lines = [f"<code>{html.escape(f'{exchange.method} {_path(exchange)}')}</code>"]
     lines += [
         f"<small>{html.escape(name)}: {html.escape(value)}</small>"
@@ -253,7 +253,7 @@ def _html_request(exchange: Exchange) -> str:
     return "<br>".join(lines)
 
 
-def _badge(outcome: Outcome) -> str:
+def _badge(outcome: Verdict) -> str:
     return f'<span class="{_css_class(outcome)}">{html.escape(outcome.value)}</span>'
 
 
@@ -277,7 +277,7 @@ def html_page(run: CertificationRun) -> str:
         "<th>Steps passed</th><th>Started (UTC)</th></tr>"
     )
     for number, journey in enumerate(run.journeys, 1):
-        passed = sum(step.outcome is Outcome.PASSED for step in journey.steps)
+        passed = sum(step.outcome is Verdict.PASSED for step in journey.steps)
         parts.append(
             f'<tr><td>{number}</td><td><a href="#{escape(journey.workflow_id)}">'
             f"{escape(journey.summary)}</a></td><td>{_badge(journey.outcome)}</td>"
@@ -315,10 +315,10 @@ def _html_journey(number: int, journey: JourneyResult) -> list[str]:
     ]
     for step in journey.steps:
         exchange = step.exchange
-        if step.outcome is Outcome.MANUAL:
+        if step.outcome is Verdict.MANUAL:
             request, answer = f"<strong>To do:</strong> {_prose(step.instruction or '')}", "-"
         elif exchange is None:
-            request = escape(NOT_RUN_REASON if step.outcome is Outcome.NOT_RUN else "-")
+            request = escape(NOT_RUN_REASON if step.outcome is Verdict.NOT_RUN else "-")
             answer = "-"
         else:
             request = _html_request(exchange)
@@ -363,8 +363,8 @@ def junit_xml(run: CertificationRun) -> bytes:
         "testsuites",
         name=TITLE,
         tests=str(sum(len(j.steps) for j in run.journeys)),
-        failures=str(run.count(Outcome.FAILED)),
-        skipped=str(run.count(Outcome.MANUAL) + run.count(Outcome.NOT_RUN)),
+        failures=str(run.count(Verdict.FAILED)),
+        skipped=str(run.count(Verdict.MANUAL) + run.count(Verdict.NOT_RUN)),
         errors=str(len(run.problems)),
         time=f"{(run.finished_at - run.started_at).total_seconds():.3f}",
         timestamp=_stamp(run.started_at),
@@ -375,8 +375,8 @@ def junit_xml(run: CertificationRun) -> bytes:
             "testsuite",
             name=journey.workflow_id,
             tests=str(len(journey.steps)),
-            failures=str(sum(s.outcome is Outcome.FAILED for s in journey.steps)),
-            skipped=str(sum(s.outcome in (Outcome.MANUAL, Outcome.NOT_RUN) for s in journey.steps)),
+            failures=str(sum(s.outcome is Verdict.FAILED for s in journey.steps)),
+            skipped=str(sum(s.outcome in (Verdict.MANUAL, Verdict.NOT_RUN) for s in journey.steps)),
             errors="0",
             time=f"{_seconds(journey.steps):.3f}",
         )
@@ -393,7 +393,7 @@ def junit_xml(run: CertificationRun) -> bytes:
                 name=f"{step.step_id}: {step.description}",
                 time=f"{(step.exchange.duration_ms or 0.0) / 1000 if step.exchange else 0.0:.3f}",
             )
-            if step.outcome is Outcome.FAILED:
+            if step.outcome is Verdict.FAILED:
                 failure = ElementTree.SubElement(
                     case,
                     "failure",
@@ -401,9 +401,9 @@ def junit_xml(run: CertificationRun) -> bytes:
                     message="; ".join(c.detail for c in step.failed_checks) or "step failed",
                 )
                 failure.text = _failure_text(step)
-            elif step.outcome is Outcome.MANUAL:
+            elif step.outcome is Verdict.MANUAL:
                 ElementTree.SubElement(case, "skipped", message=f"manual: {step.instruction}")
-            elif step.outcome is Outcome.NOT_RUN:
+            elif step.outcome is Verdict.NOT_RUN:
                 ElementTree.SubElement(case, "skipped", message=NOT_RUN_REASON)
             if step.exchange is not None:
                 ElementTree.SubElement(

@@ -15,16 +15,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bango_resale_contract import sandbox_data, service
+from bango_resale_contract import run_target, sandbox_data
 from bango_resale_contract.certification import _respect, journeys
 from bango_resale_contract.certification.journeys import Journey, JourneyDocument
 from bango_resale_contract.certification.model import (
     CertificationRun,
-    Check,
-    Exchange,
+    CheckResult,
     JourneyResult,
-    Outcome,
+    StepExchange,
     StepResult,
+    Verdict,
 )
 
 # Request headers worth showing in a report: they tell which request and which forced outcome.
@@ -138,7 +138,7 @@ def _target(options: CertificationOptions) -> Iterator[str]:
         yield options.url.rstrip("/")
         return
     log_path = options.report_dir / "sandbox.log"
-    with service.running_sandbox(options.faults, log_path=log_path) as base_url:
+    with run_target.running_sandbox(options.faults, log_path=log_path) as base_url:
         yield base_url
 
 
@@ -190,21 +190,21 @@ def _journey_result(
     steps: list[StepResult] = []
     manual_from = len(journey.steps) if options.own_sandbox else journey.first_manual
     for index, definition in enumerate(journey.steps):
-        broken = any(step.outcome in (Outcome.FAILED, Outcome.NOT_RUN) for step in steps)
+        broken = any(step.outcome in (Verdict.FAILED, Verdict.NOT_RUN) for step in steps)
         if index >= manual_from and not broken:
             instruction = definition.manual or definition.description
             steps.append(
                 StepResult(
                     step_id=definition.step_id,
                     description=definition.description,
-                    outcome=Outcome.MANUAL,
+                    outcome=Verdict.MANUAL,
                     instruction=journeys.fill(instruction, inputs, outputs),
                 )
             )
             continue
         logged = None if index >= manual_from else by_step.get(definition.step_id)
         if logged is None:
-            steps.append(StepResult(definition.step_id, definition.description, Outcome.NOT_RUN))
+            steps.append(StepResult(definition.step_id, definition.description, Verdict.NOT_RUN))
             continue
         exchange = _exchange(logged, timestamps)
         response = logged.get("response") or {}
@@ -215,7 +215,7 @@ def _journey_result(
             StepResult(
                 step_id=definition.step_id,
                 description=definition.description,
-                outcome=Outcome.PASSED if logged.get("status") == "success" else Outcome.FAILED,
+                outcome=Verdict.PASSED if logged.get("status") == "success" else Verdict.FAILED,
                 exchange=exchange,
                 checks=tuple(_check(check) for check in logged.get("checks", ())),
             )
@@ -231,13 +231,13 @@ def _journey_result(
     )
 
 
-def _end(exchange: Exchange) -> datetime | None:
+def _end(exchange: StepExchange) -> datetime | None:
     if exchange.started_at is None:
         return None
     return exchange.started_at + timedelta(milliseconds=exchange.duration_ms or 0.0)
 
 
-def _check(check: Mapping[str, Any]) -> Check:
+def _check(check: Mapping[str, Any]) -> CheckResult:
     """The check with a one-line detail: the condition, and why it failed when it did."""
     passed = bool(check.get("passed"))
     condition = str(check.get("condition") or "")
@@ -254,10 +254,10 @@ def _check(check: Mapping[str, Any]) -> Check:
         # "Failed to pass {...}: Error in resolving runtime expression '...': <reason>"
         reason = message.rsplit("': ", 1)[-1]
         detail = f"{condition} ({reason})"
-    return Check(name=str(check.get("name", "")), passed=passed, detail=detail)
+    return CheckResult(name=str(check.get("name", "")), passed=passed, detail=detail)
 
 
-def _exchange(step: Mapping[str, Any], timestamps: _Timestamps) -> Exchange | None:
+def _exchange(step: Mapping[str, Any], timestamps: _Timestamps) -> StepExchange | None:
     request = step.get("request")
     if not request:
         return None
@@ -267,7 +267,7 @@ def _exchange(step: Mapping[str, Any], timestamps: _Timestamps) -> Exchange | No
     response = step.get("response") or {}
     body = response.get("body")
     started, duration = timestamps.take(method, url)
-    return Exchange(
+    return StepExchange(
         method=method,
         url=url,
         headers=tuple((name, str(headers[name])) for name in SHOWN_HEADERS if name in headers),

@@ -22,14 +22,14 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 HEALTH_PATH = "/sandbox/health"
 
 
-def free_port() -> int:
+def _free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+def _wait_until_up(base_url: str, process: subprocess.Popen[bytes] | None = None) -> None:
     """Poll the service until it answers HTTP at all; raise if it dies or never does."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -49,7 +49,7 @@ def wait_until_up(base_url: str, process: subprocess.Popen[bytes] | None = None)
 def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) -> Iterator[str]:
     """Run `python -m bango_resale_sandbox` on a free port with a new database; yield its URL."""
     with tempfile.TemporaryDirectory(prefix="bango-contract-") as scratch:
-        port = free_port()
+        port = _free_port()
         command = [
             sys.executable,
             "-m",
@@ -76,7 +76,7 @@ def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) ->
             )
             base_url = f"http://127.0.0.1:{port}"
             try:
-                wait_until_up(base_url, process)
+                _wait_until_up(base_url, process)
                 yield base_url
             finally:
                 process.terminate()

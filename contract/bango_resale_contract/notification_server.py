@@ -1,4 +1,6 @@
-"""A notification receiver on loopback: the suite's own `notificationUrl`.
+"""An HTTP server on loopback that records notifications: the suite's own `notificationUrl`.
+(Not to be confused with the client's `bango_resale.NotificationReceiver`, which checks and
+parses one notification a reseller's own server got.)
 
 It answers every POST with 200 and keeps the JSON bodies in arrival order, so the behaviour
 checks can compare what a service sent with what the status machine's rows promise. Delivery
@@ -18,7 +20,7 @@ from typing import Any
 PATH = "/notifications"
 
 
-class NotificationReceiver:
+class NotificationServer:
     """Records notifications POSTed to `url`; thread-safe."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None):
@@ -99,9 +101,9 @@ class NotificationReceiver:
 @contextmanager
 def receiving(
     host: str = "127.0.0.1", port: int = 0, public_url: str | None = None
-) -> Iterator[NotificationReceiver]:
-    """A started receiver, stopped on exit."""
-    receiver = NotificationReceiver(host, port, public_url)
+) -> Iterator[NotificationServer]:
+    """A started notification server, stopped on exit."""
+    receiver = NotificationServer(host, port, public_url)
     receiver.start()
     try:
         yield receiver
