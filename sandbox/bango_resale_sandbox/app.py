@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,18 +26,12 @@ import orjson
 import bango_resale_spec as partner_spec
 from bango_resale_spec import StatusMachine
 
-from . import activation, faults, limits, magic
+from . import activation, faults, limits, magic, wire
 from .auth import Authenticator
+from .behaviour import Behaviour, Faults
 from .config import SandboxConfig
 from .delivery import Deliverer
-from .domain import (
-    DomainError,
-    Entitlement,
-    Reason,
-    ReasonTable,
-    Status,
-    format_time,
-)
+from .domain import DomainError, Entitlement, Status, format_time
 from .magic import MagicNumber, UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
@@ -107,8 +101,7 @@ class SandboxApp:
         self._status_of = partner_spec.general_http_statuses()
         self._reused = partner_spec.response_code_row_for(partner_spec.REQUEST_IDENTIFIER_REUSED)
         _check_spec_agrees(self._status_of)
-        reasons = ReasonTable(partner_spec.accepted_reason_pairs())
-        platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
+        self.faults = Faults.of(config.faults)
         self.deliverer = Deliverer(
             self.store,
             config.delivery,
@@ -117,8 +110,6 @@ class SandboxApp:
         self.service = EntitlementService(
             config,
             self.store,
-            reasons,
-            Reason(platform_row.category, platform_row.code, platform_row.description),
             on_notification=self.deliverer.wake,
             machine=machine,
         )
@@ -180,7 +171,7 @@ class SandboxApp:
         if (
             request_id is not None
             and _ECHOABLE_REQUEST_ID.fullmatch(request_id)
-            and faults.REQUEST_ID_NOT_ECHOED not in self.config.faults
+            and not self.faults.request_id_not_echoed
         ):
             out_headers.append((b"x-requestidentifier", request_id))
         await send(
@@ -252,7 +243,7 @@ class SandboxApp:
             )
             return Response(status, page, activation.HTML)
         if operation.operation_id == "getHealth":
-            return self._health(_Request(operation, "", {}, {}, None, None, b"", ""))
+            return self._health(_Request(operation, "", {}, {}, None, Behaviour(), b"", ""))
 
         authorization = headers.get(b"authorization")
         source = str((scope.get("client") or ("unknown",))[0])
@@ -262,9 +253,7 @@ class SandboxApp:
                 return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
         reseller = self.auth.reseller_for(authorization)
         if reseller is None:
-            if faults.IGNORE_AUTH in self.config.faults and (
-                operation.operation_id == "getEntitlement"
-            ):
+            if self.faults.ignore_auth and (operation.operation_id == "getEntitlement"):
                 reseller = self._first_reseller
             if reseller is None:
                 user = Authenticator.claimed_user(authorization)
@@ -312,7 +301,7 @@ class SandboxApp:
             path_params,
             query,
             body,
-            forced,
+            Behaviour(self.faults, forced),
             raw,
             self._base_url(scope),
         )
@@ -452,7 +441,7 @@ class SandboxApp:
 
     def _error(self, response_code: str, message: str) -> Response:
         status = self.status_for(response_code)
-        if response_code == "NOT_FOUND" and faults.WRONG_RESPONSE_CODE in self.config.faults:
+        if response_code == "NOT_FOUND" and self.faults.wrong_response_code:
             response_code = "OK"
         return envelope(status, response_code, message)
 
@@ -476,7 +465,7 @@ class SandboxApp:
         body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
         if parameters is not None:
             body["parameters"] = parameters
-        if faults.EXTRA_FIELD in self.config.faults:
+        if self.faults.extra_field:
             body[faults.EXTRA_FIELD_NAME] = 1
         return Response(status, orjson.dumps(body))
 
@@ -495,10 +484,11 @@ class SandboxApp:
     # -- partner operations -------------------------------------------------------------
 
     def _create(self, request: _Request) -> Response:
-        if faults.SERVER_ERROR in self.config.faults and "offerKey" in request.body:
+        if self.faults.server_error and "offerKey" in request.body:
             return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
+        command = wire.create_command(request.body)
         return self._result(
-            self.service.create(request.reseller, request.body, request.magic, request.base_url)
+            self.service.create(request.reseller, command, request.behaviour, request.base_url)
         )
 
     def _get(self, request: _Request) -> Response:
@@ -506,28 +496,34 @@ class SandboxApp:
         stored = self.store.get_record_json(request.reseller, entitlement_id)
         if stored is None:
             return self._error("NOT_FOUND", f"No entitlement {entitlement_id}")
-        if faults.EXTRA_FIELD in self.config.faults:
+        if self.faults.extra_field:
             return self._entitlement(200, "OK", "Success", orjson.loads(stored))
         # The hot path: splice the stored JSON record into the envelope without parsing it.
         return Response(200, _GET_PREFIX + stored[1:])
 
     def _query(self, request: _Request) -> Response:
-        records = self.service.query(request.reseller, request.body)
+        command = wire.query_command(request.body)
+        if self.faults.query_ignores_status:
+            command = replace(command, status=None)
+        records = self.service.query(request.reseller, command)
         return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
 
     def _update(self, request: _Request) -> Response:
         return self._result(
-            self.service.update(request.reseller, request.body, request.magic, request.base_url)
+            self.service.update(
+                request.reseller,
+                wire.update_command(request.body),
+                request.behaviour,
+                request.base_url,
+            )
         )
 
     def _cancel(self, request: _Request) -> Response:
         return self._result(
             self.service.terminate(
                 request.reseller,
-                request.path_params["entitlementId"],
-                request.body,
-                request.magic,
-                revoke=False,
+                wire.end_command(request.path_params["entitlementId"], request.body, revoke=False),
+                request.behaviour,
             )
         )
 
@@ -535,10 +531,8 @@ class SandboxApp:
         return self._result(
             self.service.terminate(
                 request.reseller,
-                request.path_params["entitlementId"],
-                request.body,
-                request.magic,
-                revoke=True,
+                wire.end_command(request.path_params["entitlementId"], request.body, revoke=True),
+                request.behaviour,
             )
         )
 
@@ -547,7 +541,7 @@ class SandboxApp:
             self.service.activation_info(
                 request.reseller,
                 request.path_params["entitlementId"],
-                request.magic,
+                request.behaviour,
                 request.base_url,
             )
         )
@@ -557,14 +551,14 @@ class SandboxApp:
             self.service.reactivate(
                 request.reseller,
                 request.path_params["entitlementId"],
-                request.magic,
+                request.behaviour,
                 request.base_url,
             )
         )
 
     def _echo(self, request: _Request) -> Response:
         echo = request.path_params["echoRequestId"]
-        if faults.ECHO_MANGLED in self.config.faults:
+        if self.faults.echo_mangled:
             echo = echo.upper()
         return envelope(200, "OK", "Success", echo=echo)
 
@@ -577,15 +571,17 @@ class SandboxApp:
         return self._done(entitlement, "The merchant confirmed the pending operation")
 
     def _merchant_cancel(self, request: _Request) -> Response:
-        entitlement = self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=False
+        command = wire.merchant_end_command(
+            request.path_params["entitlementId"], request.body, revoke=False
         )
+        entitlement = self.service.merchant_end(request.reseller, command)
         return self._done(entitlement, "The merchant cancelled the entitlement")
 
     def _merchant_revoke(self, request: _Request) -> Response:
-        entitlement = self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=True
+        command = wire.merchant_end_command(
+            request.path_params["entitlementId"], request.body, revoke=True
         )
+        entitlement = self.service.merchant_end(request.reseller, command)
         return self._done(entitlement, "The merchant revoked the entitlement")
 
     def _fail(self, request: _Request) -> Response:
@@ -689,7 +685,7 @@ class _Request:
     path_params: Mapping[str, str]
     query: Mapping[str, str]
     body: Any
-    magic: MagicNumber | None
+    behaviour: Behaviour
     raw_body: bytes
     base_url: str
 
