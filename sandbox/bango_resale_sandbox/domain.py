@@ -280,11 +280,15 @@ def fire(
     the change (activation, suspension, resumption, the end)."""
     before = entitlement.status
     after = Status(row.result(None if row.creates else before.value) or before.value)
-    changed = entitlement
-    if row.creates or after is not before:
-        changed = replace(changed, status=after, date_last_updated=now)
-        changed = _dates(changed, before if not row.creates else None, after, now, period_days)
-    return Step(changed, row.notifications, row)
+    if not row.creates and after is before:
+        return Step(entitlement, row.notifications, row)
+    dates = _dates(entitlement, None if row.creates else before, after, now, period_days)
+    # One replace for status and dates: a create pays for this on every request.
+    return Step(
+        replace(entitlement, status=after, date_last_updated=now, **dates),
+        row.notifications,
+        row,
+    )
 
 
 def _dates(
@@ -293,22 +297,23 @@ def _dates(
     after: Status,
     now: datetime,
     period_days: int,
-) -> Entitlement:
+) -> dict[str, Any]:
+    """The dates that change with a move from `before` to `after`."""
     if after is Status.ACTIVE and before is Status.SUSPENDED:
-        return replace(entitlement, date_resumed=now)
+        return {"date_resumed": now}
     if after is Status.ACTIVE:
-        return replace(entitlement, date_activated=now, date_ended=None)
+        return {"date_activated": now, "date_ended": None}
     if after is Status.PENDING:
-        return replace(entitlement, date_activated=None, date_ended=None)
+        return {"date_activated": None, "date_ended": None}
     if after is Status.SUSPENDED:
-        return replace(entitlement, date_suspended=now)
+        return {"date_suspended": now}
     if after is Status.ACTIVE_ENDING:
-        return replace(entitlement, date_ended=period_end(entitlement, period_days, now))
+        return {"date_ended": period_end(entitlement, period_days, now)}
     if after in TERMINAL_STATUSES:
         # The end is now, or the planned end of the paid period when that came first.
         planned = entitlement.date_ended
-        return replace(entitlement, date_ended=now if planned is None else min(planned, now))
-    return entitlement
+        return {"date_ended": now if planned is None else min(planned, now)}
+    return {}
 
 
 def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> datetime:
