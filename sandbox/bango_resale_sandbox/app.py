@@ -15,8 +15,8 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,27 +26,32 @@ import orjson
 import bango_resale_spec as partner_spec
 from bango_resale_spec import StatusMachine
 
-from . import activation, faults, limits, magic, wire
+from . import activation, limits, magic, wire
+from .asgi import (
+    JSON,
+    Receive,
+    Response,
+    Scope,
+    Send,
+    base_url,
+    header_text,
+    read_body,
+    send_response,
+)
 from .auth import Authenticator
 from .behaviour import Behaviour, Faults
 from .config import SandboxConfig
 from .delivery import Deliverer
-from .domain import DomainError, Entitlement, Status, format_time
+from .domain import DomainError, format_time
+from .envelopes import Envelopes, envelope
 from .magic import MagicNumber, UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
-from .service import EntitlementService, Result
+from .service import EntitlementService
 from .store import EntitlementStore, OutboxRow, SqliteStore, StoredResponse
 
 log = logging.getLogger("bango_resale_sandbox")
 
-JSON = b"application/json"
-Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-
-# The activation page's one refusal that has no row in the partner table.
-_EXTRA_STATUSES = {"EXPIRED": 410}
 RETRY_AFTER_SECONDS = 1
 # The largest page of GET /sandbox/notifications (the default `limit`).
 NOTIFICATION_PAGE_MAX = 1000
@@ -54,20 +59,6 @@ NOTIFICATION_PAGE_MAX = 1000
 _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
 _GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    body: bytes
-    content_type: bytes = JSON
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-
-def envelope(http_status: int, code: str, message: str, **extra: Any) -> Response:
-    """A JSON answer: responseCode, responseMessage and any further fields."""
-    body = {"responseCode": code, "responseMessage": message, **extra}
-    return Response(http_status, orjson.dumps(body))
 
 
 def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
@@ -98,10 +89,16 @@ class SandboxApp:
         self.store = open_store(db_path, config)
         self.partner = Router(partner_spec.load_partner_spec())
         self.controls = Router(partner_spec.load_sandbox_spec())
-        self._status_of = partner_spec.general_http_statuses()
         self._reused = partner_spec.response_code_row_for(partner_spec.REQUEST_IDENTIFIER_REUSED)
-        _check_spec_agrees(self._status_of)
         self.faults = Faults.of(config.faults)
+        self.envelopes = Envelopes(self.faults)
+        # Until the handlers move out of this class: their names for the envelope writers.
+        self.status_for = self.envelopes.status_for
+        self._error = self.envelopes.error
+        self._retry_later = self.envelopes.retry_later
+        self._entitlement = self.envelopes.entitlement
+        self._result = self.envelopes.result
+        self._done = self.envelopes.done
         self.deliverer = Deliverer(
             self.store,
             config.delivery,
@@ -162,22 +159,15 @@ class SandboxApp:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
         request_id = headers.get(b"x-requestidentifier")
-        out_headers = [
-            (b"content-type", response.content_type),
-            (b"content-length", str(len(response.body)).encode()),
-            *response.headers,
-        ]
         # Echo only a well-formed id: the response header has the request header's schema.
-        if (
-            request_id is not None
+        echo = (
+            ((b"x-requestidentifier", request_id),)
+            if request_id is not None
             and _ECHOABLE_REQUEST_ID.fullmatch(request_id)
             and not self.faults.request_id_not_echoed
-        ):
-            out_headers.append((b"x-requestidentifier", request_id))
-        await send(
-            {"type": "http.response.start", "status": response.status, "headers": out_headers}
+            else ()
         )
-        await send({"type": "http.response.body", "body": response.body})
+        await send_response(send, response, echo)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -266,7 +256,7 @@ class SandboxApp:
         if wait:
             return self._retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
         try:
-            forced = magic.parse(_text(headers.get(b"x-magic-number")))
+            forced = magic.parse(header_text(headers.get(b"x-magic-number")))
         except (UnknownMagicNumber, UnicodeDecodeError) as exc:
             return self._error("BAD_REQUEST", str(exc))
         if forced is MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR:
@@ -291,7 +281,7 @@ class SandboxApp:
             )
             # A request without a declared body has none to wait for (the GET hot path).
             has_body = b"content-length" in headers or b"transfer-encoding" in headers
-            raw = await self._read_body(receive, headers) if has_body else b""
+            raw = await read_body(receive, headers, self.config.max_body_bytes) if has_body else b""
             body = self._parse_body(operation, raw)
         except RequestInvalid as exc:
             return self._error("BAD_REQUEST", str(exc))
@@ -303,7 +293,7 @@ class SandboxApp:
             body,
             Behaviour(self.faults, forced),
             raw,
-            self._base_url(scope),
+            base_url(scope, self.config.public_base_url),
         )
         handler = self._handlers[operation.operation_id]
         if operation.method == "GET":
@@ -372,34 +362,13 @@ class SandboxApp:
         raw = headers.get(b"x-requestidentifier")
         if raw is None:
             return None
-        value = _text(raw) or ""
+        value = header_text(raw) or ""
         validator = operation.header_params.get("X-RequestIdentifier")
         if validator is not None:
             validator.check(value, "X-RequestIdentifier")
         elif not value:
             raise RequestInvalid("X-RequestIdentifier: must not be empty")
         return value
-
-    async def _read_body(self, receive: Receive, headers: Mapping[bytes, bytes]) -> bytes:
-        limit = self.config.max_body_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise RequestInvalid(f"body: larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                # Half a body is not the body: never act on it.
-                raise RequestInvalid("body: the connection closed before the body was complete")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestInvalid(f"body: larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
 
     def _parse_body(self, operation: Operation, raw: bytes) -> Any:
         # The content type is not checked: clients such as curl send form types by default,
@@ -422,64 +391,6 @@ class SandboxApp:
         if operation.body is not None:
             operation.body.check(body, "body")
         return body
-
-    def _base_url(self, scope: Scope) -> str:
-        """Where the sandbox's own pages are reached: configured, else the address the
-        connection arrived on. Never the `Host` header, which the caller controls."""
-        if self.config.public_base_url:
-            return self.config.public_base_url
-        host, port = scope.get("server") or ("127.0.0.1", 80)
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{scope.get('scheme', 'http')}://{host}:{port}"
-
-    # -- responses ----------------------------------------------------------------------
-
-    def status_for(self, response_code: str) -> int:
-        """The HTTP status of a responseCode, from the spec's table (500 for unknown codes)."""
-        return self._status_of.get(response_code) or _EXTRA_STATUSES.get(response_code, 500)
-
-    def _error(self, response_code: str, message: str) -> Response:
-        status = self.status_for(response_code)
-        if response_code == "NOT_FOUND" and self.faults.wrong_response_code:
-            response_code = "OK"
-        return envelope(status, response_code, message)
-
-    def _retry_later(self, response_code: str, message: str, seconds: int) -> Response:
-        response = envelope(
-            self.status_for(response_code),
-            response_code,
-            f"{message}; retry after {seconds} second(s)",
-        )
-        response.headers.append((b"retry-after", str(seconds).encode()))
-        return response
-
-    def _entitlement(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        record: Mapping[str, Any],
-        parameters: Mapping[str, Any] | None = None,
-    ) -> Response:
-        body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
-        if parameters is not None:
-            body["parameters"] = parameters
-        if self.faults.extra_field:
-            body[faults.EXTRA_FIELD_NAME] = 1
-        return Response(status, orjson.dumps(body))
-
-    def _result(self, result: Result) -> Response:
-        return self._entitlement(
-            result.http_status,
-            result.response_code,
-            result.message,
-            result.entitlement.to_record(),
-            result.parameters,
-        )
-
-    def _done(self, entitlement: Entitlement, message: str) -> Response:
-        return self._entitlement(200, "OK", message, entitlement.to_record())
 
     # -- partner operations -------------------------------------------------------------
 
@@ -690,10 +601,6 @@ class _Request:
     base_url: str
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
-
-
 def _wall_clock() -> float:
     return time.time()
 
@@ -715,11 +622,3 @@ def _notification_view(row: OutboxRow) -> dict[str, Any]:
         "deliveredAt": None if row.delivered_at is None else _iso(row.delivered_at),
         "body": orjson.loads(row.body),
     }
-
-
-def _check_spec_agrees(status_of: Mapping[str, int]) -> None:
-    """Fail at start-up if the partner spec and this module disagree on basic names."""
-    if {s.value for s in Status} != set(partner_spec.entitlement_statuses()):
-        raise RuntimeError("the spec's EntitlementStatus differs from the sandbox's statuses")
-    if "NOT_FOUND" not in status_of:
-        raise RuntimeError("the spec's response-code table has no NOT_FOUND")

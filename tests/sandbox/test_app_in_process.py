@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from bango_resale_sandbox import create_app
-from bango_resale_sandbox.app import Response, envelope
+from bango_resale_sandbox.asgi import Response
+from bango_resale_sandbox.envelopes import envelope
 
 
 def test_unexpected_exception_is_a_logged_json_500(
