@@ -33,8 +33,8 @@ async def serve_page(
     try:
         if operation_id == SUBMIT_PAGE:
             await _drain(receive)
-            with store.transaction():
-                entitlement = service.complete_activation(token)
+            async with store.transaction():
+                entitlement = await service.complete_activation(token)
             return (
                 200,
                 _page(
@@ -43,7 +43,7 @@ async def serve_page(
                     f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
                 ),
             )
-        _link, entitlement = service.activation_link(token)
+        _link, entitlement = await service.activation_link(token)
     except DomainError as exc:
         return (
             status_for(exc.response_code),

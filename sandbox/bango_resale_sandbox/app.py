@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -116,7 +116,7 @@ class SandboxApp:
         self.logins = LoginThrottle(config.failed_logins_per_source, config.failed_logins_per_user)
         self._first_reseller = next(iter(config.resellers), None)
         self._sweeper: asyncio.Task[None] | None = None
-        self._handlers: dict[str, Callable[[_Request], Response]] = {
+        self._handlers: dict[str, Callable[[_Request], Awaitable[Response]]] = {
             "createEntitlement": self._create,
             "getEntitlement": self._get,
             "queryEntitlements": self._query,
@@ -173,14 +173,16 @@ class SandboxApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.startup()
+                await self.startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def startup(self) -> None:
+    async def startup(self) -> None:
+        await self.store.open()
+        await self.service.clock.load()
         # Everything allocated so far lives as long as the process: keep the collector off
         # it, and collect the young generation less often (fewer pauses under load).
         gc.collect()
@@ -195,15 +197,15 @@ class SandboxApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.deliverer.stop()
-        self.store.close()
+        await self.store.close()
 
     async def _sweep_forever(self) -> None:
         """Fire time-driven changes (period ends, expiries, 202 completions) once a second."""
         while True:
             for reseller in self.config.resellers:
                 try:
-                    with self.store.transaction():
-                        self.service.run_due(reseller)
+                    async with self.store.transaction():
+                        await self.service.run_due(reseller)
                 except Exception:
                     log.exception("sweep for reseller %s failed", reseller)
             await asyncio.sleep(1.0)
@@ -233,12 +235,12 @@ class SandboxApp:
             )
             return Response(status, page, activation.HTML)
         if operation.operation_id == "getHealth":
-            return self._health(_Request(operation, "", {}, {}, None, Behaviour(), b"", ""))
+            return await self._health(_Request(operation, "", {}, {}, None, Behaviour(), b"", ""))
 
         authorization = headers.get(b"authorization")
         source = str((scope.get("client") or ("unknown",))[0])
         if self.logins.watching():  # after a failed login; until then, skip the decoding
-            wait = self.logins.wait(source, Authenticator.claimed_user(authorization))
+            wait = await self.logins.wait(source, Authenticator.claimed_user(authorization))
             if wait:
                 return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
         reseller = self.auth.reseller_for(authorization)
@@ -248,11 +250,11 @@ class SandboxApp:
             if reseller is None:
                 user = Authenticator.claimed_user(authorization)
                 if user is not None:  # only a user:password pair is a guess worth slowing
-                    self.logins.failed(source, user)
+                    await self.logins.failed(source, user)
                 response = self._error("UNAUTHORIZED", "The user name or password was not accepted")
                 response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
                 return response
-        wait = self.limiter.acquire(reseller)
+        wait = await self.limiter.acquire(reseller)
         if wait:
             return self._retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
         try:
@@ -301,25 +303,27 @@ class SandboxApp:
             # id is only echoed): a repeated read shows the record as it is now. No
             # transaction either: there is nothing to undo.
             try:
-                return handler(request)
+                return await handler(request)
             except DomainError as exc:
                 return self._error(exc.response_code, exc.message)
         if request_id is None:
-            with self.store.transaction():
-                return self._run(handler, request)
-        return self._idempotent(handler, request, request_id, method, scope)
+            async with self.store.transaction():
+                return await self._run(handler, request)
+        return await self._idempotent(handler, request, request_id, method, scope)
 
-    def _run(self, handler: Callable[[_Request], Response], request: _Request) -> Response:
+    async def _run(
+        self, handler: Callable[[_Request], Awaitable[Response]], request: _Request
+    ) -> Response:
         """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
         try:
-            with self.store.savepoint():
-                return handler(request)
+            async with self.store.savepoint():
+                return await handler(request)
         except DomainError as exc:
             return self._error(exc.response_code, exc.message)
 
-    def _idempotent(
+    async def _idempotent(
         self,
-        handler: Callable[[_Request], Response],
+        handler: Callable[[_Request], Awaitable[Response]],
         request: _Request,
         request_id: str,
         method: str,
@@ -335,8 +339,8 @@ class SandboxApp:
                 )
             )
         ).digest()
-        with self.store.transaction():
-            stored = self.store.get_response(request.reseller, request_id)
+        async with self.store.transaction():
+            stored = await self.store.get_response(request.reseller, request_id)
             if stored is not None:
                 if stored.fingerprint != fingerprint:
                     # A conflict with the request stored under this id: the spec's row for
@@ -348,10 +352,10 @@ class SandboxApp:
                         "request; send a new id for a new request",
                     )
                 return Response(stored.status, stored.body)
-            response = self._run(handler, request)
+            response = await self._run(handler, request)
             # Transient failures are not remembered, so that a retry can succeed.
             if response.status not in _TRANSIENT_STATUSES and response.content_type == JSON:
-                self.store.put_response(
+                await self.store.put_response(
                     request.reseller,
                     request_id,
                     StoredResponse(fingerprint, response.status, response.body),
@@ -394,17 +398,19 @@ class SandboxApp:
 
     # -- partner operations -------------------------------------------------------------
 
-    def _create(self, request: _Request) -> Response:
+    async def _create(self, request: _Request) -> Response:
         if self.faults.server_error and "offerKey" in request.body:
             return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
         command = wire.create_command(request.body)
         return self._result(
-            self.service.create(request.reseller, command, request.behaviour, request.base_url)
+            await self.service.create(
+                request.reseller, command, request.behaviour, request.base_url
+            )
         )
 
-    def _get(self, request: _Request) -> Response:
+    async def _get(self, request: _Request) -> Response:
         entitlement_id = request.path_params["entitlementId"]
-        stored = self.store.get_record_json(request.reseller, entitlement_id)
+        stored = await self.store.get_record_json(request.reseller, entitlement_id)
         if stored is None:
             return self._error("NOT_FOUND", f"No entitlement {entitlement_id}")
         if self.faults.extra_field:
@@ -412,16 +418,16 @@ class SandboxApp:
         # The hot path: splice the stored JSON record into the envelope without parsing it.
         return Response(200, _GET_PREFIX + stored[1:])
 
-    def _query(self, request: _Request) -> Response:
+    async def _query(self, request: _Request) -> Response:
         command = wire.query_command(request.body)
         if self.faults.query_ignores_status:
             command = replace(command, status=None)
-        records = self.service.query(request.reseller, command)
+        records = await self.service.query(request.reseller, command)
         return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
 
-    def _update(self, request: _Request) -> Response:
+    async def _update(self, request: _Request) -> Response:
         return self._result(
-            self.service.update(
+            await self.service.update(
                 request.reseller,
                 wire.update_command(request.body),
                 request.behaviour,
@@ -429,27 +435,27 @@ class SandboxApp:
             )
         )
 
-    def _cancel(self, request: _Request) -> Response:
+    async def _cancel(self, request: _Request) -> Response:
         return self._result(
-            self.service.terminate(
+            await self.service.terminate(
                 request.reseller,
                 wire.end_command(request.path_params["entitlementId"], request.body, revoke=False),
                 request.behaviour,
             )
         )
 
-    def _revoke(self, request: _Request) -> Response:
+    async def _revoke(self, request: _Request) -> Response:
         return self._result(
-            self.service.terminate(
+            await self.service.terminate(
                 request.reseller,
                 wire.end_command(request.path_params["entitlementId"], request.body, revoke=True),
                 request.behaviour,
             )
         )
 
-    def _activation_info(self, request: _Request) -> Response:
+    async def _activation_info(self, request: _Request) -> Response:
         return self._result(
-            self.service.activation_info(
+            await self.service.activation_info(
                 request.reseller,
                 request.path_params["entitlementId"],
                 request.behaviour,
@@ -457,9 +463,9 @@ class SandboxApp:
             )
         )
 
-    def _reactivate(self, request: _Request) -> Response:
+    async def _reactivate(self, request: _Request) -> Response:
         return self._result(
-            self.service.reactivate(
+            await self.service.reactivate(
                 request.reseller,
                 request.path_params["entitlementId"],
                 request.behaviour,
@@ -467,7 +473,7 @@ class SandboxApp:
             )
         )
 
-    def _echo(self, request: _Request) -> Response:
+    async def _echo(self, request: _Request) -> Response:
         echo = request.path_params["echoRequestId"]
         if self.faults.echo_mangled:
             echo = echo.upper()
@@ -475,32 +481,36 @@ class SandboxApp:
 
     # -- sandbox controls ---------------------------------------------------------------
 
-    def _complete(self, request: _Request) -> Response:
-        entitlement = self.service.complete_pending(
+    async def _complete(self, request: _Request) -> Response:
+        entitlement = await self.service.complete_pending(
             request.reseller, request.path_params["entitlementId"]
         )
         return self._done(entitlement, "The merchant confirmed the pending operation")
 
-    def _merchant_cancel(self, request: _Request) -> Response:
+    async def _merchant_cancel(self, request: _Request) -> Response:
         command = wire.merchant_end_command(
             request.path_params["entitlementId"], request.body, revoke=False
         )
-        entitlement = self.service.merchant_end(request.reseller, command)
+        entitlement = await self.service.merchant_end(request.reseller, command)
         return self._done(entitlement, "The merchant cancelled the entitlement")
 
-    def _merchant_revoke(self, request: _Request) -> Response:
+    async def _merchant_revoke(self, request: _Request) -> Response:
         command = wire.merchant_end_command(
             request.path_params["entitlementId"], request.body, revoke=True
         )
-        entitlement = self.service.merchant_end(request.reseller, command)
+        entitlement = await self.service.merchant_end(request.reseller, command)
         return self._done(entitlement, "The merchant revoked the entitlement")
 
-    def _fail(self, request: _Request) -> Response:
-        entitlement = self.service.fail(request.reseller, request.path_params["entitlementId"])
+    async def _fail(self, request: _Request) -> Response:
+        entitlement = await self.service.fail(
+            request.reseller, request.path_params["entitlementId"]
+        )
         return self._done(entitlement, "The platform lost track of the entitlement")
 
-    def _advance_clock(self, request: _Request) -> Response:
-        now, changed = self.service.advance_clock(request.reseller, float(request.body["seconds"]))
+    async def _advance_clock(self, request: _Request) -> Response:
+        now, changed = await self.service.advance_clock(
+            request.reseller, float(request.body["seconds"])
+        )
         return envelope(
             200,
             "OK",
@@ -509,7 +519,8 @@ class SandboxApp:
             changed=changed,
         )
 
-    def _get_clock(self, request: _Request) -> Response:
+    async def _get_clock(self, request: _Request) -> Response:
+        await self.service.clock.refresh(request.reseller)
         epoch = self.service.clock.epoch(request.reseller)
         return envelope(
             200,
@@ -519,10 +530,10 @@ class SandboxApp:
             offsetSeconds=round(epoch - _wall_clock(), 3),
         )
 
-    def _list_notifications(self, request: _Request) -> Response:
+    async def _list_notifications(self, request: _Request) -> Response:
         limit = int(request.query.get("limit", NOTIFICATION_PAGE_MAX))
         # One row more than the page shows whether another page follows.
-        rows = self.service.notifications(
+        rows = await self.service.notifications(
             request.reseller,
             entitlement_id=request.query.get("entitlementId"),
             state=request.query.get("state"),
@@ -539,9 +550,9 @@ class SandboxApp:
             nextCursor=str(page[-1].seq) if more else None,
         )
 
-    def _follow_notifications(self, request: _Request) -> Response:
+    async def _follow_notifications(self, request: _Request) -> Response:
         after = int(request.query.get("after", 0))
-        entries, latest = self.service.notification_feed(
+        entries, latest = await self.service.notification_feed(
             request.reseller,
             after=after,
             entitlement_id=request.query.get("entitlementId"),
@@ -566,8 +577,8 @@ class SandboxApp:
             headers={"Content-Type": "application/json", **auth.headers()},
         )
 
-    def _redeliver_notification(self, request: _Request) -> Response:
-        row = self.service.redeliver(request.reseller, request.path_params["notificationId"])
+    async def _redeliver_notification(self, request: _Request) -> Response:
+        row = await self.service.redeliver(request.reseller, request.path_params["notificationId"])
         return envelope(
             200,
             "OK",
@@ -575,16 +586,16 @@ class SandboxApp:
             notification=_notification_view(row),
         )
 
-    def _reset(self, request: _Request) -> Response:
-        self.service.reset(request.reseller)
+    async def _reset(self, request: _Request) -> Response:
+        await self.service.reset(request.reseller)
         return envelope(200, "OK", f"Every record of reseller {request.reseller} was removed")
 
-    def _magic_numbers(self, request: _Request) -> Response:
+    async def _magic_numbers(self, request: _Request) -> Response:
         del request
         known = [{"magicNumber": m.value, "effect": magic.EFFECTS[m]} for m in MagicNumber]
         return envelope(200, "OK", f"{len(known)} magic number(s)", magicNumbers=known)
 
-    def _health(self, request: _Request) -> Response:
+    async def _health(self, request: _Request) -> Response:
         del request
         return envelope(200, "OK", "The sandbox is running", status="ok")
 

@@ -12,29 +12,40 @@ MAX_OFFSET_SECONDS = 1000 * 365.25 * 86400
 
 
 class SandboxClock:
-    """Each reseller sees its own time, so one reseller's clock jumps never disturb another."""
+    """Each reseller sees its own time, so one reseller's clock jumps never disturb another.
+
+    The offsets are read from the store by `load()` (at start-up) and `refresh()`; reading the
+    time itself never waits. On a shared store another instance may move a clock, so every
+    operation that reads the time calls `refresh(reseller)` first.
+    """
 
     def __init__(self, store: EntitlementStore) -> None:
         self._store = store
-        self._offsets = store.clock_offsets()
+        self._offsets: dict[str, float] = {}
+
+    async def load(self) -> None:
+        """Every reseller's offset as stored (they survive restarts)."""
+        self._offsets = await self._store.clock_offsets()
+
+    async def refresh(self, reseller: str) -> None:
+        """On a shared store, this reseller's offset as another instance may have set it."""
+        if self._store.shared:
+            offsets = await self._store.clock_offsets()
+            self._offsets[reseller] = offsets.get(reseller, 0.0)
 
     def epoch(self, reseller: str) -> float:
         """Seconds since the epoch, as this reseller's sandbox sees it."""
-        return time.time() + self._offset(reseller)
-
-    def _offset(self, reseller: str) -> float:
-        if self._store.shared:  # another instance may have moved it: ask the database
-            return self._store.clock_offsets().get(reseller, 0.0)
-        return self._offsets.get(reseller, 0.0)
+        return time.time() + self._offsets.get(reseller, 0.0)
 
     def now(self, reseller: str) -> datetime:
         return datetime.fromtimestamp(self.epoch(reseller), UTC)
 
-    def advance(self, reseller: str, seconds: float) -> datetime:
+    async def advance(self, reseller: str, seconds: float) -> datetime:
         """Move this reseller's clock forward (stored, so it survives restarts)."""
+        await self.refresh(reseller)
         # Clamp so that sandbox dates stay far inside what datetime can represent.
-        offset = min(self._offset(reseller) + seconds, MAX_OFFSET_SECONDS)
-        self._store.set_clock_offset(reseller, offset)
+        offset = min(self._offsets.get(reseller, 0.0) + seconds, MAX_OFFSET_SECONDS)
+        await self._store.set_clock_offset(reseller, offset)
         self._offsets[reseller] = offset
         return self.now(reseller)
 

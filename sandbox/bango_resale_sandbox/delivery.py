@@ -100,11 +100,12 @@ class Deliverer:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            next_due = None
             try:
-                self.launch_due()
-            except Exception:  # keep delivering whatever one bad round did
+                await self.launch_due()
+                next_due = await self._store.next_notification_due()
+            except Exception:  # keep delivering whatever one bad round did (database away...)
                 log.exception("notification delivery round failed")
-            next_due = self._store.next_notification_due()
             wait = IDLE_POLL_SECONDS if next_due is None else next_due - self._clock()
             # A due row whose entitlement is in flight waits for that attempt, which wakes
             # this loop when it ends.
@@ -112,14 +113,14 @@ class Deliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    def launch_due(self) -> int:
+    async def launch_due(self) -> int:
         """Start an attempt for each due row whose entitlement has none under way; how many."""
         free = CONCURRENCY - len(self._in_flight)
         if free <= 0:
             return 0
         # A shared store claims every row it returns: ask for no more than can start now.
         limit = free if self._store.shared else BATCH_SIZE + len(self._in_flight)
-        rows = self._store.due_notifications(self._clock(), limit)
+        rows = await self._store.due_notifications(self._clock(), limit)
         launched = 0
         for row in rows:
             key = (row.reseller, row.entitlement_id)
@@ -154,8 +155,8 @@ class Deliverer:
         assert self._client is not None
         url = row.url or ""
         if not is_deliverable(url, self._config.allowed_hosts):
-            with self._store.transaction():
-                self._store.mark_blocked(row.seq, "URL is not http(s) on an allowed host")
+            async with self._store.transaction():
+                await self._store.mark_blocked(row.seq, "URL is not http(s) on an allowed host")
             return
         headers = {
             "Content-Type": "application/json",
@@ -168,11 +169,11 @@ class Deliverer:
         except Exception as exc:  # any failure to send (also an unusable URL) is a miss
             error = f"{type(exc).__name__}: {exc}"
         now = self._clock()
-        with self._store.transaction():
+        async with self._store.transaction():
             if error is None:
-                self._store.mark_delivered(row.seq, attempts, now)
+                await self._store.mark_delivered(row.seq, attempts, now)
             elif now - row.created_at >= self._config.give_up_after_seconds:
-                self._store.mark_given_up(row.seq, attempts, error)
+                await self._store.mark_given_up(row.seq, attempts, error)
             else:
                 next_at = now + retry_delay(attempts, self._config)
-                self._store.mark_retry(row.seq, attempts, next_at, error)
+                await self._store.mark_retry(row.seq, attempts, next_at, error)

@@ -21,16 +21,19 @@ Each sandbox keeps its tables in its own schema (`?schema=` in the URL, default
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 
 from .domain import Entitlement
 from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, _deadlines
@@ -39,6 +42,8 @@ DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 SCHEMA_VERSION = 1
+# How long to wait for a connection: at start-up, and per request while the server is away.
+CONNECT_TIMEOUT_SECONDS = 5
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS entitlements (
@@ -146,92 +151,154 @@ def split_schema(url: str) -> tuple[str, str]:
 class PostgresStore(SqlStore):
     """`EntitlementStore` on a PostgreSQL schema, shared safely by several processes.
 
-    One connection per process, used from the event-loop thread like `SqliteStore`: every
-    store call is one short round trip on loopback, and a transaction never waits for anything
-    but the database, so the loop is never held for long.
+    A pool of connections per process. `transaction()` takes one from the pool and binds it to
+    the current task, so concurrent requests run their transactions side by side on different
+    connections (and PostgreSQL flushes their commits together); a statement outside any
+    transaction borrows a connection for itself. Call `open()` in the running event loop
+    before use.
     """
 
     shared = True  # other processes may change the data: read the clocks every time
 
     def __init__(
-        self, url: str, *, claim_lease_seconds: float = 30.0, synchronous_commit: str = "off"
+        self,
+        url: str,
+        *,
+        claim_lease_seconds: float = 30.0,
+        synchronous_commit: str = "off",
+        min_connections: int = 2,
+        max_connections: int = 16,
     ) -> None:
         conninfo, self.schema = split_schema(url)
         self.path = url
         self._lease = claim_lease_seconds
         self._synchronous_commit = synchronous_commit
         self._converted: dict[str, str] = {}
-        self._db = psycopg.connect(conninfo, autocommit=True, prepare_threshold=0)
-        # Outside `transaction()` only rate-limit buckets are written: they need not survive a
-        # database crash, so they skip the WAL flush; `transaction()` sets the configured mode.
-        self._run("SET synchronous_commit = off")
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=min_connections,
+            max_size=max_connections,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": 0,
+                # Outside `transaction()` only rate-limit buckets and delivery claims are
+                # written: they need not survive a database crash, so they skip the WAL flush;
+                # `transaction()` sets the configured mode.
+                "options": f"-c search_path={self.schema} -c synchronous_commit=off",
+            },
+            name=f"sandbox-{self.schema}",
+        )
+        # The connection of the transaction the current task has open, and that task.
+        self._bound: ContextVar[tuple[psycopg.AsyncConnection[Any], object] | None] = ContextVar(
+            f"pgstore-{id(self)}", default=None
+        )
         # One lock per schema: sandboxes in other schemas of the database never wait for it.
         self._lock_key = zlib.crc32(self.schema.encode()) - 2**31
-        self._in_transaction = False
-        self._migrate()
+        self._migrate(conninfo)
 
-    def close(self) -> None:
-        self._db.close()
-
-    def _run(self, query: str, args: Any = None) -> psycopg.Cursor[Any]:
-        """Execute with the shared queries' `?` placeholders turned into psycopg's `%s`."""
-        converted = self._converted.get(query)
-        if converted is None:
-            converted = self._converted[query] = query.replace("?", "%s")
-        return self._db.execute(converted, args)
-
-    def _migrate(self) -> None:
+    def _migrate(self, conninfo: str) -> None:
+        """Create the schema, or check its version, on a connection of its own: a database
+        that cannot be used fails here, in the constructor, before the server starts."""
         schema = sql.Identifier(self.schema)
-        with self.transaction():
+        with psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
             # Under the schema's lock: a second instance starting too waits for the first.
-            self._db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            self._db.execute(sql.SQL("SET search_path TO {}").format(schema))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    self._run(statement)
-            row = self._run("SELECT max(version) FROM schema_version").fetchone()
+                    conn.execute(statement)
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             version = row[0] if row else None
             if version is None:
-                self._run("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
             elif version > SCHEMA_VERSION:
                 raise psycopg.DataError(
                     f"schema {self.schema} has version {version}; this sandbox knows"
                     f" {SCHEMA_VERSION}: upgrade the sandbox"
                 )
-        # SET inside the transaction holds for the session once committed.
+            # Leaving the block commits.
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    async def open(self) -> None:
+        """Open the pool (in the event loop that will use it)."""
+        await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    def _sql(self, query: str) -> str:
+        """The shared queries' `?` placeholders as psycopg's `%s`."""
+        converted = self._converted.get(query)
+        if converted is None:
+            converted = self._converted[query] = query.replace("?", "%s")
+        return converted
+
+    def _current(self) -> psycopg.AsyncConnection[Any] | None:
+        bound = self._bound.get()
+        if bound is None or bound[1] is not asyncio.current_task():
+            return None  # none open, or the context was copied into a task started inside
+        return bound[0]
+
+    async def _one(self, query: str, args: Any = ()) -> Any:
+        conn = self._current()
+        if conn is not None:
+            return await (await conn.execute(self._sql(query), args)).fetchone()
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(self._sql(query), args)).fetchone()
+
+    async def _all(self, query: str, args: Any = ()) -> list[Any]:
+        conn = self._current()
+        if conn is not None:
+            return await (await conn.execute(self._sql(query), args)).fetchall()
+        async with self._pool.connection() as conn:
+            return await (await conn.execute(self._sql(query), args)).fetchall()
+
+    async def _exec(self, query: str, args: Any = ()) -> None:
+        conn = self._current()
+        if conn is not None:
+            await conn.execute(self._sql(query), args)
+            return
+        async with self._pool.connection() as conn:
+            await conn.execute(self._sql(query), args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
         """Run the block atomically, after every other instance's writes; nested use joins."""
-        if self._in_transaction:
+        if self._current() is not None:
             yield
             return
-        self._in_transaction = True
-        try:
-            # Pipeline mode: statements whose results nobody reads (BEGIN, the lock, savepoints,
-            # the writes, COMMIT) go out without waiting for each answer.
-            with self._db.pipeline(), self._db.transaction():
-                self._run(
-                    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', %s, true)",
-                    (self._lock_key, self._synchronous_commit),
-                )
-                yield
-        finally:
-            self._in_transaction = False
+        async with self._pool.connection() as conn:
+            token = self._bound.set((conn, asyncio.current_task()))
+            try:
+                # Pipeline mode: statements whose results nobody reads (BEGIN, the lock,
+                # savepoints, the writes, COMMIT) go out without waiting for each answer.
+                async with conn.pipeline(), conn.transaction():
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock(%s),"
+                        " set_config('synchronous_commit', %s, true)",
+                        (self._lock_key, self._synchronous_commit),
+                    )
+                    yield
+            finally:
+                self._bound.reset(token)
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
         """Inside `transaction()`: if the block raises, undo only the block's own writes."""
-        if not self._in_transaction:
+        conn = self._current()
+        if conn is None:
             raise RuntimeError("savepoint() needs an open transaction()")
-        with self._db.transaction():  # nested: a SAVEPOINT, rolled back to on an exception
+        async with conn.transaction():  # nested: a SAVEPOINT, rolled back to on an exception
             yield
 
-    def insert(self, reseller: str, entitlement: Entitlement) -> None:
-        self._run(
+    async def insert(self, reseller: str, entitlement: Entitlement) -> None:
+        await self._exec(
             "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
             " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
-            " record) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entitlement.entitlement_id,
                 reseller,
@@ -245,7 +312,7 @@ class PostgresStore(SqlStore):
             ),
         )
 
-    def find_pending_twin(
+    async def find_pending_twin(
         self,
         reseller: str,
         customer_identifier: str,
@@ -253,21 +320,21 @@ class PostgresStore(SqlStore):
         product_key: str,
         offer_key: str | None,
     ) -> Entitlement | None:
-        row = self._run(
-            "SELECT record FROM entitlements WHERE reseller = %s AND customer_identifier = %s"
-            " AND merchant_account_key = %s AND product_key = %s"
-            " AND offer_key IS NOT DISTINCT FROM %s AND status = 'PENDING'"
+        row = await self._one(
+            "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
+            " AND merchant_account_key = ? AND product_key = ?"
+            " AND offer_key IS NOT DISTINCT FROM ? AND status = 'PENDING'"
             " ORDER BY created_seq LIMIT 1",
             (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
-        ).fetchone()
+        )
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
 
-    def take_tokens(
+    async def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float
     ) -> tuple[float, float]:
         """Refill `key`'s bucket to `now` and take up to `want` whole tokens, in one atomic
         statement: (tokens taken, tokens left in the bucket)."""
-        row = self._run(
+        row = await self._one(
             "INSERT INTO rate_buckets AS b VALUES (%(key)s,"
             " %(burst)s - LEAST(%(want)s, floor(%(burst)s)), %(now)s,"
             " LEAST(%(want)s, floor(%(burst)s)))"
@@ -279,20 +346,20 @@ class PostgresStore(SqlStore):
             " b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)))"
             " RETURNING taken, tokens",
             {"key": key, "rate": rate, "burst": burst, "now": now, "want": want},
-        ).fetchone()
+        )
         return (0.0, 0.0) if row is None else (float(row[0]), float(row[1]))
 
-    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
+    async def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Claim up to `limit` due head rows (oldest pending row of their entitlement) for one
         lease; rows another instance is claiming right now are skipped, not waited for."""
-        rows = self._run(
+        rows = await self._all(
             "WITH due AS (SELECT seq FROM notifications AS n WHERE state = 'pending'"
-            " AND next_attempt_at <= %s AND NOT EXISTS (SELECT 1 FROM notifications AS e"
+            " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
             " WHERE e.state = 'pending' AND e.reseller = n.reseller"
             " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
-            " ORDER BY next_attempt_at, seq LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " UPDATE notifications AS n SET next_attempt_at = %s FROM due WHERE n.seq = due.seq"
+            " ORDER BY next_attempt_at, seq LIMIT ? FOR UPDATE SKIP LOCKED)"
+            " UPDATE notifications AS n SET next_attempt_at = ? FROM due WHERE n.seq = due.seq"
             f" RETURNING {', '.join(f'n.{c.strip()}' for c in _OUTBOX_COLUMNS.split(','))}",
             (now, limit, now + self._lease),
-        ).fetchall()
+        )
         return sorted((OutboxRow(*row) for row in rows), key=lambda r: r.seq)

@@ -22,7 +22,7 @@ SHARED_BATCH_SECONDS = 0.05
 class SharedBuckets(Protocol):
     """Token buckets kept in a database that several sandbox processes share."""
 
-    def take_tokens(
+    async def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float
     ) -> tuple[float, float]: ...
 
@@ -50,8 +50,10 @@ class RateLimiter:
         self._reserved: dict[str, float] = {}  # tokens taken from the shared bucket, unspent
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, stamp)
 
-    def acquire(self, key: str) -> int:
+    async def acquire(self, key: str) -> int:
         """0 when the request may go ahead, otherwise whole seconds to wait (Retry-After)."""
+        if self._rate > 0 and self._shared is not None:
+            return await self._take_shared(key, self._shared)
         return self._take(key, spend=True)
 
     def wait(self, key: str) -> int:
@@ -63,8 +65,6 @@ class RateLimiter:
         return bool(self._buckets)
 
     def _take(self, key: str, *, spend: bool) -> int:
-        if self._rate > 0 and self._shared is not None and spend:
-            return self._take_shared(key, self._shared)
         if self._rate <= 0 or (not spend and key not in self._buckets):
             return 0  # an unknown key has a full bucket (the common case, kept cheap)
         now = self._clock()
@@ -76,12 +76,12 @@ class RateLimiter:
         self._keep(key, (tokens, now))
         return max(1, math.ceil((1.0 - tokens) / self._rate))
 
-    def _take_shared(self, key: str, shared: SharedBuckets) -> int:
+    async def _take_shared(self, key: str, shared: SharedBuckets) -> int:
         reserved = self._reserved.get(key, 0.0)
         left = 0.0
         if reserved < 1.0:
             want = max(1.0, math.floor(self._rate * SHARED_BATCH_SECONDS))
-            taken, left = shared.take_tokens(key, self._rate, self._burst, time.time(), want)
+            taken, left = await shared.take_tokens(key, self._rate, self._burst, time.time(), want)
             reserved += taken
         if reserved >= 1.0:
             self._reserved[key] = reserved - 1.0
@@ -113,13 +113,13 @@ class LoginThrottle:
         """False until a login has failed: nothing can be throttled yet."""
         return self._sources.tracking() or self._users.tracking()
 
-    def wait(self, source: str, user: str | None) -> int:
+    async def wait(self, source: str, user: str | None) -> int:
         """Seconds until a login from `source` for `user` may be tried; 0 for now."""
         waits = [self._sources.wait(source)]
         if user is not None:
             waits.append(self._users.wait(user))
         return max(waits)
 
-    def failed(self, source: str, user: str) -> None:
-        self._sources.acquire(source)
-        self._users.acquire(user)
+    async def failed(self, source: str, user: str) -> None:
+        await self._sources.acquire(source)
+        await self._users.acquire(user)

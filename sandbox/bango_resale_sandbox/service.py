@@ -138,9 +138,10 @@ class EntitlementService:
 
     # -- partner API ----------------------------------------------------------------------
 
-    def create(
+    async def create(
         self, reseller: str, command: CreateEntitlement, behaviour: Behaviour, base_url: str
     ) -> Result:
+        await self.clock.refresh(reseller)
         if behaviour.refuses("create"):
             raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
         merchant, product_key = command.merchant_account_key, command.product_key
@@ -154,24 +155,29 @@ class EntitlementService:
         requested_id = command.entitlement_id
         if requested_id is not None:
             # Ids are scoped per reseller: another reseller's ids are neither visible nor taken.
-            existing = self.store.get(reseller, requested_id)
+            existing = await self.store.get(reseller, requested_id)
             if existing is not None:
                 if not _is_twin(existing, command):
                     raise DomainError(
                         "ALREADY_EXISTS", f"entitlementId {requested_id!r} is already in use"
                     )
-                return self._repeat_pending(reseller, existing, mode, base_url)
+                return await self._repeat_pending(reseller, existing, mode, base_url)
         else:
-            twin = self.store.find_pending_twin(reseller, customer, merchant, product_key, offer)
+            twin = await self.store.find_pending_twin(
+                reseller, customer, merchant, product_key, offer
+            )
             if twin is not None:
-                return self._repeat_pending(reseller, twin, mode, base_url)
+                return await self._repeat_pending(reseller, twin, mode, base_url)
         limit = product.max_entitlements_per_customer
-        if limit and self.store.count_live(reseller, customer, merchant, product_key) >= limit:
+        if (
+            limit
+            and await self.store.count_live(reseller, customer, merchant, product_key) >= limit
+        ):
             raise DomainError(
                 "ALREADY_EXISTS",
                 f"customer already holds {limit} live entitlement(s) for {merchant}/{product_key}",
             )
-        row = self._select(
+        row = await self._select(
             None, operation=CREATE, behaviour=_ACTIVATION_BEHAVIOUR[mode], reseller=reseller
         )
         now = self.clock.now(reseller)
@@ -189,26 +195,26 @@ class EntitlementService:
         )
         step = domain.fire(row, record, now)
         entitlement = step.entitlement
-        self.store.insert(reseller, entitlement)
-        self._send(reseller, step)
+        await self.store.insert(reseller, entitlement)
+        await self._send(reseller, step)
         if mode is ActivationMode.PENDING:
-            self._schedule(
+            await self._schedule(
                 reseller,
                 entitlement.entitlement_id,
                 ACTIVATE,
                 {},
                 product.activation_delay_seconds,
             )
-        return self._answer(reseller, row, entitlement, base_url)
+        return await self._answer(reseller, row, entitlement, base_url)
 
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement:
-        entitlement = self.store.get(reseller, entitlement_id)
+    async def get(self, reseller: str, entitlement_id: str) -> Entitlement:
+        entitlement = await self.store.get(reseller, entitlement_id)
         if entitlement is None:
             raise not_found(entitlement_id)
         return entitlement
 
-    def query(self, reseller: str, command: QueryEntitlements) -> list[dict[str, Any]]:
-        return self.store.query(
+    async def query(self, reseller: str, command: QueryEntitlements) -> list[dict[str, Any]]:
+        return await self.store.query(
             reseller,
             command.customer_identifier,
             merchant_account_key=command.merchant_account_key,
@@ -216,10 +222,11 @@ class EntitlementService:
             status=command.status,
         )
 
-    def update(
+    async def update(
         self, reseller: str, command: UpdateEntitlement, behaviour: Behaviour, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, command.entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, command.entitlement_id)
         operation = command.operation
         benefits = command.benefits
         if behaviour.refuses(operation) or behaviour.refuses("update"):
@@ -238,12 +245,12 @@ class EntitlementService:
         timing = CONFIRMS_LATER if asynchronous else ANSWERS_AT_ONCE
         if metadata and request != METADATA_BODY:
             # Metadata sent with a product change follows its own row, first.
-            self._select(
+            await self._select(
                 entitlement, operation=UPDATE, request=METADATA_BODY, behaviour=ANSWERS_AT_ONCE
             )
         # Whether the product change needs a sign-up is known only once the target is; both
         # rows start from the same statuses, so either checks the precondition.
-        main = self._select(
+        main = await self._select(
             entitlement,
             operation=UPDATE,
             request=request,
@@ -281,15 +288,20 @@ class EntitlementService:
             "userStep": behaviour.needs_sign_up("update"),
         }
         if asynchronous:
-            self.store.save(reseller, entitlement)
-            self._defer(reseller, entitlement, operation, main, payload, product)
+            await self.store.save(reseller, entitlement)
+            await self._defer(reseller, entitlement, operation, main, payload, product)
             return Result.of(main, entitlement, "Accepted; the merchant confirms later")
-        updated, answered = self._apply_update(reseller, entitlement, payload, confirmed=False)
-        return self._answer(reseller, answered or main, updated, base_url)
+        updated, answered = await self._apply_update(
+            reseller, entitlement, payload, confirmed=False
+        )
+        return await self._answer(reseller, answered or main, updated, base_url)
 
-    def terminate(self, reseller: str, command: EndEntitlement, behaviour: Behaviour) -> Result:
+    async def terminate(
+        self, reseller: str, command: EndEntitlement, behaviour: Behaviour
+    ) -> Result:
         """Cancel (soft end) or revoke (hard end) at the reseller's request."""
-        entitlement = self.get(reseller, command.entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, command.entitlement_id)
         operation, revoke = command.operation, command.revoke
         if behaviour.refuses(operation):
             raise domain.not_available(f"the merchant refused the {operation} (X-Magic-Number)")
@@ -305,7 +317,7 @@ class EntitlementService:
         asynchronous = behaviour.defers(operation) or operation in product.async_operations
         name = REVOKE if revoke else CANCEL
         timing = CONFIRMS_LATER if asynchronous else _ending_behaviour(revoke, product)
-        row = self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
+        row = await self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
         if not revoke and behaviour.faults.drop_cancel_reason:
             entitlement = replace(
                 entitlement, extension_data={**entitlement.extension_data, **custom}
@@ -314,8 +326,8 @@ class EntitlementService:
             entitlement = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, reason, custom)
         wire.check_extension_data(entitlement.extension_data)
         if asynchronous:
-            self.store.save(reseller, entitlement)
-            self._defer(reseller, entitlement, command.operation, row, {}, product)
+            await self.store.save(reseller, entitlement)
+            await self._defer(reseller, entitlement, command.operation, row, {}, product)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         if not revoke and behaviour.faults.unchanged_after_200:
             return Result(200, "OK", entitlement, "Entitlement cancelled")
@@ -326,7 +338,7 @@ class EntitlementService:
             and step.entitlement.status is Status.ACTIVE_ENDING
         ):
             step = replace(step, entitlement=replace(step.entitlement, date_ended=None))
-        ended = self._commit(reseller, entitlement, step)
+        ended = await self._commit(reseller, entitlement, step)
         return Result.of(
             row,
             ended,
@@ -339,28 +351,30 @@ class EntitlementService:
             ),
         )
 
-    def activation_info(
+    async def activation_info(
         self, reseller: str, entitlement_id: str, behaviour: Behaviour, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, entitlement_id)
-        row = self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        row = await self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
         if behaviour.wants_activation_code:
             if entitlement.activation_code is None:
                 code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
                 entitlement = replace(entitlement, activation_code=code)
-                self.store.save(reseller, entitlement)
+                await self.store.save(reseller, entitlement)
             return Result.of(row, entitlement, "Activation code issued")
         return Result.of(
             row,
             entitlement,
             "Activation link issued",
-            self._new_link(reseller, entitlement_id, base_url),
+            await self._new_link(reseller, entitlement_id, base_url),
         )
 
-    def reactivate(
+    async def reactivate(
         self, reseller: str, entitlement_id: str, behaviour: Behaviour, base_url: str
     ) -> Result:
-        entitlement = self.get(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
         if behaviour.refuses("reactivate"):
             raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
         product = self._product(entitlement)
@@ -371,84 +385,90 @@ class EntitlementService:
         timing = (
             CONFIRMS_LATER if asynchronous else NEEDS_SIGN_UP if user_step else ACTIVATES_AT_ONCE
         )
-        row = self._select(entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller)
+        row = await self._select(
+            entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller
+        )
         if not product.supports_reactivate:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} cannot be"
                 " reactivated"
             )
         if asynchronous:
-            self._defer(reseller, entitlement, "reactivate", row, {}, product)
+            await self._defer(reseller, entitlement, "reactivate", row, {}, product)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
-        updated = self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
-        return self._answer(reseller, row, updated, base_url)
+        updated = await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        return await self._answer(reseller, row, updated, base_url)
 
     # -- the merchant's side and the sandbox controls -------------------------------------
 
-    def complete_pending(self, reseller: str, entitlement_id: str) -> Entitlement:
+    async def complete_pending(self, reseller: str, entitlement_id: str) -> Entitlement:
         """Let the merchant confirm the operation this entitlement waits on."""
-        entitlement = self.get(reseller, entitlement_id)
-        pending = self.store.get_pending(reseller, entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        pending = await self.store.get_pending(reseller, entitlement_id)
         if pending is None:
             raise domain.not_available("no operation is waiting for the merchant")
-        self.store.delete_pending(reseller, entitlement_id)
-        return self._finish(reseller, entitlement, pending)
+        await self.store.delete_pending(reseller, entitlement_id)
+        return await self._finish(reseller, entitlement, pending)
 
-    def merchant_end(self, reseller: str, command: MerchantEnd) -> Entitlement:
+    async def merchant_end(self, reseller: str, command: MerchantEnd) -> Entitlement:
         """The merchant ends the entitlement on its own initiative."""
-        entitlement = self.get(reseller, command.entitlement_id)
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, command.entitlement_id)
         reason = command.reason
         if reason is not None:
             wire.check_reason_pair(reason)
-        row = self._select(
+        row = await self._select(
             entitlement,
             event=domain.MERCHANT_REVOKED if command.revoke else domain.MERCHANT_CANCELLED,
         )
         if reason is not None:
             entitlement = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, reason)
         step = domain.fire(row, entitlement, self.clock.now(reseller))
-        self.store.delete_pending(reseller, command.entitlement_id)
-        return self._commit(reseller, entitlement, step)
+        await self.store.delete_pending(reseller, command.entitlement_id)
+        return await self._commit(reseller, entitlement, step)
 
-    def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
-        entitlement = self.get(reseller, entitlement_id)
-        row = self._select(entitlement, event=domain.MERCHANT_STATE_LOST)
+    async def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
+        await self.clock.refresh(reseller)
+        entitlement = await self.get(reseller, entitlement_id)
+        row = await self._select(entitlement, event=domain.MERCHANT_STATE_LOST)
         step = domain.fire(row, entitlement, self.clock.now(reseller))
-        self.store.delete_pending(reseller, entitlement_id)
-        return self._commit(reseller, entitlement, step)
+        await self.store.delete_pending(reseller, entitlement_id)
+        return await self._commit(reseller, entitlement, step)
 
-    def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
+    async def advance_clock(self, reseller: str, seconds: float) -> tuple[datetime, int]:
         """Move the reseller's clock forward and fire everything that became due."""
-        now = self.clock.advance(reseller, seconds)
-        return now, self.run_due(reseller)
+        now = await self.clock.advance(reseller, seconds)
+        return now, await self.run_due(reseller)
 
-    def run_due(self, reseller: str) -> int:
+    async def run_due(self, reseller: str) -> int:
         """Apply every time-driven change that is due for a reseller; returns how many."""
+        await self.clock.refresh(reseller)
         now = self.clock.now(reseller)
         epoch = now.timestamp()
         changed = 0
-        for entitlement in self.store.due_expiries(reseller, epoch):
-            row = self._select(entitlement, event=domain.EXPIRY_REACHED)
+        for entitlement in await self.store.due_expiries(reseller, epoch):
+            row = await self._select(entitlement, event=domain.EXPIRY_REACHED)
             expiring = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, self._expiry_reason)
-            self._commit(reseller, entitlement, domain.fire(row, expiring, now))
-            self.store.delete_pending(reseller, entitlement.entitlement_id)
+            await self._commit(reseller, entitlement, domain.fire(row, expiring, now))
+            await self.store.delete_pending(reseller, entitlement.entitlement_id)
             changed += 1
-        for entitlement in self.store.due_period_ends(reseller, epoch):
-            row = self._select(entitlement, event=domain.PAID_PERIOD_ENDED)
-            self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+        for entitlement in await self.store.due_period_ends(reseller, epoch):
+            row = await self._select(entitlement, event=domain.PAID_PERIOD_ENDED)
+            await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
             changed += 1
-        for entitlement_id in self.store.due_pending(reseller, epoch):
+        for entitlement_id in await self.store.due_pending(reseller, epoch):
             try:
-                with self.store.savepoint():
-                    self.complete_pending(reseller, entitlement_id)
+                async with self.store.savepoint():
+                    await self.complete_pending(reseller, entitlement_id)
                 changed += 1
             except DomainError:
                 # The entitlement moved on meanwhile; the merchant's confirmation is moot.
-                self.store.delete_pending(reseller, entitlement_id)
+                await self.store.delete_pending(reseller, entitlement_id)
         return changed
 
-    def notifications(
+    async def notifications(
         self,
         reseller: str,
         *,
@@ -457,28 +477,28 @@ class EntitlementService:
         after_seq: int,
         limit: int,
     ) -> list[OutboxRow]:
-        return self.store.list_notifications(
+        return await self.store.list_notifications(
             reseller, entitlement_id=entitlement_id, state=state, after_seq=after_seq, limit=limit
         )
 
-    def notification_feed(
+    async def notification_feed(
         self, reseller: str, *, after: int, entitlement_id: str | None, limit: int
     ) -> tuple[list[FeedEntry], int]:
         """Notifications queued after cursor `after`, oldest first, and the newest cursor."""
-        events = self.store.notification_feed(
+        events = await self.store.notification_feed(
             reseller, after=after, entitlement_id=entitlement_id, limit=limit
         )
-        return events, self.store.latest_feed_cursor(reseller)
+        return events, await self.store.latest_feed_cursor(reseller)
 
-    def redeliver(self, reseller: str, notification_id: str) -> OutboxRow:
+    async def redeliver(self, reseller: str, notification_id: str) -> OutboxRow:
         """Queue a notification again (same id and body), whatever happened to it before."""
-        with self.store.transaction():
-            row = self.store.get_notification(reseller, notification_id)
+        async with self.store.transaction():
+            row = await self.store.get_notification(reseller, notification_id)
             if row is None:
                 raise DomainError("NOT_FOUND", f"No notification {notification_id}")
             state = self._delivery_state(row.url)
-            self.store.requeue_notification(row.seq, state, _real_time())
-            requeued = self.store.get_notification(reseller, notification_id)
+            await self.store.requeue_notification(row.seq, state, _real_time())
+            requeued = await self.store.get_notification(reseller, notification_id)
         if state == DeliveryState.PENDING:
             self._on_notification()
         assert requeued is not None
@@ -491,18 +511,21 @@ class EntitlementService:
             return DeliveryState.PENDING
         return DeliveryState.BLOCKED
 
-    def reset(self, reseller: str) -> None:
-        self.store.reset(reseller)
+    async def reset(self, reseller: str) -> None:
+        await self.store.reset(reseller)
         self.clock.forget(reseller)
 
     # -- activation page ------------------------------------------------------------------
 
-    def activation_link(self, token: str) -> tuple[ActivationLink, Entitlement]:
+    async def activation_link(self, token: str) -> tuple[ActivationLink, Entitlement]:
         """The link and its entitlement; DomainError when unknown, expired or already used."""
-        link = self.store.get_link(token)
-        entitlement = None if link is None else self.store.get(link.reseller, link.entitlement_id)
+        link = await self.store.get_link(token)
+        entitlement = (
+            None if link is None else await self.store.get(link.reseller, link.entitlement_id)
+        )
         if link is None or entitlement is None:
             raise DomainError("NOT_FOUND", "this activation link is unknown")
+        await self.clock.refresh(link.reseller)
         if self.clock.epoch(link.reseller) > link.expires_at:
             raise DomainError("EXPIRED", "this activation link has expired; ask for a fresh one")
         if entitlement.status is not Status.PENDING:
@@ -511,13 +534,13 @@ class EntitlementService:
             )
         return link, entitlement
 
-    def complete_activation(self, token: str) -> Entitlement:
+    async def complete_activation(self, token: str) -> Entitlement:
         """The user finished the merchant's sign-up: the entitlement becomes ACTIVE."""
-        link, entitlement = self.activation_link(token)
+        link, entitlement = await self.activation_link(token)
         now = self.clock.now(link.reseller)
         # A 202'd cancel or revoke stays pending: the merchant still confirms it later.
-        row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
-        return self._commit(link.reseller, entitlement, domain.fire(row, entitlement, now))
+        row = await self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+        return await self._commit(link.reseller, entitlement, domain.fire(row, entitlement, now))
 
     # -- internals ------------------------------------------------------------------------
 
@@ -528,14 +551,14 @@ class EntitlementService:
             entitlement.merchant_account_key, entitlement.product_key, entitlement.product_key
         )
 
-    def _ensure_no_pending(
+    async def _ensure_no_pending(
         self, reseller: str, entitlement: Entitlement, *, activation_blocks: bool = False
     ) -> None:
         """Refuse while a 202'd operation (or, if asked, the activation) waits for the merchant.
 
         Cancel and revoke may replace a waiting activation: they end the entitlement anyway.
         """
-        pending = self.store.get_pending(reseller, entitlement.entitlement_id)
+        pending = await self.store.get_pending(reseller, entitlement.entitlement_id)
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
         if self.faults.waiting_202_ignored:
@@ -544,7 +567,7 @@ class EntitlementService:
             f"a {pending.operation} of this entitlement is waiting for the merchant"
         )
 
-    def _schedule(
+    async def _schedule(
         self,
         reseller: str,
         entitlement_id: str,
@@ -553,9 +576,11 @@ class EntitlementService:
         delay: float | None,
     ) -> None:
         due = None if delay is None else self.clock.epoch(reseller) + delay
-        self.store.put_pending(reseller, PendingOperation(entitlement_id, operation, payload, due))
+        await self.store.put_pending(
+            reseller, PendingOperation(entitlement_id, operation, payload, due)
+        )
 
-    def _select(
+    async def _select(
         self,
         entitlement: Entitlement | None,
         *,
@@ -581,10 +606,10 @@ class EntitlementService:
             among=among,
         )
         if reseller is not None and entitlement is not None and not row.while_deferred:
-            self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
+            await self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
         return row
 
-    def _defer(
+    async def _defer(
         self,
         reseller: str,
         entitlement: Entitlement,
@@ -594,7 +619,7 @@ class EntitlementService:
         behaviour: ProductBehaviour,
     ) -> None:
         """Keep a 202 `OK` waiting for the merchant, with the row whose completion it awaits."""
-        self._schedule(
+        await self._schedule(
             reseller,
             entitlement.entitlement_id,
             operation,
@@ -602,37 +627,40 @@ class EntitlementService:
             behaviour.async_delay_seconds,
         )
 
-    def _answer(
+    async def _answer(
         self, reseller: str, row: Transition, entitlement: Entitlement, base_url: str
     ) -> Result:
         """The answer a row prescribes; a CLIENT_ACTION_REQUIRED one carries a fresh link."""
         parameters = None
         if row.response_code == CLIENT_ACTION_REQUIRED:
-            parameters = self._new_link(reseller, entitlement.entitlement_id, base_url)
+            parameters = await self._new_link(reseller, entitlement.entitlement_id, base_url)
         return Result.of(row, entitlement, row.description, parameters)
 
-    def _finish(
+    async def _finish(
         self, reseller: str, entitlement: Entitlement, pending: PendingOperation
     ) -> Entitlement:
         now = self.clock.now(reseller)
         if pending.operation == ACTIVATE:
-            row = self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
-            return self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
+            row = await self._select(entitlement, event=domain.ACTIVATION_COMPLETED)
+            return await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
         deferred = self.machine.row(str(pending.payload[DEFERRED_ROW]))
         if pending.operation == "update":
-            return self._apply_update(reseller, entitlement, pending.payload, confirmed=True)[0]
+            updated, _row = await self._apply_update(
+                reseller, entitlement, pending.payload, confirmed=True
+            )
+            return updated
         product = self._product(entitlement)
         ending = pending.operation in {"cancel", "revoke"}
-        row = self._select(
+        row = await self._select(
             entitlement,
             event=domain.MERCHANT_CONFIRMED,
             behaviour=_ending_behaviour(pending.operation == "revoke", product) if ending else None,
             among=deferred.completed_by,
         )
         step = domain.fire(row, entitlement, now, period_days=product.period_days)
-        return self._commit(reseller, entitlement, step)
+        return await self._commit(reseller, entitlement, step)
 
-    def _apply_update(
+    async def _apply_update(
         self,
         reseller: str,
         entitlement: Entitlement,
@@ -648,21 +676,21 @@ class EntitlementService:
         timing = None if confirmed else ANSWERS_AT_ONCE
         current, last = entitlement, None
         if payload.get("metadata"):
-            last = self._select(
+            last = await self._select(
                 current, request=METADATA_BODY, behaviour=timing, operation=operation, event=event
             )
             changed = wire.apply_metadata(current, payload["metadata"], now)
             if changed is not None:
                 # Checked again for a 202'd update: other merges may have grown it meanwhile.
                 wire.check_extension_data(changed.extension_data)
-                current = self._commit(reseller, current, domain.fire(last, changed, now))
+                current = await self._commit(reseller, current, domain.fire(last, changed, now))
         benefits = payload.get("benefits")
         if benefits is not None:
             request = SUSPEND_BODY if benefits == "SUSPENDED" else RESUME_BODY
-            last = self._select(
+            last = await self._select(
                 current, request=request, behaviour=timing, operation=operation, event=event
             )
-            current = self._commit(reseller, current, domain.fire(last, current, now))
+            current = await self._commit(reseller, current, domain.fire(last, current, now))
         product_key = payload.get("productKey")
         if product_key:
             target = self.config.product(current.merchant_account_key, product_key)
@@ -671,7 +699,7 @@ class EntitlementService:
             user_step = bool(payload.get("userStep")) or (
                 target.activation is ActivationMode.CLIENT_ACTION
             )
-            last = self._select(
+            last = await self._select(
                 current,
                 request=spec.PRODUCT_CHANGE,
                 behaviour=NEEDS_SIGN_UP if user_step else ANSWERS_AT_ONCE,
@@ -682,24 +710,24 @@ class EntitlementService:
                 domain.change_product(current, product_key, target.display_name),
                 date_last_updated=now,
             )
-            current = self._commit(reseller, current, domain.fire(last, moved, now))
+            current = await self._commit(reseller, current, domain.fire(last, moved, now))
         if current == entitlement:
             # Only a suspend reason may have changed; store it without a notification.
-            self.store.save(reseller, current)
+            await self.store.save(reseller, current)
         return current, last
 
-    def _commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
+    async def _commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
         after = step.entitlement
-        self.store.save(reseller, after)
+        await self.store.save(reseller, after)
         if before.status is Status.PENDING and after.status is not Status.PENDING:
             # Links stay, so that a spent one can say why it no longer works.
-            pending = self.store.get_pending(reseller, after.entitlement_id)
+            pending = await self.store.get_pending(reseller, after.entitlement_id)
             if pending is not None and pending.operation == ACTIVATE:
-                self.store.delete_pending(reseller, after.entitlement_id)
-        self._send(reseller, step)
+                await self.store.delete_pending(reseller, after.entitlement_id)
+        await self._send(reseller, step)
         return after
 
-    def _send(self, reseller: str, step: domain.Step) -> None:
+    async def _send(self, reseller: str, step: domain.Step) -> None:
         """Queue the step's notifications, in the row's order."""
         held = self._held_back.pop(step.entitlement.entitlement_id, None)
         for notification_type in step.notifications:
@@ -712,11 +740,11 @@ class EntitlementService:
                 continue
             if self.faults.wrong_notification_type and (notification_type == "METADATA_UPDATE"):
                 notification_type = "PRODUCT_UPDATE"
-            self._notify(reseller, step, notification_type)
+            await self._notify(reseller, step, notification_type)
         if held is not None:
-            self._notify(reseller, held, "ACTIVATION_SUCCESS")
+            await self._notify(reseller, held, "ACTIVATION_SUCCESS")
 
-    def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
+    async def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
         entitlement = step.entitlement
         notification_id = str(uuid.uuid4())
         body = {
@@ -728,7 +756,7 @@ class EntitlementService:
         }
         url = entitlement.notification_url
         state = self._delivery_state(url)
-        self.store.add_notification(
+        await self.store.add_notification(
             notification_id=notification_id,
             reseller=reseller,
             entitlement_id=entitlement.entitlement_id,
@@ -741,24 +769,28 @@ class EntitlementService:
         if state == DeliveryState.PENDING:
             self._on_notification()
 
-    def _new_link(self, reseller: str, entitlement_id: str, base_url: str) -> dict[str, Any]:
+    async def _new_link(self, reseller: str, entitlement_id: str, base_url: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
         now = self.clock.now(reseller)
         expiry = now + timedelta(seconds=self.config.activation_url_ttl_seconds)
-        self.store.put_link(ActivationLink(token, reseller, entitlement_id, expiry.timestamp()))
+        await self.store.put_link(
+            ActivationLink(token, reseller, entitlement_id, expiry.timestamp())
+        )
         return {
             "action": "NAVIGATE_TO_URL",
             "url": f"{base_url}{ACTIVATION_PATH}{token}",
             "urlExpiry": domain.format_time(expiry),
         }
 
-    def _repeat_pending(
+    async def _repeat_pending(
         self, reseller: str, entitlement: Entitlement, mode: ActivationMode, base_url: str
     ) -> Result:
         # The waiting entitlement's merchant activates it by itself unless a sign-up is due.
         behaviour = NEEDS_SIGN_UP if mode is ActivationMode.CLIENT_ACTION else ACTIVATES_LATER
-        row = self._select(entitlement, operation=CREATE, behaviour=behaviour, reseller=reseller)
-        return self._answer(reseller, row, entitlement, base_url)
+        row = await self._select(
+            entitlement, operation=CREATE, behaviour=behaviour, reseller=reseller
+        )
+        return await self._answer(reseller, row, entitlement, base_url)
 
 
 def _ending_behaviour(revoke: bool, behaviour: ProductBehaviour) -> str:

@@ -5,13 +5,17 @@ merchant operations, activation links, idempotency records and the sandbox clock
 thread only, and every change runs inside `transaction()` (BEGIN IMMEDIATE), so a status change
 and the notification it causes commit together or not at all. `pgstore.PostgresStore` does the
 same on a PostgreSQL schema that several processes share; `SqlStore` holds the queries both use.
+The store's methods are coroutines, so that the PostgreSQL store waits for its server without
+holding the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -183,23 +187,25 @@ class DeliveryState:
 class EntitlementStore(Protocol):
     """What the service and the deliverer need from storage; `SqliteStore` implements it.
 
-    Every method is synchronous and meant for one thread; changes go inside `transaction()`.
+    Every method is a coroutine; changes go inside `async with store.transaction()`, which
+    binds the transaction to the current task, so concurrent tasks each run their own.
     `shared`: other processes may change the data too (so nothing may be cached), and
     `due_notifications` claims the rows it returns (each is returned once per lease).
     """
 
     shared: bool
 
-    def close(self) -> None: ...
-    def transaction(self) -> AbstractContextManager[None]: ...
-    def savepoint(self) -> AbstractContextManager[None]: ...
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]: ...
 
     # entitlements
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
-    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None: ...
-    def insert(self, reseller: str, entitlement: Entitlement) -> None: ...
-    def save(self, reseller: str, entitlement: Entitlement) -> None: ...
-    def query(
+    async def get(self, reseller: str, entitlement_id: str) -> Entitlement | None: ...
+    async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None: ...
+    async def insert(self, reseller: str, entitlement: Entitlement) -> None: ...
+    async def save(self, reseller: str, entitlement: Entitlement) -> None: ...
+    async def query(
         self,
         reseller: str,
         customer_identifier: str,
@@ -208,10 +214,10 @@ class EntitlementStore(Protocol):
         product_key: str | None,
         status: str | None,
     ) -> list[dict[str, Any]]: ...
-    def count_live(
+    async def count_live(
         self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
     ) -> int: ...
-    def find_pending_twin(
+    async def find_pending_twin(
         self,
         reseller: str,
         customer_identifier: str,
@@ -219,23 +225,25 @@ class EntitlementStore(Protocol):
         product_key: str,
         offer_key: str | None,
     ) -> Entitlement | None: ...
-    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]: ...
-    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]: ...
+    async def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]: ...
+    async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]: ...
 
     # operations waiting for the merchant, activation links, idempotency, clocks
-    def put_pending(self, reseller: str, operation: PendingOperation) -> None: ...
-    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None: ...
-    def delete_pending(self, reseller: str, entitlement_id: str) -> None: ...
-    def due_pending(self, reseller: str, now: float) -> list[str]: ...
-    def put_link(self, link: ActivationLink) -> None: ...
-    def get_link(self, token: str) -> ActivationLink | None: ...
-    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None: ...
-    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None: ...
-    def clock_offsets(self) -> dict[str, float]: ...
-    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None: ...
+    async def put_pending(self, reseller: str, operation: PendingOperation) -> None: ...
+    async def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None: ...
+    async def delete_pending(self, reseller: str, entitlement_id: str) -> None: ...
+    async def due_pending(self, reseller: str, now: float) -> list[str]: ...
+    async def put_link(self, link: ActivationLink) -> None: ...
+    async def get_link(self, token: str) -> ActivationLink | None: ...
+    async def get_response(self, reseller: str, request_id: str) -> StoredResponse | None: ...
+    async def put_response(
+        self, reseller: str, request_id: str, response: StoredResponse
+    ) -> None: ...
+    async def clock_offsets(self) -> dict[str, float]: ...
+    async def set_clock_offset(self, reseller: str, offset_seconds: float) -> None: ...
 
     # the notification outbox
-    def add_notification(
+    async def add_notification(
         self,
         *,
         notification_id: str,
@@ -247,9 +255,9 @@ class EntitlementStore(Protocol):
         state: str,
         now: float,
     ) -> None: ...
-    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]: ...
-    def next_notification_due(self) -> float | None: ...
-    def list_notifications(
+    async def due_notifications(self, now: float, limit: int) -> list[OutboxRow]: ...
+    async def next_notification_due(self) -> float | None: ...
+    async def list_notifications(
         self,
         reseller: str,
         *,
@@ -258,13 +266,15 @@ class EntitlementStore(Protocol):
         after_seq: int = 0,
         limit: int = 1000,
     ) -> list[OutboxRow]: ...
-    def mark_delivered(self, seq: int, attempts: int, now: float) -> None: ...
-    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None: ...
-    def mark_blocked(self, seq: int, error: str) -> None: ...
-    def mark_given_up(self, seq: int, attempts: int, error: str) -> None: ...
-    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None: ...
-    def requeue_notification(self, seq: int, state: str, now: float) -> None: ...
-    def notification_feed(
+    async def mark_delivered(self, seq: int, attempts: int, now: float) -> None: ...
+    async def mark_retry(
+        self, seq: int, attempts: int, next_attempt_at: float, error: str
+    ) -> None: ...
+    async def mark_blocked(self, seq: int, error: str) -> None: ...
+    async def mark_given_up(self, seq: int, attempts: int, error: str) -> None: ...
+    async def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None: ...
+    async def requeue_notification(self, seq: int, state: str, now: float) -> None: ...
+    async def notification_feed(
         self,
         reseller: str,
         *,
@@ -272,36 +282,43 @@ class EntitlementStore(Protocol):
         entitlement_id: str | None = None,
         limit: int = 100,
     ) -> list[FeedEntry]: ...
-    def latest_feed_cursor(self, reseller: str) -> int: ...
-    def reset(self, reseller: str) -> None: ...
+    async def latest_feed_cursor(self, reseller: str) -> int: ...
+    async def reset(self, reseller: str) -> None: ...
 
 
-class SqlStore:
+class SqlStore(ABC):
     """The queries both SQL stores share, written once with `?` placeholders; a subclass
-    connects, provides `_run` (execute one statement, return the cursor), `transaction()`,
-    `savepoint()`, `insert` and `find_pending_twin`."""
+    connects, provides `_one`, `_all` and `_exec` (run one statement: its first row, all its
+    rows, nothing), `transaction()`, `savepoint()`, `insert` and `find_pending_twin`."""
 
-    _run: Callable[..., Any]
+    @abstractmethod
+    async def _one(self, query: str, args: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    async def _all(self, query: str, args: Sequence[Any] = ()) -> list[Any]: ...
+
+    @abstractmethod
+    async def _exec(self, query: str, args: Sequence[Any] = ()) -> None: ...
 
     # -- entitlements -------------------------------------------------------------------
 
-    def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
-        row = self._run(
+    async def get(self, reseller: str, entitlement_id: str) -> Entitlement | None:
+        row = await self._one(
             "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
             (entitlement_id, reseller),
-        ).fetchone()
+        )
         return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
 
-    def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
+    async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
         """The stored record as JSON bytes, skipping the domain object (the read hot path)."""
-        row = self._run(
+        row = await self._one(
             "SELECT record FROM entitlements WHERE entitlement_id = ? AND reseller = ?",
             (entitlement_id, reseller),
-        ).fetchone()
+        )
         return None if row is None else bytes(row[0])
 
-    def save(self, reseller: str, entitlement: Entitlement) -> None:
-        self._run(
+    async def save(self, reseller: str, entitlement: Entitlement) -> None:
+        await self._exec(
             "UPDATE entitlements SET customer_identifier = ?, merchant_account_key = ?,"
             " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
             " record = ? WHERE entitlement_id = ? AND reseller = ?",
@@ -318,7 +335,7 @@ class SqlStore:
             ),
         )
 
-    def query(
+    async def query(
         self,
         reseller: str,
         customer_identifier: str,
@@ -338,38 +355,38 @@ class SqlStore:
             if value is not None:
                 sql += f" AND {column} = ?"
                 args.append(value)
-        rows = self._run(sql + " ORDER BY created_seq", args).fetchall()
+        rows = await self._all(sql + " ORDER BY created_seq", args)
         return [orjson.loads(row[0]) for row in rows]
 
-    def count_live(
+    async def count_live(
         self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
     ) -> int:
-        row = self._run(
+        row = await self._one(
             "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
             f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
             (reseller, customer_identifier, merchant_account_key, product_key, *_LIVE),
-        ).fetchone()
+        )
         return int(row[0])
 
-    def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._run(
+    async def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = await self._all(
             "SELECT record FROM entitlements WHERE reseller = ? AND ends_at <= ? AND status = ?",
             (reseller, now, Status.ACTIVE_ENDING.value),
-        ).fetchall()
+        )
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
 
-    def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
-        rows = self._run(
+    async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
+        rows = await self._all(
             "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
             f" AND status IN ({_LIVE_SQL})",
             (reseller, now, *_LIVE),
-        ).fetchall()
+        )
         return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
 
     # -- pending merchant operations ----------------------------------------------------------
 
-    def put_pending(self, reseller: str, operation: PendingOperation) -> None:
-        self._run(
+    async def put_pending(self, reseller: str, operation: PendingOperation) -> None:
+        await self._exec(
             "INSERT INTO pending_operations VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (reseller, entitlement_id) DO UPDATE SET operation = excluded.operation,"
             " payload = excluded.payload, due_at = excluded.due_at",
@@ -382,57 +399,57 @@ class SqlStore:
             ),
         )
 
-    def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
-        row = self._run(
+    async def get_pending(self, reseller: str, entitlement_id: str) -> PendingOperation | None:
+        row = await self._one(
             "SELECT entitlement_id, operation, payload, due_at FROM pending_operations"
             " WHERE entitlement_id = ? AND reseller = ?",
             (entitlement_id, reseller),
-        ).fetchone()
+        )
         if row is None:
             return None
         return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
 
-    def delete_pending(self, reseller: str, entitlement_id: str) -> None:
-        self._run(
+    async def delete_pending(self, reseller: str, entitlement_id: str) -> None:
+        await self._exec(
             "DELETE FROM pending_operations WHERE entitlement_id = ? AND reseller = ?",
             (entitlement_id, reseller),
         )
 
-    def due_pending(self, reseller: str, now: float) -> list[str]:
-        rows = self._run(
+    async def due_pending(self, reseller: str, now: float) -> list[str]:
+        rows = await self._all(
             "SELECT entitlement_id FROM pending_operations WHERE reseller = ? AND due_at <= ?",
             (reseller, now),
-        ).fetchall()
+        )
         return [str(row[0]) for row in rows]
 
     # -- activation links ---------------------------------------------------------------
 
-    def put_link(self, link: ActivationLink) -> None:
-        self._run(
+    async def put_link(self, link: ActivationLink) -> None:
+        await self._exec(
             "INSERT INTO activation_links VALUES (?, ?, ?, ?)",
             (link.token, link.reseller, link.entitlement_id, link.expires_at),
         )
 
-    def get_link(self, token: str) -> ActivationLink | None:
-        row = self._run(
+    async def get_link(self, token: str) -> ActivationLink | None:
+        row = await self._one(
             "SELECT token, reseller, entitlement_id, expires_at FROM activation_links"
             " WHERE token = ?",
             (token,),
-        ).fetchone()
+        )
         return None if row is None else ActivationLink(row[0], row[1], row[2], row[3])
 
     # -- idempotency ----------------------------------------------------------------------
 
-    def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
-        row = self._run(
+    async def get_response(self, reseller: str, request_id: str) -> StoredResponse | None:
+        row = await self._one(
             "SELECT fingerprint, status, body FROM idempotency"
             " WHERE reseller = ? AND request_id = ?",
             (reseller, request_id),
-        ).fetchone()
+        )
         return None if row is None else StoredResponse(bytes(row[0]), int(row[1]), bytes(row[2]))
 
-    def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
-        self._run(
+    async def put_response(self, reseller: str, request_id: str, response: StoredResponse) -> None:
+        await self._exec(
             "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?) ON CONFLICT (reseller, request_id)"
             " DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,"
             " body = excluded.body",
@@ -441,12 +458,12 @@ class SqlStore:
 
     # -- clocks ---------------------------------------------------------------------------
 
-    def clock_offsets(self) -> dict[str, float]:
-        rows = self._run("SELECT reseller, offset_seconds FROM clocks").fetchall()
+    async def clock_offsets(self) -> dict[str, float]:
+        rows = await self._all("SELECT reseller, offset_seconds FROM clocks")
         return {str(r[0]): float(r[1]) for r in rows}
 
-    def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
-        self._run(
+    async def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
+        await self._exec(
             "INSERT INTO clocks VALUES (?, ?) ON CONFLICT (reseller)"
             " DO UPDATE SET offset_seconds = excluded.offset_seconds",
             (reseller, offset_seconds),
@@ -454,7 +471,7 @@ class SqlStore:
 
     # -- notification outbox --------------------------------------------------------------
 
-    def add_notification(
+    async def add_notification(
         self,
         *,
         notification_id: str,
@@ -466,7 +483,7 @@ class SqlStore:
         state: str,
         now: float,
     ) -> None:
-        self._run(
+        await self._exec(
             "INSERT INTO notifications (notification_id, reseller, entitlement_id,"
             " notification_type, url, body, state, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -482,37 +499,37 @@ class SqlStore:
                 now,
             ),
         )
-        self._add_to_feed(reseller, notification_id, now)
+        await self._add_to_feed(reseller, notification_id, now)
 
-    def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
-        self._run(
+    async def _add_to_feed(self, reseller: str, notification_id: str, now: float) -> None:
+        await self._exec(
             "INSERT INTO notification_feed (reseller, notification_id, queued_at) VALUES (?, ?, ?)",
             (reseller, notification_id, now),
         )
 
-    def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
+    async def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Due pending rows that are each the oldest pending row of their entitlement.
 
         A later notification of an entitlement waits until every earlier one was delivered
         or given up, so receivers see each entitlement's changes in the order they happened.
         """
-        rows = self._run(
+        rows = await self._all(
             f"SELECT {_OUTBOX_COLUMNS} FROM notifications AS n WHERE state = 'pending'"
             " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
             " WHERE e.state = 'pending' AND e.reseller = n.reseller"
             " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
             " ORDER BY next_attempt_at, seq LIMIT ?",
             (now, limit),
-        ).fetchall()
+        )
         return [OutboxRow(*row) for row in rows]
 
-    def next_notification_due(self) -> float | None:
-        row = self._run(
+    async def next_notification_due(self) -> float | None:
+        row = await self._one(
             "SELECT MIN(next_attempt_at) FROM notifications WHERE state = 'pending'"
-        ).fetchone()
+        )
         return None if row[0] is None else float(row[0])
 
-    def list_notifications(
+    async def list_notifications(
         self,
         reseller: str,
         *,
@@ -530,57 +547,57 @@ class SqlStore:
         if state is not None:
             sql += " AND state = ?"
             args.append(state)
-        rows = self._run(sql + " ORDER BY seq LIMIT ?", [*args, limit]).fetchall()
+        rows = await self._all(sql + " ORDER BY seq LIMIT ?", [*args, limit])
         return [OutboxRow(*row) for row in rows]
 
-    def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
-        self._run(
+    async def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
+        await self._exec(
             "UPDATE notifications SET state = 'delivered', attempts = ?, delivered_at = ?,"
             " last_error = NULL WHERE seq = ?",
             (attempts, now, seq),
         )
 
-    def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
-        self._run(
+    async def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
+        await self._exec(
             "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?"
             " WHERE seq = ?",
             (attempts, next_attempt_at, error[:500], seq),
         )
 
-    def mark_blocked(self, seq: int, error: str) -> None:
-        self._run(
+    async def mark_blocked(self, seq: int, error: str) -> None:
+        await self._exec(
             "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
             (error[:500], seq),
         )
 
-    def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
-        self._run(
+    async def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
+        await self._exec(
             "UPDATE notifications SET state = 'given_up', attempts = ?, last_error = ?"
             " WHERE seq = ?",
             (attempts, error[:500], seq),
         )
 
-    def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
-        row = self._run(
+    async def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
+        row = await self._one(
             f"SELECT {_OUTBOX_COLUMNS} FROM notifications"
             " WHERE reseller = ? AND notification_id = ?",
             (reseller, notification_id),
-        ).fetchone()
+        )
         return None if row is None else OutboxRow(*row)
 
-    def requeue_notification(self, seq: int, state: str, now: float) -> None:
+    async def requeue_notification(self, seq: int, state: str, now: float) -> None:
         """Send a notification again: due now, in `state`, and a new entry in the feed."""
-        self._run(
+        await self._exec(
             "UPDATE notifications SET state = ?, next_attempt_at = ?, last_error = NULL,"
             " delivered_at = NULL WHERE seq = ?",
             (state, now, seq),
         )
-        reseller, notification_id = self._run(
+        reseller, notification_id = await self._one(
             "SELECT reseller, notification_id FROM notifications WHERE seq = ?", (seq,)
-        ).fetchone()
-        self._add_to_feed(reseller, notification_id, now)
+        )
+        await self._add_to_feed(reseller, notification_id, now)
 
-    def notification_feed(
+    async def notification_feed(
         self,
         reseller: str,
         *,
@@ -597,18 +614,18 @@ class SqlStore:
         if entitlement_id is not None:
             sql += " AND n.entitlement_id = ?"
             args.append(entitlement_id)
-        rows = self._run(sql + " ORDER BY f.cursor LIMIT ?", [*args, limit]).fetchall()
+        rows = await self._all(sql + " ORDER BY f.cursor LIMIT ?", [*args, limit])
         return [FeedEntry(int(row[0]), float(row[1]), OutboxRow(*row[2:])) for row in rows]
 
-    def latest_feed_cursor(self, reseller: str) -> int:
-        row = self._run(
+    async def latest_feed_cursor(self, reseller: str) -> int:
+        row = await self._one(
             "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
-        ).fetchone()
+        )
         return int(row[0] or 0)
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    def reset(self, reseller: str) -> None:
+    async def reset(self, reseller: str) -> None:
         """Forget everything belonging to one reseller."""
         for table in (
             "entitlements",
@@ -619,7 +636,7 @@ class SqlStore:
             "idempotency",
             "clocks",
         ):
-            self._run(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
+            await self._exec(f"DELETE FROM {table} WHERE reseller = ?", (reseller,))
 
 
 class SqliteStore(SqlStore):
@@ -631,17 +648,20 @@ class SqliteStore(SqlStore):
         self.path = str(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._run = self._db.execute
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA temp_store=MEMORY")
         self._migrate()
-        self._in_transaction = False
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None  # the task whose transaction is open
         row = self._db.execute("SELECT COALESCE(MAX(created_seq), 0) FROM entitlements").fetchone()
         self._created_seq: int = int(row[0])
 
-    def close(self) -> None:
+    async def open(self) -> None:
+        """Nothing to do: the file was opened and migrated by the constructor."""
+
+    async def close(self) -> None:
         self._db.close()
 
     def _migrate(self) -> None:
@@ -678,34 +698,50 @@ class SqliteStore(SqlStore):
         ).fetchone()
         return row is not None
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the block atomically; nested use joins the outer transaction."""
-        if self._in_transaction:
+    # The async methods below call sqlite3 directly and never suspend: a transaction on the one
+    # connection runs from BEGIN to COMMIT without the event loop switching tasks, so another
+    # task's statements can never land inside it. The lock only matters if something inside a
+    # transaction did suspend; uncontended, taking it does not suspend either.
+
+    async def _one(self, query: str, args: Sequence[Any] = ()) -> Any:
+        return self._db.execute(query, args).fetchone()
+
+    async def _all(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
+        return self._db.execute(query, args).fetchall()
+
+    async def _exec(self, query: str, args: Sequence[Any] = ()) -> None:
+        self._db.execute(query, args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run the block atomically; nested use (by the same task) joins the outer one."""
+        task = asyncio.current_task()
+        if self._owner is not None and self._owner is task:
             yield
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._in_transaction = True
-        try:
-            yield
-            self._db.execute("COMMIT")
-        except BaseException:
-            # Also when COMMIT itself fails (disk full, I/O error): left open, the transaction
-            # would make every later BEGIN fail until a restart.
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        finally:
-            self._in_transaction = False
+        async with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._owner = task
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                # Also when COMMIT itself fails (disk full, I/O error): left open, the
+                # transaction would make every later BEGIN fail until a restart.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._owner = None
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
         """Inside `transaction()`: if the block raises, undo only the block's own writes.
 
         A refused step (a `DomainError` turned into an error answer, a moot confirmation in the
         sweep) must not commit whatever it wrote before it was refused.
         """
-        if not self._in_transaction:
+        if self._owner is None or self._owner is not asyncio.current_task():
             raise RuntimeError("savepoint() needs an open transaction()")
         self._db.execute("SAVEPOINT step")
         try:
@@ -716,9 +752,9 @@ class SqliteStore(SqlStore):
         finally:
             self._db.execute("RELEASE step")
 
-    def insert(self, reseller: str, entitlement: Entitlement) -> None:
+    async def insert(self, reseller: str, entitlement: Entitlement) -> None:
         self._created_seq += 1
-        self._run(
+        self._db.execute(
             "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
             " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
             " created_seq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -736,7 +772,7 @@ class SqliteStore(SqlStore):
             ),
         )
 
-    def find_pending_twin(
+    async def find_pending_twin(
         self,
         reseller: str,
         customer_identifier: str,
@@ -745,7 +781,7 @@ class SqliteStore(SqlStore):
         offer_key: str | None,
     ) -> Entitlement | None:
         """A PENDING entitlement created with the same customer, merchant, product and offer."""
-        row = self._run(
+        row = self._db.execute(
             "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
             " AND merchant_account_key = ? AND product_key = ? AND offer_key IS ?"
             " AND status = 'PENDING' ORDER BY created_seq LIMIT 1",

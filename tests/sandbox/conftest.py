@@ -39,6 +39,7 @@ BOTH_STORES = {
     "test_delivery_order",
     "test_concurrency",
     "test_crash",
+    "test_store",
 }
 
 

@@ -21,7 +21,7 @@ def test_unexpected_exception_is_a_logged_json_500(
 ) -> None:
     app = create_app(str(tmp_path / "in-process.sqlite3"))
 
-    def explode(request: object) -> object:
+    async def explode(request: object) -> object:
         raise RuntimeError("boom")
 
     app._handlers["queryEntitlements"] = explode  # type: ignore[assignment]
@@ -47,7 +47,7 @@ def test_unexpected_exception_is_a_logged_json_500(
     assert response.headers["x-requestidentifier"] == "r-1"
     assert "boom" in caplog.text
     # The failed request left no idempotency record behind: the transaction rolled back.
-    assert app.store.get_response("demo", "r-1") is None
+    assert asyncio.run(app.store.get_response("demo", "r-1")) is None
 
 
 def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: Path) -> None:
@@ -55,8 +55,8 @@ def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: P
     query = app._handlers["queryEntitlements"]
     transient = [envelope(503, "SERVICE_UNAVAILABLE", "Down for maintenance")]
 
-    def flaky(request: Any) -> Response:
-        return transient.pop() if transient else query(request)
+    async def flaky(request: Any) -> Response:
+        return transient.pop() if transient else await query(request)
 
     app._handlers["queryEntitlements"] = flaky
 
@@ -85,8 +85,8 @@ def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
 
     app = create_app(str(tmp_path / "in-process.sqlite3"))
 
-    def write_then_refuse(request: Any) -> Response:
-        app.store.set_clock_offset("demo", 3600.0)
+    async def write_then_refuse(request: Any) -> Response:
+        await app.store.set_clock_offset("demo", 3600.0)
         raise DomainError("NOT_AVAILABLE", "refused after a write")
 
     app._handlers["cancelEntitlement"] = write_then_refuse
@@ -105,8 +105,8 @@ def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
     assert response.status_code == 409
     assert response.json()["responseCode"] == "NOT_AVAILABLE"
     # The handler's write is undone, while the refusal itself is remembered for replays.
-    assert app.store.clock_offsets() == {}
-    assert app.store.get_response("demo", "r-refused") is not None
+    assert asyncio.run(app.store.clock_offsets()) == {}
+    assert asyncio.run(app.store.get_response("demo", "r-refused")) is not None
 
 
 def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> None:
@@ -139,6 +139,5 @@ def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> Non
     }
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 400
-    assert (
-        app.store.query("demo", "c", merchant_account_key=None, product_key=None, status=None) == []
-    )
+    found = app.store.query("demo", "c", merchant_account_key=None, product_key=None, status=None)
+    assert asyncio.run(found) == []

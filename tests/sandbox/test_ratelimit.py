@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bango_resale_sandbox import ratelimit
@@ -22,18 +24,18 @@ def test_wait_does_not_spend_and_unknown_keys_are_not_stored() -> None:
     limiter = RateLimiter(RateLimit(requests_per_second=1.0, burst=2.0), clock)
     assert limiter.wait("a") == 0
     assert not limiter.tracking()
-    assert [limiter.acquire("a") for _ in range(3)] == [0, 0, 1]
+    assert [asyncio.run(limiter.acquire("a")) for _ in range(3)] == [0, 0, 1]
     assert limiter.wait("a") == 1
     clock.now = 1.0
     assert limiter.wait("a") == 0
-    assert limiter.acquire("a") == 0
+    assert asyncio.run(limiter.acquire("a")) == 0
 
 
 def test_the_bucket_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ratelimit, "MAX_BUCKETS", 100)
     limiter = RateLimiter(RateLimit(requests_per_second=0.001, burst=1.0), FakeClock())
     for i in range(1000):
-        limiter.acquire(f"user-{i}")
+        asyncio.run(limiter.acquire(f"user-{i}"))
     assert len(limiter._buckets) == 100
     # The most recent keys are kept (still empty), the oldest were dropped (full again).
     assert limiter.wait("user-999") > 0
@@ -48,14 +50,14 @@ def test_login_throttle_blocks_a_source_or_a_user_once_either_is_spent() -> None
         clock,
     )
     assert not throttle.watching()
-    throttle.failed("10.0.0.1", "alice")
-    throttle.failed("10.0.0.2", "alice")
+    asyncio.run(throttle.failed("10.0.0.1", "alice"))
+    asyncio.run(throttle.failed("10.0.0.2", "alice"))
     assert throttle.watching()
     # alice's bucket is spent from two sources; another user from a third source is fine.
-    assert throttle.wait("10.0.0.3", "alice") == 10
-    assert throttle.wait("10.0.0.3", "bob") == 0
+    assert asyncio.run(throttle.wait("10.0.0.3", "alice")) == 10
+    assert asyncio.run(throttle.wait("10.0.0.3", "bob")) == 0
     for user in ("u1", "u2", "u3"):
-        throttle.failed("10.0.0.9", user)
-    assert throttle.wait("10.0.0.9", "carol") == 1  # the source has spent its three
+        asyncio.run(throttle.failed("10.0.0.9", user))
+    assert asyncio.run(throttle.wait("10.0.0.9", "carol")) == 1  # the source has spent its three
     clock.now = 10.0
-    assert throttle.wait("10.0.0.3", "alice") == 0
+    assert asyncio.run(throttle.wait("10.0.0.3", "alice")) == 0

@@ -1,14 +1,38 @@
-"""The SQLite store's transaction handling, where the HTTP surface cannot reach."""
+"""The stores' transactions, savepoints and outbox, where the HTTP surface cannot reach: every
+test runs on SQLite and on PostgreSQL unless it is about one of them."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bango_resale_sandbox.store import PendingOperation, SqliteStore
+from bango_resale_sandbox.store import EntitlementStore, PendingOperation, SqliteStore
+
+OpenStore = Callable[[], Awaitable[EntitlementStore]]
+
+
+@pytest.fixture
+def open_store(store_kind: str, fresh_database: Callable[[], str]) -> OpenStore:
+    """Opens a new, empty store of the test's kind (call it inside the test's event loop)."""
+
+    async def open_() -> EntitlementStore:
+        from bango_resale_sandbox.app import open_store as open_by_url
+        from bango_resale_sandbox.config import load_config
+
+        store = open_by_url(fresh_database(), load_config(None))
+        await store.open()
+        return store
+
+    return open_
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(test())
 
 
 class _CommitFails:
@@ -28,49 +52,95 @@ class _CommitFails:
 
 
 def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.sqlite3")
-    real = store._db
-    store._db = _CommitFails(real)  # type: ignore[assignment]
-    with pytest.raises(sqlite3.OperationalError), store.transaction():
-        store.set_clock_offset("demo", 60.0)
-    store._db = real
-    assert not real.in_transaction
-    with store.transaction():
-        store.set_clock_offset("demo2", 30.0)
-    assert store.clock_offsets() == {"demo2": 30.0}
-    store.close()
+    async def test() -> None:
+        store = SqliteStore(tmp_path / "store.sqlite3")
+        real = store._db
+        store._db = _CommitFails(real)  # type: ignore[assignment]
+        with pytest.raises(sqlite3.OperationalError):
+            async with store.transaction():
+                await store.set_clock_offset("demo", 60.0)
+        store._db = real
+        assert not real.in_transaction
+        async with store.transaction():
+            await store.set_clock_offset("demo2", 30.0)
+        assert await store.clock_offsets() == {"demo2": 30.0}
+        await store.close()
+
+    run(test)
 
 
-def test_an_error_inside_the_block_rolls_back_its_writes(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.sqlite3")
-    with pytest.raises(RuntimeError), store.transaction():
-        store.set_clock_offset("demo", 60.0)
-        raise RuntimeError("refused")
-    assert store.clock_offsets() == {}
-    store.close()
+def test_an_error_inside_the_block_rolls_back_its_writes(open_store: OpenStore) -> None:
+    async def test() -> None:
+        store = await open_store()
+        with pytest.raises(RuntimeError):
+            async with store.transaction():
+                await store.set_clock_offset("demo", 60.0)
+                raise RuntimeError("refused")
+        assert await store.clock_offsets() == {}
+        await store.close()
+
+    run(test)
 
 
-def test_a_refused_step_undoes_only_its_own_writes(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.sqlite3")
-    with store.transaction():
-        store.set_clock_offset("kept", 1.0)
-        with pytest.raises(LookupError), store.savepoint():
-            store.set_clock_offset("undone", 2.0)
-            raise LookupError("refused after writing")
-        store.set_clock_offset("after", 3.0)
-    assert store.clock_offsets() == {"kept": 1.0, "after": 3.0}
+def test_a_refused_step_undoes_only_its_own_writes(open_store: OpenStore) -> None:
+    async def test() -> None:
+        store = await open_store()
+        async with store.transaction():
+            await store.set_clock_offset("kept", 1.0)
+            with pytest.raises(LookupError):
+                async with store.savepoint():
+                    await store.set_clock_offset("undone", 2.0)
+                    raise LookupError("refused after writing")
+            await store.set_clock_offset("after", 3.0)
+        assert await store.clock_offsets() == {"kept": 1.0, "after": 3.0}
+        await store.close()
+
+    run(test)
 
 
-def test_a_savepoint_outside_a_transaction_is_a_programming_error(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.sqlite3")
-    with pytest.raises(RuntimeError), store.savepoint():
-        pass
+def test_a_savepoint_outside_a_transaction_is_a_programming_error(open_store: OpenStore) -> None:
+    async def test() -> None:
+        store = await open_store()
+        with pytest.raises(RuntimeError):
+            async with store.savepoint():
+                pass
+        await store.close()
+
+    run(test)
 
 
-def _outbox(store: SqliteStore, rows: list[tuple[str, str]], now: float = 0.0) -> None:
-    with store.transaction():
+def test_concurrent_transactions_each_see_only_their_own_writes(open_store: OpenStore) -> None:
+    """Two tasks with transactions open at once: one's rollback never undoes the other's
+    writes, and neither joins the other's transaction."""
+
+    async def test() -> None:
+        store = await open_store()
+        started = asyncio.Event()
+
+        async def rolled_back() -> None:
+            with pytest.raises(LookupError):
+                async with store.transaction():
+                    await store.set_clock_offset("undone", 1.0)
+                    started.set()
+                    await asyncio.sleep(0.05)  # the other task runs meanwhile
+                    raise LookupError("refused")
+
+        async def committed() -> None:
+            await started.wait()
+            async with store.transaction():
+                await store.set_clock_offset("kept", 2.0)
+
+        await asyncio.gather(rolled_back(), committed())
+        assert await store.clock_offsets() == {"kept": 2.0}
+        await store.close()
+
+    run(test)
+
+
+async def _outbox(store: EntitlementStore, rows: list[tuple[str, str]], now: float = 0.0) -> None:
+    async with store.transaction():
         for i, (reseller, entitlement_id) in enumerate(rows):
-            store.add_notification(
+            await store.add_notification(
                 notification_id=f"n{i}",
                 reseller=reseller,
                 entitlement_id=entitlement_id,
@@ -82,19 +152,28 @@ def _outbox(store: SqliteStore, rows: list[tuple[str, str]], now: float = 0.0) -
             )
 
 
-def test_only_the_oldest_pending_row_of_each_entitlement_is_due(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.sqlite3")
-    # Ids are per reseller: demo's e1 and demo2's e1 are different entitlements.
-    _outbox(store, [("demo", "e1"), ("demo", "e2"), ("demo", "e1"), ("demo2", "e1")])
-    due = store.due_notifications(now=1.0, limit=10)
-    assert [row.notification_id for row in due] == ["n0", "n1", "n3"]
-    # A head waiting for its retry holds back its entitlement's later rows.
-    with store.transaction():
-        store.mark_retry(due[0].seq, 1, next_attempt_at=5.0, error="HTTP 503")
-    assert [row.notification_id for row in store.due_notifications(1.0, 10)] == ["n1", "n3"]
-    with store.transaction():
-        store.mark_given_up(due[0].seq, 2, "HTTP 503")
-    assert [row.notification_id for row in store.due_notifications(1.0, 10)] == ["n1", "n2", "n3"]
+def test_only_the_oldest_pending_row_of_each_entitlement_is_due(open_store: OpenStore) -> None:
+    async def test() -> None:
+        store = await open_store()
+        # Ids are per reseller: demo's e1 and demo2's e1 are different entitlements.
+        await _outbox(store, [("demo", "e1"), ("demo", "e2"), ("demo", "e1"), ("demo2", "e1")])
+        due = await store.due_notifications(now=1.0, limit=10)
+        assert [row.notification_id for row in due] == ["n0", "n1", "n3"]
+        # A shared store claimed what it returned: asked again at once, nothing is due.
+        again = [row.notification_id for row in await store.due_notifications(1.0, 10)]
+        assert again == ([] if store.shared else ["n0", "n1", "n3"])
+        # A head waiting for its retry holds back its entitlement's later rows.
+        async with store.transaction():
+            await store.mark_retry(due[0].seq, 1, next_attempt_at=5.0, error="HTTP 503")
+            await store.mark_delivered(due[1].seq, 1, 1.0)
+            await store.mark_delivered(due[2].seq, 1, 1.0)
+        assert await store.due_notifications(4.0, 10) == []
+        async with store.transaction():
+            await store.mark_given_up(due[0].seq, 2, "HTTP 503")
+        assert [row.notification_id for row in await store.due_notifications(4.0, 10)] == ["n2"]
+        await store.close()
+
+    run(test)
 
 
 def test_a_version_0_database_keeps_its_rows_and_gets_per_reseller_keys(tmp_path: Path) -> None:
@@ -105,10 +184,14 @@ def test_a_version_0_database_keeps_its_rows_and_gets_per_reseller_keys(tmp_path
             " reseller TEXT NOT NULL, operation TEXT NOT NULL, payload BLOB NOT NULL, due_at REAL)"
         )
         db.execute("INSERT INTO pending_operations VALUES ('e1', 'demo', 'cancel', '{}', 5.0)")
-    store = SqliteStore(path)
-    assert store.due_pending("demo", 10.0) == ["e1"]
-    with store.transaction():  # the same id for another reseller no longer collides
-        store.put_pending("demo2", PendingOperation("e1", "revoke", {}, 1.0))
-    assert store.due_pending("demo2", 10.0) == ["e1"]
-    store.close()
+
+    async def test() -> None:
+        store = SqliteStore(path)
+        assert await store.due_pending("demo", 10.0) == ["e1"]
+        async with store.transaction():  # the same id for another reseller no longer collides
+            await store.put_pending("demo2", PendingOperation("e1", "revoke", {}, 1.0))
+        assert await store.due_pending("demo2", 10.0) == ["e1"]
+        await store.close()
+
+    run(test)
     assert SqliteStore(path)._db.execute("PRAGMA user_version").fetchone()[0] == 1
