@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -73,33 +73,13 @@ def bad_request(message: str) -> DomainError:
     return DomainError("BAD_REQUEST", message)
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with millisecond precision, the form every record uses."""
-    # isoformat pads the year to four digits and cuts (not rounds) to milliseconds; it is
-    # several times faster than strftime, and a record carries up to seven times.
-    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 date-time; naive values are taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    if not moment.tzinfo:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant.
-        raise ValueError(f"{text!r} is out of the representable range") from None
-
-
 def new_entitlement_id() -> str:
     return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)
 class Entitlement:
-    """One entitlement record, as the API shows it."""
+    """One entitlement record (`wire.record_of` writes it as the API shows it)."""
 
     entitlement_id: str
     status: Status
@@ -118,60 +98,6 @@ class Entitlement:
     entitlement_display_name: str | None = None
     notification_url: str | None = None
     extension_data: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        """The record as the API serialises it (camelCase keys, RFC 3339 times)."""
-
-        def when(moment: datetime | None) -> str | None:
-            return None if moment is None else format_time(moment)
-
-        return {
-            "entitlementId": self.entitlement_id,
-            "status": self.status.value,
-            "dateCreated": format_time(self.date_created),
-            "dateActivated": when(self.date_activated),
-            "dateEnded": when(self.date_ended),
-            "dateSuspended": when(self.date_suspended),
-            "dateResumed": when(self.date_resumed),
-            "dateLastUpdated": format_time(self.date_last_updated),
-            "dateExpiry": when(self.date_expiry),
-            "customerIdentifier": self.customer_identifier,
-            "merchantAccountKey": self.merchant_account_key,
-            "productKey": self.product_key,
-            "offerKey": self.offer_key,
-            "activationCode": self.activation_code,
-            "entitlementDisplayName": self.entitlement_display_name,
-            "notificationUrl": self.notification_url,
-            "extensionData": dict(self.extension_data),
-        }
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Entitlement:
-        """The inverse of `to_record`."""
-
-        def when(key: str) -> datetime | None:
-            value = record.get(key)
-            return None if value is None else parse_time(value)
-
-        return cls(
-            entitlement_id=record["entitlementId"],
-            status=Status(record["status"]),
-            date_created=parse_time(record["dateCreated"]),
-            date_activated=when("dateActivated"),
-            date_ended=when("dateEnded"),
-            date_suspended=when("dateSuspended"),
-            date_resumed=when("dateResumed"),
-            date_last_updated=parse_time(record["dateLastUpdated"]),
-            date_expiry=when("dateExpiry"),
-            customer_identifier=record["customerIdentifier"],
-            merchant_account_key=record["merchantAccountKey"],
-            product_key=record["productKey"],
-            offer_key=record.get("offerKey"),
-            activation_code=record.get("activationCode"),
-            entitlement_display_name=record.get("entitlementDisplayName"),
-            notification_url=record.get("notificationUrl"),
-            extension_data=dict(record.get("extensionData") or {}),
-        )
 
 
 @dataclass(frozen=True, slots=True)

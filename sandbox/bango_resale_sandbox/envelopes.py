@@ -13,11 +13,11 @@ import orjson
 
 import bango_resale_spec as spec
 
-from . import faults
+from . import faults, wire
 from .asgi import Response
 from .behaviour import Faults
 from .domain import Entitlement, Status
-from .service import Result
+from .usecases import Result
 
 # The activation page's one refusal that has no row in the partner table.
 _EXTRA_STATUSES = {"EXPIRED": 410}
@@ -35,7 +35,7 @@ class Envelopes:
     def __init__(self, faults_on: Faults) -> None:
         self._status_of = spec.general_http_statuses()
         _check_spec_agrees(self._status_of)
-        self._faults = faults_on
+        self.faults = faults_on
 
     def status_for(self, response_code: str) -> int:
         """The HTTP status of a responseCode, from the spec's table (500 for unknown codes)."""
@@ -43,7 +43,7 @@ class Envelopes:
 
     def error(self, response_code: str, message: str) -> Response:
         status = self.status_for(response_code)
-        if response_code == "NOT_FOUND" and self._faults.wrong_response_code:
+        if response_code == "NOT_FOUND" and self.faults.wrong_response_code:
             response_code = "OK"
         return envelope(status, response_code, message)
 
@@ -61,28 +61,28 @@ class Envelopes:
         status: int,
         code: str,
         message: str,
-        record: Mapping[str, Any],
+        record: bytes,
         parameters: Mapping[str, Any] | None = None,
     ) -> Response:
-        """An answer carrying one entitlement record (and any `parameters`)."""
-        body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
+        """An answer carrying one entitlement record (its JSON) and any `parameters`."""
+        tail: dict[str, Any] = {}
         if parameters is not None:
-            body["parameters"] = parameters
-        if self._faults.extra_field:
-            body[faults.EXTRA_FIELD_NAME] = 1
-        return Response(status, orjson.dumps(body))
+            tail["parameters"] = parameters
+        if self.faults.extra_field:
+            tail[faults.EXTRA_FIELD_NAME] = 1
+        return Response(status, wire.record_envelope(code, message, record, tail))
 
     def result(self, result: Result) -> Response:
         return self.entitlement(
             result.http_status,
             result.response_code,
             result.message,
-            result.entitlement.to_record(),
+            wire.record_json(result.entitlement),
             result.parameters,
         )
 
     def done(self, entitlement: Entitlement, message: str) -> Response:
-        return self.entitlement(200, "OK", message, entitlement.to_record())
+        return self.entitlement(200, "OK", message, wire.record_json(entitlement))
 
 
 def _check_spec_agrees(status_of: Mapping[str, int]) -> None:

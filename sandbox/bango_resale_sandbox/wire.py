@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 import bango_resale_spec as spec
 
@@ -25,7 +27,7 @@ from .commands import (
     QueryEntitlements,
     UpdateEntitlement,
 )
-from .domain import GivenReason, ReasonNames
+from .domain import Entitlement, GivenReason, ReasonNames, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,8 @@ METADATA_FIELDS = (
 
 
 def apply_metadata(
-    entitlement: domain.Entitlement, changes: Mapping[str, Any], now: datetime
-) -> domain.Entitlement | None:
+    entitlement: Entitlement, changes: Mapping[str, Any], now: datetime
+) -> Entitlement | None:
     """The record with metadata changes applied (keys of METADATA_FIELDS, JSON values); None
     when no value changes (nothing to notify).
 
@@ -81,9 +83,7 @@ def apply_metadata(
         updated = replace(updated, notification_url=changes["notificationUrl"])
     if "dateExpiry" in changes:
         expiry = changes["dateExpiry"]
-        updated = replace(
-            updated, date_expiry=None if expiry is None else domain.parse_time(expiry)
-        )
+        updated = replace(updated, date_expiry=None if expiry is None else parse_time(expiry))
     if "customerIdentifier" in changes:
         updated = replace(updated, customer_identifier=changes["customerIdentifier"])
     if "offerKey" in changes:
@@ -99,6 +99,122 @@ def apply_metadata(
     if updated == entitlement:
         return None
     return replace(updated, date_last_updated=now)
+
+
+# -- times and records ------------------------------------------------------------------------
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with millisecond precision, the form every record uses."""
+    # isoformat pads the year to four digits and cuts (not rounds) to milliseconds; it is
+    # several times faster than strftime, and a record carries up to seven times.
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def format_epoch(epoch: float) -> str:
+    return format_time(datetime.fromtimestamp(epoch, UTC))
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 date-time; naive values are taken as UTC."""
+    moment = datetime.fromisoformat(text)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant.
+        raise ValueError(f"{text!r} is out of the representable range") from None
+
+
+def record_of(entitlement: Entitlement) -> dict[str, Any]:
+    """The record as the API shows it (camelCase keys, RFC 3339 times). Do not change it: the
+    last one is kept, since a write stores, notifies and answers the same record."""
+    global _last_record
+    if _last_record[0] is entitlement:
+        return _last_record[1]
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else format_time(moment)
+
+    record = {
+        "entitlementId": entitlement.entitlement_id,
+        "status": entitlement.status.value,
+        "dateCreated": format_time(entitlement.date_created),
+        "dateActivated": when(entitlement.date_activated),
+        "dateEnded": when(entitlement.date_ended),
+        "dateSuspended": when(entitlement.date_suspended),
+        "dateResumed": when(entitlement.date_resumed),
+        "dateLastUpdated": format_time(entitlement.date_last_updated),
+        "dateExpiry": when(entitlement.date_expiry),
+        "customerIdentifier": entitlement.customer_identifier,
+        "merchantAccountKey": entitlement.merchant_account_key,
+        "productKey": entitlement.product_key,
+        "offerKey": entitlement.offer_key,
+        "activationCode": entitlement.activation_code,
+        "entitlementDisplayName": entitlement.entitlement_display_name,
+        "notificationUrl": entitlement.notification_url,
+        "extensionData": dict(entitlement.extension_data),
+    }
+    _last_record = (entitlement, record)
+    return record
+
+
+def record_json(entitlement: Entitlement) -> bytes:
+    """`record_of` as JSON bytes (the last one is kept too)."""
+    global _last_json
+    if _last_json[0] is not entitlement:
+        _last_json = (entitlement, orjson.dumps(record_of(entitlement)))
+    return _last_json[1]
+
+
+_last_record: tuple[Entitlement | None, dict[str, Any]] = (None, {})
+_last_json: tuple[Entitlement | None, bytes] = (None, b"")
+
+
+def entitlement_of(record: Mapping[str, Any]) -> Entitlement:
+    """The inverse of `record_of`."""
+
+    def when(key: str) -> datetime | None:
+        value = record.get(key)
+        return None if value is None else parse_time(value)
+
+    return Entitlement(
+        entitlement_id=record["entitlementId"],
+        status=Status(record["status"]),
+        date_created=parse_time(record["dateCreated"]),
+        date_activated=when("dateActivated"),
+        date_ended=when("dateEnded"),
+        date_suspended=when("dateSuspended"),
+        date_resumed=when("dateResumed"),
+        date_last_updated=parse_time(record["dateLastUpdated"]),
+        date_expiry=when("dateExpiry"),
+        customer_identifier=record["customerIdentifier"],
+        merchant_account_key=record["merchantAccountKey"],
+        product_key=record["productKey"],
+        offer_key=record.get("offerKey"),
+        activation_code=record.get("activationCode"),
+        entitlement_display_name=record.get("entitlementDisplayName"),
+        notification_url=record.get("notificationUrl"),
+        extension_data=dict(record.get("extensionData") or {}),
+    )
+
+
+def entitlement_from_json(stored: bytes) -> Entitlement:
+    return entitlement_of(orjson.loads(stored))
+
+
+def record_envelope(
+    code: str, message: str, record: bytes, tail: Mapping[str, Any] | None = None
+) -> bytes:
+    """`{"responseCode", "responseMessage", <the record's fields>, <tail's fields>}` from the
+    record's JSON, spliced rather than parsed and written again."""
+    head = orjson.dumps({"responseCode": code, "responseMessage": message})
+    body = head[:-1] + b"," + record[1:]
+    if tail:
+        body = body[:-1] + b"," + orjson.dumps(tail)[1:]
+    return body
 
 
 # -- requests into commands -------------------------------------------------------------------
@@ -195,7 +311,7 @@ def _time_field(body: Mapping[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return domain.parse_time(value)
+        return parse_time(value)
     except (TypeError, ValueError):
         raise domain.bad_request(f"{name}: {value!r} is not an RFC 3339 date-time") from None
 

@@ -24,7 +24,7 @@ def test_unexpected_exception_is_a_logged_json_500(
     async def explode(request: object) -> object:
         raise RuntimeError("boom")
 
-    app._handlers["queryEntitlements"] = explode  # type: ignore[assignment]
+    app.pipeline.handlers["queryEntitlements"] = explode  # type: ignore[assignment]
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -52,13 +52,13 @@ def test_unexpected_exception_is_a_logged_json_500(
 
 def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: Path) -> None:
     app = create_app(str(tmp_path / "in-process.sqlite3"))
-    query = app._handlers["queryEntitlements"]
+    query = app.pipeline.handlers["queryEntitlements"]
     transient = [envelope(503, "SERVICE_UNAVAILABLE", "Down for maintenance")]
 
     async def flaky(request: Any) -> Response:
         return transient.pop() if transient else await query(request)
 
-    app._handlers["queryEntitlements"] = flaky
+    app.pipeline.handlers["queryEntitlements"] = flaky
 
     async def call_three_times() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -89,7 +89,7 @@ def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
         await app.store.set_clock_offset("demo", 3600.0)
         raise DomainError("NOT_AVAILABLE", "refused after a write")
 
-    app._handlers["cancelEntitlement"] = write_then_refuse
+    app.pipeline.handlers["cancelEntitlement"] = write_then_refuse
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)

@@ -21,8 +21,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
 import bango_resale_spec as spec
 from bango_resale_spec import StatusMachine, Transition
 
@@ -747,13 +745,12 @@ class EntitlementService:
     async def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
         entitlement = step.entitlement
         notification_id = str(uuid.uuid4())
-        body = {
-            "responseCode": "OK",
-            "responseMessage": step.row.description if step.row else notification_type,
-            **entitlement.to_record(),
-            "notificationType": notification_type,
-            "notificationId": notification_id,
-        }
+        body = wire.record_envelope(
+            "OK",
+            step.row.description if step.row else notification_type,
+            wire.record_json(entitlement),
+            {"notificationType": notification_type, "notificationId": notification_id},
+        )
         url = entitlement.notification_url
         state = self._delivery_state(url)
         await self.store.add_notification(
@@ -762,7 +759,7 @@ class EntitlementService:
             entitlement_id=entitlement.entitlement_id,
             notification_type=notification_type,
             url=url,
-            body=orjson.dumps(body),
+            body=body,
             state=state,
             now=_real_time(),
         )
@@ -779,7 +776,7 @@ class EntitlementService:
         return {
             "action": "NAVIGATE_TO_URL",
             "url": f"{base_url}{ACTIVATION_PATH}{token}",
-            "urlExpiry": domain.format_time(expiry),
+            "urlExpiry": wire.format_time(expiry),
         }
 
     async def _repeat_pending(
