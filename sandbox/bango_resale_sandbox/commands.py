@@ -13,7 +13,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .domain import GivenReason
+from .domain import ReasonNames
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonSent:
+    """A reason's fields as the request sent them, not yet checked: the service checks them
+    (`wire.checked_reason`) where the contract orders that check, after the entitlement is
+    found, so that an unknown id stays a 404 whatever the reason."""
+
+    names: ReasonNames
+    category: object
+    code: object
+    description: object
 
 
 class Benefits(StrEnum):
@@ -54,8 +66,8 @@ class UpdateEntitlement:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     product_key: str | None = None
     benefits: Benefits | None = None
-    # A suspend's reason, when one was given.
-    reason: GivenReason | None = None
+    # A suspend's reason, when one was sent.
+    reason: ReasonSent | None = None
 
     @property
     def operation(self) -> str:
@@ -73,7 +85,7 @@ class EndEntitlement:
 
     entitlement_id: str
     revoke: bool
-    reason: GivenReason
+    reason: ReasonSent
     # Further properties sent with the reason; kept in extensionData.
     custom: Mapping[str, Any] = field(default_factory=dict)
 
@@ -88,4 +100,4 @@ class MerchantEnd:
 
     entitlement_id: str
     revoke: bool
-    reason: GivenReason | None = None
+    reason: ReasonSent | None = None

@@ -255,9 +255,7 @@ class EntitlementService:
             behaviour=timing,
             reseller=reseller,
         )
-        reason = command.reason
-        if reason is not None:
-            wire.check_reason_pair(reason)
+        reason = None if command.reason is None else wire.checked_reason(command.reason)
         if operation != "update" and not product.supports_suspend:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} does not support"
@@ -303,8 +301,7 @@ class EntitlementService:
         operation, revoke = command.operation, command.revoke
         if behaviour.refuses(operation):
             raise domain.not_available(f"the merchant refused the {operation} (X-Magic-Number)")
-        reason, custom = command.reason, command.custom
-        wire.check_reason_pair(reason)
+        reason, custom = wire.checked_reason(command.reason), command.custom
         if (
             not revoke
             and behaviour.faults.illegal_transition
@@ -414,9 +411,7 @@ class EntitlementService:
         """The merchant ends the entitlement on its own initiative."""
         await self.clock.refresh(reseller)
         entitlement = await self.get(reseller, command.entitlement_id)
-        reason = command.reason
-        if reason is not None:
-            wire.check_reason_pair(reason)
+        reason = None if command.reason is None else wire.checked_reason(command.reason)
         row = await self._select(
             entitlement,
             event=domain.MERCHANT_REVOKED if command.revoke else domain.MERCHANT_CANCELLED,

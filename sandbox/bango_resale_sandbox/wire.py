@@ -25,6 +25,7 @@ from .commands import (
     EndEntitlement,
     MerchantEnd,
     QueryEntitlements,
+    ReasonSent,
     UpdateEntitlement,
 )
 from .domain import Entitlement, GivenReason, ReasonNames, Status
@@ -266,7 +267,7 @@ def update_command(body: Mapping[str, Any]) -> UpdateEntitlement:
 
 def end_command(entitlement_id: str, body: Mapping[str, Any], *, revoke: bool) -> EndEntitlement:
     fields = CANCEL_REASON.fields
-    reason = _required_reason(body, fields)
+    reason = _sent_reason(body, fields)
     named = set(fields)
     custom = {k: v for k, v in body.items() if k not in named}
     return EndEntitlement(entitlement_id, revoke, reason, custom)
@@ -278,18 +279,29 @@ def merchant_end_command(
     return MerchantEnd(entitlement_id, revoke, _optional_reason(body or {}, MERCHANT_REASON_FIELDS))
 
 
-def _required_reason(body: Mapping[str, Any], fields: ReasonNames) -> GivenReason:
-    category, code = body.get(fields.category), body.get(fields.code)
-    if not isinstance(category, str) or not isinstance(code, str):
-        raise domain.bad_request(f"{fields.category} and {fields.code} are required")
-    description = body.get(fields.description)
-    return GivenReason(category, code, description if isinstance(description, str) else None)
+def _sent_reason(body: Mapping[str, Any], names: ReasonNames) -> ReasonSent:
+    return ReasonSent(
+        names, body.get(names.category), body.get(names.code), body.get(names.description)
+    )
 
 
-def _optional_reason(body: Mapping[str, Any], fields: ReasonNames) -> GivenReason | None:
-    if fields.category not in body and fields.code not in body:
+def _optional_reason(body: Mapping[str, Any], names: ReasonNames) -> ReasonSent | None:
+    if names.category not in body and names.code not in body:
         return None
-    return _required_reason(body, fields)
+    return _sent_reason(body, names)
+
+
+def checked_reason(sent: ReasonSent) -> GivenReason:
+    """The reason, refused (BAD_REQUEST) when category or code is missing or the pair is not
+    in the spec's reason table (a code alone is not enough)."""
+    category, code, names = sent.category, sent.code, sent.names
+    if not isinstance(category, str) or not isinstance(code, str):
+        raise domain.bad_request(f"{names.category} and {names.code} are required")
+    reason = GivenReason(
+        category, code, sent.description if isinstance(sent.description, str) else None
+    )
+    check_reason_pair(reason)
+    return reason
 
 
 def check_reason_pair(reason: GivenReason) -> None:

@@ -141,3 +141,28 @@ def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> Non
     assert sent[0]["status"] == 400
     found = app.store.query("demo", "c", merchant_account_key=None, product_key=None, status=None)
     assert asyncio.run(found) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/sandbox/entitlements/unknown/merchant-cancel", {"reasonCode": "CUSTOMER_CANCELLED"}),
+        ("/sandbox/entitlements/unknown/merchant-revoke", {"reasonCategory": "REVOKED"}),
+        ("/v1/entitlement/unknown/cancel", {"reasonCode": "NOT_RENEWED"}),
+    ],
+)
+def test_an_unknown_entitlement_is_not_found_before_its_reason_is_judged(
+    tmp_path: Path, path: str, body: dict[str, Any]
+) -> None:
+    """The reason is read at the edge but checked where the contract orders it: after the
+    entitlement is found (schemathesis sends half a reason for ids that name nothing)."""
+    app = create_app(str(tmp_path / "in-process.sqlite3"))
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return await client.post(path, json=body, auth=("demo", "demo-secret"))
+
+    response = asyncio.run(call())
+    assert response.status_code == 404, response.text
+    assert response.json()["responseCode"] == "NOT_FOUND"
