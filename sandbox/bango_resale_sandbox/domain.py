@@ -146,20 +146,29 @@ def select(
     request: str | None = None,
     event: str | None = None,
     among: Iterable[str] | None = None,
+    memo: dict[tuple[Any, ...], Transition | None] | None = None,
 ) -> Transition:
     """The row this trigger fires from `status`, or the refusal the contract prescribes.
 
     No row for the status: NOT_AVAILABLE. A refusal row (reactivate of a live entitlement):
-    its responseCode.
+    its responseCode. `memo`: a dict kept with `machine` that remembers its answers (the
+    table does not change, and every request asks it once or twice).
     """
-    row = machine.select(
-        status=None if status is None else status.value,
-        behaviour=behaviour,
-        operation=operation,
-        request=request,
-        event=event,
-        among=among,
-    )
+    among = None if among is None else tuple(among)
+    key = (status, behaviour, operation, request, event, among)
+    if memo is not None and key in memo:
+        row = memo[key]
+    else:
+        row = machine.select(
+            status=None if status is None else status.value,
+            behaviour=behaviour,
+            operation=operation,
+            request=request,
+            event=event,
+            among=among,
+        )
+        if memo is not None:
+            memo[key] = row
     trigger = event or (f"{operation} ({request})" if request else operation)
     where = "a new entitlement" if status is None else f"an entitlement that is {status.value}"
     if row is None:

@@ -125,6 +125,7 @@ class EntitlementService:
         # notifications); a request's own come with its `Behaviour`.
         self.faults = Faults.of(config.faults)
         self.machine = machine or spec.status_machine()
+        self._rows: dict[tuple[Any, ...], Transition | None] = {}
         self.store = store
         self.clock = SandboxClock(store)
         platform_row = next(row for row in spec.reason_rows() if row.applied_by_platform)
@@ -597,6 +598,7 @@ class EntitlementService:
             request=request,
             event=event,
             among=among,
+            memo=self._rows,
         )
         if reseller is not None and entitlement is not None and not row.while_deferred:
             await self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)

@@ -110,7 +110,7 @@ def format_time(moment: datetime) -> str:
     # isoformat pads the year to four digits and cuts (not rounds) to milliseconds; it is
     # several times faster than strftime, and a record carries up to seven times.
     utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return utc.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" becomes "Z"
 
 
 def format_epoch(epoch: float) -> str:
