@@ -4,7 +4,8 @@ Which moves exist, the statuses each starts from, the status it leads to and the
 notifications it sends are the partner spec's status machine (`x-status-machine`), read
 through `bango_resale_spec`; `fire` applies one of its rows. What stays here is what the table
 does not say: dates, where reasons are stored, field changes. Pure functions over immutable
-values: nothing here knows about HTTP, storage or time sources.
+values: nothing here knows about HTTP, JSON (`wire.py` writes the record), storage or time
+sources.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 Every change of status is a row of the partner spec's status machine: the service picks the
 row from the operation (or event), the entitlement's status and the merchant's behaviour, and
 `domain.fire` applies it. What the service decides itself is the mechanics: which behaviour a
-product or an `X-Magic-Number` stands for, what waits for the merchant, links, reasons.
+product or the request's `Behaviour` (its `X-Magic-Number`, the faults) stands for, what waits
+for the merchant, links, reasons. It takes typed commands (`commands.py`), never a body.
 
 Callers run every method inside `store.transaction()`, so a status change, the notification it
-causes and the idempotency record of the request commit together. Methods validate before
-they write, and callers run each step in `store.savepoint()` as well, so a refusal
-(`DomainError`) never leaves half a change behind.
+causes and the idempotency record of the request commit together. A refusal (`DomainError`)
+rolls back the step's writes: the whole transaction when it holds only this step, a savepoint
+when an idempotency record must still be written.
 """
 
 from __future__ import annotations
