@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .domain import DomainError
-from .service import EntitlementService
 from .store import EntitlementStore
+from .usecases import EntitlementService
 
 SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"

@@ -1,9 +1,9 @@
-"""The HTTP surface: a plain ASGI application serving the partner API and the sandbox controls.
+"""The sandbox as an ASGI application: wiring and lifecycle.
 
-Requests are matched and validated against the two OpenAPI documents (compiled at start-up),
-authenticated, rate-limited, checked for `X-Magic-Number` and `X-RequestIdentifier`, and then
-handed to the service inside one store transaction. Every answer is a JSON envelope except the
-activation page, which is HTML for a person's browser.
+`SandboxApp` builds the parts (store, service, envelope writer, handlers, the request
+pipeline, the notification deliverer), hands each HTTP request to the pipeline and echoes
+`X-RequestIdentifier`, and on start-up tunes the garbage collector and starts the deliverer
+and the sweeper that fires time-driven changes.
 """
 
 from __future__ import annotations
@@ -11,69 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
 import logging
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import parse_qsl
 
-import orjson
-
-import bango_resale_spec as partner_spec
 from bango_resale_spec import StatusMachine
 
-from . import activation, faults, limits, magic
-from .auth import Authenticator
+from .asgi import Receive, Scope, Send, send_response
+from .behaviour import Faults
 from .config import SandboxConfig
 from .delivery import Deliverer
-from .domain import (
-    DomainError,
-    Entitlement,
-    Reason,
-    ReasonTable,
-    Status,
-    format_time,
-)
-from .magic import MagicNumber, UnknownMagicNumber
-from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
-from .routes import Operation, RequestInvalid, Router
-from .service import EntitlementService, Result
-from .store import EntitlementStore, OutboxRow, SqliteStore, StoredResponse, StoreUnavailable
+from .envelopes import Envelopes, envelope
+from .handlers import all_handlers
+from .pipeline import RETRY_AFTER_SECONDS, Pipeline
+from .ratelimit import RateLimiter, SharedBuckets
+from .store import EntitlementStore, SqliteStore, StoreUnavailable
+from .usecases import EntitlementService
 
 log = logging.getLogger("bango_resale_sandbox")
 
-JSON = b"application/json"
-Scope = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-
-# The activation page's one refusal that has no row in the partner table.
-_EXTRA_STATUSES = {"EXPIRED": 410}
-RETRY_AFTER_SECONDS = 1
-# The largest page of GET /sandbox/notifications (the default `limit`).
-NOTIFICATION_PAGE_MAX = 1000
 # The RequestIdentifier schema's pattern and length, as bytes.
 _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-_TRANSIENT_STATUSES = frozenset({429, 500, 503})
-_GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    body: bytes
-    content_type: bytes = JSON
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-
-def envelope(http_status: int, code: str, message: str, **extra: Any) -> Response:
-    """A JSON answer: responseCode, responseMessage and any further fields."""
-    body = {"responseCode": code, "responseMessage": message, **extra}
-    return Response(http_status, orjson.dumps(body))
 
 
 def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
@@ -102,63 +59,26 @@ class SandboxApp:
         (tests pass a changed copy)."""
         self.config = config
         self.store = open_store(db_path, config)
-        self.partner = Router(partner_spec.load_partner_spec())
-        self.controls = Router(partner_spec.load_sandbox_spec())
-        self._status_of = partner_spec.general_http_statuses()
-        self._reused = partner_spec.response_code_row_for(partner_spec.REQUEST_IDENTIFIER_REUSED)
-        _check_spec_agrees(self._status_of)
-        reasons = ReasonTable(partner_spec.accepted_reason_pairs())
-        platform_row = next(r for r in partner_spec.reason_rows() if r.applied_by_platform)
+        self.faults = Faults.of(config.faults)
         self.deliverer = Deliverer(
             self.store,
             config.delivery,
             {name: r.notification_auth for name, r in config.resellers.items()},
         )
         self.service = EntitlementService(
+            config, self.store, on_notification=self.deliverer.wake, machine=machine
+        )
+        envelopes = Envelopes(self.faults)
+        shared = self.store if isinstance(self.store, SharedBuckets) else None
+        self.pipeline = Pipeline(
             config,
             self.store,
-            reasons,
-            Reason(platform_row.category, platform_row.code, platform_row.description),
-            on_notification=self.deliverer.wake,
-            machine=machine,
+            self.service,
+            envelopes,
+            all_handlers(config, self.store, self.service, envelopes),
+            RateLimiter(config.rate_limit, shared=shared),
         )
-        self.auth = Authenticator(config.resellers)
-        shared = self.store if isinstance(self.store, SharedBuckets) else None
-        self.limiter = RateLimiter(config.rate_limit, shared=shared)
-        self.logins = LoginThrottle(
-            config.failed_logins_per_source, config.failed_logins_per_user, shared=shared
-        )
-        self._first_reseller = next(iter(config.resellers), None)
         self._sweeper: asyncio.Task[None] | None = None
-        self._handlers: dict[str, Callable[[_Request], Awaitable[Response]]] = {
-            "createEntitlement": self._create,
-            "getEntitlement": self._get,
-            "queryEntitlements": self._query,
-            "updateEntitlement": self._update,
-            "cancelEntitlement": self._cancel,
-            "revokeEntitlement": self._revoke,
-            "getActivationInfo": self._activation_info,
-            "reactivateEntitlement": self._reactivate,
-            "echo": self._echo,
-            "completePendingOperation": self._complete,
-            "merchantCancelEntitlement": self._merchant_cancel,
-            "merchantRevokeEntitlement": self._merchant_revoke,
-            "failEntitlement": self._fail,
-            "advanceClock": self._advance_clock,
-            "getClock": self._get_clock,
-            "listNotifications": self._list_notifications,
-            "followNotifications": self._follow_notifications,
-            "redeliverNotification": self._redeliver_notification,
-            "resetSandbox": self._reset,
-            "getHealth": self._health,
-            "listMagicNumbers": self._magic_numbers,
-        }
-        missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
-        missing -= {*self._handlers, *activation.PAGE_OPERATIONS}
-        if missing:
-            raise RuntimeError(f"no handler for operations {sorted(missing)}")
-
-    # -- ASGI ---------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -168,32 +88,27 @@ class SandboxApp:
             return
         headers = dict(scope["headers"])
         try:
-            response = await self._dispatch(scope, headers, receive)
+            response = await self.pipeline.handle(scope, headers, receive)
         except StoreUnavailable as exc:
             log.warning("database unavailable for %s %s: %s", scope["method"], scope["path"], exc)
-            response = self._retry_later(
+            response = self.pipeline.envelopes.retry_later(
                 "SERVICE_UNAVAILABLE", "The sandbox's database is unreachable", RETRY_AFTER_SECONDS
             )
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
         request_id = headers.get(b"x-requestidentifier")
-        out_headers = [
-            (b"content-type", response.content_type),
-            (b"content-length", str(len(response.body)).encode()),
-            *response.headers,
-        ]
         # Echo only a well-formed id: the response header has the request header's schema.
-        if (
-            request_id is not None
+        echo = (
+            ((b"x-requestidentifier", request_id),)
+            if request_id is not None
             and _ECHOABLE_REQUEST_ID.fullmatch(request_id)
-            and faults.REQUEST_ID_NOT_ECHOED not in self.config.faults
-        ):
-            out_headers.append((b"x-requestidentifier", request_id))
-        await send(
-            {"type": "http.response.start", "status": response.status, "headers": out_headers}
+            and not self.faults.request_id_not_echoed
+            else ()
         )
-        await send({"type": "http.response.body", "body": response.body})
+        await send_response(send, response, echo)
+
+    # -- lifecycle ----------------------------------------------------------------------
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -237,517 +152,3 @@ class SandboxApp:
                 except Exception:
                     log.exception("sweep for reseller %s failed", reseller)
             await asyncio.sleep(1.0)
-
-    # -- request pipeline ---------------------------------------------------------------
-
-    async def _dispatch(
-        self, scope: Scope, headers: Mapping[bytes, bytes], receive: Receive
-    ) -> Response:
-        method, path = scope["method"], scope["path"]
-        router = self.controls if path.startswith("/sandbox/") else self.partner
-        operation, path_params, allowed = router.match(method, path)
-        if operation is None:
-            if allowed:
-                response = envelope(405, "BAD_REQUEST", f"{method} is not allowed on {path}")
-                response.headers.append((b"allow", ", ".join(sorted(allowed)).encode()))
-                return response
-            return self._error("NOT_FOUND", f"no such resource: {path}")
-        if operation.operation_id in activation.PAGE_OPERATIONS:
-            status, page = await activation.serve_page(
-                self.service,
-                self.store,
-                self.status_for,
-                operation.operation_id,
-                path_params["token"],
-                receive,
-            )
-            return Response(status, page, activation.HTML)
-        if operation.operation_id == "getHealth":
-            return await self._health(_Request(operation, "", {}, {}, None, None, b"", ""))
-
-        authorization = headers.get(b"authorization")
-        source = str((scope.get("client") or ("unknown",))[0])
-        if self.logins.watching():  # after a failed login; until then, skip the decoding
-            wait = await self.logins.wait(source, Authenticator.claimed_user(authorization))
-            if wait:
-                return self._retry_later("TOO_MANY_REQUESTS", "Too many failed logins", wait)
-        reseller = self.auth.reseller_for(authorization)
-        if reseller is None:
-            if faults.IGNORE_AUTH in self.config.faults and (
-                operation.operation_id == "getEntitlement"
-            ):
-                reseller = self._first_reseller
-            if reseller is None:
-                user = Authenticator.claimed_user(authorization)
-                if user is not None:  # only a user:password pair is a guess worth slowing
-                    await self.logins.failed(source, user)
-                response = self._error("UNAUTHORIZED", "The user name or password was not accepted")
-                response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
-                return response
-        wait = await self.limiter.acquire(reseller)
-        if wait:
-            return self._retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
-        try:
-            forced = magic.parse(_text(headers.get(b"x-magic-number")))
-        except (UnknownMagicNumber, UnicodeDecodeError) as exc:
-            return self._error("BAD_REQUEST", str(exc))
-        if forced is MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR:
-            return self._error("INTERNAL_ERROR", "Forced by X-Magic-Number")
-        if forced is MagicNumber.ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE:
-            return self._retry_later(
-                "SERVICE_UNAVAILABLE", "Forced by X-Magic-Number", RETRY_AFTER_SECONDS
-            )
-        if forced is MagicNumber.ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS:
-            return self._retry_later(
-                "TOO_MANY_REQUESTS", "Forced by X-Magic-Number", RETRY_AFTER_SECONDS
-            )
-        try:
-            request_id = self._request_id(operation, headers)
-            operation.check_path(path_params)
-            query = (
-                operation.check_query(
-                    parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-                )
-                if scope["query_string"]
-                else {}
-            )
-            # A request without a declared body has none to wait for (the GET hot path).
-            has_body = b"content-length" in headers or b"transfer-encoding" in headers
-            raw = await self._read_body(receive, headers) if has_body else b""
-            body = self._parse_body(operation, raw)
-        except RequestInvalid as exc:
-            return self._error("BAD_REQUEST", str(exc))
-        request = _Request(
-            operation,
-            reseller,
-            path_params,
-            query,
-            body,
-            forced,
-            raw,
-            self._base_url(scope),
-        )
-        handler = self._handlers[operation.operation_id]
-        if operation.method == "GET":
-            # A read is never stored or replayed, whatever X-RequestIdentifier it carries (the
-            # id is only echoed): a repeated read shows the record as it is now. No
-            # transaction either: there is nothing to undo.
-            try:
-                return await handler(request)
-            except DomainError as exc:
-                return self._error(exc.response_code, exc.message)
-        if request_id is None:
-            async with self.store.transaction():
-                return await self._run(handler, request)
-        return await self._idempotent(handler, request, request_id, method, scope)
-
-    async def _run(
-        self, handler: Callable[[_Request], Awaitable[Response]], request: _Request
-    ) -> Response:
-        """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
-        try:
-            async with self.store.savepoint():
-                return await handler(request)
-        except DomainError as exc:
-            return self._error(exc.response_code, exc.message)
-
-    async def _idempotent(
-        self,
-        handler: Callable[[_Request], Awaitable[Response]],
-        request: _Request,
-        request_id: str,
-        method: str,
-        scope: Scope,
-    ) -> Response:
-        fingerprint = hashlib.sha256(
-            b"\0".join(
-                (
-                    method.encode(),
-                    scope["path"].encode(),
-                    scope["query_string"],
-                    request.raw_body,
-                )
-            )
-        ).digest()
-        async with self.store.transaction():
-            stored = await self.store.claim_response(request.reseller, request_id, fingerprint)
-            if stored is not None:
-                if stored.fingerprint != fingerprint:
-                    # A conflict with the request stored under this id: the spec's row for
-                    # this cause gives the HTTP status and the responseCode.
-                    return envelope(
-                        self._reused.http_status,
-                        self._reused.response_code,
-                        f"X-RequestIdentifier {request_id} already stands for a different "
-                        "request; send a new id for a new request",
-                    )
-                return Response(stored.status, stored.body)
-            response = await self._run(handler, request)
-            # Transient failures are not remembered, so that a retry can succeed.
-            if response.status not in _TRANSIENT_STATUSES and response.content_type == JSON:
-                await self.store.put_response(
-                    request.reseller,
-                    request_id,
-                    StoredResponse(fingerprint, response.status, response.body),
-                )
-            else:
-                await self.store.forget_response(request.reseller, request_id)
-            return response
-
-    def _request_id(self, operation: Operation, headers: Mapping[bytes, bytes]) -> str | None:
-        raw = headers.get(b"x-requestidentifier")
-        if raw is None:
-            return None
-        value = _text(raw) or ""
-        validator = operation.header_params.get("X-RequestIdentifier")
-        if validator is not None:
-            validator.check(value, "X-RequestIdentifier")
-        elif not value:
-            raise RequestInvalid("X-RequestIdentifier: must not be empty")
-        return value
-
-    async def _read_body(self, receive: Receive, headers: Mapping[bytes, bytes]) -> bytes:
-        limit = self.config.max_body_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise RequestInvalid(f"body: larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                # Half a body is not the body: never act on it.
-                raise RequestInvalid("body: the connection closed before the body was complete")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestInvalid(f"body: larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-    def _parse_body(self, operation: Operation, raw: bytes) -> Any:
-        # The content type is not checked: clients such as curl send form types by default,
-        # and a body that parses as JSON is what matters.
-        if not operation.json_body:
-            return None
-        if not raw.strip():
-            if operation.body_required:
-                raise RequestInvalid("body: a JSON object is required")
-            return None
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise RequestInvalid(f"body: not valid JSON ({exc})") from None
-        # Before schema validation and storage: deep JSON is cheap to send, costly to walk
-        # and store, and past ~250 levels cannot be serialised back at all.
-        problem = limits.too_deep(body, "body", limits.max_json_depth())
-        if problem is not None:
-            raise RequestInvalid(problem)
-        if operation.body is not None:
-            operation.body.check(body, "body")
-        return body
-
-    def _base_url(self, scope: Scope) -> str:
-        """Where the sandbox's own pages are reached: configured, else the address the
-        connection arrived on. Never the `Host` header, which the caller controls."""
-        if self.config.public_base_url:
-            return self.config.public_base_url
-        host, port = scope.get("server") or ("127.0.0.1", 80)
-        if ":" in host:
-            host = f"[{host}]"
-        return f"{scope.get('scheme', 'http')}://{host}:{port}"
-
-    # -- responses ----------------------------------------------------------------------
-
-    def status_for(self, response_code: str) -> int:
-        """The HTTP status of a responseCode, from the spec's table (500 for unknown codes)."""
-        return self._status_of.get(response_code) or _EXTRA_STATUSES.get(response_code, 500)
-
-    def _error(self, response_code: str, message: str) -> Response:
-        status = self.status_for(response_code)
-        if response_code == "NOT_FOUND" and faults.WRONG_RESPONSE_CODE in self.config.faults:
-            response_code = "OK"
-        return envelope(status, response_code, message)
-
-    def _retry_later(self, response_code: str, message: str, seconds: int) -> Response:
-        response = envelope(
-            self.status_for(response_code),
-            response_code,
-            f"{message}; retry after {seconds} second(s)",
-        )
-        response.headers.append((b"retry-after", str(seconds).encode()))
-        return response
-
-    def _entitlement(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        record: Mapping[str, Any],
-        parameters: Mapping[str, Any] | None = None,
-    ) -> Response:
-        body: dict[str, Any] = {"responseCode": code, "responseMessage": message, **record}
-        if parameters is not None:
-            body["parameters"] = parameters
-        if faults.EXTRA_FIELD in self.config.faults:
-            body[faults.EXTRA_FIELD_NAME] = 1
-        return Response(status, orjson.dumps(body))
-
-    def _result(self, result: Result) -> Response:
-        return self._entitlement(
-            result.http_status,
-            result.response_code,
-            result.message,
-            result.entitlement.to_record(),
-            result.parameters,
-        )
-
-    def _done(self, entitlement: Entitlement, message: str) -> Response:
-        return self._entitlement(200, "OK", message, entitlement.to_record())
-
-    # -- partner operations -------------------------------------------------------------
-
-    async def _create(self, request: _Request) -> Response:
-        if faults.SERVER_ERROR in self.config.faults and "offerKey" in request.body:
-            return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
-        return self._result(
-            await self.service.create(
-                request.reseller, request.body, request.magic, request.base_url
-            )
-        )
-
-    async def _get(self, request: _Request) -> Response:
-        entitlement_id = request.path_params["entitlementId"]
-        stored = await self.store.get_record_json(request.reseller, entitlement_id)
-        if stored is None:
-            return self._error("NOT_FOUND", f"No entitlement {entitlement_id}")
-        if faults.EXTRA_FIELD in self.config.faults:
-            return self._entitlement(200, "OK", "Success", orjson.loads(stored))
-        # The hot path: splice the stored JSON record into the envelope without parsing it.
-        return Response(200, _GET_PREFIX + stored[1:])
-
-    async def _query(self, request: _Request) -> Response:
-        records = await self.service.query(request.reseller, request.body)
-        return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
-
-    async def _update(self, request: _Request) -> Response:
-        return self._result(
-            await self.service.update(
-                request.reseller, request.body, request.magic, request.base_url
-            )
-        )
-
-    async def _cancel(self, request: _Request) -> Response:
-        return self._result(
-            await self.service.terminate(
-                request.reseller,
-                request.path_params["entitlementId"],
-                request.body,
-                request.magic,
-                revoke=False,
-            )
-        )
-
-    async def _revoke(self, request: _Request) -> Response:
-        return self._result(
-            await self.service.terminate(
-                request.reseller,
-                request.path_params["entitlementId"],
-                request.body,
-                request.magic,
-                revoke=True,
-            )
-        )
-
-    async def _activation_info(self, request: _Request) -> Response:
-        return self._result(
-            await self.service.activation_info(
-                request.reseller,
-                request.path_params["entitlementId"],
-                request.magic,
-                request.base_url,
-            )
-        )
-
-    async def _reactivate(self, request: _Request) -> Response:
-        return self._result(
-            await self.service.reactivate(
-                request.reseller,
-                request.path_params["entitlementId"],
-                request.magic,
-                request.base_url,
-            )
-        )
-
-    async def _echo(self, request: _Request) -> Response:
-        echo = request.path_params["echoRequestId"]
-        if faults.ECHO_MANGLED in self.config.faults:
-            echo = echo.upper()
-        return envelope(200, "OK", "Success", echo=echo)
-
-    # -- sandbox controls ---------------------------------------------------------------
-
-    async def _complete(self, request: _Request) -> Response:
-        entitlement = await self.service.complete_pending(
-            request.reseller, request.path_params["entitlementId"]
-        )
-        return self._done(entitlement, "The merchant confirmed the pending operation")
-
-    async def _merchant_cancel(self, request: _Request) -> Response:
-        entitlement = await self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=False
-        )
-        return self._done(entitlement, "The merchant cancelled the entitlement")
-
-    async def _merchant_revoke(self, request: _Request) -> Response:
-        entitlement = await self.service.merchant_end(
-            request.reseller, request.path_params["entitlementId"], request.body or {}, revoke=True
-        )
-        return self._done(entitlement, "The merchant revoked the entitlement")
-
-    async def _fail(self, request: _Request) -> Response:
-        entitlement = await self.service.fail(
-            request.reseller, request.path_params["entitlementId"]
-        )
-        return self._done(entitlement, "The platform lost track of the entitlement")
-
-    async def _advance_clock(self, request: _Request) -> Response:
-        now, changed = await self.service.advance_clock(
-            request.reseller, float(request.body["seconds"])
-        )
-        return envelope(
-            200,
-            "OK",
-            f"Clock advanced; {changed} change(s) fired",
-            now=_iso(now.timestamp()),
-            changed=changed,
-        )
-
-    async def _get_clock(self, request: _Request) -> Response:
-        await self.service.clock.refresh(request.reseller)
-        epoch = self.service.clock.epoch(request.reseller)
-        return envelope(
-            200,
-            "OK",
-            "Sandbox time",
-            now=_iso(epoch),
-            offsetSeconds=round(epoch - _wall_clock(), 3),
-        )
-
-    async def _list_notifications(self, request: _Request) -> Response:
-        limit = int(request.query.get("limit", NOTIFICATION_PAGE_MAX))
-        # One row more than the page shows whether another page follows.
-        rows = await self.service.notifications(
-            request.reseller,
-            entitlement_id=request.query.get("entitlementId"),
-            state=request.query.get("state"),
-            after_seq=int(request.query.get("cursor", "0")),
-            limit=limit + 1,
-        )
-        page = rows[:limit]
-        more = len(rows) > limit
-        return envelope(
-            200,
-            "OK",
-            f"{len(page)} notification(s)" + ("; more follow" if more else ""),
-            notifications=[_notification_view(row) for row in page],
-            nextCursor=str(page[-1].seq) if more else None,
-        )
-
-    async def _follow_notifications(self, request: _Request) -> Response:
-        after = int(request.query.get("after", 0))
-        entries, latest = await self.service.notification_feed(
-            request.reseller,
-            after=after,
-            entitlement_id=request.query.get("entitlementId"),
-            limit=int(request.query.get("limit", 100)),
-        )
-        auth = self.config.resellers[request.reseller].notification_auth
-        return envelope(
-            200,
-            "OK",
-            f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}",
-            entries=[
-                {
-                    "cursor": entry.cursor,
-                    "queuedAt": _iso(entry.queued_at),
-                    "rawBody": entry.row.body.decode(),
-                    "notification": _notification_view(entry.row),
-                }
-                for entry in entries
-            ],
-            nextCursor=entries[-1].cursor if entries else after,
-            latestCursor=latest,
-            headers={"Content-Type": "application/json", **auth.headers()},
-        )
-
-    async def _redeliver_notification(self, request: _Request) -> Response:
-        row = await self.service.redeliver(request.reseller, request.path_params["notificationId"])
-        return envelope(
-            200,
-            "OK",
-            f"Notification {row.notification_id} queued again ({row.state})",
-            notification=_notification_view(row),
-        )
-
-    async def _reset(self, request: _Request) -> Response:
-        await self.service.reset(request.reseller)
-        return envelope(200, "OK", f"Every record of reseller {request.reseller} was removed")
-
-    async def _magic_numbers(self, request: _Request) -> Response:
-        del request
-        known = [{"magicNumber": m.value, "effect": magic.EFFECTS[m]} for m in MagicNumber]
-        return envelope(200, "OK", f"{len(known)} magic number(s)", magicNumbers=known)
-
-    async def _health(self, request: _Request) -> Response:
-        del request
-        return envelope(200, "OK", "The sandbox is running", status="ok")
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    operation: Operation
-    reseller: str
-    path_params: Mapping[str, str]
-    query: Mapping[str, str]
-    body: Any
-    magic: MagicNumber | None
-    raw_body: bytes
-    base_url: str
-
-
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
-
-
-def _wall_clock() -> float:
-    return time.time()
-
-
-def _iso(epoch: float) -> str:
-    return format_time(datetime.fromtimestamp(epoch, UTC))
-
-
-def _notification_view(row: OutboxRow) -> dict[str, Any]:
-    return {
-        "notificationId": row.notification_id,
-        "entitlementId": row.entitlement_id,
-        "notificationType": row.notification_type,
-        "url": row.url,
-        "state": row.state,
-        "attempts": row.attempts,
-        "lastError": row.last_error,
-        "createdAt": _iso(row.created_at),
-        "deliveredAt": None if row.delivered_at is None else _iso(row.delivered_at),
-        "body": orjson.loads(row.body),
-    }
-
-
-def _check_spec_agrees(status_of: Mapping[str, int]) -> None:
-    """Fail at start-up if the partner spec and this module disagree on basic names."""
-    if {s.value for s in Status} != set(partner_spec.entitlement_statuses()):
-        raise RuntimeError("the spec's EntitlementStatus differs from the sandbox's statuses")
-    if "NOT_FOUND" not in status_of:
-        raise RuntimeError("the spec's response-code table has no NOT_FOUND")

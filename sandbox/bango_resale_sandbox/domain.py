@@ -4,7 +4,8 @@ Which moves exist, the statuses each starts from, the status it leads to and the
 notifications it sends are the partner spec's status machine (`x-status-machine`), read
 through `bango_resale_spec`; `fire` applies one of its rows. What stays here is what the table
 does not say: dates, where reasons are stored, field changes. Pure functions over immutable
-values: nothing here knows about HTTP, storage or time sources.
+values: nothing here knows about HTTP, JSON (`wire.py` writes the record), storage or time
+sources.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -73,32 +74,13 @@ def bad_request(message: str) -> DomainError:
     return DomainError("BAD_REQUEST", message)
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with millisecond precision, the form every record uses."""
-    utc = moment.astimezone(UTC)
-    # strftime's %Y does not pad years before 1000 on every platform; RFC 3339 needs 4 digits.
-    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 date-time; naive values are taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    if not moment.tzinfo:
-        return moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant.
-        raise ValueError(f"{text!r} is out of the representable range") from None
-
-
 def new_entitlement_id() -> str:
     return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)
 class Entitlement:
-    """One entitlement record, as the API shows it."""
+    """One entitlement record (`wire.record_of` writes it as the API shows it)."""
 
     entitlement_id: str
     status: Status
@@ -118,60 +100,6 @@ class Entitlement:
     notification_url: str | None = None
     extension_data: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_record(self) -> dict[str, Any]:
-        """The record as the API serialises it (camelCase keys, RFC 3339 times)."""
-
-        def when(moment: datetime | None) -> str | None:
-            return None if moment is None else format_time(moment)
-
-        return {
-            "entitlementId": self.entitlement_id,
-            "status": self.status.value,
-            "dateCreated": format_time(self.date_created),
-            "dateActivated": when(self.date_activated),
-            "dateEnded": when(self.date_ended),
-            "dateSuspended": when(self.date_suspended),
-            "dateResumed": when(self.date_resumed),
-            "dateLastUpdated": format_time(self.date_last_updated),
-            "dateExpiry": when(self.date_expiry),
-            "customerIdentifier": self.customer_identifier,
-            "merchantAccountKey": self.merchant_account_key,
-            "productKey": self.product_key,
-            "offerKey": self.offer_key,
-            "activationCode": self.activation_code,
-            "entitlementDisplayName": self.entitlement_display_name,
-            "notificationUrl": self.notification_url,
-            "extensionData": dict(self.extension_data),
-        }
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Entitlement:
-        """The inverse of `to_record`."""
-
-        def when(key: str) -> datetime | None:
-            value = record.get(key)
-            return None if value is None else parse_time(value)
-
-        return cls(
-            entitlement_id=record["entitlementId"],
-            status=Status(record["status"]),
-            date_created=parse_time(record["dateCreated"]),
-            date_activated=when("dateActivated"),
-            date_ended=when("dateEnded"),
-            date_suspended=when("dateSuspended"),
-            date_resumed=when("dateResumed"),
-            date_last_updated=parse_time(record["dateLastUpdated"]),
-            date_expiry=when("dateExpiry"),
-            customer_identifier=record["customerIdentifier"],
-            merchant_account_key=record["merchantAccountKey"],
-            product_key=record["productKey"],
-            offer_key=record.get("offerKey"),
-            activation_code=record.get("activationCode"),
-            entitlement_display_name=record.get("entitlementDisplayName"),
-            notification_url=record.get("notificationUrl"),
-            extension_data=dict(record.get("extensionData") or {}),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -183,12 +111,18 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class Reason:
-    """A (category, code) pair from the standard reason table plus a free-text description."""
+class GivenReason:
+    """The reason a request (or the platform) gives for an end or a suspension: a (category,
+    code) pair of the spec's reason table plus the giver's own description."""
 
     category: str
     code: str
     description: str | None = None
+
+    @classmethod
+    def of_row(cls, row: spec.ReasonRow) -> GivenReason:
+        """A row of the table given as it stands (the platform's own reasons)."""
+        return cls(row.category, row.code, row.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,48 +138,6 @@ class ReasonNames:
         return iter((self.category, self.code, self.description))
 
 
-@dataclass(frozen=True, slots=True)
-class ReasonSlots:
-    """Where one kind of reason travels, read from its request schema's `x-stored-as`."""
-
-    fields: ReasonNames
-    keys: ReasonNames
-
-    @classmethod
-    def from_spec(cls, schema_name: str) -> ReasonSlots:
-        stored_as = spec.reason_storage_keys(schema_name)
-
-        def field_and_key(suffix: str) -> tuple[str, str]:
-            """The one request field named `...suffix` and the key it is stored under."""
-            (pair,) = [(f, k) for f, k in stored_as.items() if f.endswith(suffix)]
-            return pair
-
-        pairs = [field_and_key(s) for s in ("Category", "Code", "Description")]
-        fields, keys = zip(*pairs, strict=True)
-        return cls(ReasonNames(*fields), ReasonNames(*keys))
-
-
-# Cancel, revoke and the platform's own ends share one set of keys; suspend has its own.
-CANCEL_REASON = ReasonSlots.from_spec("TerminateEntitlementRequest")
-SUSPEND_REASON = ReasonSlots.from_spec("SuspendEntitlementRequest")
-
-
-class ReasonTable:
-    """The set of valid (category, code) pairs, built from the spec's reason rows."""
-
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        # Two rows share REVOKED/OTHER; the set keeps it once.
-        self._pairs = frozenset(pairs)
-
-    def __len__(self) -> int:
-        return len(self._pairs)
-
-    def check(self, category: str, code: str) -> None:
-        """Raise BAD_REQUEST when the pair is not in the table."""
-        if (category, code) not in self._pairs:
-            raise bad_request(f"reason pair {category}/{code} is not in the standard reason table")
-
-
 def select(
     machine: StatusMachine,
     status: Status | None,
@@ -255,20 +147,29 @@ def select(
     request: str | None = None,
     event: str | None = None,
     among: Iterable[str] | None = None,
+    memo: dict[tuple[Any, ...], Transition | None] | None = None,
 ) -> Transition:
     """The row this trigger fires from `status`, or the refusal the contract prescribes.
 
     No row for the status: NOT_AVAILABLE. A refusal row (reactivate of a live entitlement):
-    its responseCode.
+    its responseCode. `memo`: a dict kept with `machine` that remembers its answers (the
+    table does not change, and every request asks it once or twice).
     """
-    row = machine.select(
-        status=None if status is None else status.value,
-        behaviour=behaviour,
-        operation=operation,
-        request=request,
-        event=event,
-        among=among,
-    )
+    among = None if among is None else tuple(among)
+    key = (status, behaviour, operation, request, event, among)
+    if memo is not None and key in memo:
+        row = memo[key]
+    else:
+        row = machine.select(
+            status=None if status is None else status.value,
+            behaviour=behaviour,
+            operation=operation,
+            request=request,
+            event=event,
+            among=among,
+        )
+        if memo is not None:
+            memo[key] = row
     trigger = event or (f"{operation} ({request})" if request else operation)
     where = "a new entitlement" if status is None else f"an entitlement that is {status.value}"
     if row is None:
@@ -315,11 +216,15 @@ def fire(
     the change (activation, suspension, resumption, the end)."""
     before = entitlement.status
     after = Status(row.result(None if row.creates else before.value) or before.value)
-    changed = entitlement
-    if row.creates or after is not before:
-        changed = replace(changed, status=after, date_last_updated=now)
-        changed = _dates(changed, before if not row.creates else None, after, now, period_days)
-    return Step(changed, row.notifications, row)
+    if not row.creates and after is before:
+        return Step(entitlement, row.notifications, row)
+    dates = _dates(entitlement, None if row.creates else before, after, now, period_days)
+    # One replace for status and dates: a create pays for this on every request.
+    return Step(
+        replace(entitlement, status=after, date_last_updated=now, **dates),
+        row.notifications,
+        row,
+    )
 
 
 def _dates(
@@ -328,22 +233,23 @@ def _dates(
     after: Status,
     now: datetime,
     period_days: int,
-) -> Entitlement:
+) -> dict[str, Any]:
+    """The dates that change with a move from `before` to `after`."""
     if after is Status.ACTIVE and before is Status.SUSPENDED:
-        return replace(entitlement, date_resumed=now)
+        return {"date_resumed": now}
     if after is Status.ACTIVE:
-        return replace(entitlement, date_activated=now, date_ended=None)
+        return {"date_activated": now, "date_ended": None}
     if after is Status.PENDING:
-        return replace(entitlement, date_activated=None, date_ended=None)
+        return {"date_activated": None, "date_ended": None}
     if after is Status.SUSPENDED:
-        return replace(entitlement, date_suspended=now)
+        return {"date_suspended": now}
     if after is Status.ACTIVE_ENDING:
-        return replace(entitlement, date_ended=period_end(entitlement, period_days, now))
+        return {"date_ended": period_end(entitlement, period_days, now)}
     if after in TERMINAL_STATUSES:
         # The end is now, or the planned end of the paid period when that came first.
         planned = entitlement.date_ended
-        return replace(entitlement, date_ended=now if planned is None else min(planned, now))
-    return entitlement
+        return {"date_ended": now if planned is None else min(planned, now)}
+    return {}
 
 
 def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> datetime:
@@ -358,7 +264,7 @@ def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> dat
 def with_reason(
     entitlement: Entitlement,
     keys: ReasonNames,
-    reason: Reason,
+    reason: GivenReason,
     custom: Mapping[str, Any] | None = None,
 ) -> Entitlement:
     """Record a reason under `keys` (and any custom properties) in extensionData, as the
@@ -375,44 +281,3 @@ def with_reason(
 def change_product(entitlement: Entitlement, product_key: str, display_name: str) -> Entitlement:
     """The record on another product of the same merchant (the row decides the status)."""
     return replace(entitlement, product_key=product_key, entitlement_display_name=display_name)
-
-
-# Record fields an update may change in any live status.
-METADATA_FIELDS = (
-    "notificationUrl",
-    "dateExpiry",
-    "customerIdentifier",
-    "extensionData",
-    "offerKey",
-)
-
-
-def update_metadata(
-    entitlement: Entitlement, changes: Mapping[str, Any], now: datetime
-) -> Entitlement | None:
-    """Apply metadata changes (keys of METADATA_FIELDS, API names and JSON values); None
-    when no value changes (nothing to notify).
-
-    extensionData is merged key by key; a key set to null is removed.
-    """
-    updated = entitlement
-    if "notificationUrl" in changes:
-        updated = replace(updated, notification_url=changes["notificationUrl"])
-    if "dateExpiry" in changes:
-        expiry = changes["dateExpiry"]
-        updated = replace(updated, date_expiry=None if expiry is None else parse_time(expiry))
-    if "customerIdentifier" in changes:
-        updated = replace(updated, customer_identifier=changes["customerIdentifier"])
-    if "offerKey" in changes:
-        updated = replace(updated, offer_key=changes["offerKey"])
-    if "extensionData" in changes:
-        data = dict(updated.extension_data)
-        for key, value in (changes["extensionData"] or {}).items():
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
-        updated = replace(updated, extension_data=data)
-    if updated == entitlement:
-        return None
-    return replace(updated, date_last_updated=now)

@@ -119,8 +119,3 @@ def parse(value: str | None) -> MagicNumber | None:
             f"X-Magic-Number {value!r} is unknown; known values: " + ", ".join(_BY_VALUE)
         )
     return found
-
-
-def forced(magic: MagicNumber | None, operation: str, outcome: str) -> bool:
-    """Whether `magic` forces `outcome` (e.g. "ACCEPTED") for `operation` (e.g. "CANCEL")."""
-    return magic is not None and magic.value == f"{operation}_REQUEST_RETURNS_{outcome}"

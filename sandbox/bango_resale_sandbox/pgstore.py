@@ -39,13 +39,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import orjson
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .domain import Entitlement
 from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, StoreUnavailable, _deadlines
+from .wire import entitlement_from_json, record_json
 
 DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -388,7 +388,7 @@ class PostgresStore(SqlStore):
                 entitlement.offer_key,
                 entitlement.status.value,
                 *_deadlines(entitlement),
-                orjson.dumps(entitlement.to_record()),
+                record_json(entitlement),
             ),
         )
 
@@ -407,7 +407,7 @@ class PostgresStore(SqlStore):
             " ORDER BY created_seq LIMIT 1",
             (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
         )
-        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+        return None if row is None else entitlement_from_json(row[0])
 
     async def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float

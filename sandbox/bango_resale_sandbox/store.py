@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import orjson
 
 from .domain import LIVE_STATUSES, Entitlement, Status
+from .wire import entitlement_from_json, record_json
 
 _LIVE = tuple(s.value for s in LIVE_STATUSES)
 _LIVE_SQL = ",".join("?" for _ in _LIVE)
@@ -332,7 +333,7 @@ class SqlStore(ABC):
             + self._locking(),
             (entitlement_id, reseller),
         )
-        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+        return None if row is None else entitlement_from_json(row[0])
 
     async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
         """The stored record as JSON bytes, skipping the domain object (the read hot path)."""
@@ -354,7 +355,7 @@ class SqlStore(ABC):
                 entitlement.offer_key,
                 entitlement.status.value,
                 *_deadlines(entitlement),
-                orjson.dumps(entitlement.to_record()),
+                record_json(entitlement),
                 entitlement.entitlement_id,
                 reseller,
             ),
@@ -399,7 +400,7 @@ class SqlStore(ABC):
             + self._locking(),
             (reseller, now, Status.ACTIVE_ENDING.value),
         )
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+        return [entitlement_from_json(row[0]) for row in rows]
 
     async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
         rows = await self._all(
@@ -407,7 +408,7 @@ class SqlStore(ABC):
             f" AND status IN ({_LIVE_SQL})" + self._locking(),
             (reseller, now, *_LIVE),
         )
-        return [Entitlement.from_record(orjson.loads(row[0])) for row in rows]
+        return [entitlement_from_json(row[0]) for row in rows]
 
     # -- pending merchant operations ----------------------------------------------------------
 
@@ -814,7 +815,7 @@ class SqliteStore(SqlStore):
                 entitlement.status.value,
                 *_deadlines(entitlement),
                 self._created_seq,
-                orjson.dumps(entitlement.to_record()),
+                record_json(entitlement),
             ),
         )
 
@@ -833,7 +834,7 @@ class SqliteStore(SqlStore):
             " AND status = 'PENDING' ORDER BY created_seq LIMIT 1",
             (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
         ).fetchone()
-        return None if row is None else Entitlement.from_record(orjson.loads(row[0]))
+        return None if row is None else entitlement_from_json(row[0])
 
 
 _OUTBOX_COLUMNS = (

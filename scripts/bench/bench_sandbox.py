@@ -11,7 +11,6 @@ Usage: .venv/bin/python scripts/bench/bench_sandbox.py [--seconds N] [--connecti
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import subprocess
 import sys
@@ -22,8 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import LoadResult, build_request, run_load
-from wrk import ensure_wrk, run_wrk
+from bench_create_floor import measure
+from loadgen import LoadResult
+from wrk import ensure_wrk
 
 from bango_resale_sandbox.testing import SandboxProcess, free_port
 
@@ -80,48 +80,14 @@ def create_entitlement(base_url: str) -> str:
         return str(json.loads(response.read())["entitlementId"])
 
 
-AUTH_HEADER = "Basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
-CREATE_BODY = (
-    '{"customerIdentifier":"bench-%d","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'
-)
-
-
 def measure_get(
     wrk: str | None, port: int, entitlement_id: str, args: argparse.Namespace
 ) -> LoadResult:
-    path = f"/v1/entitlement/{entitlement_id}"
-    if wrk:
-        return run_wrk(
-            wrk,
-            f"http://{HOST}:{port}{path}",
-            auth_header=AUTH_HEADER,
-            connections=args.connections,
-            seconds=args.seconds,
-        )
-    request = build_request("GET", HOST, port, path, auth=AUTH)
-    return run_load(
-        HOST, port, lambda _n: request, connections=args.connections, seconds=args.seconds
-    )
+    return measure(wrk, port, args, path=f"/v1/entitlement/{entitlement_id}", create=False)
 
 
 def measure_create(wrk: str | None, port: int, args: argparse.Namespace) -> LoadResult:
-    if wrk:
-        return run_wrk(
-            wrk,
-            f"http://{HOST}:{port}/v1/entitlement",
-            auth_header=AUTH_HEADER,
-            connections=args.connections,
-            seconds=args.seconds,
-            method="POST",
-            body_format=CREATE_BODY,
-        )
-
-    def factory(n: int) -> bytes:
-        return build_request(
-            "POST", HOST, port, "/v1/entitlement", auth=AUTH, body=(CREATE_BODY % n).encode()
-        )
-
-    return run_load(HOST, port, factory, connections=args.connections, seconds=args.seconds)
+    return measure(wrk, port, args, path="/v1/entitlement", create=True)
 
 
 def verdict(ok: bool) -> str:

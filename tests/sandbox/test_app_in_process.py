@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from bango_resale_sandbox import create_app
-from bango_resale_sandbox.app import Response, envelope
+from bango_resale_sandbox.asgi import Response
+from bango_resale_sandbox.envelopes import envelope
 
 
 def test_unexpected_exception_is_a_logged_json_500(
@@ -23,7 +24,7 @@ def test_unexpected_exception_is_a_logged_json_500(
     async def explode(request: object) -> object:
         raise RuntimeError("boom")
 
-    app._handlers["queryEntitlements"] = explode  # type: ignore[assignment]
+    app.pipeline.handlers["queryEntitlements"] = explode  # type: ignore[assignment]
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -51,13 +52,13 @@ def test_unexpected_exception_is_a_logged_json_500(
 
 def test_a_transient_answer_is_not_remembered_so_a_retry_can_succeed(tmp_path: Path) -> None:
     app = create_app(str(tmp_path / "in-process.sqlite3"))
-    query = app._handlers["queryEntitlements"]
+    query = app.pipeline.handlers["queryEntitlements"]
     transient = [envelope(503, "SERVICE_UNAVAILABLE", "Down for maintenance")]
 
     async def flaky(request: Any) -> Response:
         return transient.pop() if transient else await query(request)
 
-    app._handlers["queryEntitlements"] = flaky
+    app.pipeline.handlers["queryEntitlements"] = flaky
 
     async def call_three_times() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
@@ -88,7 +89,7 @@ def test_a_refusal_after_a_write_leaves_no_trace(tmp_path: Path) -> None:
         await app.store.set_clock_offset("demo", 3600.0)
         raise DomainError("NOT_AVAILABLE", "refused after a write")
 
-    app._handlers["cancelEntitlement"] = write_then_refuse
+    app.pipeline.handlers["cancelEntitlement"] = write_then_refuse
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -140,3 +141,28 @@ def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> Non
     assert sent[0]["status"] == 400
     found = app.store.query("demo", "c", merchant_account_key=None, product_key=None, status=None)
     assert asyncio.run(found) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/sandbox/entitlements/unknown/merchant-cancel", {"reasonCode": "CUSTOMER_CANCELLED"}),
+        ("/sandbox/entitlements/unknown/merchant-revoke", {"reasonCategory": "REVOKED"}),
+        ("/v1/entitlement/unknown/cancel", {"reasonCode": "NOT_RENEWED"}),
+    ],
+)
+def test_an_unknown_entitlement_is_not_found_before_its_reason_is_judged(
+    tmp_path: Path, path: str, body: dict[str, Any]
+) -> None:
+    """The reason is read at the edge but checked where the contract orders it: after the
+    entitlement is found (schemathesis sends half a reason for ids that name nothing)."""
+    app = create_app(str(tmp_path / "in-process.sqlite3"))
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return await client.post(path, json=body, auth=("demo", "demo-secret"))
+
+    response = asyncio.run(call())
+    assert response.status_code == 404, response.text
+    assert response.json()["responseCode"] == "NOT_FOUND"

@@ -212,11 +212,11 @@ def test_concurrent_reads_of_one_and_of_several_entitlements_all_get_their_recor
 ) -> None:
     """Reads arriving together (which the PostgreSQL store answers with one query) each get
     their own record, or None; many asking for the same one included."""
-    from bango_resale_sandbox import domain
+    from bango_resale_sandbox import domain, wire
 
     async def test() -> None:
         store = await open_store()
-        now = domain.parse_time("2026-01-01T00:00:00Z")
+        now = wire.parse_time("2026-01-01T00:00:00Z")
         async with store.transaction():
             for number in range(3):
                 await store.insert(

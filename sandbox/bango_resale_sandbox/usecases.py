@@ -3,12 +3,13 @@
 Every change of status is a row of the partner spec's status machine: the service picks the
 row from the operation (or event), the entitlement's status and the merchant's behaviour, and
 `domain.fire` applies it. What the service decides itself is the mechanics: which behaviour a
-product or an `X-Magic-Number` stands for, what waits for the merchant, links, reasons.
+product or the request's `Behaviour` (its `X-Magic-Number`, the faults) stands for, what waits
+for the merchant, links, reasons. It takes typed commands (`commands.py`), never a body.
 
 Callers run every method inside `store.transaction()`, so a status change, the notification it
-causes and the idempotency record of the request commit together. Methods validate before
-they write, and callers run each step in `store.savepoint()` as well, so a refusal
-(`DomainError`) never leaves half a change behind.
+causes and the idempotency record of the request commit together. A refusal (`DomainError`)
+rolls back the step's writes: the whole transaction when it holds only this step, a savepoint
+when an idempotency record must still be written.
 """
 
 from __future__ import annotations
@@ -20,19 +21,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
-
-import orjson
 
 import bango_resale_spec as spec
 from bango_resale_spec import StatusMachine, Transition
 
-from . import domain, faults, limits
+from . import domain, wire
+from .behaviour import Behaviour, Faults
 from .clock import SandboxClock
+from .commands import (
+    CreateEntitlement,
+    EndEntitlement,
+    MerchantEnd,
+    QueryEntitlements,
+    UpdateEntitlement,
+)
 from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
-from .domain import DomainError, Entitlement, Reason, Status
-from .magic import MagicNumber, forced
+from .domain import DomainError, Entitlement, GivenReason, Status
 from .store import (
     ActivationLink,
     DeliveryState,
@@ -48,8 +53,6 @@ ACTIVATION_PATH = "/sandbox/activate/"
 ACTIVATE = "activate"
 # Where a waiting 202 keeps the id of the row it answered with.
 DEFERRED_ROW = "row"
-# The merchant controls' optional reason (sandbox spec), stored like a cancel's.
-MERCHANT_REASON_FIELDS = domain.ReasonNames("reasonCategory", "reasonCode", "reasonDescription")
 
 # Operations as the table names them.
 CREATE = "createEntitlement"
@@ -115,17 +118,20 @@ class EntitlementService:
         self,
         config: SandboxConfig,
         store: EntitlementStore,
-        reasons: domain.ReasonTable,
-        expiry_reason: Reason,
         on_notification: Callable[[], None] = lambda: None,
         machine: StatusMachine | None = None,
     ) -> None:
         self.config = config
+        # The faults of steps no request drives (the sweeper, the merchant's controls, queued
+        # notifications); a request's own come with its `Behaviour`.
+        self.faults = Faults.of(config.faults)
         self.machine = machine or spec.status_machine()
+        self._rows: dict[tuple[Any, ...], Transition | None] = {}
         self.store = store
-        self.reasons = reasons
         self.clock = SandboxClock(store)
-        self._expiry_reason = expiry_reason
+        platform_row = next(row for row in spec.reason_rows() if row.applied_by_platform)
+        # The reason recorded when dateExpiry ends an entitlement.
+        self._expiry_reason = GivenReason.of_row(platform_row)
         # NOTIFICATIONS_OUT_OF_ORDER's held-back notifications, by entitlement.
         self._held_back: dict[str, domain.Step] = {}
         self._on_notification = on_notification
@@ -133,24 +139,20 @@ class EntitlementService:
     # -- partner API ----------------------------------------------------------------------
 
     async def create(
-        self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
+        self, reseller: str, command: CreateEntitlement, behaviour: Behaviour, base_url: str
     ) -> Result:
         await self.clock.refresh(reseller)
-        if magic is MagicNumber.CREATE_REQUEST_RETURNS_NOT_AVAILABLE:
+        if behaviour.refuses("create"):
             raise domain.not_available("the merchant refused the entitlement (X-Magic-Number)")
-        # Malformed fields are a BAD_REQUEST whatever the merchant would say.
-        expiry = _time_field(body, "dateExpiry")
-        notification_url = _url_field(body, "notificationUrl")
-        merchant, product = body["merchantAccountKey"], body["productKey"]
-        behaviour = self.config.product(merchant, product)
-        if behaviour is None:
+        merchant, product_key = command.merchant_account_key, command.product_key
+        product = self.config.product(merchant, product_key)
+        if product is None:
             raise domain.not_available(
-                f"merchant {merchant!r} offers no product {product!r} in this sandbox"
+                f"merchant {merchant!r} offers no product {product_key!r} in this sandbox"
             )
-        _check_extension_data(body.get("extensionData") or {})
-        mode = _activation_mode(magic, behaviour)
-        customer, offer = body["customerIdentifier"], body.get("offerKey")
-        requested_id = body.get("entitlementId")
+        mode = behaviour.activation or product.activation
+        customer, offer = command.customer_identifier, command.offer_key
+        requested_id = command.entitlement_id
         # Creates run one at a time per customer (and per requested id) across instances: the
         # twin, the live-entitlement limit and the id are checked before the insert.
         if requested_id is not None:
@@ -160,20 +162,25 @@ class EntitlementService:
             # Ids are scoped per reseller: another reseller's ids are neither visible nor taken.
             existing = await self.store.get(reseller, requested_id)
             if existing is not None:
-                if not _is_twin(existing, customer, merchant, product, offer):
+                if not _is_twin(existing, command):
                     raise DomainError(
                         "ALREADY_EXISTS", f"entitlementId {requested_id!r} is already in use"
                     )
                 return await self._repeat_pending(reseller, existing, mode, base_url)
         else:
-            twin = await self.store.find_pending_twin(reseller, customer, merchant, product, offer)
+            twin = await self.store.find_pending_twin(
+                reseller, customer, merchant, product_key, offer
+            )
             if twin is not None:
                 return await self._repeat_pending(reseller, twin, mode, base_url)
-        limit = behaviour.max_entitlements_per_customer
-        if limit and await self.store.count_live(reseller, customer, merchant, product) >= limit:
+        limit = product.max_entitlements_per_customer
+        if (
+            limit
+            and await self.store.count_live(reseller, customer, merchant, product_key) >= limit
+        ):
             raise DomainError(
                 "ALREADY_EXISTS",
-                f"customer already holds {limit} live entitlement(s) for {merchant}/{product}",
+                f"customer already holds {limit} live entitlement(s) for {merchant}/{product_key}",
             )
         row = await self._select(
             None, operation=CREATE, behaviour=_ACTIVATION_BEHAVIOUR[mode], reseller=reseller
@@ -183,13 +190,13 @@ class EntitlementService:
             entitlement_id=requested_id or domain.new_entitlement_id(),
             customer_identifier=customer,
             merchant_account_key=merchant,
-            product_key=product,
-            display_name=behaviour.display_name,
+            product_key=product_key,
+            display_name=product.display_name,
             now=now,
-            offer_key=None if faults.CREATE_DROPS_OFFER in self.config.faults else offer,
-            notification_url=notification_url,
-            date_expiry=expiry,
-            extension_data=body.get("extensionData"),
+            offer_key=None if behaviour.faults.create_drops_offer else offer,
+            notification_url=command.notification_url,
+            date_expiry=command.date_expiry,
+            extension_data=command.extension_data,
         )
         step = domain.fire(row, record, now)
         entitlement = step.entitlement
@@ -201,7 +208,7 @@ class EntitlementService:
                 entitlement.entitlement_id,
                 ACTIVATE,
                 {},
-                behaviour.activation_delay_seconds,
+                product.activation_delay_seconds,
             )
         return await self._answer(reseller, row, entitlement, base_url)
 
@@ -211,43 +218,33 @@ class EntitlementService:
             raise not_found(entitlement_id)
         return entitlement
 
-    async def query(self, reseller: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    async def query(self, reseller: str, command: QueryEntitlements) -> list[dict[str, Any]]:
         return await self.store.query(
             reseller,
-            body["customerIdentifier"],
-            merchant_account_key=body.get("merchantAccountKey"),
-            product_key=body.get("productKey"),
-            status=None
-            if faults.QUERY_IGNORES_STATUS in self.config.faults
-            else body.get("status"),
+            command.customer_identifier,
+            merchant_account_key=command.merchant_account_key,
+            product_key=command.product_key,
+            status=command.status,
         )
 
     async def update(
-        self, reseller: str, body: Mapping[str, Any], magic: MagicNumber | None, base_url: str
+        self, reseller: str, command: UpdateEntitlement, behaviour: Behaviour, base_url: str
     ) -> Result:
         await self.clock.refresh(reseller)
-        entitlement = await self.get(reseller, body["entitlementId"])
-        benefits = body.get("entitlementBenefits")
-        operation = {"SUSPENDED": "SUSPEND", "NORMAL": "RESUME"}.get(benefits or "", "UPDATE")
-        if forced(magic, operation, "NOT_AVAILABLE") or forced(magic, "UPDATE", "NOT_AVAILABLE"):
-            raise domain.not_available(
-                f"the merchant refused the {operation.lower()} (X-Magic-Number)"
-            )
-        metadata = {k: body[k] for k in domain.METADATA_FIELDS if k in body}
-        if "dateExpiry" in metadata:
-            _time_field(body, "dateExpiry")
-        if "notificationUrl" in metadata:
-            _url_field(body, "notificationUrl")
-        new_product = body.get("productKey")
+        entitlement = await self.get(reseller, command.entitlement_id)
+        operation = command.operation
+        benefits = command.benefits
+        if behaviour.refuses(operation) or behaviour.refuses("update"):
+            raise domain.not_available(f"the merchant refused the {operation} (X-Magic-Number)")
+        metadata = command.metadata
+        new_product = command.product_key
         if new_product == entitlement.product_key:
             new_product = None
         if benefits is not None and new_product is not None:
             raise domain.not_available("change the product and the benefits in separate requests")
-        behaviour = self._behaviour(entitlement)
-        asynchronous = (
-            forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
-        )
-        request = {"SUSPEND": SUSPEND_BODY, "RESUME": RESUME_BODY}.get(operation) or (
+        product = self._product(entitlement)
+        asynchronous = behaviour.defers(operation) or operation in product.async_operations
+        request = {"suspend": SUSPEND_BODY, "resume": RESUME_BODY}.get(operation) or (
             spec.PRODUCT_CHANGE if new_product is not None else METADATA_BODY
         )
         timing = CONFIRMS_LATER if asynchronous else ANSWERS_AT_ONCE
@@ -265,10 +262,8 @@ class EntitlementService:
             behaviour=timing,
             reseller=reseller,
         )
-        reason: Reason | None = None
-        if operation == "SUSPEND":
-            reason = self._optional_reason(body, domain.SUSPEND_REASON.fields)
-        if operation != "UPDATE" and not behaviour.supports_suspend:
+        reason = None if command.reason is None else wire.checked_reason(command.reason)
+        if operation != "update" and not product.supports_suspend:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} does not support"
                 " suspend and resume"
@@ -281,23 +276,23 @@ class EntitlementService:
                     f" {new_product!r} in this sandbox"
                 )
         if reason is not None:
-            entitlement = domain.with_reason(entitlement, domain.SUSPEND_REASON.keys, reason)
-            _check_extension_data(entitlement.extension_data)
+            entitlement = domain.with_reason(entitlement, wire.SUSPEND_REASON.keys, reason)
+            wire.check_extension_data(entitlement.extension_data)
         if metadata.get("extensionData"):
             # Merge now, also for a 202, so that an oversized merge is refused to the caller
             # rather than when the merchant confirms.
-            merged = domain.update_metadata(entitlement, metadata, self.clock.now(reseller))
+            merged = wire.apply_metadata(entitlement, metadata, self.clock.now(reseller))
             if merged is not None:
-                _check_extension_data(merged.extension_data)
+                wire.check_extension_data(merged.extension_data)
         payload = {
-            "metadata": metadata,
+            "metadata": dict(metadata),
             "productKey": new_product,
-            "benefits": benefits,
-            "userStep": magic is MagicNumber.UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED,
+            "benefits": None if benefits is None else benefits.value,
+            "userStep": behaviour.needs_sign_up("update"),
         }
         if asynchronous:
             await self.store.save(reseller, entitlement)
-            await self._defer(reseller, entitlement, operation.lower(), main, payload, behaviour)
+            await self._defer(reseller, entitlement, operation, main, payload, product)
             return Result.of(main, entitlement, "Accepted; the merchant confirms later")
         updated, answered = await self._apply_update(
             reseller, entitlement, payload, confirmed=False
@@ -305,56 +300,43 @@ class EntitlementService:
         return await self._answer(reseller, answered or main, updated, base_url)
 
     async def terminate(
-        self,
-        reseller: str,
-        entitlement_id: str,
-        body: Mapping[str, Any],
-        magic: MagicNumber | None,
-        *,
-        revoke: bool,
+        self, reseller: str, command: EndEntitlement, behaviour: Behaviour
     ) -> Result:
         """Cancel (soft end) or revoke (hard end) at the reseller's request."""
         await self.clock.refresh(reseller)
-        entitlement = await self.get(reseller, entitlement_id)
-        operation = "REVOKE" if revoke else "CANCEL"
-        if forced(magic, operation, "NOT_AVAILABLE"):
-            raise domain.not_available(
-                f"the merchant refused the {operation.lower()} (X-Magic-Number)"
-            )
-        fields = domain.CANCEL_REASON.fields
-        reason = self._required_reason(body, fields)
-        reason_fields = set(fields)
-        custom = {k: v for k, v in body.items() if k not in reason_fields}
+        entitlement = await self.get(reseller, command.entitlement_id)
+        operation, revoke = command.operation, command.revoke
+        if behaviour.refuses(operation):
+            raise domain.not_available(f"the merchant refused the {operation} (X-Magic-Number)")
+        reason, custom = wire.checked_reason(command.reason), command.custom
         if (
             not revoke
-            and faults.ILLEGAL_TRANSITION in self.config.faults
+            and behaviour.faults.illegal_transition
             and entitlement.status in domain.TERMINAL_STATUSES
         ):
             return Result(200, "OK", entitlement, "Entitlement cancelled")
-        behaviour = self._behaviour(entitlement)
-        asynchronous = (
-            forced(magic, operation, "ACCEPTED") or operation.lower() in behaviour.async_operations
-        )
+        product = self._product(entitlement)
+        asynchronous = behaviour.defers(operation) or operation in product.async_operations
         name = REVOKE if revoke else CANCEL
-        timing = CONFIRMS_LATER if asynchronous else _ending_behaviour(revoke, behaviour)
+        timing = CONFIRMS_LATER if asynchronous else _ending_behaviour(revoke, product)
         row = await self._select(entitlement, operation=name, behaviour=timing, reseller=reseller)
-        if not revoke and faults.DROP_CANCEL_REASON in self.config.faults:
+        if not revoke and behaviour.faults.drop_cancel_reason:
             entitlement = replace(
                 entitlement, extension_data={**entitlement.extension_data, **custom}
             )
         else:
-            entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason, custom)
-        _check_extension_data(entitlement.extension_data)
+            entitlement = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, reason, custom)
+        wire.check_extension_data(entitlement.extension_data)
         if asynchronous:
             await self.store.save(reseller, entitlement)
-            await self._defer(reseller, entitlement, operation.lower(), row, {}, behaviour)
+            await self._defer(reseller, entitlement, command.operation, row, {}, product)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
-        if not revoke and faults.UNCHANGED_AFTER_200 in self.config.faults:
+        if not revoke and behaviour.faults.unchanged_after_200:
             return Result(200, "OK", entitlement, "Entitlement cancelled")
         now = self.clock.now(reseller)
-        step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
+        step = domain.fire(row, entitlement, now, period_days=product.period_days)
         if (
-            faults.ACTIVE_ENDING_WITHOUT_END in self.config.faults
+            behaviour.faults.active_ending_without_end
             and step.entitlement.status is Status.ACTIVE_ENDING
         ):
             step = replace(step, entitlement=replace(step.entitlement, date_ended=None))
@@ -372,12 +354,12 @@ class EntitlementService:
         )
 
     async def activation_info(
-        self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
+        self, reseller: str, entitlement_id: str, behaviour: Behaviour, base_url: str
     ) -> Result:
         await self.clock.refresh(reseller)
         entitlement = await self.get(reseller, entitlement_id)
         row = await self._select(entitlement, operation=ACTIVATION_INFO, reseller=reseller)
-        if magic is MagicNumber.ACTIVATION_INFO_RETURNS_ACTIVATION_CODE:
+        if behaviour.wants_activation_code:
             if entitlement.activation_code is None:
                 code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
                 entitlement = replace(entitlement, activation_code=code)
@@ -391,32 +373,30 @@ class EntitlementService:
         )
 
     async def reactivate(
-        self, reseller: str, entitlement_id: str, magic: MagicNumber | None, base_url: str
+        self, reseller: str, entitlement_id: str, behaviour: Behaviour, base_url: str
     ) -> Result:
         await self.clock.refresh(reseller)
         entitlement = await self.get(reseller, entitlement_id)
-        if forced(magic, "REACTIVATE", "NOT_AVAILABLE"):
+        if behaviour.refuses("reactivate"):
             raise domain.not_available("the merchant refused the reactivation (X-Magic-Number)")
-        behaviour = self._behaviour(entitlement)
-        user_step = forced(magic, "REACTIVATE", "ACTIVATION_REQUIRED") or (
-            behaviour.activation is ActivationMode.CLIENT_ACTION
+        product = self._product(entitlement)
+        user_step = behaviour.needs_sign_up("reactivate") or (
+            product.activation is ActivationMode.CLIENT_ACTION
         )
-        asynchronous = (
-            forced(magic, "REACTIVATE", "ACCEPTED") or "reactivate" in behaviour.async_operations
-        )
+        asynchronous = behaviour.defers("reactivate") or "reactivate" in product.async_operations
         timing = (
             CONFIRMS_LATER if asynchronous else NEEDS_SIGN_UP if user_step else ACTIVATES_AT_ONCE
         )
         row = await self._select(
             entitlement, operation=REACTIVATE, behaviour=timing, reseller=reseller
         )
-        if not behaviour.supports_reactivate:
+        if not product.supports_reactivate:
             raise domain.not_available(
                 f"{entitlement.merchant_account_key}/{entitlement.product_key} cannot be"
                 " reactivated"
             )
         if asynchronous:
-            await self._defer(reseller, entitlement, "reactivate", row, {}, behaviour)
+            await self._defer(reseller, entitlement, "reactivate", row, {}, product)
             return Result.of(row, entitlement, "Accepted; the merchant confirms later")
         now = self.clock.now(reseller)
         updated = await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
@@ -434,20 +414,19 @@ class EntitlementService:
         await self.store.delete_pending(reseller, entitlement_id)
         return await self._finish(reseller, entitlement, pending)
 
-    async def merchant_end(
-        self, reseller: str, entitlement_id: str, body: Mapping[str, Any], *, revoke: bool
-    ) -> Entitlement:
+    async def merchant_end(self, reseller: str, command: MerchantEnd) -> Entitlement:
         """The merchant ends the entitlement on its own initiative."""
         await self.clock.refresh(reseller)
-        entitlement = await self.get(reseller, entitlement_id)
-        reason = self._optional_reason(body, MERCHANT_REASON_FIELDS)
+        entitlement = await self.get(reseller, command.entitlement_id)
+        reason = None if command.reason is None else wire.checked_reason(command.reason)
         row = await self._select(
-            entitlement, event=domain.MERCHANT_REVOKED if revoke else domain.MERCHANT_CANCELLED
+            entitlement,
+            event=domain.MERCHANT_REVOKED if command.revoke else domain.MERCHANT_CANCELLED,
         )
         if reason is not None:
-            entitlement = domain.with_reason(entitlement, domain.CANCEL_REASON.keys, reason)
+            entitlement = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, reason)
         step = domain.fire(row, entitlement, self.clock.now(reseller))
-        await self.store.delete_pending(reseller, entitlement_id)
+        await self.store.delete_pending(reseller, command.entitlement_id)
         return await self._commit(reseller, entitlement, step)
 
     async def fail(self, reseller: str, entitlement_id: str) -> Entitlement:
@@ -472,9 +451,7 @@ class EntitlementService:
         changed = 0
         for entitlement in await self.store.due_expiries(reseller, epoch):
             row = await self._select(entitlement, event=domain.EXPIRY_REACHED)
-            expiring = domain.with_reason(
-                entitlement, domain.CANCEL_REASON.keys, self._expiry_reason
-            )
+            expiring = domain.with_reason(entitlement, wire.CANCEL_REASON.keys, self._expiry_reason)
             await self._commit(reseller, entitlement, domain.fire(row, expiring, now))
             await self.store.delete_pending(reseller, entitlement.entitlement_id)
             changed += 1
@@ -568,7 +545,7 @@ class EntitlementService:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _behaviour(self, entitlement: Entitlement) -> ProductBehaviour:
+    def _product(self, entitlement: Entitlement) -> ProductBehaviour:
         found = self.config.product(entitlement.merchant_account_key, entitlement.product_key)
         # A product dropped from the configuration keeps working with default behaviour.
         return found or ProductBehaviour(
@@ -585,7 +562,7 @@ class EntitlementService:
         pending = await self.store.get_pending(reseller, entitlement.entitlement_id)
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
-        if faults.WAITING_202_IGNORED in self.config.faults:
+        if self.faults.waiting_202_ignored:
             return
         raise domain.not_available(
             f"a {pending.operation} of this entitlement is waiting for the merchant"
@@ -628,6 +605,7 @@ class EntitlementService:
             request=request,
             event=event,
             among=among,
+            memo=self._rows,
         )
         if reseller is not None and entitlement is not None and not row.while_deferred:
             await self._ensure_no_pending(reseller, entitlement, activation_blocks=row.defers)
@@ -669,20 +647,19 @@ class EntitlementService:
             return await self._commit(reseller, entitlement, domain.fire(row, entitlement, now))
         deferred = self.machine.row(str(pending.payload[DEFERRED_ROW]))
         if pending.operation == "update":
-            return (
-                await self._apply_update(reseller, entitlement, pending.payload, confirmed=True)
-            )[0]
-        behaviour = self._behaviour(entitlement)
+            updated, _row = await self._apply_update(
+                reseller, entitlement, pending.payload, confirmed=True
+            )
+            return updated
+        product = self._product(entitlement)
         ending = pending.operation in {"cancel", "revoke"}
         row = await self._select(
             entitlement,
             event=domain.MERCHANT_CONFIRMED,
-            behaviour=_ending_behaviour(pending.operation == "revoke", behaviour)
-            if ending
-            else None,
+            behaviour=_ending_behaviour(pending.operation == "revoke", product) if ending else None,
             among=deferred.completed_by,
         )
-        step = domain.fire(row, entitlement, now, period_days=behaviour.period_days)
+        step = domain.fire(row, entitlement, now, period_days=product.period_days)
         return await self._commit(reseller, entitlement, step)
 
     async def _apply_update(
@@ -704,10 +681,10 @@ class EntitlementService:
             last = await self._select(
                 current, request=METADATA_BODY, behaviour=timing, operation=operation, event=event
             )
-            changed = domain.update_metadata(current, payload["metadata"], now)
+            changed = wire.apply_metadata(current, payload["metadata"], now)
             if changed is not None:
                 # Checked again for a 202'd update: other merges may have grown it meanwhile.
-                _check_extension_data(changed.extension_data)
+                wire.check_extension_data(changed.extension_data)
                 current = await self._commit(reseller, current, domain.fire(last, changed, now))
         benefits = payload.get("benefits")
         if benefits is not None:
@@ -756,18 +733,14 @@ class EntitlementService:
         """Queue the step's notifications, in the row's order."""
         held = self._held_back.pop(step.entitlement.entitlement_id, None)
         for notification_type in step.notifications:
-            if faults.SKIPPED_NOTIFICATION in self.config.faults and (
-                notification_type == "TERMINATION_SUCCESS"
-            ):
+            if self.faults.skipped_notification and (notification_type == "TERMINATION_SUCCESS"):
                 continue
-            if faults.NOTIFICATIONS_OUT_OF_ORDER in self.config.faults and (
+            if self.faults.notifications_out_of_order and (
                 notification_type == "ACTIVATION_SUCCESS"
             ):
                 self._held_back[step.entitlement.entitlement_id] = step
                 continue
-            if faults.WRONG_NOTIFICATION_TYPE in self.config.faults and (
-                notification_type == "METADATA_UPDATE"
-            ):
+            if self.faults.wrong_notification_type and (notification_type == "METADATA_UPDATE"):
                 notification_type = "PRODUCT_UPDATE"
             await self._notify(reseller, step, notification_type)
         if held is not None:
@@ -776,13 +749,12 @@ class EntitlementService:
     async def _notify(self, reseller: str, step: domain.Step, notification_type: str) -> None:
         entitlement = step.entitlement
         notification_id = str(uuid.uuid4())
-        body = {
-            "responseCode": "OK",
-            "responseMessage": step.row.description if step.row else notification_type,
-            **entitlement.to_record(),
-            "notificationType": notification_type,
-            "notificationId": notification_id,
-        }
+        body = wire.record_envelope(
+            "OK",
+            step.row.description if step.row else notification_type,
+            wire.record_json(entitlement),
+            {"notificationType": notification_type, "notificationId": notification_id},
+        )
         url = entitlement.notification_url
         state = self._delivery_state(url)
         await self.store.add_notification(
@@ -791,7 +763,7 @@ class EntitlementService:
             entitlement_id=entitlement.entitlement_id,
             notification_type=notification_type,
             url=url,
-            body=orjson.dumps(body),
+            body=body,
             state=state,
             now=_real_time(),
         )
@@ -808,7 +780,7 @@ class EntitlementService:
         return {
             "action": "NAVIGATE_TO_URL",
             "url": f"{base_url}{ACTIVATION_PATH}{token}",
-            "urlExpiry": domain.format_time(expiry),
+            "urlExpiry": wire.format_time(expiry),
         }
 
     async def _repeat_pending(
@@ -821,21 +793,6 @@ class EntitlementService:
         )
         return await self._answer(reseller, row, entitlement, base_url)
 
-    def _required_reason(self, body: Mapping[str, Any], fields: domain.ReasonNames) -> Reason:
-        category, code = body.get(fields.category), body.get(fields.code)
-        if not isinstance(category, str) or not isinstance(code, str):
-            raise domain.bad_request(f"{fields.category} and {fields.code} are required")
-        self.reasons.check(category, code)
-        description = body.get(fields.description)
-        return Reason(category, code, description if isinstance(description, str) else None)
-
-    def _optional_reason(
-        self, body: Mapping[str, Any], fields: domain.ReasonNames
-    ) -> Reason | None:
-        if fields.category not in body and fields.code not in body:
-            return None
-        return self._required_reason(body, fields)
-
 
 def _ending_behaviour(revoke: bool, behaviour: ProductBehaviour) -> str:
     """How the merchant ends an entitlement when it answers at once."""
@@ -844,62 +801,14 @@ def _ending_behaviour(revoke: bool, behaviour: ProductBehaviour) -> str:
     return ENDS_AT_PERIOD_END if behaviour.cancel is CancelMode.PERIOD_END else ENDS_AT_ONCE
 
 
-def _activation_mode(magic: MagicNumber | None, behaviour: ProductBehaviour) -> ActivationMode:
-    if magic is MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED:
-        return ActivationMode.CLIENT_ACTION
-    if magic is MagicNumber.CREATE_REQUEST_RETURNS_CREATED:
-        return ActivationMode.PENDING
-    if magic is MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATED:
-        return ActivationMode.IMMEDIATE
-    return behaviour.activation
-
-
-def _is_twin(
-    entitlement: Entitlement, customer: str, merchant: str, product: str, offer: str | None
-) -> bool:
+def _is_twin(entitlement: Entitlement, command: CreateEntitlement) -> bool:
     return (
         entitlement.status is Status.PENDING
-        and entitlement.customer_identifier == customer
-        and entitlement.merchant_account_key == merchant
-        and entitlement.product_key == product
-        and entitlement.offer_key == offer
+        and entitlement.customer_identifier == command.customer_identifier
+        and entitlement.merchant_account_key == command.merchant_account_key
+        and entitlement.product_key == command.product_key
+        and entitlement.offer_key == command.offer_key
     )
-
-
-def _time_field(body: Mapping[str, Any], name: str) -> datetime | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    try:
-        return domain.parse_time(value)
-    except (TypeError, ValueError):
-        raise domain.bad_request(f"{name}: {value!r} is not an RFC 3339 date-time") from None
-
-
-def _check_extension_data(data: Mapping[str, Any]) -> None:
-    problem = limits.extension_data_problem(data)
-    if problem is not None:
-        raise domain.bad_request(problem)
-
-
-def _url_field(body: Mapping[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise domain.bad_request(f"{name}: {value!r} is not an http(s) URL")
-    if parts.username is not None or parts.password is not None:
-        # Credentials in the URL would be stored, echoed in every notification and override
-        # the reseller's configured notification authentication.
-        raise domain.bad_request(
-            f"{name}: must not contain user info (user:password@); the platform authenticates"
-            " to your receiver with the credentials configured for your account"
-        )
-    return str(value)
 
 
 def _real_time() -> float:

@@ -1,0 +1,283 @@
+"""The request pipeline: from a matched route to a handler's answer.
+
+In order: match the route (405/404), serve the activation page and health without
+credentials, authenticate (with the failed-login throttle), take from the reseller's rate
+limit, read `X-Magic-Number` into the request's `Behaviour`, validate path, query, header
+and body against the spec, then run the handler: reads as they are, writes inside one store
+transaction, and writes with `X-RequestIdentifier` through the idempotency record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+import bango_resale_spec as spec
+
+from . import activation, limits, magic
+from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
+from .auth import Authenticator
+from .behaviour import Behaviour, Faults
+from .config import SandboxConfig
+from .domain import DomainError
+from .envelopes import Envelopes, envelope
+from .magic import MagicNumber, UnknownMagicNumber
+from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
+from .routes import Operation, RequestInvalid, Router
+from .store import EntitlementStore, StoredResponse
+from .usecases import EntitlementService
+
+RETRY_AFTER_SECONDS = 1
+_TRANSIENT_STATUSES = frozenset({429, 500, 503})
+# Answers to X-Magic-Number values that fail any request before it runs.
+_FORCED_FAILURES = {
+    MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR: "INTERNAL_ERROR",
+    MagicNumber.ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+    MagicNumber.ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
+}
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~5 us per request
+class Request:
+    """A request that passed the pipeline's checks, as a handler sees it."""
+
+    operation: Operation
+    reseller: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    behaviour: Behaviour
+    raw_body: bytes
+    base_url: str
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Pipeline:
+    """Checks a request and runs its handler; see the module docstring for the order."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        store: EntitlementStore,
+        service: EntitlementService,
+        envelopes: Envelopes,
+        handlers: Mapping[str, Handler],
+        limiter: RateLimiter,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.service = service
+        self.envelopes = envelopes
+        self.faults: Faults = envelopes.faults
+        self.handlers = dict(handlers)
+        self.partner = Router(spec.load_partner_spec())
+        self.controls = Router(spec.load_sandbox_spec())
+        self.auth = Authenticator(config.resellers)
+        self.limiter = limiter
+        shared = store if isinstance(store, SharedBuckets) else None
+        self.logins = LoginThrottle(
+            config.failed_logins_per_source, config.failed_logins_per_user, shared=shared
+        )
+        self._first_reseller = next(iter(config.resellers), None)
+        # The behaviour of a request without X-Magic-Number (most of them), built once.
+        self._unforced = Behaviour(self.faults)
+        self._reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
+        missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
+        missing -= {*self.handlers, *activation.PAGE_OPERATIONS}
+        if missing:
+            raise RuntimeError(f"no handler for operations {sorted(missing)}")
+
+    async def handle(
+        self, scope: Scope, headers: Mapping[bytes, bytes], receive: Receive
+    ) -> Response:
+        method, path = scope["method"], scope["path"]
+        router = self.controls if path.startswith("/sandbox/") else self.partner
+        operation, path_params, allowed = router.match(method, path)
+        if operation is None:
+            if allowed:
+                response = envelope(405, "BAD_REQUEST", f"{method} is not allowed on {path}")
+                response.headers.append((b"allow", ", ".join(sorted(allowed)).encode()))
+                return response
+            return self.envelopes.error("NOT_FOUND", f"no such resource: {path}")
+        if operation.operation_id in activation.PAGE_OPERATIONS:
+            status, page = await activation.serve_page(
+                self.service,
+                self.store,
+                self.envelopes.status_for,
+                operation.operation_id,
+                path_params["token"],
+                receive,
+            )
+            return Response(status, page, activation.HTML)
+        if operation.operation_id == "getHealth":
+            health = Request(operation, "", {}, {}, None, self._unforced, b"", "")
+            return await self.handlers["getHealth"](health)
+
+        authorization = headers.get(b"authorization")
+        source = str((scope.get("client") or ("unknown",))[0])
+        if self.logins.watching():  # after a failed login; until then, skip the decoding
+            wait = await self.logins.wait(source, Authenticator.claimed_user(authorization))
+            if wait:
+                return self.envelopes.retry_later(
+                    "TOO_MANY_REQUESTS", "Too many failed logins", wait
+                )
+        reseller = self.auth.reseller_for(authorization)
+        if reseller is None:
+            if self.faults.ignore_auth and operation.operation_id == "getEntitlement":
+                reseller = self._first_reseller
+            if reseller is None:
+                user = Authenticator.claimed_user(authorization)
+                if user is not None:  # only a user:password pair is a guess worth slowing
+                    await self.logins.failed(source, user)
+                response = self.envelopes.error(
+                    "UNAUTHORIZED", "The user name or password was not accepted"
+                )
+                response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
+                return response
+        wait = await self.limiter.acquire(reseller)
+        if wait:
+            return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
+        try:
+            forced = magic.parse(header_text(headers.get(b"x-magic-number")))
+        except (UnknownMagicNumber, UnicodeDecodeError) as exc:
+            return self.envelopes.error("BAD_REQUEST", str(exc))
+        failure = None if forced is None else _FORCED_FAILURES.get(forced)
+        if failure == "INTERNAL_ERROR":
+            return self.envelopes.error(failure, "Forced by X-Magic-Number")
+        if failure is not None:
+            return self.envelopes.retry_later(
+                failure, "Forced by X-Magic-Number", RETRY_AFTER_SECONDS
+            )
+        try:
+            request_id = _request_id(operation, headers)
+            operation.check_path(path_params)
+            query = (
+                operation.check_query(
+                    parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                )
+                if scope["query_string"]
+                else {}
+            )
+            # A request without a declared body has none to wait for (the GET hot path).
+            has_body = b"content-length" in headers or b"transfer-encoding" in headers
+            raw = await read_body(receive, headers, self.config.max_body_bytes) if has_body else b""
+            body = _parse_body(operation, raw)
+        except RequestInvalid as exc:
+            return self.envelopes.error("BAD_REQUEST", str(exc))
+        request = Request(
+            operation,
+            reseller,
+            path_params,
+            query,
+            body,
+            self._unforced if forced is None else Behaviour(self.faults, forced),
+            raw,
+            base_url(scope, self.config.public_base_url),
+        )
+        handler = self.handlers[operation.operation_id]
+        if operation.method == "GET":
+            # A read is never stored or replayed, whatever X-RequestIdentifier it carries (the
+            # id is only echoed): a repeated read shows the record as it is now. No
+            # transaction either: there is nothing to undo.
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                return self.envelopes.error(exc.response_code, exc.message)
+        if request_id is None:
+            # The transaction holds this handler's writes only: a refusal rolls all of it
+            # back, with no savepoint to pay for on every write.
+            try:
+                async with self.store.transaction():
+                    return await handler(request)
+            except DomainError as exc:
+                return self.envelopes.error(exc.response_code, exc.message)
+        return await self._idempotent(handler, request, request_id, method, scope)
+
+    async def _run(self, handler: Handler, request: Request) -> Response:
+        """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
+        try:
+            async with self.store.savepoint():
+                return await handler(request)
+        except DomainError as exc:
+            return self.envelopes.error(exc.response_code, exc.message)
+
+    async def _idempotent(
+        self, handler: Handler, request: Request, request_id: str, method: str, scope: Scope
+    ) -> Response:
+        fingerprint = hashlib.sha256(
+            b"\0".join(
+                (
+                    method.encode(),
+                    scope["path"].encode(),
+                    scope["query_string"],
+                    request.raw_body,
+                )
+            )
+        ).digest()
+        async with self.store.transaction():
+            stored = await self.store.claim_response(request.reseller, request_id, fingerprint)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    # A conflict with the request stored under this id: the spec's row for
+                    # this cause gives the HTTP status and the responseCode.
+                    return envelope(
+                        self._reused.http_status,
+                        self._reused.response_code,
+                        f"X-RequestIdentifier {request_id} already stands for a different "
+                        "request; send a new id for a new request",
+                    )
+                return Response(stored.status, stored.body)
+            response = await self._run(handler, request)
+            # Transient failures are not remembered, so that a retry can succeed.
+            if response.status not in _TRANSIENT_STATUSES and response.content_type == JSON:
+                await self.store.put_response(
+                    request.reseller,
+                    request_id,
+                    StoredResponse(fingerprint, response.status, response.body),
+                )
+            else:
+                await self.store.forget_response(request.reseller, request_id)
+            return response
+
+
+def _request_id(operation: Operation, headers: Mapping[bytes, bytes]) -> str | None:
+    raw = headers.get(b"x-requestidentifier")
+    if raw is None:
+        return None
+    value = header_text(raw) or ""
+    validator = operation.header_params.get("X-RequestIdentifier")
+    if validator is not None:
+        validator.check(value, "X-RequestIdentifier")
+    elif not value:
+        raise RequestInvalid("X-RequestIdentifier: must not be empty")
+    return value
+
+
+def _parse_body(operation: Operation, raw: bytes) -> Any:
+    # The content type is not checked: clients such as curl send form types by default,
+    # and a body that parses as JSON is what matters.
+    if not operation.json_body:
+        return None
+    if not raw.strip():
+        if operation.body_required:
+            raise RequestInvalid("body: a JSON object is required")
+        return None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestInvalid(f"body: not valid JSON ({exc})") from None
+    # Before schema validation and storage: deep JSON is cheap to send, costly to walk
+    # and store, and past ~250 levels cannot be serialised back at all.
+    problem = limits.too_deep(body, "body", limits.max_json_depth())
+    if problem is not None:
+        raise RequestInvalid(problem)
+    if operation.body is not None:
+        operation.body.check(body, "body")
+    return body
