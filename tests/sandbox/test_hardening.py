@@ -427,7 +427,7 @@ def test_an_unusable_database_is_one_clear_line_and_exit_2(tmp_path: Path, kind:
     else:
         db = tmp_path / "nowhere" / "sandbox.sqlite3"
     result = subprocess.run(
-        [*prefix, sys.executable, "-m", "bango_resale_sandbox", "--db", str(db), "--port", "1"],
+        [*prefix, sys.executable, "-m", "bango_resale_sandbox", "--db", str(db), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=30,
