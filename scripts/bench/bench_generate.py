@@ -5,6 +5,7 @@ Prints the wall time of each run (target: under 10 s) and the number of files co
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import sys
 import tempfile
@@ -25,6 +26,7 @@ def digest(root: Path) -> dict[str, str]:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         trees = []
         for run in (1, 2):

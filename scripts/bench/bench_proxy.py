@@ -43,7 +43,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvloop
-from bench_sandbox import AUTH, AUTH_HEADER, CREATE_BODY, HOST, create_entitlement, verdict
+from bench_create_floor import AUTH, AUTH_HEADER, CREATE_BODY, HOST
+from bench_sandbox import create_entitlement, verdict
 from loadgen import LoadResult, build_request, run_load
 from wrk import ensure_wrk, run_wrk
 

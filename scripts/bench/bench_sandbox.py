@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_create_floor import measure
+from bench_create_floor import HOST, measure
 from loadgen import LoadResult
 from wrk import ensure_wrk
 
@@ -30,8 +30,6 @@ from bango_resale_sandbox.testing import SandboxProcess, free_port
 ROOT = Path(__file__).resolve().parents[2]
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
-AUTH = ("demo", "demo-secret")
-HOST = "127.0.0.1"
 # The id in the spec's examples: what Prism's mock serves for any id.
 PRISM_EXAMPLE_ID = "5f0c1c9e-8a51-4c59-9d9e-2f1e6f3f6a10"
 
