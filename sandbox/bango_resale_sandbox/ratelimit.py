@@ -91,17 +91,18 @@ class RateLimiter:
         return max(1, math.ceil((1.0 - tokens) / self._rate))
 
     async def _take_shared(self, key: str, shared: SharedBuckets) -> int:
-        reserved = self._reserved.get(key, 0.0)
         left = 0.0
-        if reserved < 1.0:
+        if self._reserved.get(key, 0.0) < 1.0:
             want = max(1.0, math.floor(self._rate * SHARED_BATCH_SECONDS))
             taken, left = await shared.take_tokens(key, self._rate, self._burst, time.time(), want)
-            reserved += taken
+            # Read the reserve again after the round trip: requests that ran meanwhile have
+            # added their own batches or spent from it, and none of those tokens may be lost.
+            self._reserved[key] = self._reserved.get(key, 0.0) + taken
         self._keep(key, (left, 0.0))  # spent from here: `wait` asks the database about it
+        reserved = self._reserved.get(key, 0.0)
         if reserved >= 1.0:
             self._reserved[key] = reserved - 1.0
             return 0
-        self._reserved.pop(key, None)
         return max(1, math.ceil((1.0 - left) / self._rate))
 
     def _keep(self, key: str, bucket: tuple[float, float]) -> None:

@@ -61,3 +61,40 @@ def test_login_throttle_blocks_a_source_or_a_user_once_either_is_spent() -> None
     assert asyncio.run(throttle.wait("10.0.0.9", "carol")) == 1  # the source has spent its three
     clock.now = 10.0
     assert asyncio.run(throttle.wait("10.0.0.3", "alice")) == 0
+
+
+class SlowSharedBucket:
+    """A shared bucket (no refill) whose database round trip lets other requests run."""
+
+    def __init__(self, tokens: float) -> None:
+        self.tokens = tokens
+
+    async def take_tokens(
+        self, key: str, rate: float, burst: float, now: float, want: float
+    ) -> tuple[float, float]:
+        await asyncio.sleep(0)
+        taken = min(want, self.tokens)
+        self.tokens -= taken
+        return taken, self.tokens
+
+    async def peek_tokens(self, key: str, rate: float, burst: float, now: float) -> float:
+        return self.tokens
+
+
+def test_concurrent_requests_keep_every_token_they_take_from_the_shared_bucket() -> None:
+    """Requests arriving together each fetch a batch; every fetched token must be spent here,
+    not dropped, or a busy instance drains the shared limit far below its configured rate."""
+    bucket = SlowSharedBucket(tokens=5_000)
+    limiter = RateLimiter(RateLimit(requests_per_second=1_000, burst=5_000), shared=bucket)
+    batch = int(1_000 * ratelimit.SHARED_BATCH_SECONDS)
+
+    async def run() -> list[int]:
+        waits: list[int] = []
+        for _ in range(50):  # 50 rounds of 32 requests at once: 1,600 requests
+            waits += await asyncio.gather(*(limiter.acquire("demo") for _ in range(32)))
+        return waits
+
+    waits = asyncio.run(run())
+    assert waits.count(0) == len(waits), f"{len(waits) - waits.count(0)} requests refused"
+    # At most one batch per concurrent request beyond what was spent is held back here.
+    assert 5_000 - bucket.tokens <= len(waits) + 32 * batch
