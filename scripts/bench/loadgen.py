@@ -35,7 +35,9 @@ class LoadResult:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        """Successful answers per second: a refusal (429, 503) is fast and must not count."""
+        answered = sum(n for status, n in self.statuses.items() if 200 <= status < 400)
+        return answered / self.seconds
 
     def percentile(self, p: int) -> float:
         if self.fixed_percentiles:
