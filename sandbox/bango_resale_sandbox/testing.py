@@ -205,33 +205,18 @@ class SandboxThread(_Sandbox):
     command line would build (same configuration, faults and resellers). start()/stop(), or use
     it as a context manager."""
 
-    def __init__(
-        self,
-        db_path: Path | str,
-        *,
-        port: int | None = None,
-        config: Path | str | None = None,
-        faults: Sequence[str] = (),
-        resellers: Sequence[tuple[str, str]] = (),
-        login_throttle: bool = True,
-    ) -> None:
-        super().__init__(
-            db_path,
-            port=port,
-            config=config,
-            faults=faults,
-            resellers=resellers,
-            login_throttle=login_throttle,
-        )
-        self._server: Any = None
-        self._listener: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._gc_threshold = gc.get_threshold()
+    # Set by start(); the arguments are those of every launcher (`_Sandbox`).
+    _server: Any = None
+    _listener: socket.socket | None = None
+    _thread: threading.Thread | None = None
+    _gc_threshold: tuple[int, int, int] = (700, 10, 10)
 
     def start(self, timeout: float = 20.0) -> Self:
         from . import create_app, load_config, server
         from .faults import parse_faults
 
+        # Restored by stop(): the app's start-up retunes the collector.
+        self._gc_threshold = gc.get_threshold()
         config = load_config(None if self.config is None else Path(self.config))
         if self.resellers:
             config = config.with_resellers(list(self.resellers))
