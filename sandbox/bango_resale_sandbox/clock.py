@@ -30,8 +30,7 @@ class SandboxClock:
     async def refresh(self, reseller: str) -> None:
         """On a shared store, this reseller's offset as another instance may have set it."""
         if self._store.shared:
-            offsets = await self._store.clock_offsets()
-            self._offsets[reseller] = offsets.get(reseller, 0.0)
+            self._offsets[reseller] = await self._store.clock_offset(reseller)
 
     def epoch(self, reseller: str) -> float:
         """Seconds since the epoch, as this reseller's sandbox sees it."""

@@ -260,6 +260,7 @@ class EntitlementStore(Protocol):
     ) -> None: ...
     async def forget_response(self, reseller: str, request_id: str) -> None: ...
     async def clock_offsets(self) -> dict[str, float]: ...
+    async def clock_offset(self, reseller: str) -> float: ...
     async def set_clock_offset(self, reseller: str, offset_seconds: float) -> None: ...
 
     # the notification outbox
@@ -505,6 +506,10 @@ class SqlStore(ABC):
     async def clock_offsets(self) -> dict[str, float]:
         rows = await self._all("SELECT reseller, offset_seconds FROM clocks")
         return {str(r[0]): float(r[1]) for r in rows}
+
+    async def clock_offset(self, reseller: str) -> float:
+        row = await self._one("SELECT offset_seconds FROM clocks WHERE reseller = ?", (reseller,))
+        return 0.0 if row is None else float(row[0])
 
     async def set_clock_offset(self, reseller: str, offset_seconds: float) -> None:
         await self._exec(

@@ -244,3 +244,20 @@ def test_concurrent_reads_of_one_and_of_several_entitlements_all_get_their_recor
         await store.close()
 
     run(test)
+
+
+def test_a_resellers_clock_offset_is_read_alone(open_store: OpenStore) -> None:
+    """What an instance reads before each timed operation: one reseller's offset, 0 unset."""
+
+    async def test() -> None:
+        store = await open_store()
+        async with store.transaction():
+            await store.set_clock_offset("demo", 3600.0)
+            await store.set_clock_offset("demo2", 60.0)
+        assert await store.clock_offset("demo") == 3600.0
+        assert await store.clock_offset("demo2") == 60.0
+        assert await store.clock_offset("nobody") == 0.0
+        assert await store.clock_offsets() == {"demo": 3600.0, "demo2": 60.0}
+        await store.close()
+
+    run(test)
