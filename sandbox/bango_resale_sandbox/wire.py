@@ -133,8 +133,9 @@ def record_of(entitlement: Entitlement) -> dict[str, Any]:
     """The record as the API shows it (camelCase keys, RFC 3339 times). Do not change it: the
     last one is kept, since a write stores, notifies and answers the same record."""
     global _last_record
-    if _last_record[0] is entitlement:
-        return _last_record[1]
+    last = _last_record  # read once: sandboxes in threads of one process share the module
+    if last[0] is entitlement:
+        return last[1]
 
     def when(moment: datetime | None) -> str | None:
         return None if moment is None else format_time(moment)
@@ -165,9 +166,10 @@ def record_of(entitlement: Entitlement) -> dict[str, Any]:
 def record_json(entitlement: Entitlement) -> bytes:
     """`record_of` as JSON bytes (the last one is kept too)."""
     global _last_json
-    if _last_json[0] is not entitlement:
-        _last_json = (entitlement, orjson.dumps(record_of(entitlement)))
-    return _last_json[1]
+    last = _last_json  # read once, as in record_of
+    if last[0] is not entitlement:
+        last = _last_json = (entitlement, orjson.dumps(record_of(entitlement)))
+    return last[1]
 
 
 _last_record: tuple[Entitlement | None, dict[str, Any]] = (None, {})

@@ -181,3 +181,21 @@ def test_record_round_trips_through_its_json_form() -> None:
     assert original is not None
     assert wire.entitlement_of(wire.record_of(original)) == original
     assert wire.record_of(original)["dateExpiry"] == "2027-01-01T00:00:00.000Z"
+
+
+def test_the_kept_record_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sandboxes in threads of one process (the tests' SandboxThread) share `wire`'s kept last
+    record. Another thread may replace it between a check and a read; the caller must still
+    get its own entitlement's JSON. The kept pair below swaps itself out when checked, which is
+    that interleaving made certain."""
+    own = replace(entitlement(), entitlement_id="own")
+    other = replace(entitlement(), entitlement_id="other")
+
+    class ReplacedWhenChecked(tuple[Any, ...]):
+        def __getitem__(self, index: Any) -> Any:
+            if index == 0:
+                monkeypatch.setattr(wire, "_last_json", (other, b'{"entitlementId":"other"}'))
+            return super().__getitem__(index)
+
+    monkeypatch.setattr(wire, "_last_json", ReplacedWhenChecked((own, b'{"entitlementId":"own"}')))
+    assert wire.record_json(own) == b'{"entitlementId":"own"}'
