@@ -22,7 +22,7 @@ import json
 import re
 import zlib
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -718,13 +718,3 @@ class LiveJudge:
             STATE_RULE,
             NOTIFICATION_CHECK,
         ]
-
-
-def judge_all(
-    judge: LiveJudge, exchanges: Iterable[tuple[str, str, Headers, bytes, int, Headers, bytes]]
-) -> list[Violation]:
-    """Judge a sequence of recorded exchanges in order."""
-    found = []
-    for exchange in exchanges:
-        found += judge.exchange(*exchange)
-    return found
