@@ -17,10 +17,10 @@ import re
 from bango_resale_spec import StatusMachine
 
 from .asgi import Receive, Scope, Send, send_response
-from .behaviour import Faults
 from .config import SandboxConfig
 from .delivery import Deliverer
 from .envelopes import Envelopes, envelope
+from .faults import Faults
 from .handlers import all_handlers
 from .pipeline import RETRY_AFTER_SECONDS, Pipeline
 from .ratelimit import RateLimiter, SharedBuckets

@@ -9,44 +9,11 @@ strings and fault names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from . import faults as fault_names
 from .config import ActivationMode
+from .faults import Faults
 from .magic import MagicNumber
-
-
-@dataclass(frozen=True, slots=True)
-class Faults:
-    """The deliberate faults switched on (see `faults.py` for what each breaks)."""
-
-    server_error: bool = False
-    extra_field: bool = False
-    wrong_response_code: bool = False
-    ignore_auth: bool = False
-    illegal_transition: bool = False
-    drop_cancel_reason: bool = False
-    wrong_notification_type: bool = False
-    skipped_notification: bool = False
-    notifications_out_of_order: bool = False
-    unchanged_after_200: bool = False
-    waiting_202_ignored: bool = False
-    query_ignores_status: bool = False
-    request_id_not_echoed: bool = False
-    echo_mangled: bool = False
-    create_drops_offer: bool = False
-    active_ending_without_end: bool = False
-
-    @classmethod
-    def of(cls, names: Iterable[str]) -> Faults:
-        """From fault names as `faults.parse_faults` accepts them."""
-        return cls(**{name: True for name in fault_names.parse_faults(names)})
-
-
-# Every fault has a flag and every flag a fault: a new fault cannot be forgotten here.
-assert {f.name for f in fields(Faults)} == fault_names.KNOWN_FAULTS
-
 
 # The outcomes an operation's magic numbers force, as `<OPERATION>_REQUEST_RETURNS_<OUTCOME>`.
 _REFUSED = "NOT_AVAILABLE"
@@ -68,7 +35,7 @@ class Behaviour:
     `resume`, `cancel`, `revoke`, `reactivate`.
     """
 
-    faults: Faults = Faults()
+    faults: Faults = Faults()  # noqa: RUF009 (frozen: one shared default is safe)
     magic: MagicNumber | None = None
 
     def refuses(self, operation: str) -> bool:

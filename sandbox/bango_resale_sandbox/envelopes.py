@@ -15,8 +15,8 @@ import bango_resale_spec as spec
 
 from . import faults, wire
 from .asgi import Response
-from .behaviour import Faults
 from .domain import Entitlement, Status
+from .faults import Faults
 from .usecases import Result
 
 # The activation page's one refusal that has no row in the partner table.

@@ -7,69 +7,62 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 ENVIRONMENT_VARIABLE = "BANGO_SANDBOX_FAULTS"
 
-# Every create whose body has an offerKey gets a plain-text 500.
-SERVER_ERROR = "server_error"
-# Single-entitlement responses gain a property the closed response schema does not allow.
-EXTRA_FIELD = "extra_field"
-# NOT_FOUND responses say responseCode OK while keeping HTTP 404.
-WRONG_RESPONSE_CODE = "wrong_response_code"
-# getEntitlement without valid credentials answers as the first configured reseller.
-IGNORE_AUTH = "ignore_auth"
-# Cancel of a CANCELLED or REVOKED entitlement answers 200 OK instead of 409 NOT_AVAILABLE.
-ILLEGAL_TRANSITION = "illegal_transition"
-# Cancel keeps its custom properties in extensionData but loses the reason pair and description.
-DROP_CANCEL_REASON = "drop_cancel_reason"
 
-# The faults below break behaviour the status machine (`x-status-machine`) prescribes.
-# METADATA_UPDATE notifications are sent as PRODUCT_UPDATE.
-WRONG_NOTIFICATION_TYPE = "wrong_notification_type"
-# TERMINATION_SUCCESS notifications are never sent.
-SKIPPED_NOTIFICATION = "skipped_notification"
-# An ACTIVATION_SUCCESS is held back and sent after the entitlement's next notification.
-NOTIFICATIONS_OUT_OF_ORDER = "notifications_out_of_order"
-# A cancel the merchant answers at once says 200 OK but changes nothing.
-UNCHANGED_AFTER_200 = "unchanged_after_200"
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """The deliberate faults switched on: one flag per fault, the one list of their names."""
 
-# A 202 waiting for the merchant no longer blocks other status changes.
-WAITING_202_IGNORED = "waiting_202_ignored"
+    # Every create whose body has an offerKey gets a plain-text 500.
+    server_error: bool = False
+    # Single-entitlement responses gain a property the closed response schema does not allow.
+    extra_field: bool = False
+    # NOT_FOUND responses say responseCode OK while keeping HTTP 404.
+    wrong_response_code: bool = False
+    # getEntitlement without valid credentials answers as the first configured reseller.
+    ignore_auth: bool = False
+    # Cancel of a CANCELLED or REVOKED entitlement answers 200 OK instead of 409 NOT_AVAILABLE.
+    illegal_transition: bool = False
+    # Cancel keeps its custom properties in extensionData but loses the reason pair and
+    # description.
+    drop_cancel_reason: bool = False
 
-# The faults below break promises the spec makes in words (bango_resale_contract.promises).
-# queryEntitlements ignores its status filter.
-QUERY_IGNORES_STATUS = "query_ignores_status"
-# Answers do not echo X-RequestIdentifier.
-REQUEST_ID_NOT_ECHOED = "request_id_not_echoed"
-# echo answers the id in upper case.
-ECHO_MANGLED = "echo_mangled"
-# A create does not keep the offerKey it was sent.
-CREATE_DROPS_OFFER = "create_drops_offer"
-# A cancel to the end of the period leaves dateEnded empty.
-ACTIVE_ENDING_WITHOUT_END = "active_ending_without_end"
+    # The faults below break behaviour the status machine (`x-status-machine`) prescribes.
+    # METADATA_UPDATE notifications are sent as PRODUCT_UPDATE.
+    wrong_notification_type: bool = False
+    # TERMINATION_SUCCESS notifications are never sent.
+    skipped_notification: bool = False
+    # An ACTIVATION_SUCCESS is held back and sent after the entitlement's next notification.
+    notifications_out_of_order: bool = False
+    # A cancel the merchant answers at once says 200 OK but changes nothing.
+    unchanged_after_200: bool = False
+    # A 202 waiting for the merchant no longer blocks other status changes.
+    waiting_202_ignored: bool = False
 
-KNOWN_FAULTS = frozenset(
-    {
-        SERVER_ERROR,
-        EXTRA_FIELD,
-        WRONG_RESPONSE_CODE,
-        IGNORE_AUTH,
-        ILLEGAL_TRANSITION,
-        DROP_CANCEL_REASON,
-        WRONG_NOTIFICATION_TYPE,
-        SKIPPED_NOTIFICATION,
-        NOTIFICATIONS_OUT_OF_ORDER,
-        UNCHANGED_AFTER_200,
-        WAITING_202_IGNORED,
-        QUERY_IGNORES_STATUS,
-        REQUEST_ID_NOT_ECHOED,
-        ECHO_MANGLED,
-        CREATE_DROPS_OFFER,
-        ACTIVE_ENDING_WITHOUT_END,
-    }
-)
+    # The faults below break promises the spec makes in words (bango_resale_contract.promises).
+    # queryEntitlements ignores its status filter.
+    query_ignores_status: bool = False
+    # Answers do not echo X-RequestIdentifier.
+    request_id_not_echoed: bool = False
+    # echo answers the id in upper case.
+    echo_mangled: bool = False
+    # A create does not keep the offerKey it was sent.
+    create_drops_offer: bool = False
+    # A cancel to the end of the period leaves dateEnded empty.
+    active_ending_without_end: bool = False
 
-# The property EXTRA_FIELD adds; no schema of the partner spec declares it.
+    @classmethod
+    def of(cls, names: Iterable[str]) -> Faults:
+        """From fault names as `parse_faults` accepts them."""
+        return cls(**{name: True for name in parse_faults(names)})
+
+
+KNOWN_FAULTS = frozenset(field.name for field in fields(Faults))
+
+# The property `extra_field` adds; no schema of the partner spec declares it.
 EXTRA_FIELD_NAME = "sandboxInternalRevision"
 
 

@@ -22,10 +22,11 @@ import bango_resale_spec as spec
 from . import activation, limits, magic
 from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
 from .auth import Authenticator
-from .behaviour import Behaviour, Faults
+from .behaviour import Behaviour
 from .config import SandboxConfig
 from .domain import DomainError
 from .envelopes import Envelopes, envelope
+from .faults import Faults
 from .magic import MagicNumber, UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router

@@ -26,7 +26,7 @@ import bango_resale_spec as spec
 from bango_resale_spec import StatusMachine, Transition
 
 from . import domain, wire
-from .behaviour import Behaviour, Faults
+from .behaviour import Behaviour
 from .clock import SandboxClock
 from .commands import (
     CreateEntitlement,
@@ -38,6 +38,7 @@ from .commands import (
 from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
 from .domain import DomainError, Entitlement, GivenReason, Status
+from .faults import Faults
 from .store import (
     ActivationLink,
     DeliveryState,

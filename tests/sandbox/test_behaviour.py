@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bango_resale_sandbox import faults
-from bango_resale_sandbox.behaviour import Behaviour, Faults
+from bango_resale_sandbox.behaviour import Behaviour
 from bango_resale_sandbox.config import ActivationMode
+from bango_resale_sandbox.faults import Faults
 from bango_resale_sandbox.magic import MagicNumber
 
 OPERATIONS = ("create", "update", "suspend", "resume", "cancel", "revoke", "reactivate")
