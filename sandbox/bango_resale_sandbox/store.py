@@ -2,9 +2,11 @@
 merchant operations, activation links, idempotency records and the sandbox clocks.
 
 `SqliteStore` keeps everything in one SQLite file in WAL mode. It is used from the event-loop
-thread only, and every change runs inside `transaction()` (BEGIN IMMEDIATE), so a status change
-and the notification it causes commit together or not at all. `pgstore.PostgresStore` does the
-same on a PostgreSQL schema that several processes share; `SqlStore` holds the queries both use.
+thread only, and every change runs inside `transaction()`, so a status change and the
+notification it causes commit together or not at all; transactions that end together share
+one COMMIT (group commit), and each returns only once it is committed.
+`pgstore.PostgresStore` does the same on a PostgreSQL schema that several processes share;
+`SqlStore` holds the queries both use.
 The store's methods are coroutines, so that the PostgreSQL store waits for its server without
 holding the event loop.
 """
@@ -704,6 +706,9 @@ class SqliteStore(SqlStore):
         self._migrate()
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None  # the task whose transaction is open
+        # The group commit: the COMMIT that transactions ended since the last one wait for.
+        self._commit: asyncio.Future[None] | None = None
+        self._commit_scheduled = False
         row = self._db.execute("SELECT COALESCE(MAX(created_seq), 0) FROM entitlements").fetchone()
         self._created_seq: int = int(row[0])
 
@@ -711,6 +716,7 @@ class SqliteStore(SqlStore):
         """Nothing to do: the file was opened and migrated by the constructor."""
 
     async def close(self) -> None:
+        await self._durable()
         self._db.close()
 
     def _migrate(self) -> None:
@@ -747,41 +753,104 @@ class SqliteStore(SqlStore):
         ).fetchone()
         return row is not None
 
-    # The async methods below call sqlite3 directly and never suspend: a transaction on the one
-    # connection runs from BEGIN to COMMIT without the event loop switching tasks, so another
-    # task's statements can never land inside it. The lock only matters if something inside a
-    # transaction did suspend; uncontended, taking it does not suspend either.
+    # The async methods below call sqlite3 directly and never suspend inside a transaction:
+    # a transaction on the one connection runs from start to end without the event loop
+    # switching tasks, so another task's statements can never land inside it. The lock only
+    # matters if something inside a transaction did suspend; uncontended, taking it does not
+    # suspend either.
+    #
+    # Group commit: a transaction is a savepoint inside one open BEGIN IMMEDIATE, and as it
+    # ends it waits for the next COMMIT, which runs once the tasks ready now have had their
+    # turn. Requests arriving together share one COMMIT (the costliest statement of a write)
+    # instead of paying one each, and none is answered before its writes are committed.
+    # A read outside a transaction may see writes of that pending group, so it too waits for
+    # the COMMIT before it returns (and reads again if the COMMIT failed).
 
     async def _one(self, query: str, args: Sequence[Any] = ()) -> Any:
-        return self._db.execute(query, args).fetchone()
+        while True:
+            row = self._db.execute(query, args).fetchone()
+            if await self._read_is_committed():
+                return row
 
     async def _all(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
-        return self._db.execute(query, args).fetchall()
+        while True:
+            rows = self._db.execute(query, args).fetchall()
+            if await self._read_is_committed():
+                return rows
 
     async def _exec(self, query: str, args: Sequence[Any] = ()) -> None:
         self._db.execute(query, args)
 
+    async def _read_is_committed(self) -> bool:
+        """After a read: False if what it saw was rolled back since (read again)."""
+        if self._owner is not None or not self._db.in_transaction:
+            return True  # inside a transaction (its end waits), or nothing uncommitted
+        try:
+            await self._durable()
+        except Exception:
+            return False
+        return True
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """Run the block atomically; nested use (by the same task) joins the outer one."""
+        """Run the block atomically; nested use (by the same task) joins the outer one.
+        Ends once the block's writes are committed."""
         task = asyncio.current_task()
         if self._owner is not None and self._owner is task:
             yield
             return
-        async with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._owner = task
-            try:
-                yield
-                self._db.execute("COMMIT")
-            except BaseException:
-                # Also when COMMIT itself fails (disk full, I/O error): left open, the
-                # transaction would make every later BEGIN fail until a restart.
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            finally:
-                self._owner = None
+        try:
+            async with self._lock:
+                if not self._db.in_transaction:
+                    self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("SAVEPOINT request")
+                self._owner = task
+                try:
+                    yield
+                except BaseException:
+                    self._db.execute("ROLLBACK TO request")
+                    raise
+                finally:
+                    self._db.execute("RELEASE request")
+                    self._owner = None
+        finally:
+            # Also after a refusal: what the block read may be another task's pending write.
+            await self._durable()
+
+    async def _durable(self) -> None:
+        """Wait for the COMMIT of everything written so far (raises what COMMIT raised)."""
+        if not self._db.in_transaction:
+            return
+        if self._commit is None:
+            self._commit = asyncio.get_running_loop().create_future()
+        self._schedule_commit()
+        # Shielded: a waiter being cancelled must not cancel the COMMIT others wait for.
+        await asyncio.shield(self._commit)
+
+    def _schedule_commit(self) -> None:
+        if self._commit is not None and not self._commit_scheduled:
+            self._commit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._commit_group)
+
+    def _commit_group(self) -> None:
+        self._commit_scheduled = False
+        if self._lock.locked():
+            # A transaction that suspended is still open; it schedules the COMMIT as it ends.
+            return
+        done, self._commit = self._commit, None
+        if done is None:
+            return
+        try:
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            # Disk full, I/O error: left open, the transaction would make every later BEGIN
+            # fail until a restart. Every transaction of the group gets the error.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            done.set_exception(exc)
+            done.exception()  # marks it retrieved: all of a group's waiters may be cancelled
+        else:
+            done.set_result(None)
 
     async def lock(self, reseller: str, name: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already runs the transactions one at a time."""

@@ -261,3 +261,83 @@ def test_a_resellers_clock_offset_is_read_alone(open_store: OpenStore) -> None:
         await store.close()
 
     run(test)
+
+
+class _CountsCommits:
+    """Passes statements through to a real connection and counts the COMMITs."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.commits = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            self.commits += 1
+        return self._db.execute(sql, *args)
+
+
+def test_transactions_ending_together_share_one_commit_and_end_committed(tmp_path: Path) -> None:
+    """Group commit: concurrent writers pay one COMMIT, and none returns before its write can
+    be read from another connection (what a crash would leave)."""
+
+    async def test() -> None:
+        store = SqliteStore(tmp_path / "store.sqlite3")
+        counting = _CountsCommits(store._db)
+        store._db = counting  # type: ignore[assignment]
+        other = sqlite3.connect(tmp_path / "store.sqlite3")
+
+        async def write(number: int) -> float | None:
+            async with store.transaction():
+                await store.set_clock_offset(f"r{number}", float(number))
+            row = other.execute(
+                "SELECT offset_seconds FROM clocks WHERE reseller = ?", (f"r{number}",)
+            ).fetchone()
+            return None if row is None else float(row[0])
+
+        seen = await asyncio.gather(*(write(n) for n in range(20)))
+        assert seen == [float(n) for n in range(20)]
+        assert counting.commits == 1
+        other.close()
+        store._db = counting._db
+        await store.close()
+
+    run(test)
+
+
+def test_a_failed_group_commit_fails_every_writer_and_hides_their_writes_from_readers(
+    tmp_path: Path,
+) -> None:
+    """No task is told its write succeeded, and no reader returns a write that was then rolled
+    back: a read outside a transaction waits for the pending COMMIT, and reads again."""
+
+    async def test() -> None:
+        store = SqliteStore(tmp_path / "store.sqlite3")
+        async with store.transaction():
+            await store.set_clock_offset("kept", 1.0)
+        real = store._db
+        store._db = _CommitFails(real)  # type: ignore[assignment]
+
+        async def write(number: int) -> None:
+            async with store.transaction():
+                await store.set_clock_offset(f"r{number}", float(number))
+
+        async def read() -> dict[str, float]:
+            # Runs after the writers' blocks (gather started them first), before the COMMIT.
+            assert real.in_transaction
+            return await store.clock_offsets()
+
+        outcomes = await asyncio.gather(
+            *(write(n) for n in range(5)), read(), return_exceptions=True
+        )
+        assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes[:5])
+        assert outcomes[5] == {"kept": 1.0}
+        store._db = real
+        assert not real.in_transaction
+        assert await store.clock_offsets() == {"kept": 1.0}
+        await store.close()
+
+    run(test)
