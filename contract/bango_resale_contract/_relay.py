@@ -271,15 +271,11 @@ class _Relayed:
             self.protocol.write_through(data)
 
     def _finish(self, answer_body: bytes | None) -> None:
-        """The answer went on (observe mode): judge it, then free the connection."""
+        """The answer went on (observe mode): free the connection, have it judged."""
         self._done()
         answer = self.answer
         assert answer is not None
-        proxy = self.protocol.proxy
-        if answer_body is None:
-            proxy.report_not_judged(self.method, self.target, False)
-            return
-        proxy.judge_exchange(
+        self.protocol.proxy.observed(
             self.method,
             self.target,
             self.headers,
@@ -291,6 +287,8 @@ class _Relayed:
 
     def _done(self) -> None:
         self.response_complete = True
+        if self.answer is not None:
+            self.answer.on_progress = None  # no reference cycle left for the collector
         protocol = self.protocol
         if protocol.relayed is self:
             protocol.relayed = None
@@ -302,6 +300,9 @@ class _Relayed:
 
     def _close(self) -> None:
         self.response_complete = True
+        if self.answer is not None:
+            self.answer.on_progress = None
+            self.answer.abandon()
         if self.protocol.relayed is self:
             self.protocol.relayed = None
         if not self.disconnected:

@@ -147,6 +147,12 @@ class Answer:
         if self.buffered < HIGH_WATER // 2:
             self._resume()
 
+    def abandon(self) -> None:
+        """Nobody reads the rest: the connection, if still on this answer, is closed."""
+        self._resend = None
+        if not self.complete and self._connection.answer is self:
+            self._connection._finish_with(UpstreamError("the answer was abandoned"))
+
     def _resume(self) -> None:
         # Once complete, the connection may already serve another answer: leave it be.
         if self._connection.answer is self:

@@ -164,12 +164,11 @@ def _dates_match_the_status(
         return []
     status = body.get("status")
     activated, ended = body.get("dateActivated"), body.get("dateEnded")
-    updated = _moment(body.get("dateLastUpdated"))
     problems = []
     if status == "PENDING" and activated is not None:
         problems.append(f"a PENDING record has dateActivated {activated}")
     if status == "ACTIVE-ENDING":
-        end = _moment(ended)
+        end, updated = _moment(ended), _moment(body.get("dateLastUpdated"))
         if end is None or (updated is not None and end < updated):
             problems.append(
                 f"an ACTIVE-ENDING record has dateEnded {ended!r}; access runs until it, so it"

@@ -23,6 +23,7 @@ Credentials pass through untouched; the proxy keeps none, and reproducers leave 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import socket
@@ -58,6 +59,17 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 # A 502 of the proxy's own: status, headers, JSON body.
 Refusal = tuple[int, list[tuple[bytes, bytes]], bytes]
+# An exchange seen in observe mode: method, target, headers, body, status, answer headers and
+# body (a body None: too large to judge).
+_Observed = tuple[
+    str,
+    bytes,
+    list[tuple[bytes, bytes]],
+    bytes | None,
+    int,
+    list[tuple[bytes, bytes]],
+    bytes | None,
+]
 
 
 def command(upstream: str, port: int, *flags: str) -> list[str]:
@@ -103,6 +115,8 @@ class ValidatingProxy:
     max_judged_bytes: int = field(default_factory=default_judged_bytes)
     _client: httpx.AsyncClient | None = None
     _upstream: UpstreamPool | None = None
+    # Observed exchanges not judged yet (see `observed`).
+    _waiting: list[_Observed] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.upstream = self.upstream.rstrip("/")
@@ -189,12 +203,7 @@ class ValidatingProxy:
                 answer_body = None
         else:
             answer_body = await _stream_answer(send, answer, answer_headers, limit)
-        if body is None or answer_body is None:
-            self.report_not_judged(method, target, body is None)
-            return
-        self.judge_exchange(
-            method, target, headers, body, answer.status, answer_headers, answer_body
-        )
+        self.observed(method, target, headers, body, answer.status, answer_headers, answer_body)
 
     async def _stream_request(
         self, exchange: Exchange, first: bytes, receive: Receive
@@ -237,6 +246,35 @@ class ValidatingProxy:
         ).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         return ENFORCED_STATUS, headers, body
+
+    def observed(
+        self,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        status: int,
+        answer_headers: list[tuple[bytes, bytes]],
+        answer_body: bytes | None,
+    ) -> None:
+        """An exchange went through in observe mode (a body None: too large to keep). It is
+        judged, in the order exchanges completed, once the event loop has handled what came in
+        this turn: the answers go out first, and judging a turn's exchanges one after another
+        keeps the judge's code and data in the CPU's caches, which other work evicts."""
+        if not self._waiting:
+            self.pool().loop.call_soon(self.judge_waiting)
+        self._waiting.append((method, target, headers, body, status, answer_headers, answer_body))
+
+    def judge_waiting(self) -> None:
+        """Judge the observed exchanges not judged yet."""
+        waiting, self._waiting = self._waiting, []
+        for method, target, headers, body, status, answer_headers, answer_body in waiting:
+            if body is None or answer_body is None:
+                self.report_not_judged(method, target, body is None)
+            else:
+                self.judge_exchange(
+                    method, target, headers, body, status, answer_headers, answer_body
+                )
 
     def report_not_judged(self, method: str, target: bytes, request_side: bool) -> None:
         """Count and log an exchange too large to judge."""
@@ -287,6 +325,7 @@ class ValidatingProxy:
     async def _notification(
         self, method: str, body: bytes, headers: list[tuple[bytes, bytes]], send: Send
     ) -> None:
+        self.judge_waiting()  # the exchanges before it first, as they happened
         try:
             for violation in self.judge.notification(body, headers):
                 self.log(violation.line())
@@ -420,7 +459,12 @@ def serve(
         f"bango-resale-contract proxy: http://{host}:{port} -> {proxy.upstream}"
         f" ({'enforce' if proxy.enforce else 'observe'})"
     )
+    # What was loaded to start (the spec, the compiled contract) stays: the collector need not
+    # look at it again every time it runs.
+    gc.collect()
+    gc.freeze()
     server.run(sockets=[sock] if sock is not None else None)
+    proxy.judge_waiting()
     proxy.judge.finish()
     for violation in proxy.judge.violations:
         if violation.reproduce == "-":
