@@ -49,28 +49,36 @@ HOP_BY_HOP = frozenset(
 )
 CONTENT_LENGTH = b"content-length"
 TRANSFER_ENCODING = b"transfer-encoding"
+EXPECT = b"expect"
+# Request headers that decide whether the protocol relays the request itself.
+_NOTED = frozenset({CONTENT_LENGTH, TRANSFER_ENCODING, EXPECT})
 LOGGER = logging.getLogger("bango_resale_contract.proxy")
 
 
 def forwardable(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
     """The headers to pass on, and whether they carry a Content-Length."""
-    kept = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
-    return kept, any(name.lower() == CONTENT_LENGTH for name, _ in kept)
+    kept = []
+    length_given = False
+    for pair in headers:
+        name = pair[0].lower()
+        if name not in HOP_BY_HOP:
+            kept.append(pair)
+            if name == CONTENT_LENGTH:
+                length_given = True
+    return kept, length_given
 
 
 def response_head(
     status: int, headers: list[tuple[bytes, bytes]], *, chunked: bool, close: bool
 ) -> bytes:
     """The status line and headers as they go to the client."""
-    parts = [STATUS_LINE.get(status) or b"HTTP/1.1 %d \r\n" % status]
-    for name, value in headers:
-        parts += [name, b": ", value, b"\r\n"]
+    lines = [b"%s: %s\r\n" % pair for pair in headers]
     if chunked:
-        parts.append(b"transfer-encoding: chunked\r\n")
+        lines.append(b"transfer-encoding: chunked\r\n")
     if close:
-        parts.append(b"connection: close\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+        lines.append(b"connection: close\r\n")
+    lines.append(b"\r\n")
+    return (STATUS_LINE.get(status) or b"HTTP/1.1 %d \r\n" % status) + b"".join(lines)
 
 
 class _NoEvent:
@@ -319,6 +327,11 @@ class RelayProtocol(HttpToolsProtocol):
         self.relayed: _Relayed | None = None  # the request being read, relayed
         self.raw: asyncio.Transport | None = None
         self.pending: list[bytes] = []
+        # Of the request being read: the headers to forward, its Content-Length (None: not
+        # given; -1: given twice), whether its body is streamed (chunked).
+        self.forwarded: list[tuple[bytes, bytes]] = []
+        self.length: int | None = None
+        self.streamed = False
 
     # Writes of uvicorn's own (heads and bodies of the application's answers) within one turn
     # of the event loop go out as one system call instead of two.
@@ -344,6 +357,24 @@ class RelayProtocol(HttpToolsProtocol):
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
+        self.forwarded = []
+        self.length = None
+        self.streamed = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's (names in lower case, Expect noted), sorting what is forwarded on the way.
+        name = name.lower()
+        pair = (name, value)
+        self.headers.append(pair)
+        if name in _NOTED:
+            if name == CONTENT_LENGTH:
+                self.length = -1 if self.length is not None or not value.isdigit() else int(value)
+            elif name == TRANSFER_ENCODING:
+                self.streamed = True
+            elif name == EXPECT and value.lower() == b"100-continue":
+                self.expect_100_continue = True
+        if name not in HOP_BY_HOP:
+            self.forwarded.append(pair)
 
     def on_headers_complete(self) -> None:
         relayed = self._relayable()
@@ -360,26 +391,16 @@ class RelayProtocol(HttpToolsProtocol):
     def _relayable(self) -> _Relayed | None:
         """The request as one the protocol relays itself, or None for the application."""
         cycle, parser, proxy = self.cycle, self.parser, self.proxy
+        length = self.length
         if (
             (cycle is not None and not cycle.response_complete)
             or self.expect_100_continue
+            or self.streamed  # a streamed body: the application forwards it as it comes
+            or (length is not None and not 0 <= length <= proxy.max_judged_bytes)
             or self.limit_concurrency is not None
             or parser.should_upgrade()
         ):
             return None
-        forwarded = []
-        length_given = False
-        for pair in self.headers:
-            name = pair[0]  # uvicorn gives header names in lower case
-            if name in HOP_BY_HOP:
-                if name == TRANSFER_ENCODING:
-                    return None  # a streamed body: the application forwards it as it comes
-                continue
-            if name == CONTENT_LENGTH:
-                if length_given or int(pair[1]) > proxy.max_judged_bytes:
-                    return None
-                length_given = True
-            forwarded.append(pair)
         url = httptools.parse_url(self.url)
         path: bytes = url.path
         receiver = proxy.judge.receiver_path
@@ -394,8 +415,8 @@ class RelayProtocol(HttpToolsProtocol):
             parser.get_method().decode("ascii"),
             path + b"?" + query if query else path,
             self.headers,
-            forwarded,
-            length_given,
+            self.forwarded,
+            length is not None,
             http_version != "1.0" and parser.should_keep_alive(),
         )
 

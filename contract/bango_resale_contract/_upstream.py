@@ -431,12 +431,15 @@ class UpstreamPool:
         self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], framing: bytes
     ) -> bytes:
         """The request's head as it goes to the upstream (`framing`: b"" or a header line)."""
-        parts = [method.encode(), b" ", self.prefix, target, b" HTTP/1.1\r\nhost: "]
-        parts.append(self.host_header)
-        for name, value in headers:
-            parts += [b"\r\n", name, b": ", value]
-        parts += [framing, b"\r\n\r\n"]
-        return b"".join(parts)
+        lines = [b"\r\n%s: %s" % pair for pair in headers]
+        return b"%s %s%s HTTP/1.1\r\nhost: %s%s%s\r\n\r\n" % (
+            method.encode(),
+            self.prefix,
+            target,
+            self.host_header,
+            b"".join(lines),
+            framing,
+        )
 
     def request(
         self,
