@@ -326,30 +326,21 @@ class RelayProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.relayed: _Relayed | None = None  # the request being read, relayed
         self.raw: asyncio.Transport | None = None
-        self.pending: list[bytes] = []
         # Of the request being read: the headers to forward, its Content-Length (None: not
         # given; -1: given twice), whether its body is streamed (chunked).
         self.forwarded: list[tuple[bytes, bytes]] = []
         self.length: int | None = None
         self.streamed = False
 
-    # Writes of uvicorn's own (heads and bodies of the application's answers) within one turn
-    # of the event loop go out as one system call instead of two.
+    # uvicorn writes through `_Coalescing`, in the turn's writes like the relay's own.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.raw = transport
         super().connection_made(_Coalescing(self, transport))  # type: ignore[arg-type]
 
-    def write_through(self, data: bytes) -> None:
-        """Write at once, after anything uvicorn still holds for this connection."""
+    def write_through(self, data: bytes | None) -> None:
+        """Write (None: close) at the end of the loop's turn, in order with uvicorn's own."""
         assert self.raw is not None
-        if self.pending:
-            self.flush()
-        self.raw.write(data)
-
-    def flush(self) -> None:
-        if self.pending and self.raw is not None:
-            pending, self.pending = self.pending, []
-            self.raw.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        self.proxy.pool().writes.write(self.raw, data)
 
     # Parser callbacks
     def on_message_begin(self) -> None:
@@ -455,8 +446,8 @@ class RelayProtocol(HttpToolsProtocol):
 
 
 class _Coalescing:
-    """The transport uvicorn writes to: its writes within one turn of the event loop go out
-    as one (uvicorn writes a response's head and body separately)."""
+    """The transport uvicorn writes to: its writes join the turn's (`TurnWrites`), where
+    those within one turn go out as one (uvicorn writes a response's head and body apart)."""
 
     __slots__ = ("_protocol", "_transport")
 
@@ -465,14 +456,10 @@ class _Coalescing:
         self._transport = transport
 
     def write(self, data: bytes) -> None:
-        protocol = self._protocol
-        if not protocol.pending:
-            protocol.loop.call_soon(protocol.flush)
-        protocol.pending.append(data)
+        self._protocol.write_through(data)
 
     def close(self) -> None:
-        self._protocol.flush()
-        self._transport.close()
+        self._protocol.write_through(None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

@@ -295,6 +295,15 @@ class _ResponseView:
         self.headers = headers
 
 
+def _is_object(value: Any) -> bool:
+    """A JSON object (what decoding gives is a dict: checked first, without the ABC)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+# The contract suite's stateless rules, as pairs, in their order.
+_RULES = tuple(checks.RULES.items())
+
+
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text else ""
 
@@ -344,10 +353,10 @@ class LiveJudge:
         sent = _json(request_body, sent_headers)
         body = _json(response_body, answer_headers)
         entitlement_id = parameter if operation_id != "echo" else None
-        if entitlement_id is None and isinstance(sent, Mapping):
+        if entitlement_id is None and _is_object(sent):
             candidate = sent.get("entitlementId")
             entitlement_id = candidate if isinstance(candidate, str) else None
-        if operation_id == CREATE and isinstance(body, Mapping) and 200 <= http_status < 300:
+        if operation_id == CREATE and _is_object(body) and 200 <= http_status < 300:
             candidate = body.get("entitlementId")
             entitlement_id = candidate if isinstance(candidate, str) else entitlement_id
         found_problems: list[tuple[str, str, str]] = []  # (rule, expected, got)
@@ -355,14 +364,15 @@ class LiveJudge:
             operation_id, sent_headers, http_status, sent, body, answer_headers, response_body
         )
         exchange = checks.Exchange(operation_id, http_status, body, sent, entitlement_id)
-        for rule, check in checks.RULES.items():
-            for problem in check(exchange):
-                found_problems.append((rule, _first_line(check.__doc__), problem))
+        for rule, check in _RULES:
+            problems = check(exchange)
+            if problems:
+                expected = _first_line(check.__doc__)
+                found_problems += [(rule, expected, problem) for problem in problems]
         for promise in promises.PROMISES:
-            found_problems += [
-                (promise.name, promise.where, problem)
-                for problem in promise.check(operation_id, request, response, body)
-            ]
+            problems = promise.check(operation_id, request, response, body)
+            if problems:
+                found_problems += [(promise.name, promise.where, problem) for problem in problems]
         if entitlement_id:
             request_id = sent_headers.raw(REQUEST_IDENTIFIER)
             found_problems += self._state(
@@ -479,7 +489,7 @@ class LiveJudge:
         entitlement_id: str,
         request_id: str | None,
     ) -> list[tuple[str, str, str]]:
-        record = body if isinstance(body, Mapping) else {}
+        record = body if _is_object(body) else {}
         code, shown = record.get("responseCode"), record.get("status")
         shown = shown if isinstance(shown, str) else None
         entry = self._entry(entitlement_id)
