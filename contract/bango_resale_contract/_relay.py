@@ -461,6 +461,9 @@ class _Coalescing:
     def close(self) -> None:
         self._protocol.write_through(None)
 
+    def is_closing(self) -> bool:  # asked after every answer: not through __getattr__
+        return self._transport.is_closing()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 

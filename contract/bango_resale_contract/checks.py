@@ -72,7 +72,7 @@ def table_pairs() -> frozenset[tuple[int, str]]:
 def _as_object(body: Any) -> Mapping[str, Any] | None:
     if type(body) is dict:  # what JSON decoding gives: no need for the ABC's slower check
         return body
-    return body if isinstance(body, Mapping) else None
+    return body if body is not None and isinstance(body, Mapping) else None
 
 
 def response_code_of(body: Any) -> str | None:
