@@ -55,15 +55,17 @@ class TurnWrites:
         pending, self._pending = self._pending, []
         run: list[bytes] = []  # consecutive writes to one transport go out as one
         for index, (transport, data) in enumerate(pending):
-            if data is None:
-                transport.close()
-                continue
-            run.append(data)
-            following = pending[index + 1][0] if index + 1 < len(pending) else None
-            if following is not transport:
+            if data is not None:
+                run.append(data)
+                following = pending[index + 1][0] if index + 1 < len(pending) else None
+                if following is transport:
+                    continue
+            if run:
                 if not transport.is_closing():
                     transport.write(run[0] if len(run) == 1 else b"".join(run))  # type: ignore[attr-defined]
                 run = []
+            if data is None:
+                transport.close()
 
 
 class UpstreamError(Exception):
