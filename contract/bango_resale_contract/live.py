@@ -152,6 +152,10 @@ class Contract:
                     if body
                     else None,
                 )
+        # The routes per method, in the spec's order: a request is tried only against its own.
+        self._by_method: dict[str, list[_Route]] = {}
+        for route in self.routes:
+            self._by_method.setdefault(route.method, []).append(route)
         self.events = [t for t in self.machine if t.event is not None]
         self._reachable: dict[tuple[str, str | None], frozenset[str]] = {}
         # Operations some row of the machine answers (the others only read).
@@ -161,12 +165,11 @@ class Contract:
         """(operationId, the path's parameter) for a partner request; None for anything else.
         The path may carry a prefix (a service mounted under `/api`, say): templates match its
         end."""
-        for route in self.routes:
-            if route.method == method:
-                found = route.pattern.search(path)
-                if found is not None:
-                    value = unquote(found.group(1)) if found.groups() else None
-                    return route.operation_id, value
+        for route in self._by_method.get(method, ()):
+            found = route.pattern.search(path)
+            if found is not None:
+                value = unquote(found.group(1)) if found.groups() else None
+                return route.operation_id, value
         return None
 
     def reachable(self, status: str, deferred: Transition | None) -> frozenset[str]:
@@ -348,7 +351,8 @@ class LiveJudge:
         operation_id, parameter = routed
         self.exchanges[operation_id] += 1
         sent_headers, answer_headers = _HeaderView(request_headers), _HeaderView(response_headers)
-        request = _RequestView(unquote(raw_path), sent_headers, request_body)
+        path = unquote(raw_path) if "%" in raw_path else raw_path
+        request = _RequestView(path, sent_headers, request_body)
         response = _ResponseView(http_status, answer_headers)
         sent = _json(request_body, sent_headers)
         body = _json(response_body, answer_headers)
