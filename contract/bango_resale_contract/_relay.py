@@ -1,8 +1,9 @@
 """The proxy's hot path: the usual exchange forwarded from within uvicorn's own protocol.
 
 uvicorn parses each request with httptools and, for an ASGI application, builds a scope, an
-event, a task and message dicts per request, and checks every header it writes: on a 2-core
-machine that alone costs about as much CPU as the proxy may spend on a whole exchange. So the
+event, a task and message dicts per request, and checks every header it writes: on the 2-core
+development machine a trivial ASGI application costs about 35 us of CPU per request under
+load, a bare httptools protocol about 7, while the whole proxied exchange has 70. So the
 protocol the proxy serves with (`relay_protocol`) is uvicorn's, with one change: a request
 whose body is known to fit what the proxy keeps to judge (no body, or a Content-Length within
 `max_judged_bytes`), arriving while nothing else is under way on its connection, is forwarded
@@ -12,8 +13,9 @@ larger request bodies, `Expect: 100-continue`, pipelined requests, upgrades, the
 receiver) goes to the ASGI application as before, and uvicorn's connection handling (keep-alive
 timeout, graceful shutdown, flow control, 400 on a malformed request) is untouched.
 
-The relayed exchange is judged by the same `ValidatingProxy._judge` as one through the
-application, with the same rules, limits, observe and enforce modes and 502 envelopes.
+The relayed exchange is judged by the same `ValidatingProxy.judge_exchange` (through
+`observed` in observe mode) as one through the application, with the same rules, limits,
+observe and enforce modes and 502 envelopes.
 """
 
 from __future__ import annotations
