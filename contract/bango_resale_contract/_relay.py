@@ -55,6 +55,7 @@ EXPECT = b"expect"
 # Request headers that decide whether the protocol relays the request itself.
 _NOTED = frozenset({CONTENT_LENGTH, TRANSFER_ENCODING, EXPECT})
 LOGGER = logging.getLogger("bango_resale_contract.proxy")
+Header = tuple[bytes, bytes]
 
 
 def forwardable(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
@@ -190,10 +191,7 @@ class _Relayed:
                 return
             if answer.complete:  # the usual case: the whole answer came in one read
                 body = answer.take()
-                if self.chunked:
-                    self.answer_headers.append((CONTENT_LENGTH, b"%d" % len(body)))
-                    self.chunked = False
-                self._write(self._head() + body)
+                self._write_whole(body)
                 self._finish(body if len(body) <= proxy.max_judged_bytes else None)
                 return
             self._write(self._head())
@@ -243,23 +241,32 @@ class _Relayed:
             )
             return
         held = b"".join(self.kept)
-        found = proxy.judge_exchange(
+        found = proxy.judge_exchange(*self._seen(), held)
+        if found:
+            self._send_whole(proxy.refusal("the answer breaks the partner contract", found))
+            return
+        self._write_whole(held)
+        self._done()
+
+    def _seen(self) -> tuple[str, bytes, list[Header], bytes, int, list[Header]]:
+        """The exchange as the proxy judges it, but for the answer's body."""
+        answer = self.answer
+        assert answer is not None
+        return (
             self.method,
             self.target,
             self.headers,
             self.body[0],
             answer.status,
             self.answer_headers,
-            held,
         )
-        if found:
-            self._send_whole(proxy.refusal("the answer breaks the partner contract", found))
-            return
+
+    def _write_whole(self, body: bytes) -> None:
+        """The answer, head and whole body in one write (framed by its length)."""
         if self.chunked:
-            self.answer_headers.append((CONTENT_LENGTH, b"%d" % len(held)))
+            self.answer_headers.append((CONTENT_LENGTH, b"%d" % len(body)))
             self.chunked = False
-        self._write(self._head() + held)
-        self._done()
+        self._write(self._head() + body)
 
     def _has_body(self, status: int) -> bool:
         return self.method != "HEAD" and status >= 200 and status not in (204, 304)
@@ -283,17 +290,7 @@ class _Relayed:
     def _finish(self, answer_body: bytes | None) -> None:
         """The answer went on (observe mode): free the connection, have it judged."""
         self._done()
-        answer = self.answer
-        assert answer is not None
-        self.protocol.proxy.observed(
-            self.method,
-            self.target,
-            self.headers,
-            self.body[0],
-            answer.status,
-            self.answer_headers,
-            answer_body,
-        )
+        self.protocol.proxy.observed(*self._seen(), answer_body)
 
     def _done(self) -> None:
         self.response_complete = True
