@@ -10,8 +10,9 @@ whose body is known to fit what the proxy keeps to judge (no body, or a Content-
 from the parser's callbacks straight to the upstream pool, and its answer is written back
 from the pool's callbacks, with no task and no message dicts. Everything else (streamed or
 larger request bodies, `Expect: 100-continue`, pipelined requests, upgrades, the notification
-receiver) goes to the ASGI application as before, and uvicorn's connection handling (keep-alive
-timeout, graceful shutdown, flow control, 400 on a malformed request) is untouched.
+receiver) goes to the ASGI application as before, and uvicorn's connection handling (graceful
+shutdown, flow control, 400 on a malformed request) is untouched; its keep-alive timeout is
+kept with one timer per connection instead of one per request.
 
 The relayed exchange is judged by the same `ValidatingProxy.judge_exchange` (through
 `observed` in observe mode) as one through the application, with the same rules, limits,
@@ -324,6 +325,7 @@ class RelayProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.relayed: _Relayed | None = None  # the request being read, relayed
+        self.idle_since: float | None = None  # when the last answer went, if idle since
         self.raw: asyncio.Transport | None = None
         # Of the request being read: the headers to forward, its Content-Length (None: not
         # given; -1: given twice), whether its body is streamed (chunked).
@@ -431,6 +433,38 @@ class RelayProtocol(HttpToolsProtocol):
             if relayed.reading:
                 self.relayed = None  # a request never sent on: nothing to judge
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, but for the keep-alive timer: uvicorn arms one after every answer and
+        # cancels it at the next request, a timer made and dropped per request. Here the
+        # connection keeps one; when it fires it closes the connection if it has been idle
+        # for the keep-alive timeout since its last answer, and otherwise waits the rest.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self.idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _unset_keepalive_if_required(self) -> None:
+        self.idle_since = None  # busy: the timer, when it fires, finds so and lets it be
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self.idle_since is None:
+            return  # busy: the next answer arms it again
+        left = self.idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     # A slow client: stop reading the upstream's answer until it caught up.
     def pause_writing(self) -> None:

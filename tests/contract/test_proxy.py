@@ -788,3 +788,33 @@ def test_a_connection_paused_by_a_large_answer_reads_again_for_the_next() -> Non
     transport, pool, connection = asyncio.run(exchange())
     assert pool._connection() is connection  # kept alive, back in the pool
     assert transport.reading, "a connection back in the pool must be read again"
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_a_busy_one_is_not() -> None:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from bango_resale_contract._relay import relay_protocol
+    from bango_resale_contract.proxy import ValidatingProxy
+
+    async def connection_life() -> tuple[bool, bool, bool]:
+        proxy = ValidatingProxy("http://127.0.0.1:1")
+        protocol_class = relay_protocol(proxy)
+        config = uvicorn.Config(proxy, http=protocol_class, timeout_keep_alive=1)
+        config.load()
+        protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+        transport = _FakeTransport()
+        protocol.connection_made(transport)
+        protocol.on_response_complete()  # an answer went: idle from now
+        await asyncio.sleep(0.5)
+        protocol._unset_keepalive_if_required()  # the next request came: busy
+        await asyncio.sleep(1.0)  # the timer fired meanwhile, and found it busy
+        open_while_busy = not transport.closed
+        protocol.on_response_complete()  # idle again
+        await asyncio.sleep(0.5)
+        open_before_the_timeout = not transport.closed
+        await asyncio.sleep(0.8)
+        await asyncio.sleep(0)  # the close goes out with the turn's writes
+        return open_while_busy, open_before_the_timeout, transport.closed
+
+    assert asyncio.run(connection_life()) == (True, True, True)
