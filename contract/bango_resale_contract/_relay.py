@@ -325,6 +325,7 @@ class RelayProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.relayed: _Relayed | None = None  # the request being read, relayed
+        self.pending: list[bytes] = []  # what uvicorn wrote in this turn, not sent yet
         self.idle_since: float | None = None  # when the last answer went, if idle since
         self.raw: asyncio.Transport | None = None
         # Of the request being read: the headers to forward, its Content-Length (None: not
@@ -333,15 +334,23 @@ class RelayProtocol(HttpToolsProtocol):
         self.length: int | None = None
         self.streamed = False
 
-    # uvicorn writes through `_Coalescing`, in the turn's writes like the relay's own.
+    # uvicorn writes a response's head and body apart: through `_Coalescing`, its writes
+    # within one turn of the event loop go out as one system call.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.raw = transport
         super().connection_made(_Coalescing(self, transport))  # type: ignore[arg-type]
 
-    def write_through(self, data: bytes | None) -> None:
-        """Write (None: close) at the end of the loop's turn, in order with uvicorn's own."""
+    def write_through(self, data: bytes) -> None:
+        """Write at once, after anything uvicorn still holds for this connection."""
         assert self.raw is not None
-        self.proxy.pool().writes.write(self.raw, data)
+        if self.pending:
+            self.flush()
+        self.raw.write(data)
+
+    def flush(self) -> None:
+        if self.pending and self.raw is not None:
+            pending, self.pending = self.pending, []
+            self.raw.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     # Parser callbacks
     def on_message_begin(self) -> None:
@@ -479,8 +488,8 @@ class RelayProtocol(HttpToolsProtocol):
 
 
 class _Coalescing:
-    """The transport uvicorn writes to: its writes join the turn's (`TurnWrites`), where
-    those within one turn go out as one (uvicorn writes a response's head and body apart)."""
+    """The transport uvicorn writes to: its writes within one turn of the event loop go out
+    as one (uvicorn writes a response's head and body separately)."""
 
     __slots__ = ("_protocol", "_transport")
 
@@ -489,10 +498,14 @@ class _Coalescing:
         self._transport = transport
 
     def write(self, data: bytes) -> None:
-        self._protocol.write_through(data)
+        protocol = self._protocol
+        if not protocol.pending:
+            protocol.loop.call_soon(protocol.flush)
+        protocol.pending.append(data)
 
     def close(self) -> None:
-        self._protocol.write_through(None)
+        self._protocol.flush()
+        self._transport.close()
 
     def is_closing(self) -> bool:  # asked after every answer: not through __getattr__
         return self._transport.is_closing()

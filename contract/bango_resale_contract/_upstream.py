@@ -34,40 +34,6 @@ HIGH_WATER = 256 * 1024
 SWEEP_SECONDS = 1.0
 
 
-class TurnWrites:
-    """Writes held until the end of the event loop's turn, then made in order: requests and
-    answers of one turn go out together, so the peer woken by the first finds the others
-    waiting too, instead of being woken (and waking us) once per message."""
-
-    __slots__ = ("_loop", "_pending")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._pending: list[tuple[asyncio.BaseTransport, bytes | None]] = []
-
-    def write(self, transport: asyncio.BaseTransport, data: bytes | None) -> None:
-        """Queue `data` for `transport`; None: close it, after what was queued before."""
-        if not self._pending:
-            self._loop.call_soon(self.flush)
-        self._pending.append((transport, data))
-
-    def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        run: list[bytes] = []  # consecutive writes to one transport go out as one
-        for index, (transport, data) in enumerate(pending):
-            if data is not None:
-                run.append(data)
-                following = pending[index + 1][0] if index + 1 < len(pending) else None
-                if following is transport:
-                    continue
-            if run:
-                if not transport.is_closing():
-                    transport.write(run[0] if len(run) == 1 else b"".join(run))  # type: ignore[attr-defined]
-                run = []
-            if data is None:
-                transport.close()
-
-
 class UpstreamError(Exception):
     """The upstream closed the connection, timed out or sent something that is not HTTP/1.1.
     `nothing_received` says no byte of an answer came, so the request may be sent again on
@@ -328,7 +294,7 @@ class _Connection(asyncio.Protocol):
         if self.transport is None:
             self.unsent.append(data)
         else:
-            self.pool.writes.write(self.transport, data)
+            self.transport.write(data)
 
     def _finish_with(self, error: UpstreamError) -> None:
         answer, self.answer = self.answer, None
@@ -415,20 +381,12 @@ class UpstreamPool:
         self.busy: set[_Connection] = set()
         self._sweeping: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writes: TurnWrites | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         return self._loop
-
-    @property
-    def writes(self) -> TurnWrites:
-        """This loop's writes held to the end of the turn (the proxy's answers use it too)."""
-        if self._writes is None:
-            self._writes = TurnWrites(self.loop)
-        return self._writes
 
     def release(self, connection: _Connection) -> None:
         if len(self._idle) < self.max_idle:

@@ -28,7 +28,7 @@ import pytest
 
 from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
-from bango_resale_contract._upstream import HIGH_WATER, TurnWrites, UpstreamPool, _Connection
+from bango_resale_contract._upstream import HIGH_WATER, UpstreamPool, _Connection
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
 from bango_resale_contract.notification_server import NotificationServer, receiving
@@ -750,23 +750,6 @@ class _FakeTransport(asyncio.Transport):
         self.reading = True
 
 
-def test_the_turns_writes_go_out_in_order_joined_per_connection() -> None:
-    async def turn() -> tuple[_FakeTransport, _FakeTransport]:
-        writes = TurnWrites(asyncio.get_running_loop())
-        one, other = _FakeTransport(), _FakeTransport()
-        writes.write(one, b"head ")
-        writes.write(one, b"body")
-        writes.write(other, b"request")
-        writes.write(one, None)  # close, after what was written before
-        assert one.written == other.written == []  # nothing before the turn ends
-        await asyncio.sleep(0)
-        return one, other
-
-    one, other = asyncio.run(turn())
-    assert one.written == [b"head body"] and one.closed
-    assert other.written == [b"request"] and not other.closed
-
-
 def test_a_connection_paused_by_a_large_answer_reads_again_for_the_next() -> None:
     async def exchange() -> tuple[_FakeTransport, UpstreamPool, _Connection]:
         pool = UpstreamPool("http://127.0.0.1:1")
@@ -814,7 +797,6 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_a_busy_one_is
         await asyncio.sleep(0.5)
         open_before_the_timeout = not transport.closed
         await asyncio.sleep(0.8)
-        await asyncio.sleep(0)  # the close goes out with the turn's writes
         return open_while_busy, open_before_the_timeout, transport.closed
 
     assert asyncio.run(connection_life()) == (True, True, True)
