@@ -329,7 +329,7 @@ class RelayProtocol(HttpToolsProtocol):
         self.idle_since: float | None = None  # when the last answer went, if idle since
         self.raw: asyncio.Transport | None = None
         # Of the request being read: the headers to forward, its Content-Length (None: not
-        # given; -1: given twice), whether its body is streamed (chunked).
+        # given; -1: given twice or not a number), whether its body is streamed (chunked).
         self.forwarded: list[tuple[bytes, bytes]] = []
         self.length: int | None = None
         self.streamed = False
