@@ -9,6 +9,11 @@ Host, and Content-Length or chunked framing when the caller gave none), and hand
 back as it arrives: status and raw headers first, then the body chunk by chunk, exactly as
 they came. A connection goes back to the pool when its answer is complete, so a client that
 reads slowly never holds one.
+
+`UpstreamPool.request` starts an exchange at once, without awaiting anything (a new
+connection, when no idle one is left, is opened in the background and the request written
+when it is up), so a caller driven by callbacks pays for no task. The answer can be read
+either way: awaited (`head`, `chunk`) or followed through a callback (`on_progress`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
 
 # Answer bytes buffered for a reader before the upstream connection stops being read.
 HIGH_WATER = 256 * 1024
+# How often in-flight exchanges are checked against the timeout: one timer for the pool,
+# not one per request.
+SWEEP_SECONDS = 1.0
 
 
 class UpstreamError(Exception):
@@ -35,11 +45,15 @@ class UpstreamError(Exception):
 
 
 class Answer:
-    """One answer as it arrives: `await head()`, then `await chunk()` until it returns b""."""
+    """One answer as it arrives: `await head()`, then `await chunk()` until it returns b"";
+    or, for a caller driven by callbacks, `on_progress` is called whenever the head, a piece
+    of body, the end or an error came (read them with `take`)."""
 
     __slots__ = (
         "_chunks",
         "_connection",
+        "_held",
+        "_resend",
         "_waiter",
         "buffered",
         "complete",
@@ -47,11 +61,14 @@ class Answer:
         "head_done",
         "headers",
         "keep_alive",
+        "on_progress",
         "status",
     )
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: _Connection, resend: bytes | None) -> None:
         self._connection = connection
+        # The whole request, kept while it may be sent again on another connection.
+        self._resend = resend
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self._chunks: deque[bytes] = deque()
@@ -59,16 +76,23 @@ class Answer:
         self.head_done = False
         self.complete = False
         self.keep_alive = False
+        self._held = False
         self.error: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self.on_progress: Callable[[], None] | None = None
 
     def _wake(self) -> None:
+        if self.on_progress is not None:
+            # While the connection parses a read, what it brings is passed on once, after.
+            if not self._connection.feeding:
+                self.on_progress()
+            return
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._connection.pool.loop.create_future()
         try:
             await self._waiter
         finally:
@@ -85,9 +109,17 @@ class Answer:
         """The whole body at once when it has all arrived already (the usual case), else None."""
         if not self.complete:
             return None
-        body = b"".join(self._chunks)
-        self._chunks.clear()
+        return self.take()
+
+    def take(self) -> bytes:
+        """The body that arrived since the last take (b"" if none)."""
+        chunks = self._chunks
+        if not chunks:
+            return b""
+        body = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
         self.buffered = 0
+        self._resume()
         return body
 
     async def chunk(self) -> bytes:
@@ -101,8 +133,30 @@ class Answer:
         piece = self._chunks.popleft()
         self.buffered -= len(piece)
         if self.buffered < HIGH_WATER // 2:
-            self._connection.resume()
+            self._resume()
         return piece
+
+    def hold(self) -> None:
+        """Stop reading from the upstream until `release` (the reader's own client is slow)."""
+        self._held = True
+        if self._connection.answer is self:
+            self._connection.pause()
+
+    def release(self) -> None:
+        self._held = False
+        if self.buffered < HIGH_WATER // 2:
+            self._resume()
+
+    def abandon(self) -> None:
+        """Nobody reads the rest: the connection, if still on this answer, is closed."""
+        self._resend = None
+        if not self.complete and self._connection.answer is self:
+            self._connection._finish_with(UpstreamError("the answer was abandoned"))
+
+    def _resume(self) -> None:
+        # Once complete, the connection may already serve another answer: leave it be.
+        if self._connection.answer is self:
+            self._connection.resume()
 
     def _add(self, piece: bytes) -> None:
         self._chunks.append(piece)
@@ -118,35 +172,59 @@ class Answer:
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection; at most one exchange at a time."""
+    """One keep-alive connection; at most one exchange at a time. It may be handed an
+    exchange before it is connected: what is written meanwhile goes out once it is."""
 
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport | None = None
+        self.connecting: asyncio.Future[Any] | None = None
+        self.unsent: list[bytes] = []
         self.answer: Answer | None = None
         self.parser: httptools.HttpResponseParser | None = None
         self.head_request = False
         self.request_sent = True
         self.received = False
+        self.reused = False
         self.closed = False
         self.paused = False
+        self.feeding = False
         self.last_activity = 0.0
-        self.timer: asyncio.TimerHandle | None = None
 
     # asyncio protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.connecting = None
+        if self.closed:
+            transport.close()
+            return
+        if self.unsent:
+            unsent, self.unsent = self.unsent, []
+            self.transport.write(b"".join(unsent))  # type: ignore[union-attr]
+
+    def _connected(self, attempt: asyncio.Future[Any]) -> None:
+        if attempt.cancelled():
+            return
+        error = attempt.exception()
+        if error is not None:
+            self._finish_with(UpstreamError(f"cannot connect to the upstream: {error}"))
 
     def data_received(self, data: bytes) -> None:
         self.received = True
         self.last_activity = self.pool.loop.time()
-        if self.parser is None:  # bytes nobody asked for: the connection cannot be trusted
+        answer = self.answer
+        if self.parser is None or answer is None:  # bytes nobody asked for: not to be trusted
             self._close()
             return
+        self.feeding = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
             self._finish_with(UpstreamError(f"the upstream's answer is not HTTP/1.1: {error}"))
+        finally:
+            self.feeding = False
+        if answer.on_progress is not None:
+            answer.on_progress()
 
     def eof_received(self) -> bool:
         return False
@@ -168,6 +246,7 @@ class _Connection(asyncio.Protocol):
         assert answer is not None and parser is not None
         answer.status = parser.get_status_code()
         answer.head_done = True
+        answer._resend = None  # something came back: the request is not sent again
         if self.head_request:  # no body follows, whatever Content-Length says
             self.on_message_complete()
         else:
@@ -186,57 +265,59 @@ class _Connection(asyncio.Protocol):
         answer.complete = True
         self.answer = None
         self.parser = None
-        self._disarm()
-        answer._wake()
+        self.pool.busy.discard(self)
+        if self.paused and self.transport is not None:  # read again for the next exchange
+            self.paused = False
+            self.transport.resume_reading()
         if answer.keep_alive and not self.closed:
+            self.reused = True
             self.pool.release(self)
         else:
             self._close()
+        answer._wake()
 
     # the pool's side
-    def start(self, method: str, message: bytes, *, whole: bool) -> Answer:
-        assert self.transport is not None
-        answer = Answer(self)
+    def start(self, method: str, message: bytes, answer: Answer, *, whole: bool) -> None:
         self.answer = answer
+        answer._connection = self
         self.parser = httptools.HttpResponseParser(self)
         self.head_request = method == "HEAD"
         self.request_sent = whole
         self.received = False
         self.last_activity = self.pool.loop.time()
-        self.timer = self.pool.loop.call_later(self.pool.timeout, self._check_deadline)
-        self.transport.write(message)
-        return answer
+        self.pool.watch(self)
+        self.write(message)
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.closed:
+        if self.closed:
+            return
+        if self.transport is None:
+            self.unsent.append(data)
+        else:
             self.transport.write(data)
 
-    def _check_deadline(self) -> None:
-        self.timer = None
-        idle = self.pool.loop.time() - self.last_activity
-        if idle < self.pool.timeout:
-            self.timer = self.pool.loop.call_later(self.pool.timeout - idle, self._check_deadline)
-            return
-        self._finish_with(UpstreamError(f"no answer within {self.pool.timeout:g} s"))
-
-    def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
     def _finish_with(self, error: UpstreamError) -> None:
-        self._disarm()
         answer, self.answer = self.answer, None
         self.parser = None
-        if answer is not None:
-            answer._fail(error)
+        self.pool.busy.discard(self)
         self._close()
+        if answer is None:
+            return
+        # A kept-alive connection the upstream closed meanwhile: send again on another one,
+        # but only when nothing came back (else the request may have been acted on).
+        if self.reused and error.nothing_received and answer._resend is not None:
+            self.pool.resend(answer)
+        else:
+            answer._fail(error)
 
     def _close(self) -> None:
         self.closed = True
         self.pool.forget(self)
         if self.transport is not None:
             self.transport.close()
+        elif self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
 
     def pause(self) -> None:
         if not self.paused and self.transport is not None:
@@ -244,6 +325,9 @@ class _Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume(self) -> None:
+        answer = self.answer
+        if answer is not None and answer._held:
+            return
         if self.paused and self.transport is not None and not self.closed:
             self.paused = False
             self.transport.resume_reading()
@@ -252,10 +336,9 @@ class _Connection(asyncio.Protocol):
 class Exchange:
     """A request under way: write the rest of its body, if any, then read the answer."""
 
-    __slots__ = ("_chunked", "_connection", "answer")
+    __slots__ = ("_chunked", "answer")
 
-    def __init__(self, connection: _Connection, answer: Answer, chunked: bool) -> None:
-        self._connection = connection
+    def __init__(self, answer: Answer, chunked: bool) -> None:
         self.answer = answer
         self._chunked = chunked
 
@@ -267,14 +350,15 @@ class Exchange:
             )
         else:
             data = piece
+        connection = self.answer._connection
         if data:
-            self._connection.write(data)
+            connection.write(data)
         if last:
-            self._connection.request_sent = True
+            connection.request_sent = True
 
     def abort(self) -> None:
         """The caller went away mid-request: the connection is not reusable."""
-        self._connection._finish_with(UpstreamError("the request was abandoned"))
+        self.answer._connection._finish_with(UpstreamError("the request was abandoned"))
 
 
 class UpstreamPool:
@@ -293,6 +377,9 @@ class UpstreamPool:
         self.max_idle = max_idle
         self.timeout = timeout
         self._idle: list[_Connection] = []
+        # Connections with an exchange under way, checked by one sweep against the timeout.
+        self.busy: set[_Connection] = set()
+        self._sweeping: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -311,31 +398,50 @@ class UpstreamPool:
         if connection in self._idle:
             self._idle.remove(connection)
 
-    async def _connection(self) -> tuple[_Connection, bool]:
-        """A connection, and whether it was kept alive from an earlier exchange."""
-        while self._idle:
-            connection = self._idle.pop()
-            if not connection.closed:
-                return connection, True
-        _, connection = await asyncio.wait_for(
-            self.loop.create_connection(
-                lambda: _Connection(self), self.host, self.port, ssl=self.ssl
-            ),
-            self.timeout,
-        )
-        return connection, False
+    def watch(self, connection: _Connection) -> None:
+        self.busy.add(connection)
+        if self._sweeping is None:
+            self._sweeping = self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
-    def _head(
+    def _sweep(self) -> None:
+        """Fail the exchanges that heard nothing from the upstream for `timeout` seconds."""
+        self._sweeping = None
+        now = self.loop.time()
+        for connection in [c for c in self.busy if now - c.last_activity >= self.timeout]:
+            connection._finish_with(UpstreamError(f"no answer within {self.timeout:g} s"))
+        if self.busy:
+            self._sweeping = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def _connection(self) -> _Connection:
+        """An idle kept-alive connection, or a new one that connects in the background."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        connection = _Connection(self)
+        attempt = asyncio.ensure_future(
+            self.loop.create_connection(lambda: connection, self.host, self.port, ssl=self.ssl)
+        )
+        connection.connecting = attempt
+        attempt.add_done_callback(connection._connected)
+        return connection
+
+    def head(
         self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], framing: bytes
     ) -> bytes:
-        parts = [method.encode(), b" ", self.prefix, target, b" HTTP/1.1\r\nhost: "]
-        parts.append(self.host_header)
-        for name, value in headers:
-            parts += [b"\r\n", name, b": ", value]
-        parts += [framing, b"\r\n\r\n"]
-        return b"".join(parts)
+        """The request's head as it goes to the upstream (`framing`: b"" or a header line)."""
+        lines = [b"\r\n%s: %s" % pair for pair in headers]
+        return b"%s %s%s HTTP/1.1\r\nhost: %s%s%s\r\n\r\n" % (
+            method.encode(),
+            self.prefix,
+            target,
+            self.host_header,
+            b"".join(lines),
+            framing,
+        )
 
-    async def send(
+    def request(
         self,
         method: str,
         target: bytes,
@@ -357,24 +463,23 @@ class UpstreamPool:
         else:
             framing = b""
         chunked = more_body and not length_given
-        head = self._head(method, target, headers, framing)
         first = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") if chunked else body
-        while True:
-            connection, reused = await self._connection()
-            answer = connection.start(method, head + first, whole=not more_body)
-            exchange = Exchange(connection, answer, chunked)
-            if more_body:
-                return exchange
-            try:
-                await answer.head()
-            except UpstreamError as error:
-                # A kept-alive connection the upstream closed meanwhile: send again on another
-                # one, but only when nothing came back (else the request may have been acted on).
-                if reused and error.nothing_received:
-                    continue
-                raise
-            return exchange
+        message = self.head(method, target, headers, framing) + first
+        connection = self._connection()
+        answer = Answer(connection, None if more_body else message)
+        connection.start(method, message, answer, whole=not more_body)
+        return Exchange(answer, chunked)
+
+    def resend(self, answer: Answer) -> None:
+        """Send a whole request again, on another connection, for the same answer."""
+        message = answer._resend
+        assert message is not None
+        method = message[: message.index(b" ")].decode()
+        self._connection().start(method, message, answer, whole=True)
 
     def close(self) -> None:
         while self._idle:
             self._idle.pop()._close()
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweeping = None

@@ -152,6 +152,10 @@ class Contract:
                     if body
                     else None,
                 )
+        # The routes per method, in the spec's order: a request is tried only against its own.
+        self._by_method: dict[str, list[_Route]] = {}
+        for route in self.routes:
+            self._by_method.setdefault(route.method, []).append(route)
         self.events = [t for t in self.machine if t.event is not None]
         self._reachable: dict[tuple[str, str | None], frozenset[str]] = {}
         # Operations some row of the machine answers (the others only read).
@@ -161,12 +165,11 @@ class Contract:
         """(operationId, the path's parameter) for a partner request; None for anything else.
         The path may carry a prefix (a service mounted under `/api`, say): templates match its
         end."""
-        for route in self.routes:
-            if route.method == method:
-                found = route.pattern.search(path)
-                if found is not None:
-                    value = unquote(found.group(1)) if found.groups() else None
-                    return route.operation_id, value
+        for route in self._by_method.get(method, ()):
+            found = route.pattern.search(path)
+            if found is not None:
+                value = unquote(found.group(1)) if found.groups() else None
+                return route.operation_id, value
         return None
 
     def reachable(self, status: str, deferred: Transition | None) -> frozenset[str]:
@@ -227,10 +230,10 @@ class _Tracked:
     last_write_id: str | None = None
 
 
-def _json(raw: bytes, headers: Headers) -> Any:
+def _json(raw: bytes, headers: _HeaderView) -> Any:
     if not raw:
         return None
-    encoding = _header(headers, b"content-encoding")
+    encoding = headers.raw(b"content-encoding")
     try:
         if encoding in {"gzip", "deflate"}:
             raw = zlib.decompress(raw, zlib.MAX_WBITS | 32)
@@ -240,13 +243,6 @@ def _json(raw: bytes, headers: Headers) -> Any:
             return json.loads(raw)  # what orjson refuses but JSON allows (integers past 64 bits)
     except (ValueError, zlib.error):
         return None
-
-
-def _header(headers: Headers, name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 def _target(url: str) -> str:
@@ -259,37 +255,56 @@ def _target(url: str) -> str:
 
 
 class _HeaderView:
-    """Raw headers, read case-insensitively: all the promises need of `httpx.Headers`."""
+    """Raw headers, read case-insensitively (the first of a repeated name counts): all the
+    promises need of `httpx.Headers`. Names are folded once, not at every lookup."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_by_name",)
 
     def __init__(self, raw: Headers) -> None:
-        self._raw = raw
+        self._by_name = {key.lower(): value for key, value in reversed(raw)}
+
+    def raw(self, name: bytes) -> str | None:
+        """The value of `name` (lower case), decoded; None when absent."""
+        value = self._by_name.get(name)
+        return None if value is None else value.decode("latin-1")
 
     def get(self, key: str, default: Any = None) -> Any:
-        found = _header(self._raw, key.lower().encode("latin-1"))
+        found = self.raw(key.lower().encode("latin-1"))
         return default if found is None else found
 
 
-@dataclass(frozen=True, slots=True)
-class _PathView:
-    path: str
-
-
-@dataclass(frozen=True, slots=True)
 class _RequestView:
-    """A request the judge watched go by, as the promises read it; building an
-    `httpx.Request` for every exchange would cost more than judging it."""
+    """A request the judge watched go by, as the promises read it (`url.path`, `headers`,
+    `content`); building an `httpx.Request` for every exchange would cost more than judging
+    it. It is its own `url`: one object per request instead of two."""
 
-    url: _PathView
-    headers: _HeaderView
-    content: bytes
+    __slots__ = ("content", "headers", "path")
+
+    def __init__(self, path: str, headers: _HeaderView, content: bytes) -> None:
+        self.path = path
+        self.headers = headers
+        self.content = content
+
+    @property
+    def url(self) -> _RequestView:
+        return self
 
 
-@dataclass(frozen=True, slots=True)
 class _ResponseView:
-    status_code: int
-    headers: _HeaderView
+    __slots__ = ("headers", "status_code")
+
+    def __init__(self, status_code: int, headers: _HeaderView) -> None:
+        self.status_code = status_code
+        self.headers = headers
+
+
+def _is_object(value: Any) -> bool:
+    """A JSON object (what decoding gives is a dict: checked first, without the ABC)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+# The contract suite's stateless rules, as pairs, in their order.
+_RULES = tuple(checks.RULES.items())
 
 
 def _first_line(text: str | None) -> str:
@@ -335,34 +350,35 @@ class LiveJudge:
             return []
         operation_id, parameter = routed
         self.exchanges[operation_id] += 1
-        request = _RequestView(
-            _PathView(unquote(raw_path)), _HeaderView(request_headers), request_body
-        )
-        response = _ResponseView(http_status, _HeaderView(response_headers))
-        sent = _json(request_body, request_headers)
-        body = _json(response_body, response_headers)
+        sent_headers, answer_headers = _HeaderView(request_headers), _HeaderView(response_headers)
+        path = unquote(raw_path) if "%" in raw_path else raw_path
+        request = _RequestView(path, sent_headers, request_body)
+        response = _ResponseView(http_status, answer_headers)
+        sent = _json(request_body, sent_headers)
+        body = _json(response_body, answer_headers)
         entitlement_id = parameter if operation_id != "echo" else None
-        if entitlement_id is None and isinstance(sent, Mapping):
+        if entitlement_id is None and _is_object(sent):
             candidate = sent.get("entitlementId")
             entitlement_id = candidate if isinstance(candidate, str) else None
-        if operation_id == CREATE and isinstance(body, Mapping) and 200 <= http_status < 300:
+        if operation_id == CREATE and _is_object(body) and 200 <= http_status < 300:
             candidate = body.get("entitlementId")
             entitlement_id = candidate if isinstance(candidate, str) else entitlement_id
         found_problems: list[tuple[str, str, str]] = []  # (rule, expected, got)
         found_problems += self._shape(
-            operation_id, request_headers, http_status, sent, body, response_headers, response_body
+            operation_id, sent_headers, http_status, sent, body, answer_headers, response_body
         )
         exchange = checks.Exchange(operation_id, http_status, body, sent, entitlement_id)
-        for rule, check in checks.RULES.items():
-            for problem in check(exchange):
-                found_problems.append((rule, _first_line(check.__doc__), problem))
+        for rule, check in _RULES:
+            problems = check(exchange)
+            if problems:
+                expected = _first_line(check.__doc__)
+                found_problems += [(rule, expected, problem) for problem in problems]
         for promise in promises.PROMISES:
-            found_problems += [
-                (promise.name, promise.where, problem)
-                for problem in promise.check(operation_id, request, response, body)
-            ]
+            problems = promise.check(operation_id, request, response, body)
+            if problems:
+                found_problems += [(promise.name, promise.where, problem) for problem in problems]
         if entitlement_id:
-            request_id = _header(request_headers, REQUEST_IDENTIFIER)
+            request_id = sent_headers.raw(REQUEST_IDENTIFIER)
             found_problems += self._state(
                 operation_id, sent, http_status, body, entitlement_id, request_id
             )
@@ -401,17 +417,17 @@ class LiveJudge:
     def _shape(
         self,
         operation_id: str,
-        request_headers: Headers,
+        request_headers: _HeaderView,
         http_status: int,
         sent: Any,
         body: Any,
-        response_headers: Headers,
+        response_headers: _HeaderView,
         response_body: bytes,
     ) -> list[tuple[str, str, str]]:
         operation = self.contract.operations[operation_id]
         problems = []
         accepted = 200 <= http_status < 300
-        if accepted and _header(request_headers, b"authorization") is None:
+        if accepted and request_headers.raw(b"authorization") is None:
             problems.append(
                 (
                     CREDENTIALS_RULE,
@@ -440,7 +456,7 @@ class LiveJudge:
         validator = operation.responses[http_status]
         if validator is None:
             return problems
-        content_type = _header(response_headers, b"content-type") or ""
+        content_type = response_headers.raw(b"content-type") or ""
         if not content_type.startswith("application/json") or body is None:
             return [
                 *problems,
@@ -477,7 +493,7 @@ class LiveJudge:
         entitlement_id: str,
         request_id: str | None,
     ) -> list[tuple[str, str, str]]:
-        record = body if isinstance(body, Mapping) else {}
+        record = body if _is_object(body) else {}
         code, shown = record.get("responseCode"), record.get("status")
         shown = shown if isinstance(shown, str) else None
         entry = self._entry(entitlement_id)
@@ -608,7 +624,7 @@ class LiveJudge:
     def notification(self, raw: bytes, headers: Headers = ()) -> list[Violation]:
         """Judge one notification the service sent to the receiver."""
         self.exchanges["(notification)"] += 1
-        body = _json(raw, headers)
+        body = _json(raw, _HeaderView(headers))
         if not isinstance(body, Mapping) or not isinstance(body.get("entitlementId"), str):
             return []
         entitlement_id = str(body["entitlementId"])

@@ -4,7 +4,9 @@ It is an ASGI application served by uvicorn (httptools, uvloop), the sandbox's o
 forwards over a pool of keep-alive connections (`_upstream`: httpx costs more CPU per request
 than the proxy's whole latency budget): the raw path and query bytes, every header but the
 hop-by-hop ones, the body chunk by chunk as it arrives. The answer comes back the same way,
-streamed. Of each body the proxy keeps at most
+streamed. The usual exchange (a body that fits what is judged) is relayed by the protocol
+uvicorn serves with, without the ASGI layer's per-request machinery (`_relay`); the rest goes
+through the application. Of each body the proxy keeps at most
 `max_judged_bytes` (the sandbox's own request limit) to judge; a larger exchange is forwarded
 all the same and reported as not judged. In the default observe mode the traffic is never
 changed: the answer is sent first and judged after. With `enforce` the answer is held until
@@ -20,14 +22,14 @@ Credentials pass through untouched; the proxy keeps none, and reproducers leave 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import gc
 import json
 import logging
 import socket
 import sys
 import tomllib
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -35,27 +37,12 @@ from typing import Any
 
 import httpx
 
+from bango_resale_contract._relay import forwardable, relay_protocol
 from bango_resale_contract._upstream import Answer, Exchange, UpstreamError, UpstreamPool
 from bango_resale_contract.live import LiveJudge, Violation
 from bango_resale_contract.live_report import summary_table, write_reports
 
 RECEIVER_PATH = "/bango-proxy/notifications"
-# Hop-by-hop headers (RFC 9110 section 7.6.1) belong to one connection and are not forwarded;
-# host is set for the next hop. Content-Length passes: bodies are forwarded as they stream.
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-    }
-)
 ENFORCED_STATUS = 502
 # Where the reference sandbox keeps its default limits (see `default_judged_bytes`).
 SANDBOX_PACKAGE = "bango_resale_sandbox"
@@ -70,6 +57,19 @@ LOGGER = logging.getLogger("bango_resale_contract.proxy")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+# A 502 of the proxy's own: status, headers, JSON body.
+Refusal = tuple[int, list[tuple[bytes, bytes]], bytes]
+# An exchange seen in observe mode: method, target, headers, body, status, answer headers and
+# body (a body None: too large to judge).
+_Observed = tuple[
+    str,
+    bytes,
+    list[tuple[bytes, bytes]],
+    bytes | None,
+    int,
+    list[tuple[bytes, bytes]],
+    bytes | None,
+]
 
 
 def command(upstream: str, port: int, *flags: str) -> list[str]:
@@ -95,12 +95,6 @@ def default_judged_bytes() -> int:
     return int(tomllib.loads(text)["server"]["max_body_bytes"])
 
 
-def _forwardable(headers: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], bool]:
-    """The headers to pass on, and whether they carry a Content-Length."""
-    kept = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
-    return kept, any(name.lower() == b"content-length" for name, _ in kept)
-
-
 class _Gone(Exception):
     """The client went away before its request body was complete."""
 
@@ -121,13 +115,16 @@ class ValidatingProxy:
     max_judged_bytes: int = field(default_factory=default_judged_bytes)
     _client: httpx.AsyncClient | None = None
     _upstream: UpstreamPool | None = None
+    # Observed exchanges not judged yet (see `observed`).
+    _waiting: list[_Observed] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.upstream = self.upstream.rstrip("/")
         if self.notify_url is not None:
             self.judge.receiver_path = RECEIVER_PATH
 
-    def _pool(self) -> UpstreamPool:
+    def pool(self) -> UpstreamPool:
+        """The keep-alive connections to the upstream."""
         if self._upstream is None:
             self._upstream = UpstreamPool(self.upstream)
         return self._upstream
@@ -157,13 +154,13 @@ class ValidatingProxy:
         if self.notify_url is not None and scope["path"] == RECEIVER_PATH:
             await self._notification(method, await _read_all(receive), headers, send)
             return
-        forwarded, length_given = _forwardable(headers)
+        forwarded, length_given = forwardable(headers)
         message = await receive()
         first: bytes = message.get("body", b"")
         more: bool = message.get("more_body", False)
         body: bytes | None = first  # None: larger than what is kept to judge
         try:
-            exchange = await self._pool().send(
+            exchange = self.pool().request(
                 method, target, forwarded, first, more_body=more, length_given=length_given
             )
             if more:
@@ -172,13 +169,10 @@ class ValidatingProxy:
             await answer.head()
         except _Gone:
             return
-        except (OSError, TimeoutError, UpstreamError) as error:
-            self.judge.exchanges[NO_ANSWER] += 1
-            await _refuse(
-                send, f"the upstream service did not answer: {error}", [], UPSTREAM_FAILED
-            )
+        except UpstreamError as error:
+            await _send_whole(send, *self.unanswered(error))
             return
-        answer_headers, _ = _forwardable(answer.headers)
+        answer_headers, _ = forwardable(answer.headers)
         limit = self.max_judged_bytes
         if body is not None and len(body) > limit:
             body = None
@@ -186,12 +180,18 @@ class ValidatingProxy:
             # The verdict comes before the answer: the answer is held until it is judged.
             held = await _read_answer(answer, limit)
             if body is None or held is None:
-                self._not_judged(method, target, body is None)
-                await _refuse(send, f"the exchange is larger than the {limit} bytes judged", [])
+                self.report_not_judged(method, target, body is None)
+                await _send_whole(
+                    send, *self.refusal(f"the exchange is larger than the {limit} bytes judged")
+                )
                 return
-            found = self._judge(method, target, headers, body, answer.status, answer_headers, held)
+            found = self.judge_exchange(
+                method, target, headers, body, answer.status, answer_headers, held
+            )
             if found:
-                await _refuse(send, "the answer breaks the partner contract", found)
+                await _send_whole(
+                    send, *self.refusal("the answer breaks the partner contract", found)
+                )
                 return
             await _send_whole(send, answer.status, answer_headers, held)
             return
@@ -203,10 +203,7 @@ class ValidatingProxy:
                 answer_body = None
         else:
             answer_body = await _stream_answer(send, answer, answer_headers, limit)
-        if body is None or answer_body is None:
-            self._not_judged(method, target, body is None)
-            return
-        self._judge(method, target, headers, body, answer.status, answer_headers, answer_body)
+        self.observed(method, target, headers, body, answer.status, answer_headers, answer_body)
 
     async def _stream_request(
         self, exchange: Exchange, first: bytes, receive: Receive
@@ -229,7 +226,58 @@ class ValidatingProxy:
                 break
         return b"".join(kept) if size <= limit else None
 
-    def _not_judged(self, method: str, target: bytes, request_side: bool) -> None:
+    def unanswered(self, error: Exception) -> Refusal:
+        """Count a request the upstream never answered; the 502 that says so."""
+        self.judge.exchanges[NO_ANSWER] += 1
+        return self.refusal(f"the upstream service did not answer: {error}", [], UPSTREAM_FAILED)
+
+    def refusal(
+        self, message: str, found: Sequence[Violation] = (), code: str = CONTRACT_VIOLATION
+    ) -> Refusal:
+        """A 502 with a JSON envelope: what went wrong and, when enforcing, which rules."""
+        body = json.dumps(
+            {
+                "responseCode": code,
+                "responseMessage": message,
+                "violations": [
+                    {"rule": v.rule, "expected": v.expected, "got": v.got} for v in found
+                ],
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        return ENFORCED_STATUS, headers, body
+
+    def observed(
+        self,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        status: int,
+        answer_headers: list[tuple[bytes, bytes]],
+        answer_body: bytes | None,
+    ) -> None:
+        """An exchange went through in observe mode (a body None: too large to keep). It is
+        judged, in the order exchanges completed, once the event loop has handled what came in
+        this turn: the answers go out first, and judging a turn's exchanges one after another
+        keeps the judge's code and data in the CPU's caches, which other work evicts."""
+        if not self._waiting:
+            self.pool().loop.call_soon(self.judge_waiting)
+        self._waiting.append((method, target, headers, body, status, answer_headers, answer_body))
+
+    def judge_waiting(self) -> None:
+        """Judge the observed exchanges not judged yet."""
+        waiting, self._waiting = self._waiting, []
+        for method, target, headers, body, status, answer_headers, answer_body in waiting:
+            if body is None or answer_body is None:
+                self.report_not_judged(method, target, body is None)
+            else:
+                self.judge_exchange(
+                    method, target, headers, body, status, answer_headers, answer_body
+                )
+
+    def report_not_judged(self, method: str, target: bytes, request_side: bool) -> None:
+        """Count and log an exchange too large to judge."""
         line = self.judge.not_judged(
             method,
             self.upstream + target.decode("latin-1"),
@@ -238,7 +286,7 @@ class ValidatingProxy:
         )
         self.log(line)
 
-    def _judge(
+    def judge_exchange(
         self,
         method: str,
         target: bytes,
@@ -265,7 +313,7 @@ class ValidatingProxy:
     ) -> tuple[httpx.Response, bytes]:
         """Send a notification on; return the answer and its body as it came (still encoded)."""
         http = self._http()
-        forwarded = [(n, v) for n, v in _forwardable(headers)[0] if n.lower() != b"content-length"]
+        forwarded = [(n, v) for n, v in forwardable(headers)[0] if n.lower() != b"content-length"]
         request = http.build_request(method, url, headers=forwarded, content=body)
         answer = await http.send(request, stream=True)
         try:
@@ -277,6 +325,7 @@ class ValidatingProxy:
     async def _notification(
         self, method: str, body: bytes, headers: list[tuple[bytes, bytes]], send: Send
     ) -> None:
+        self.judge_waiting()  # the exchanges before it first, as they happened
         try:
             for violation in self.judge.notification(body, headers):
                 self.log(violation.line())
@@ -286,15 +335,14 @@ class ValidatingProxy:
         try:
             answer, answer_body = await self._forward(method, self.notify_url, headers, body)
         except httpx.HTTPError as error:
-            await _refuse(
-                send,
+            refusal = self.refusal(
                 f"the integration's receiver did not answer: {type(error).__name__}",
-                [],
-                UPSTREAM_FAILED,
+                code=UPSTREAM_FAILED,
             )
+            await _send_whole(send, *refusal)
             return
         answer_headers = [
-            (n, v) for n, v in _forwardable(list(answer.headers.raw))[0] if n != b"content-length"
+            (n, v) for n, v in forwardable(list(answer.headers.raw))[0] if n != b"content-length"
         ]
         await _send_whole(
             send,
@@ -354,74 +402,11 @@ async def _stream_answer(
     return b"".join(kept) if size <= limit else None
 
 
-async def _refuse(
-    send: Send, message: str, found: list[Violation], code: str = CONTRACT_VIOLATION
-) -> None:
-    """Answer 502 with a JSON envelope: what went wrong and, when enforcing, which rules."""
-    body = _envelope(message, found, code)
-    await _send_whole(
-        send,
-        ENFORCED_STATUS,
-        [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        body,
-    )
-
-
-def _envelope(message: str, found: list[Violation], code: str) -> bytes:
-    return json.dumps(
-        {
-            "responseCode": code,
-            "responseMessage": message,
-            "violations": [{"rule": v.rule, "expected": v.expected, "got": v.got} for v in found],
-        }
-    ).encode()
-
-
 async def _send_whole(
     send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-class _CoalescingTransport:
-    """A transport whose writes within one turn of the event loop go out as one: uvicorn
-    writes a response's head and body separately, two system calls where one will do."""
-
-    __slots__ = ("_loop", "_pending", "_transport")
-
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
-        self._transport = transport
-        self._loop = loop
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(data)
-
-    def _flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, []
-            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-def _protocol() -> type[Any]:
-    """uvicorn's httptools protocol, writing through a `_CoalescingTransport`."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class CoalescingProtocol(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
-
-    return CoalescingProtocol
 
 
 class _ReportingServer:
@@ -459,7 +444,7 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http=_protocol(),
+        http=relay_protocol(proxy),
         lifespan="on",
         # Forwarded-for headers pass through to the service; the proxy does not act on them.
         proxy_headers=False,
@@ -474,7 +459,12 @@ def serve(
         f"bango-resale-contract proxy: http://{host}:{port} -> {proxy.upstream}"
         f" ({'enforce' if proxy.enforce else 'observe'})"
     )
+    # What was loaded to start (the spec, the compiled contract) stays: the collector need not
+    # look at it again every time it runs.
+    gc.collect()
+    gc.freeze()
     server.run(sockets=[sock] if sock is not None else None)
+    proxy.judge_waiting()
     proxy.judge.finish()
     for violation in proxy.judge.violations:
         if violation.reproduce == "-":

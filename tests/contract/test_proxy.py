@@ -1,13 +1,17 @@
 """The validating proxy in front of the real sandbox, over loopback, driven by the typed client.
 
 Each deliberate sandbox fault must be reported by the rule that owns it; without faults the
-whole scenario suite (and a notification round trip) passes through with zero violations.
+whole scenario suite (and a notification round trip) passes through with zero violations. The
+last tests hold the relayed path (the usual exchange, forwarded from uvicorn's protocol) to
+HTTP/1.1: pipelining, Connection: close, HEAD, chunked answers, the pool's connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +28,7 @@ import pytest
 
 from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
+from bango_resale_contract._upstream import HIGH_WATER, UpstreamPool, _Connection
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
 from bango_resale_contract.notification_server import NotificationServer, receiving
@@ -619,3 +624,179 @@ def test_an_upstream_that_does_not_answer_gets_a_502_of_its_own(tmp_path: Path) 
         process.wait(timeout=20)
     report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
     assert report["exchanges"]["(no answer from the upstream)"] >= 2  # the start-up probe too
+
+
+# The relayed path (`_relay`, `_upstream`): HTTP/1.1 details a proxy must keep when the usual
+# exchange is forwarded from uvicorn's protocol callbacks rather than the ASGI application.
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers with the request's path as a JSON body; chunked for paths ending in /chunked."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        if self.path.endswith("/chunked"):
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 5):
+                piece = body[start : start + 5]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        self.wfile.flush()
+
+    do_GET = do_HEAD = _answer
+
+
+@contextmanager
+def _scripted_proxy(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """The proxy in front of `_Scripted` (its start-up probe is one echo exchange)."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        with proxy_process(f"http://127.0.0.1:{upstream.server_address[1]}", tmp_path) as (
+            url,
+            process,
+        ):
+            yield int(url.rsplit(":", 1)[1]), process
+    finally:
+        upstream.shutdown()
+
+
+def _report(tmp_path: Path, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    report: dict[str, Any] = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
+    return report
+
+
+def _read_until_closed(connection: socket.socket) -> bytes:
+    received = []
+    while piece := connection.recv(65536):
+        received.append(piece)
+    return b"".join(received)
+
+
+def test_pipelined_requests_are_answered_in_order_and_close_is_honoured(tmp_path: Path) -> None:
+    with _scripted_proxy(tmp_path) as (port, process):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(
+                b"GET /v1/echo/first HTTP/1.1\r\nhost: x\r\n\r\n"
+                b"GET /v1/echo/second HTTP/1.1\r\nhost: x\r\n\r\n"
+                b"GET /v1/echo/third HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+            )
+            received = _read_until_closed(connection)  # the proxy closes after the third
+        answers = received.split(b"HTTP/1.1 ")[1:]
+        assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"200 OK"] * 3
+        assert [json.loads(a.split(b"\r\n\r\n", 1)[1])["path"] for a in answers] == [
+            "/v1/echo/first",
+            "/v1/echo/second",
+            "/v1/echo/third",
+        ]
+        assert b"connection: close" in answers[2].split(b"\r\n\r\n", 1)[0].lower()
+        report = _report(tmp_path, process)
+    assert report["exchanges"]["echo"] == 3 + 1  # and the start-up probe
+
+
+def test_a_chunked_answer_is_passed_on_whole_and_judged(tmp_path: Path) -> None:
+    with _scripted_proxy(tmp_path) as (port, process):
+        answer = httpx.get(f"http://127.0.0.1:{port}/v1/echo/chunked")
+        assert answer.status_code == 200
+        assert answer.json() == {"path": "/v1/echo/chunked"}
+        report = _report(tmp_path, process)
+    assert report["exchanges"]["echo"] == 1 + 1 and report["notJudged"] == []
+
+
+def test_head_has_no_body_and_the_connection_goes_on(tmp_path: Path) -> None:
+    with _scripted_proxy(tmp_path) as (port, _), httpx.Client() as client:
+        head = client.head(f"http://127.0.0.1:{port}/v1/echo/head")
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["content-length"]) > 0  # the length a GET would have
+        after = client.get(f"http://127.0.0.1:{port}/v1/echo/after")
+        assert after.json() == {"path": "/v1/echo/after"}
+
+
+class _FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+        self.reading = True
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+def test_a_connection_paused_by_a_large_answer_reads_again_for_the_next() -> None:
+    async def exchange() -> tuple[_FakeTransport, UpstreamPool, _Connection]:
+        pool = UpstreamPool("http://127.0.0.1:1")
+        connection = _Connection(pool)
+        transport = _FakeTransport()
+        connection.connection_made(transport)
+        pool.release(connection)
+        answer = pool.request("GET", b"/big", [], b"").answer
+        body = b"x" * (HIGH_WATER + 1)
+        # The whole answer in one read: more than the reader may have buffered, so reading
+        # stops, yet the answer is complete and the connection goes back to the pool.
+        connection.data_received(
+            b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+        )
+        assert answer.complete and not connection.closed
+        assert await answer.chunk() == body
+        return transport, pool, connection
+
+    transport, pool, connection = asyncio.run(exchange())
+    assert pool._connection() is connection  # kept alive, back in the pool
+    assert transport.reading, "a connection back in the pool must be read again"
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_a_busy_one_is_not() -> None:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from bango_resale_contract._relay import relay_protocol
+    from bango_resale_contract.proxy import ValidatingProxy
+
+    async def connection_life() -> tuple[bool, bool, bool]:
+        proxy = ValidatingProxy("http://127.0.0.1:1")
+        protocol_class = relay_protocol(proxy)
+        config = uvicorn.Config(proxy, http=protocol_class, timeout_keep_alive=1)
+        config.load()
+        protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+        transport = _FakeTransport()
+        protocol.connection_made(transport)
+        protocol.on_response_complete()  # an answer went: idle from now
+        await asyncio.sleep(0.5)
+        protocol._unset_keepalive_if_required()  # the next request came: busy
+        await asyncio.sleep(1.0)  # the timer fired meanwhile, and found it busy
+        open_while_busy = not transport.closed
+        protocol.on_response_complete()  # idle again
+        await asyncio.sleep(0.5)
+        open_before_the_timeout = not transport.closed
+        await asyncio.sleep(0.8)
+        return open_while_busy, open_before_the_timeout, transport.closed
+
+    assert asyncio.run(connection_life()) == (True, True, True)
