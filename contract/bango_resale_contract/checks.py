@@ -77,7 +77,7 @@ def _as_object(body: Any) -> Mapping[str, Any] | None:
 
 def response_code_of(body: Any) -> str | None:
     """The body's responseCode, when the body is a JSON object that has one."""
-    obj = body if type(body) is dict else _as_object(body)
+    obj = _as_object(body)
     code = obj.get("responseCode") if obj is not None else None
     return code if isinstance(code, str) else None
 
