@@ -716,8 +716,10 @@ class SqliteStore(SqlStore):
         """Nothing to do: the file was opened and migrated by the constructor."""
 
     async def close(self) -> None:
-        await self._durable()
-        self._db.close()
+        try:
+            await self._durable()  # the group commit in flight, if any
+        finally:
+            self._db.close()
 
     def _migrate(self) -> None:
         """Create the schema, or bring an older database up to SCHEMA_VERSION.
