@@ -48,7 +48,6 @@ from ._errors import (
 )
 from ._logging import logger as client_logger
 from ._operations import OMITTED
-from ._reasons import Reason
 from ._retry import RetryPolicy
 from ._sync_client import ResaleClient
 
@@ -404,18 +403,16 @@ def _call(client: ResaleClient, args: argparse.Namespace) -> Result:
     if command == "update":
         return client.update(args.entitlement_id, **_update_changes(args), **options)
     if command == "suspend":
+        # The reason text goes to the client as typed: one reading of it (`Reason.parse`).
         return client.suspend(
-            args.entitlement_id,
-            Reason.parse(args.reason),
-            description=args.description,
-            **options,
+            args.entitlement_id, args.reason, description=args.description, **options
         )
     if command == "resume":
         return client.resume(args.entitlement_id, **options)
     if command in {"cancel", "revoke"}:
         return client.terminate(
             args.entitlement_id,
-            Reason.parse(args.reason),
+            args.reason,
             immediate=command == "revoke",
             description=args.description,
             custom_data=_json_object("--custom-data", args.custom_data),
