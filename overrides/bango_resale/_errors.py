@@ -416,8 +416,8 @@ def transport_error(
 
 
 def _refused(exc: BaseException | None) -> bool:
-    """True when the failure beneath is the OS refusing the connection (every address tried,
-    where several were: asyncio reports them as a group)."""
+    """True when the failure beneath is the OS refusing the connection (at every address
+    tried, where a name gave several: the async client's anyio reports those as a group)."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
