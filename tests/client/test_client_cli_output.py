@@ -3,6 +3,8 @@ that no value from the service can use to drive the terminal."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import threading
 import unicodedata
@@ -32,10 +34,10 @@ def connection(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_json_output_keeps_the_answer_exactly_as_the_api_sent_it(
-    connection: str, live: ResaleClient
+    connection: str, live: ResaleClient, customer: str
 ) -> None:
     eid = live.create(
-        customer_identifier="cli-json-exact",
+        customer_identifier=customer,
         merchant_account_key="BANGO",
         product_key="BangoMusic",
         extension_data={"plan": "solo", "seats": 3, "ratio": 0.25, "tags": ["a", None]},
@@ -49,10 +51,10 @@ def test_json_output_keeps_the_answer_exactly_as_the_api_sent_it(
     assert {key: printed[key] for key in sent} == sent
     assert printed["httpStatus"] == 200 and printed["allowedOperations"]
 
-    code, out, err = run("query", "cli-json-exact", "--json")
+    code, out, err = run("query", customer, "--json")
     listed = httpx.post(
         f"{connection}/v1/entitlement/report",
-        json={"customerIdentifier": "cli-json-exact"},
+        json={"customerIdentifier": customer},
         auth=AUTH,
     ).json()["entitlements"]
     assert code == 0, err
@@ -67,6 +69,10 @@ def test_a_decoded_record_gives_back_the_api_date_strings(live: ResaleClient) ->
     sent = result.entitlement.sent
     assert sent is not None and record["dateCreated"] == sent["dateCreated"]
     assert {key: sent[key] for key in record} == record
+    # A date changed since is written from its new value, not from what was sent.
+    later = result.entitlement.date_created + datetime.timedelta(days=1)
+    moved = dataclasses.replace(result.entitlement, date_created=later)
+    assert moved.to_json()["dateCreated"] == later.isoformat()
 
 
 # --- Text: nothing from the service reaches the terminal raw -------------------------------------
