@@ -77,7 +77,7 @@ test: $(SYSTEM_STAMP) check certify ## static checks, the certification journeys
 	$(BIN)/pytest -m serial
 
 sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB (a SQLite file or a postgresql:// URL)
-	$(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db '$(DB)'
+	BANGO_SANDBOX_PORT_OPTION=PORT= $(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db '$(DB)'
 
 contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=... [PRODUCTS=M/P])
 	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \

@@ -24,6 +24,7 @@ from bango_resale_contract.observations import (
 from bango_resale_contract.scenarios import ScenarioReport, run_scenarios
 from bango_resale_contract.schemathesis_runner import (
     ALL_PHASES,
+    FailureGroup,
     SchemathesisRun,
     run_schemathesis,
     schemathesis_command,
@@ -67,6 +68,18 @@ class SuiteOptions:
         return self.url is None
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason the run fails, with the hints that help reproduce it: the summary lists them
+    under it, and counts only the problem."""
+
+    text: str
+    hints: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(slots=True)
 class SuiteResult:
     """Everything the suite measured, and the reasons it fails (empty when it passes)."""
@@ -78,7 +91,7 @@ class SuiteResult:
     exercised: dict[str, int] = field(default_factory=dict)
     stateful_creates: int = 0
     seconds: float = 0.0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -179,10 +192,12 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
 # --- The verdict -----------------------------------------------------------------------------
 #
 # Each rule looks at the measured result and returns the problems it finds, worded for the
-# person who ran the command: our flag names, what was measured, how to reproduce. A new check
-# adds a rule to VERDICT_RULES (problems fail the run) or WARNING_RULES (reported, not failing).
+# person who ran the command: our flag names, what was measured, how to reproduce (as a
+# `Problem`'s hints, when there is more to say than its one line). A new check adds a rule to
+# VERDICT_RULES (problems fail the run) or WARNING_RULES (reported, not failing).
 
-VerdictRule = Callable[[SuiteOptions, SuiteResult], list[str]]
+VerdictRule = Callable[[SuiteOptions, SuiteResult], Sequence[str | Problem]]
+WarningRule = Callable[[SuiteOptions, SuiteResult], list[str]]
 
 #: What each schemathesis warning means for someone running this suite, in its terms.
 WARNING_MEANINGS = {
@@ -215,16 +230,21 @@ def _credentials_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
     return [f"credentials refused: {_credential_hint(options)}"]
 
 
-def _schemathesis_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
-    problems = []
+def _schemathesis_rule(options: SuiteOptions, result: SuiteResult) -> list[str | Problem]:
+    problems: list[str | Problem] = []
     for run in result.runs:
+        how = _reproducers(options, run) if run.failures else []
         for group in run.failures:
+            cases = _replay_ids_of(run, group)
+            shown = ", ".join(f"{case} ({operation})" for operation, case in cases[:6])
+            more = f" and {len(cases) - 6} more" if len(cases) > 6 else ""
             problems.append(
-                f"{run.name}: {group.code} {group.title} x{group.count}"
-                f" ({', '.join(group.operations)})"
+                Problem(
+                    f"{run.name}: {group.code} {group.title} x{group.count}"
+                    f" ({', '.join(group.operations)})",
+                    hints=(*([f"replay IDs: {shown}{more}"] if cases else []), *how),
+                )
             )
-        if run.failures:
-            problems.extend(_reproducers(options, run))
         problems.extend(f"{run.name}: error: {error}" for error in run.errors)
         explained = run.failures or run.errors or run.warnings.get("missing_auth")
         if run.exit_code != 0 and not explained:
@@ -235,14 +255,26 @@ def _schemathesis_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
     return problems
 
 
+def _replay_ids_of(run: SchemathesisRun, group: FailureGroup) -> list[tuple[str, str]]:
+    """The run's replay IDs on the group's operations; the run's first group also takes any ID
+    whose operation no group names, so that none goes unlisted."""
+    named = {operation for each in run.failures for operation in each.operations}
+    first = group is run.failures[0]
+    return [
+        (operation, case)
+        for operation, case in run.replay_ids
+        if operation in group.operations or (first and operation not in named)
+    ]
+
+
 def _reproducers(options: SuiteOptions, run: SchemathesisRun) -> list[str]:
     """How to replay this run's failures, as commands that work as printed."""
-    lines = [
-        f"{run.name}: a curl command per failure is in {run.junit_path}"
+    curl = (
+        f"a curl command per failure is in {run.junit_path}"
         " (add -u USER:PASSWORD; the Authorization header is filtered)"
-    ]
+    )
     if not run.replay_ids:
-        return lines
+        return [curl]
     config = options.config_path or default_config_path()
     # The demo password is public; another service's password is left for the user to fill in.
     password = shlex.quote(options.password) if options.own_sandbox else "..."
@@ -257,16 +289,13 @@ def _reproducers(options: SuiteOptions, run: SchemathesisRun) -> list[str]:
     if options.own_sandbox:
         faults = "".join(f" --fault {fault}" for fault in options.faults)
         port = SANDBOX_REPLAY_URL.rsplit(":", 1)[1]
-        lines.append(
-            f"{run.name}: to replay a failure, start a sandbox like the suite's (it has stopped):"
+        replay = (
+            "to replay a failure, start a sandbox like the suite's (it has stopped):"
             f" bango-resale-sandbox --port {port} --db replay.sqlite3{faults}, then run: {command}"
         )
     else:
-        lines.append(f"{run.name}: to replay a failure: {command}")
-    shown = ", ".join(f"{case} ({operation})" for operation, case in run.replay_ids[:6])
-    more = len(run.replay_ids) - 6
-    lines.append(f"{run.name}: replay IDs: {shown}" + (f" and {more} more" if more > 0 else ""))
-    return lines
+        replay = f"to replay a failure: {command}"
+    return [replay, curl]
 
 
 def _scenario_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
@@ -372,11 +401,15 @@ VERDICT_RULES: list[VerdictRule] = [
     _transition_rule,
     _full_run_rule,
 ]
-WARNING_RULES: list[VerdictRule] = [_schemathesis_warnings, _budget_warnings, _scenario_warnings]
+WARNING_RULES: list[WarningRule] = [_schemathesis_warnings, _budget_warnings, _scenario_warnings]
 
 
-def _verdict(options: SuiteOptions, result: SuiteResult) -> list[str]:
-    return [problem for rule in VERDICT_RULES for problem in rule(options, result)]
+def _verdict(options: SuiteOptions, result: SuiteResult) -> list[Problem]:
+    return [
+        problem if isinstance(problem, Problem) else Problem(problem)
+        for rule in VERDICT_RULES
+        for problem in rule(options, result)
+    ]
 
 
 def _warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
@@ -419,8 +452,15 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
         lines.append(f"Warnings (not failures): {len(result.warnings)}")
         lines.extend(f"  - {warning}" for warning in result.warnings)
     if result.problems:
-        lines.append(f"FAILED: {len(result.problems)} problem(s)")
-        lines.extend(f"  - {problem}" for problem in result.problems)
+        count = len(result.problems)
+        lines.append(f"FAILED: {count} failure{'s' if count != 1 else ''}")
+        shown: set[str] = set()
+        for problem in result.problems:
+            lines.append(f"  - {problem.text}")
+            # A hint several failures share (how to replay a run's failures) is listed once,
+            # under the first of them.
+            lines.extend(f"      {hint}" for hint in problem.hints if hint not in shown)
+            shown.update(problem.hints)
     else:
         lines.append("PASSED: zero failures")
     return "\n".join(lines)

@@ -10,15 +10,23 @@ import base64
 import inspect
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import httpx
 
 from . import _constants, _logging
 from ._actions import ActionT, ClientAction, NavigateToUrl
-from ._errors import ClientActionError, ConfigurationError, InvalidArgumentError
+from ._errors import (
+    ClientActionError,
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidBaseUrlError,
+    is_local_host,
+)
 from ._operations import PreparedCall
 from ._results import EntitlementResult
 from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
@@ -35,21 +43,70 @@ class TimeoutOption(TypedDict, total=False):
 log = _logging.logger
 
 
-def resolve_settings(
-    base_url: str | None, username: str | None, password: str | None
-) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where to send requests and as whom, resolved from the arguments and the environment."""
+
+    base_url: str
+    authorization: str
+    #: Where the base URL came from, as the caller gave it: `base_url` (the argument, also
+    #: for the default) or the environment variable's name. Messages say what to correct.
+    base_url_setting: str
+
+
+def resolve_settings(base_url: str | None, username: str | None, password: str | None) -> Settings:
     # Stripped: a value pasted into an env file often brings a newline or space along.
-    url = (base_url or os.environ.get(_constants.ENV_BASE_URL) or "").strip()
-    url = url or _constants.DEFAULT_BASE_URL
+    given = (base_url or "").strip()
+    from_environment = (os.environ.get(_constants.ENV_BASE_URL) or "").strip()
+    setting = "base_url" if given or not from_environment else _constants.ENV_BASE_URL
+    url = checked_base_url(given or from_environment or _constants.DEFAULT_BASE_URL, setting)
     user = username if username is not None else os.environ.get(_constants.ENV_USERNAME)
     secret = password if password is not None else os.environ.get(_constants.ENV_PASSWORD)
-    if not user or not secret:
+    missing = [
+        (name, variable)
+        for name, variable, value in (
+            ("username", _constants.ENV_USERNAME, user),
+            ("password", _constants.ENV_PASSWORD, secret),
+        )
+        if not value
+    ]
+    if len(missing) == 2:
         raise ConfigurationError(
             "reseller credentials are missing: pass username= and password=, or set "
             f"{_constants.ENV_USERNAME} and {_constants.ENV_PASSWORD}"
         )
+    if missing:
+        ((name, variable),) = missing
+        raise ConfigurationError(f"the reseller {name} is missing: pass {name}= or set {variable}")
     token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-    return url.rstrip("/"), f"Basic {token}"
+    return Settings(url.rstrip("/"), f"Basic {token}", setting)
+
+
+def checked_base_url(url: str, setting: str) -> str:
+    """`url` if it is an absolute http(s) URL; else `InvalidBaseUrlError` with the likely fix."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise InvalidBaseUrlError(setting, f"{url!r} is not a URL ({error})") from None
+    if parsed.scheme in ("http", "https") and parsed.host:
+        return url
+    likely = _with_scheme(url)
+    guess = f"; did you mean {likely!r}?" if likely else ""
+    raise InvalidBaseUrlError(setting, f"{url!r} is not an http:// or https:// URL{guess}")
+
+
+def _with_scheme(url: str) -> str | None:
+    """What `host[:port][/path]` typed without a scheme most likely meant, if it is that."""
+    if "://" in url or url.startswith(("/", "http:", "https:")):
+        return None
+    try:
+        host = httpx.URL(f"http://{url}").host
+    except httpx.InvalidURL:
+        return None
+    if not re.fullmatch(r"[\w.:-]+", host):
+        return None
+    # A local address is most likely the sandbox, which speaks plain HTTP.
+    return f"{'http' if is_local_host(host) else 'https'}://{url}"
 
 
 def as_timeout(value: TimeoutLike) -> httpx.Timeout:
@@ -79,7 +136,10 @@ class ClientBase:
                 "transport, so the transport would be ignored"
             )
         _logging.configure_from_environment()
-        self.base_url, self._authorization = resolve_settings(base_url, username, password)
+        settings = resolve_settings(base_url, username, password)
+        self.base_url = settings.base_url
+        self._authorization = settings.authorization
+        self._base_url_setting = settings.base_url_setting
         self.timeout = as_timeout(timeout)
         # A caller's http_client has its own timeout; an explicit timeout= still wins, per request.
         self._call_timeout: TimeoutOption = (

@@ -1,7 +1,12 @@
 """How `bango-resale` words what it prints: results, notifications, warnings and errors.
 
 Text for people (one line per error, naming the flag to change), JSON for scripts (errors
-included, on stdout), ids only under `--quiet`.
+included, on stdout; the API's values exactly as sent), ids only under `--quiet`.
+
+Every text line goes out through `printable`: values come from the service (or a receiver),
+and a control character in one (an escape sequence in a customer id, a carriage return in an
+error message) would otherwise drive the user's terminal. JSON needs no such care: `json.dumps`
+escapes those characters itself.
 """
 
 from __future__ import annotations
@@ -9,13 +14,17 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+import httpx
+
 from . import _constants, _listen
 from ._errors import (
     ApiError,
     AuthenticationError,
-    ConfigurationError,
     InvalidArgumentError,
+    InvalidBaseUrlError,
+    NothingListeningError,
     TransportError,
+    origin_of,
 )
 from ._reasons import Reason
 from ._results import EchoResult, Entitlement, EntitlementResult
@@ -41,9 +50,33 @@ FLAG_FOR_FIELD = {
 }
 
 
+#: Where the base URL comes from when the user typed neither.
+ANY_BASE_URL_SETTING = f"--base-url or ${_constants.ENV_BASE_URL}"
+
+
 def flag_message(error: InvalidArgumentError) -> str:
     """The client's message with the flag in place of the Python argument name."""
     return f"{FLAG_FOR_FIELD.get(error.field, error.field)}: {error.detail}"
+
+
+def _escapes() -> dict[int, str]:
+    table = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+    table |= {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+    # Marks and overrides that reorder the text around them (the "Trojan Source" characters),
+    # and the two Unicode line breaks.
+    bidi = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    table |= {code: f"\\u{code:04x}" for code in (*bidi, 0x2028, 0x2029)}
+    return table
+
+
+_ESCAPES = _escapes()
+
+
+def printable(text: str) -> str:
+    """`text` with every character that would act on a terminal written as an escape (`\\x1b`):
+    C0 controls (line ends too: a value never spans lines), DEL, C1 controls, and the bidi
+    controls that reorder what is shown."""
+    return text.translate(_ESCAPES)
 
 
 class Printer:
@@ -54,13 +87,21 @@ class Printer:
         self.err = err
         self.as_json = as_json
         self.quiet = quiet
+        #: The flag or variable the user set the base URL with, for hints that name it.
+        self.base_url_setting = ANY_BASE_URL_SETTING
 
     def document(self, value: Any) -> None:
+        # ensure_ascii (the default) keeps control and bidi characters escaped in the JSON too.
         json.dump(value, self.out, indent=2)
         self.out.write("\n")
 
+    def line(self, *texts: str, to_err: bool = False) -> None:
+        """Write each text as one line, escaped by `printable`."""
+        stream = self.err if to_err else self.out
+        stream.write("".join(f"{printable(text)}\n" for text in texts))
+
     def warning(self, text: str) -> None:
-        self.err.write(f"warning: {text}\n")
+        self.line(f"warning: {text}", to_err=True)
 
     def result(self, result: Result) -> None:
         if isinstance(result, list):
@@ -69,45 +110,51 @@ class Printer:
             if self.as_json:
                 self.document({"responseCode": result.response_code, "echo": result.echo})
             elif not self.quiet:
-                self.out.write(f"{result.response_code}: echo {result.echo}\n")
+                self.line(f"{result.response_code}: echo {result.echo}")
         else:
             self._entitlement_result(result)
 
     def _entitlements(self, entitlements: list[Entitlement]) -> None:
         if self.as_json:
-            self.document([e.to_json() for e in entitlements])
+            self.document([_as_sent(e) for e in entitlements])
             return
         for entitlement in entitlements:
             if self.quiet:
-                self.out.write(f"{entitlement.entitlement_id}\n")
+                self.line(entitlement.entitlement_id)
             else:
-                self.out.write(
+                self.line(
                     f"{entitlement.entitlement_id}  {entitlement.status}  "
                     f"{entitlement.merchant_account_key}/{entitlement.product_key}  "
-                    f"created {entitlement.date_created.isoformat()}\n"
+                    f"created {entitlement.date_created.isoformat()}"
                 )
         if not entitlements and not self.quiet:
-            self.err.write("no entitlements match\n")
+            self.line("no entitlements match", to_err=True)
 
     def _entitlement_result(self, result: EntitlementResult) -> None:
         entitlement = result.entitlement
         action = result.client_action
         if self.as_json:
-            document: dict[str, Any] = {
-                "httpStatus": result.http_status,
-                "outcome": result.outcome.value,
-                "responseCode": result.response_code,
-                "responseMessage": result.response_message,
-                "requestIdentifier": result.request_identifier,
-                **entitlement.to_json(),
-                "allowedOperations": list(entitlement.allowed_operations),
-            }
-            if action is not None:
-                document["parameters"] = dict(action.parameters)
-            self.document(document)
+            # The answer as sent, between what the CLI adds: how it came and what it allows.
+            answer = entitlement.sent
+            if answer is None:  # not from an answer: rebuild one
+                answer = {
+                    "responseCode": result.response_code,
+                    "responseMessage": result.response_message,
+                    **entitlement.to_json(),
+                    **({} if action is None else {"parameters": dict(action.parameters)}),
+                }
+            self.document(
+                {
+                    "httpStatus": result.http_status,
+                    "outcome": result.outcome.value,
+                    "requestIdentifier": result.request_identifier,
+                    **answer,
+                    "allowedOperations": list(entitlement.allowed_operations),
+                }
+            )
             return
         if self.quiet:
-            self.out.write(f"{entitlement.entitlement_id}\n")
+            self.line(entitlement.entitlement_id)
             return
         lines = [
             f"{entitlement.entitlement_id}  {entitlement.status}  "
@@ -139,7 +186,7 @@ class Printer:
                 + (f" {url}" if url else "")
                 + (f" (expires {expiry})" if expiry else "")
             )
-        self.out.write("\n".join(lines) + "\n")
+        self.line(*lines)
 
     def notification(self, entry: _listen.FeedEntry, answer: _listen.Forwarded | None) -> None:
         notification = entry.notification
@@ -151,13 +198,13 @@ class Printer:
             # One object per line, so `| jq` can read the stream as it comes.
             self.out.write(json.dumps(document) + "\n")
         elif self.quiet:
-            self.out.write(f"{entry.notification_id}\n")
+            self.line(entry.notification_id)
         else:
-            self.out.write(
+            self.line(
                 f"{entry.queued_at}  {notification.get('notificationType')}  "
                 f"entitlement {notification.get('entitlementId')}  "
                 f"notification {entry.notification_id}  "
-                f"(sandbox delivery: {notification.get('state')})\n"
+                f"(sandbox delivery: {notification.get('state')})"
             )
             if answer is not None:
                 if answer.error is not None:
@@ -166,24 +213,22 @@ class Printer:
                     body = " ".join(answer.body.split())
                     body = body if len(body) <= 120 else body[:117] + "..."
                     outcome = f"HTTP {answer.status}" + (f" {body}" if body else "")
-                self.out.write(
-                    f"  -> POST {answer.url}: {outcome} ({answer.milliseconds:.0f} ms)\n"
-                )
+                self.line(f"  -> POST {answer.url}: {outcome} ({answer.milliseconds:.0f} ms)")
         self.out.flush()
 
     def redelivered(self, notification: Any) -> None:
         if self.as_json:
             self.document(dict(notification))
         elif not self.quiet:
-            self.out.write(
+            self.line(
                 f"{notification.get('notificationId')} queued again"
-                f" (sandbox delivery: {notification.get('state')})\n"
+                f" (sandbox delivery: {notification.get('state')})"
             )
 
     def error(self, error: BaseException, exit_status: int, command: str | None) -> None:
-        message = describe_error(error, command)
+        message = describe_error(error, command, self.base_url_setting)
         if not self.as_json:
-            self.err.write(f"error: {message}\n")
+            self.line(f"error: {message}", to_err=True)
             return
         document: dict[str, Any] = {
             "error": type(error).__name__,
@@ -203,11 +248,23 @@ class Printer:
                 "attempts": error.attempts,
                 "requestIdentifier": error.request_identifier,
             }
+            if isinstance(error, NothingListeningError):
+                document["startCommand"] = error.start_command
         self.document(document)
 
 
-def describe_error(error: BaseException, command: str | None) -> str:
-    """One line for a shell user: what failed, why, and which flag or setting to look at."""
+def _as_sent(entitlement: Entitlement) -> Any:
+    return entitlement.to_json() if entitlement.sent is None else entitlement.sent
+
+
+def describe_error(
+    error: BaseException, command: str | None, base_url_setting: str = ANY_BASE_URL_SETTING
+) -> str:
+    """One line for a shell user: what failed, why, and which flag or setting to look at.
+
+    `base_url_setting` names what the user set the base URL with (`--base-url`, the
+    variable, or both when neither was set), so that a hint names what they typed.
+    """
     doing = f"{command}: " if command else ""
     if isinstance(error, InvalidArgumentError):
         return flag_message(error)
@@ -223,16 +280,21 @@ def describe_error(error: BaseException, command: str | None) -> str:
         if error.request_identifier:
             text += f" [request id {error.request_identifier}]"
         return text
+    if isinstance(error, NothingListeningError):
+        return (
+            f"{doing}nothing listens at {origin_of(httpx.URL(error.url or ''))} (connection"
+            f" refused): start the sandbox with `{error.start_command}`, or correct"
+            f" {base_url_setting}"
+        )
     if isinstance(error, TransportError):
         cause = str(error).rsplit(": ", 1)[-1] or type(error).__name__
         tries = f" after {error.attempts} attempts" if error.attempts > 1 else ""
-        return (
-            f"{doing}no answer from {error.url}{tries}: {cause} "
-            f"(check --base-url or ${_constants.ENV_BASE_URL})"
-        )
-    if isinstance(error, ConfigurationError):
-        return f"{doing}{error} (--base-url or ${_constants.ENV_BASE_URL})"
-    return f"{doing}{error}"
+        return f"{doing}no answer from {error.url}{tries}: {cause} (check {base_url_setting})"
+    if isinstance(error, InvalidBaseUrlError):
+        return f"{base_url_setting}: {error.detail}"
+    text = str(error)
+    # Said once: a client message may already start with the operation's name.
+    return text if text.startswith(doing) else f"{doing}{text}"
 
 
 def print_reasons(printer: Printer) -> None:
@@ -258,7 +320,7 @@ def print_reasons(printer: Printer) -> None:
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(3)]
     for row in [header, *table]:
         cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        printer.out.write(f"{cells}  {row[3]}\n")
+        printer.line(f"{cells}  {row[3]}")
 
 
 def _describe(reason: Reason) -> str:

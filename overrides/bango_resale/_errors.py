@@ -8,13 +8,15 @@ Layers, from general to specific:
 * One class per documented HTTP status (`ConflictError` for 409, ...), and beneath each one class
   per `responseCode` the spec pairs with that status (`NotAvailableError(ConflictError)`). Catch
   whichever level suits you.
-* `TransportError`: no usable answer at all (connection failure, timeout).
+* `TransportError`: no usable answer at all (connection failure, timeout); a refused connection
+  to a loopback address is `NothingListeningError`, raised without retries.
 * `InvalidArgumentError`: the client refused to send a request it knows is wrong.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
@@ -55,7 +57,20 @@ class InvalidReasonError(InvalidArgumentError):
 
 
 class ConfigurationError(BangoResaleError):
-    """The client is missing its base URL or credentials."""
+    """The client's base URL or credentials are missing or unusable."""
+
+
+class InvalidBaseUrlError(ConfigurationError):
+    """The base URL is not an absolute http:// or https:// URL.
+
+    `setting` names where it came from as the caller gave it (`base_url`, or the environment
+    variable `BANGO_RESALE_BASE_URL`); `detail` is the message without it.
+    """
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}")
+        self.setting = setting
+        self.detail = detail
 
 
 class ClientActionError(BangoResaleError):
@@ -84,6 +99,23 @@ class TransportError(BangoResaleError):
 
 class ConnectError(TransportError):
     """The platform could not be reached (DNS, refused connection, TLS, dropped connection)."""
+
+
+class NothingListeningError(ConnectError):
+    """A loopback base URL refused the connection: nothing listens there, so the call fails at
+    once instead of retrying. `start_command` starts a sandbox at that address."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_identifier: str | None,
+        attempts: int,
+        url: str | None,
+        start_command: str,
+    ) -> None:
+        super().__init__(message, request_identifier=request_identifier, attempts=attempts, url=url)
+        self.start_command = start_command
 
 
 class RequestTimeoutError(TransportError):
@@ -336,3 +368,86 @@ def error_class_for(http_status: int, response_code: str | None) -> type[ApiErro
 def _reused_request_identifier_answer() -> tuple[int, str]:
     row = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
     return (row.http_status, row.response_code)
+
+
+# --- From httpx's failures (the one place that maps them) -----------------------------------
+
+
+def transport_error(
+    exc: httpx.HTTPError,
+    doing: str,
+    url: str,
+    *,
+    request_identifier: str | None,
+    attempts: int,
+    base_url_setting: str,
+) -> BangoResaleError:
+    """Our exception for an httpx failure of the request `doing` (e.g. `echo: GET URL`).
+
+    `base_url_setting` names where the base URL came from, as the caller gave it, so that a
+    refused local connection can say what to correct.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeoutError(
+            f"{doing}: {type(exc).__name__}: {exc}",
+            request_identifier=request_identifier,
+            attempts=attempts,
+            url=url,
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConfigurationError(f"{doing}: {exc} (check the base URL)")
+    target = httpx.URL(url)
+    if isinstance(exc, httpx.ConnectError) and _refused(exc) and is_local_host(target.host):
+        command = sandbox_command(target)
+        return NothingListeningError(
+            f"{doing}: connection refused: nothing listens at {origin_of(target)}; start the"
+            f" sandbox with `{command}`, or correct {base_url_setting}",
+            request_identifier=request_identifier,
+            attempts=attempts,
+            url=url,
+            start_command=command,
+        )
+    return ConnectError(
+        f"{doing}: {type(exc).__name__}: {exc}",
+        request_identifier=request_identifier,
+        attempts=attempts,
+        url=url,
+    )
+
+
+def _refused(exc: BaseException | None) -> bool:
+    """True when the failure beneath is the OS refusing the connection (at every address
+    tried, where a name gave several: the async client's anyio reports those as a group)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionRefusedError):
+            return True
+        if isinstance(exc, BaseExceptionGroup):
+            return all(_refused(member) for member in exc.exceptions)
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def is_local_host(host: str) -> bool:
+    """This machine: a loopback address or name, or the unspecified address (0.0.0.0, ::)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def origin_of(url: httpx.URL) -> str:
+    """`scheme://host:port` of a URL, as it would be typed (brackets around IPv6 included)."""
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+def sandbox_command(url: httpx.URL) -> str:
+    """The `bango-resale-sandbox` command that listens where `url` points."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    # The sandbox listens on 127.0.0.1 unless told otherwise, which `localhost` reaches too.
+    host = "" if url.host in ("127.0.0.1", "localhost") else f" --host {url.host}"
+    return f"bango-resale-sandbox{host} --port {port}"

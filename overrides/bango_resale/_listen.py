@@ -20,7 +20,13 @@ from urllib.parse import quote
 import httpx
 
 from . import _constants
-from ._errors import ApiError, ConnectError, MalformedResponseError, error_class_for
+from ._errors import (
+    ApiError,
+    MalformedResponseError,
+    TransportError,
+    error_class_for,
+    transport_error,
+)
 
 FEED_PATH = "/sandbox/notifications/feed"
 FEED_PAGE_SIZE = 100
@@ -136,11 +142,13 @@ class SandboxControls:
         try:
             response = self._http.request(method, path, **options)
         except httpx.HTTPError as error:
-            raise ConnectError(
-                f"{method} {url}: {type(error).__name__}: {error}",
+            raise transport_error(
+                error,
+                f"{method} {url}",
+                url,
                 request_identifier=None,
                 attempts=1,
-                url=url,
+                base_url_setting="the base URL",
             ) from error
         try:
             decoded: Any = response.json()
@@ -194,8 +202,9 @@ def _since(started: float) -> float:
 
 
 def is_transient(error: Exception) -> bool:
-    """A failure worth waiting out while listening: no answer, or a busy or failing sandbox."""
-    if isinstance(error, ConnectError):
+    """A failure worth waiting out while listening: no answer (a sandbox restarting refuses
+    connections for a moment), or a busy or failing sandbox."""
+    if isinstance(error, TransportError):
         return True
     return isinstance(error, ApiError) and error.http_status in TRANSIENT_STATUSES
 
@@ -220,7 +229,7 @@ def follow(
     while count is None or seen < count:
         try:
             page = controls.feed(after, entitlement_id)
-        except (ApiError, ConnectError) as error:
+        except (ApiError, TransportError) as error:
             if not is_transient(error):
                 raise
             on_transient(error)

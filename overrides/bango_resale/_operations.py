@@ -515,7 +515,8 @@ def _required_stamp(payload: Mapping[str, Any], key: str) -> datetime.datetime:
 
 
 # `Entitlement` has one field per field of the generated `EntitlementRecord`, under the same
-# name except these; tests/client/test_client_spec_coverage.py holds the two together.
+# name except these, plus `sent` (the object as sent); tests/client/test_client_spec_coverage.py
+# holds the two together.
 RENAMED_RECORD_FIELDS = {"entitlement_display_name": "display_name"}
 
 
@@ -550,6 +551,7 @@ def entitlement_from_payload(payload: Mapping[str, Any]) -> Entitlement:
         display_name=_optional_text(payload, "entitlementDisplayName"),
         notification_url=_optional_text(payload, "notificationUrl"),
         extension_data=extension,
+        sent=payload,
     )
 
 

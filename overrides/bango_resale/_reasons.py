@@ -109,7 +109,8 @@ class Reason:
 
     @classmethod
     def parse(cls, text: str) -> Reason:
-        """Read `CATEGORY/CODE`, `CATEGORY:CODE` or a Bango index (as used by the CLI)."""
+        """Read `CATEGORY/CODE`, `CATEGORY:CODE` (any case) or a Bango index such as `17`: the
+        one reading of reason text, for the client's `reason=` and the CLI's `--reason`."""
         text = text.strip()
         if text.isdigit():
             return cls.by_index(int(text))
@@ -122,7 +123,9 @@ class Reason:
         )
 
 
-ReasonLike = Reason | tuple[str, str] | int
+#: What the client's `reason=` takes: a `Reason`, a (category, code) pair, a Bango index, or
+#: the text `Reason.parse` reads (`"REVOKED/OTHER"`, `"17"`).
+ReasonLike = Reason | tuple[str, str] | int | str
 
 
 @functools.cache
@@ -166,6 +169,8 @@ def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
     """Turn what the caller passed into a table row, and warn when it fits `use` badly."""
     if isinstance(reason, Reason):
         resolved = Reason.of(reason.category, reason.code)
+    elif isinstance(reason, str):
+        resolved = Reason.parse(reason)
     elif isinstance(reason, int):
         resolved = Reason.by_index(reason)
     elif isinstance(reason, tuple) and len(reason) == 2:
@@ -173,7 +178,8 @@ def resolve_reason(reason: ReasonLike, use: ReasonUse) -> Reason:
     else:
         raise InvalidArgumentError(
             "reason",
-            f"got {reason!r}; pass a Reason, a (category, code) tuple or a Bango index",
+            f"got {reason!r}; pass a Reason, a (category, code) tuple, a Bango index or"
+            " 'CATEGORY/CODE' text",
         )
     if resolved.applied_by_platform:
         warnings.warn(

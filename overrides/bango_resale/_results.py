@@ -79,6 +79,10 @@ class Entitlement:
     display_name: str | None = None
     notification_url: str | None = None
     extension_data: Mapping[str, Any] = field(default_factory=dict)
+    #: The JSON object the record was read from, as the platform sent it (`None` for a record
+    #: built in code). For a single entitlement's answer that is the whole answer, envelope
+    #: included, since the record's fields sit beside `responseCode`.
+    sent: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -113,10 +117,18 @@ class Entitlement:
         return tuple(name for name in _OPERATIONS if self.allows(name))
 
     def to_json(self) -> dict[str, Any]:
-        """The record in the API's own field names (dates as ISO 8601 strings)."""
+        """The record in the API's own field names, dates as ISO 8601 strings: the very strings
+        the platform sent (`2026-12-06T00:37:21.456Z` stays so) for a record read from an
+        answer, unless the date was changed since."""
+        sent = self.sent or {}
 
-        def stamp(value: datetime.datetime | None) -> str | None:
-            return None if value is None else value.isoformat()
+        def stamp(value: datetime.datetime | None, key: str) -> str | None:
+            if value is None:
+                return None
+            text = sent.get(key)
+            if isinstance(text, str) and _same_instant(text, value):
+                return text
+            return value.isoformat()
 
         return {
             "entitlementId": self.entitlement_id,
@@ -125,18 +137,26 @@ class Entitlement:
             "merchantAccountKey": self.merchant_account_key,
             "productKey": self.product_key,
             "offerKey": self.offer_key,
-            "dateCreated": stamp(self.date_created),
-            "dateActivated": stamp(self.date_activated),
-            "dateEnded": stamp(self.date_ended),
-            "dateSuspended": stamp(self.date_suspended),
-            "dateResumed": stamp(self.date_resumed),
-            "dateLastUpdated": stamp(self.date_last_updated),
-            "dateExpiry": stamp(self.date_expiry),
+            "dateCreated": stamp(self.date_created, "dateCreated"),
+            "dateActivated": stamp(self.date_activated, "dateActivated"),
+            "dateEnded": stamp(self.date_ended, "dateEnded"),
+            "dateSuspended": stamp(self.date_suspended, "dateSuspended"),
+            "dateResumed": stamp(self.date_resumed, "dateResumed"),
+            "dateLastUpdated": stamp(self.date_last_updated, "dateLastUpdated"),
+            "dateExpiry": stamp(self.date_expiry, "dateExpiry"),
             "activationCode": self.activation_code,
             "entitlementDisplayName": self.display_name,
             "notificationUrl": self.notification_url,
             "extensionData": dict(self.extension_data),
         }
+
+
+def _same_instant(text: str, value: datetime.datetime) -> bool:
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return parsed == value and parsed.utcoffset() == value.utcoffset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,10 @@ from ._errors import (
     RESPONSE_CODE_ERRORS,
     ApiError,
     BangoResaleError,
-    ConfigurationError,
-    ConnectError,
-    RequestTimeoutError,
+    NothingListeningError,
     TransportError,
     UnknownClientActionError,
+    transport_error,
 )
 from ._retry_after import parse_retry_after
 
@@ -105,9 +104,13 @@ DEFAULT_RETRY_POLICY = RetryPolicy()
 
 
 def is_retryable(failure: BangoResaleError) -> bool:
-    """Connection errors, timeouts and the spec's transient answers; nothing else."""
+    """Connection errors, timeouts and the spec's transient answers; nothing else.
+
+    A refused connection to this machine is not retried: nothing listens there, and waiting
+    a few seconds will not start it (`NothingListeningError` says what will).
+    """
     if isinstance(failure, TransportError):
-        return True
+        return not isinstance(failure, NothingListeningError)
     if not isinstance(failure, ApiError) or isinstance(failure, UnknownClientActionError):
         return False
     if failure.response_code in transient_response_codes():
@@ -120,10 +123,13 @@ def is_retryable(failure: BangoResaleError) -> bool:
 class Attempts:
     """Bookkeeping for one call's attempts: counts, the time budget and the next wait."""
 
-    def __init__(self, policy: RetryPolicy, call: PreparedCall[Any], base_url: str) -> None:
+    def __init__(
+        self, policy: RetryPolicy, call: PreparedCall[Any], base_url: str, base_url_setting: str
+    ) -> None:
         self.policy = policy
         self.call = call
         self.url = f"{base_url}{call.url}"
+        self.base_url_setting = base_url_setting
         self.number = 0
         self.started = time.monotonic()
         self.waited = 0.0
@@ -158,16 +164,15 @@ class Attempts:
         return delay
 
     def transport_failure(self, exc: httpx.HTTPError) -> BangoResaleError:
-        rid = self.call.request_identifier
         # The URL is the first thing to check when nothing answers, so every message names it.
-        text = f"{self.call.operation}: {self.call.method} {self.url}: {type(exc).__name__}: {exc}"
-        if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(
-                text, request_identifier=rid, attempts=self.number, url=self.url
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return ConfigurationError(f"{text} (check the base URL)")
-        return ConnectError(text, request_identifier=rid, attempts=self.number, url=self.url)
+        return transport_error(
+            exc,
+            f"{self.call.operation}: {self.call.method} {self.url}",
+            self.url,
+            request_identifier=self.call.request_identifier,
+            attempts=self.number,
+            base_url_setting=self.base_url_setting,
+        )
 
     def stamp(self, failure: BangoResaleError) -> BangoResaleError:
         if isinstance(failure, ApiError | TransportError):

@@ -104,7 +104,7 @@ class ResaleClient(ClientBase):
         timeout: TimeoutLike,
         retry: RetryPolicy | None,
     ) -> T:
-        attempts = Attempts(retry or self.retry, call, self.base_url)
+        attempts = Attempts(retry or self.retry, call, self.base_url, self._base_url_setting)
         headers = self._headers_for(call, extra_headers)
         content = call.encoded_body()
         request_timeout = self._timeout_for(timeout)

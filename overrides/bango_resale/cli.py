@@ -17,7 +17,8 @@
 
 `--json` prints JSON on stdout (errors too); `--quiet` prints only entitlement ids. Connection
 settings come from `--base-url`, `--username`, `--password` or the `BANGO_RESALE_*` environment
-variables; with no base URL at all, requests go to Bango's production API.
+variables; with no base URL at all, requests go to Bango's production API. These flags, and the
+others every command takes, go before or after the command.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import httpx
 
 from . import _constants, _listen
 from ._base_client import resolve_settings
-from ._cli_output import Printer, Result, describe_error, print_reasons
+from ._cli_output import ANY_BASE_URL_SETTING, Printer, Result, describe_error, print_reasons
 from ._errors import (
     BangoResaleError,
     ConfigurationError,
@@ -48,7 +49,6 @@ from ._errors import (
 )
 from ._logging import logger as client_logger
 from ._operations import OMITTED
-from ._reasons import Reason
 from ._retry import RetryPolicy
 from ._sync_client import ResaleClient
 
@@ -81,16 +81,31 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common_options(*, after_command: bool) -> argparse.ArgumentParser:
+    """The flags every command takes, accepted before the command and after it.
+
+    argparse copies every value a subcommand's parser holds over the top level's, defaults
+    included, so after the command the flags default to SUPPRESS (a flag given before the
+    command keeps its value unless given again), and `--header` collects into a list of its
+    own that `parse_arguments` appends to the one given before.
+    """
+    unset: Any = argparse.SUPPRESS
+    common = argparse.ArgumentParser(
+        add_help=False, argument_default=unset if after_command else None
+    )
+    off = unset if after_command else False
     output = common.add_argument_group("output")
     output.add_argument(
-        "--json", action="store_true", help="print JSON on stdout (errors too, as JSON)"
+        "--json",
+        action="store_true",
+        default=off,
+        help="print JSON on stdout (errors too, as JSON)",
     )
     output.add_argument(
         "-q",
         "--quiet",
         action="store_true",
+        default=off,
         help="print only the entitlement id(s) (listen: the notification ids)",
     )
     connection = common.add_argument_group("connection")
@@ -111,13 +126,15 @@ def _common_options() -> argparse.ArgumentParser:
     connection.add_argument(
         "--no-retry",
         action="store_true",
+        default=off,
         help="fail on the first transient error instead of retrying up to 4 times",
     )
     request = common.add_argument_group("request")
     request.add_argument(
         "--header",
         action="append",
-        default=[],
+        dest="headers_after_command" if after_command else "header",
+        default=unset if after_command else [],
         metavar="NAME:VALUE",
         help="extra request header, e.g. X-Magic-Number:CANCEL_REQUEST_RETURNS_ACCEPTED",
     )
@@ -154,9 +171,10 @@ def _reason_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; `bango-resale COMMAND --help` describes each command."""
-    common = _common_options()
+    common = _common_options(after_command=True)
     parser = _Parser(
         prog="bango-resale",
+        parents=[_common_options(after_command=False)],
         description=textwrap.fill(
             "Manage Bango Resale entitlements from the shell. Without --base-url or "
             f"${_constants.ENV_BASE_URL}, commands talk to Bango production "
@@ -404,18 +422,16 @@ def _call(client: ResaleClient, args: argparse.Namespace) -> Result:
     if command == "update":
         return client.update(args.entitlement_id, **_update_changes(args), **options)
     if command == "suspend":
+        # The reason text goes to the client as typed: one reading of it (`Reason.parse`).
         return client.suspend(
-            args.entitlement_id,
-            Reason.parse(args.reason),
-            description=args.description,
-            **options,
+            args.entitlement_id, args.reason, description=args.description, **options
         )
     if command == "resume":
         return client.resume(args.entitlement_id, **options)
     if command in {"cancel", "revoke"}:
         return client.terminate(
             args.entitlement_id,
-            Reason.parse(args.reason),
+            args.reason,
             immediate=command == "revoke",
             description=args.description,
             custom_data=_json_object("--custom-data", args.custom_data),
@@ -467,6 +483,15 @@ def _connection(args: argparse.Namespace) -> tuple[str | None, str, str]:
         raise UsageError(f"reseller credentials are missing: give {' and '.join(missing)}")
     assert username is not None and password is not None
     return args.base_url, username, password
+
+
+def base_url_setting(args: argparse.Namespace) -> str:
+    """What the user set the base URL with, as they typed it; both when they set neither."""
+    if args.base_url:
+        return "--base-url"
+    if (os.environ.get(_constants.ENV_BASE_URL) or "").strip():
+        return f"${_constants.ENV_BASE_URL}"
+    return ANY_BASE_URL_SETTING
 
 
 def exit_status_for(error: BaseException) -> int:
@@ -521,9 +546,10 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     printer = Printer(out, err, as_json="--json" in arguments, quiet=False)
     command: str | None = None
     try:
-        args = build_parser().parse_args(arguments)
+        args = parse_arguments(arguments)
         command = args.command
         printer.quiet = args.quiet
+        printer.base_url_setting = base_url_setting(args)
         if args.json and args.quiet:
             raise UsageError("--json and --quiet cannot be used together")
         with _shell_notices(printer):
@@ -543,16 +569,23 @@ def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def parse_arguments(arguments: Sequence[str]) -> argparse.Namespace:
+    """The command line read, flags given before the command merged with those after it."""
+    args = build_parser().parse_args(arguments)
+    args.header = [*args.header, *getattr(args, "headers_after_command", [])]
+    return args
+
+
 SANDBOX_COMMANDS = frozenset({"listen", "redeliver"})
 
 
 def _sandbox_command(
     args: argparse.Namespace, printer: Printer, base_url: str | None, username: str, password: str
 ) -> int:
-    url, authorization = resolve_settings(base_url, username, password)
+    settings = resolve_settings(base_url, username, password)
     timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
     controls = _listen.SandboxControls(
-        url, authorization, timeout=timeout, headers=_headers(args.header)
+        settings.base_url, settings.authorization, timeout=timeout, headers=_headers(args.header)
     )
     try:
         if args.command == "redeliver":
@@ -577,9 +610,10 @@ def _listen_command(
     def on_ready(cursor: int) -> None:
         target = f", forwarding to {forward_to}" if forward_to else ""
         only = f" of entitlement {args.entitlement}" if args.entitlement else ""
-        printer.err.write(
+        printer.line(
             f"Ready: following the notifications{only} sent by {controls.base_url}{target}"
-            f" (from cursor {cursor}; Ctrl-C to stop)\n"
+            f" (from cursor {cursor}; Ctrl-C to stop)",
+            to_err=True,
         )
         printer.err.flush()
 
@@ -597,11 +631,11 @@ def _listen_command(
             on_entry=on_entry,
             on_ready=on_ready,
             on_transient=lambda error: printer.warning(
-                f"{describe_error(error, 'listen')}; trying again"
+                f"{describe_error(error, 'listen', printer.base_url_setting)}; trying again"
             ),
         )
     except KeyboardInterrupt:
-        printer.err.write("stopped\n")
+        printer.line("stopped", to_err=True)
     return EXIT_OK
 
 

@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         listener = _listen(args.host, args.port)
     except OSError as error:
+        # Named as the user gives the port: `make sandbox` sets PORT=, and says so.
+        port_option = os.environ.get("BANGO_SANDBOX_PORT_OPTION") or "--port"
         print(
             f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}"
-            " (pick another --port)",
+            f" (pick another {port_option})",
             file=sys.stderr,
         )
         return 2

@@ -1,13 +1,15 @@
-"""Helpers shared by the client tests (a scripted transport and canned bodies)."""
+"""Helpers shared by the client tests (a scripted transport, canned bodies, the CLI in-process)."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from bango_resale.cli import main
 from bango_resale.testing import sample_entitlement
 
 
@@ -47,3 +49,10 @@ class Script:
 
     def body(self, index: int = -1) -> Any:
         return json.loads(self.requests[index].content)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """`bango-resale ARGV...` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()

@@ -1,8 +1,10 @@
-"""The client's unit-test fixtures: a scripted in-memory transport and recorded retry waits.
-The real sandbox (`sandbox`, `live`) comes from tests/conftest.py."""
+"""The client's unit-test fixtures: a scripted in-memory transport, recorded retry waits and a
+loopback port that refuses connections. The real sandbox (`sandbox`, `live`) comes from
+tests/conftest.py."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -37,3 +39,16 @@ def client(script: Script, sleeps: list[float]) -> Iterator[ResaleClient]:
         "http://bango.test", "user", "secret", transport=httpx.MockTransport(script)
     ) as c:
         yield c
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for the whole test.
+
+    The socket is bound and never listens, so the kernel answers a connection with a reset
+    (refused), and while the test holds it no other process can take the port: a port bound,
+    read and closed again would be free for anyone to start listening on meanwhile.
+    """
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])

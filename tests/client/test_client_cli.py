@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import socket
 
 import pytest
+from client_helpers import run_cli as run
 
 from bango_resale import DEFAULT_BASE_URL, Reason, ResaleClient
-from bango_resale.cli import build_parser, main
+from bango_resale.cli import build_parser
 from bango_resale_sandbox.testing import SandboxThread
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_reasons_table_lists_every_row() -> None:
@@ -159,7 +154,9 @@ def test_not_found_is_reported_readably(connection: str) -> None:
     assert err.startswith("error: get: the platform answered HTTP 404 NOT_FOUND")
 
 
-def test_json_errors_go_to_stdout_for_every_kind_of_failure(connection: str) -> None:
+def test_json_errors_go_to_stdout_for_every_kind_of_failure(
+    connection: str, refusing_port: int
+) -> None:
     code, out, err = run("get", "missing-entitlement", "--json")
     assert (code, err) == (1, "")
     assert json.loads(out)["error"] == "NotFoundError"
@@ -168,10 +165,11 @@ def test_json_errors_go_to_stdout_for_every_kind_of_failure(connection: str) -> 
     assert (code, err) == (2, "")
     assert "ENTITLEMENT_ID" in json.loads(out)["message"]
 
-    code, out, err = run("get", "x", "--json", "--no-retry", "--base-url", "http://127.0.0.1:9")
+    url = f"http://127.0.0.1:{refusing_port}"
+    code, out, err = run("get", "x", "--json", "--base-url", url)
     document = json.loads(out)
     assert code == 3 and document["exitStatus"] == 3
-    assert document["url"] == "http://127.0.0.1:9/v1/entitlement/x"
+    assert document["url"] == f"{url}/v1/entitlement/x"
 
 
 def test_usage_errors_name_the_flag(connection: str) -> None:
@@ -231,23 +229,27 @@ def test_suspend_and_resume_errors_name_the_command_not_the_operation(connection
     assert "updateEntitlement" not in err
 
 
-def test_an_unreachable_url_is_named_and_the_retries_are_shown(
+def test_a_silent_address_is_named_and_the_retries_are_shown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BANGO_RESALE_USERNAME", "demo")
     monkeypatch.setenv("BANGO_RESALE_PASSWORD", "demo-secret")
     monkeypatch.setattr("bango_resale._retry.sleep", lambda seconds: None)
-    code, out, err = run("echo", "--base-url", "http://127.0.0.1:9")
-    lines = err.splitlines()
-    assert code == 3 and out == ""
-    assert len(lines) == 4, err  # three retry notes, then the error
-    assert all(
-        line.startswith("warning: echo http://127.0.0.1:9/v1/echo/ping") for line in lines[:3]
-    )
-    assert lines[-1].startswith("error: echo: no answer from http://127.0.0.1:9/v1/echo/ping")
+    # Listening but never answering: each attempt times out, and timeouts are retried.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        code, out, err = run("echo", "--base-url", url, "--timeout", "0.2")
+        lines = err.splitlines()
+        assert code == 3 and out == ""
+        assert len(lines) == 4, err  # three retry notes, then the error
+        assert all(line.startswith(f"warning: echo {url}/v1/echo/ping") for line in lines[:3])
+        assert lines[-1].startswith(f"error: echo: no answer from {url}/v1/echo/ping")
+        assert lines[-1].endswith("(check --base-url)")
 
-    code, _, err = run("echo", "--base-url", "http://127.0.0.1:9", "--no-retry")
-    assert code == 3 and len(err.splitlines()) == 1
+        code, _, err = run("echo", "--base-url", url, "--timeout", "0.2", "--no-retry")
+        assert code == 3 and len(err.splitlines()) == 1
 
 
 def test_help_describes_every_command_and_the_default_url() -> None:

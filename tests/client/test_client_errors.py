@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -217,3 +218,137 @@ def test_error_headers_are_case_insensitive(client: ResaleClient, script: Script
     assert headers["Retry-After"] == headers["retry-after"] == "3600"
     assert headers["X-RequestIdentifier"] == "rid-9"
     assert caught.value.retry_after == 3600.0
+
+
+# --- Where to connect, and what to do when nothing answers ----------------------------------
+
+
+def test_a_refused_loopback_connection_fails_at_once_and_says_how_to_start_the_sandbox(
+    refusing_port: int, sleeps: list[float]
+) -> None:
+    with (
+        ResaleClient(f"http://127.0.0.1:{refusing_port}", "demo", "demo-secret") as client,
+        pytest.raises(br.NothingListeningError) as caught,
+    ):
+        client.echo()
+    error = caught.value
+    assert isinstance(error, br.ConnectError)
+    assert (error.attempts, sleeps) == (1, [])
+    assert error.start_command == f"bango-resale-sandbox --port {refusing_port}"
+    message = str(error)
+    assert f"`bango-resale-sandbox --port {refusing_port}`" in message
+    assert "base_url" in message and "BANGO_RESALE_BASE_URL" not in message
+
+
+def test_the_async_client_fails_as_fast_and_names_the_variable_it_read(
+    refusing_port: int, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BANGO_RESALE_BASE_URL", f"http://localhost:{refusing_port}")
+
+    async def echo() -> None:
+        async with br.AsyncResaleClient(username="demo", password="demo-secret") as client:
+            await client.echo()
+
+    with pytest.raises(br.NothingListeningError) as caught:
+        asyncio.run(echo())
+    assert (caught.value.attempts, sleeps) == (1, [])
+    assert "BANGO_RESALE_BASE_URL" in str(caught.value)
+    assert "base_url" not in str(caught.value)
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    # How httpx reports a refused connection: its ConnectError, caused by the OS's refusal.
+    raise httpx.ConnectError("[Errno 111] Connection refused") from ConnectionRefusedError(
+        111, "Connection refused"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "command"),
+    [
+        ("http://127.0.0.1:8000", "bango-resale-sandbox --port 8000"),
+        ("http://localhost:8001", "bango-resale-sandbox --port 8001"),
+        ("http://127.0.0.2:9000/", "bango-resale-sandbox --host 127.0.0.2 --port 9000"),
+        ("http://[::1]:8002", "bango-resale-sandbox --host ::1 --port 8002"),
+        ("http://127.0.0.1", "bango-resale-sandbox --port 80"),
+    ],
+)
+def test_every_loopback_form_counts_as_local(
+    base_url: str, command: str, sleeps: list[float]
+) -> None:
+    with (
+        ResaleClient(base_url, "u", "p", transport=httpx.MockTransport(_refused)) as client,
+        pytest.raises(br.NothingListeningError) as caught,
+    ):
+        client.get("ent-1")
+    assert caught.value.start_command == command
+    assert sleeps == []
+
+
+def test_a_refused_remote_connection_keeps_its_retries(sleeps: list[float]) -> None:
+    with (
+        ResaleClient(
+            "https://resale.example", "u", "p", transport=httpx.MockTransport(_refused)
+        ) as client,
+        pytest.raises(br.ConnectError) as caught,
+    ):
+        client.get("ent-1")
+    assert not isinstance(caught.value, br.NothingListeningError)
+    assert caught.value.attempts == br.DEFAULT_RETRY_POLICY.max_attempts
+    assert len(sleeps) == br.DEFAULT_RETRY_POLICY.max_attempts - 1
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("localhost:8000", "http://localhost:8000"),
+        ("resale.api.bango.net", "https://resale.api.bango.net"),
+    ],
+)
+def test_a_base_url_without_a_scheme_is_refused_up_front_with_the_likely_fix(
+    given: str, suggested: str
+) -> None:
+    with pytest.raises(br.InvalidBaseUrlError) as caught:
+        ResaleClient(given, "u", "p")
+    error = caught.value
+    assert isinstance(error, br.ConfigurationError)
+    assert error.setting == "base_url"
+    assert str(error) == (
+        f"base_url: {given!r} is not an http:// or https:// URL; did you mean {suggested!r}?"
+    )
+
+
+def test_a_bad_base_url_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BANGO_RESALE_BASE_URL", "ftp://files.example")
+    with pytest.raises(br.InvalidBaseUrlError) as caught:
+        ResaleClient(username="u", password="p")
+    assert caught.value.setting == "BANGO_RESALE_BASE_URL"
+    assert str(caught.value) == (
+        "BANGO_RESALE_BASE_URL: 'ftp://files.example' is not an http:// or https:// URL"
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "named", "not_named"),
+    [
+        ("user", None, ("password=", "BANGO_RESALE_PASSWORD"), ("username", "USERNAME")),
+        (None, "secret", ("username=", "BANGO_RESALE_USERNAME"), ("password", "PASSWORD")),
+    ],
+)
+def test_missing_credentials_name_only_what_is_missing(
+    username: str | None,
+    password: str | None,
+    named: tuple[str, ...],
+    not_named: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BANGO_RESALE_USERNAME", raising=False)
+    monkeypatch.delenv("BANGO_RESALE_PASSWORD", raising=False)
+    with pytest.raises(br.ConfigurationError) as caught:
+        ResaleClient("http://bango.test", username, password)
+    message = str(caught.value)
+    assert all(word in message for word in named), message
+    assert not any(word in message for word in not_named), message

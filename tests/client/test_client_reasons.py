@@ -78,9 +78,33 @@ def test_invalid_pair_sends_nothing(client: ResaleClient, script: Script) -> Non
     script.then(200, envelope("OK", **record()))
     with pytest.raises(br.InvalidReasonError):
         client.cancel("ent-1", ("CUSTOMER_CANCELLED", "FRAUD"))
-    with pytest.raises(br.InvalidArgumentError):
-        client.revoke("ent-1", "REVOKED/OTHER")  # type: ignore[arg-type]
+    with pytest.raises(br.InvalidReasonError):
+        client.revoke("ent-1", "REVOKED/FRAUD")
+    with pytest.raises(br.InvalidArgumentError, match="CATEGORY/CODE"):
+        client.suspend("ent-1", "fraud")
     assert script.requests == []
+
+
+@pytest.mark.parametrize(
+    ("given", "pair"),
+    [
+        ("REVOKED/OTHER", ("REVOKED", "OTHER")),
+        ("customer_cancelled:not_renewed", ("CUSTOMER_CANCELLED", "NOT_RENEWED")),
+        (" ACTIVATION_ROLLBACK/FRAUD_CHECK ", ("ACTIVATION_ROLLBACK", "FRAUD_CHECK")),
+        ("17", ("REVOKED", "OTHER")),
+    ],
+)
+def test_a_reason_may_be_given_as_the_text_the_cli_takes(
+    given: str, pair: tuple[str, str], client: ResaleClient, script: Script
+) -> None:
+    script.then(200, envelope("OK", **record()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", br.ReasonWarning)
+        client.revoke("ent-1", given)
+        client.suspend("ent-1", given)
+    revoke, suspend = script.body(0), script.body(1)
+    assert (revoke["cancelReasonCategory"], revoke["cancelReasonCode"]) == pair
+    assert (suspend["reasonCategory"], suspend["reasonCode"]) == pair
 
 
 def test_suspend_preferred_reason_warns_on_cancel_but_not_on_suspend(

@@ -77,7 +77,7 @@ def test_each_deliberate_fault_is_reported(fault: str, tmp_path: Path) -> None:
 
     assert not result.passed
     # The short budget is not held against the service: link coverage is not judged.
-    assert not any("link coverage" in problem for problem in result.problems), result.problems
+    assert not any("link coverage" in problem.text for problem in result.problems), result.problems
     expected = EXPECTED_FINDINGS[fault]
     assert any(expected in finding for finding in result.findings()), sorted(result.findings())
     if fault in FOUND_BY_SCENARIOS:
@@ -108,7 +108,7 @@ def test_wrong_credentials_fail_the_run(
     assert partner.exit_code != 0
     assert partner.warnings["missing_auth"]
     (problem,) = result.problems
-    assert problem.startswith("credentials refused: check --user and --password")
+    assert problem.text.startswith("credentials refused: check --user and --password")
 
 
 def test_the_printed_replay_command_reproduces_the_failure(
@@ -125,7 +125,12 @@ def test_the_printed_replay_command_reproduces_the_failure(
             echo=False,
         )
     )
-    (command,) = [p.split("then run: ")[1] for p in result.problems if "then run: " in p]
+    (command,) = {
+        hint.split("then run: ")[1]
+        for problem in result.problems
+        for hint in problem.hints
+        if "then run: " in hint
+    }
     case_id = next(
         case for operation, case in result.runs[0].replay_ids if operation == "POST /v1/entitlement"
     )

@@ -31,7 +31,7 @@ def _partner(**changes: object) -> SchemathesisRun:
 
 
 def _problems(run: SchemathesisRun) -> list[str]:
-    return _verdict(SuiteOptions(), SuiteResult(runs=[run], stateful_creates=1))
+    return [p.text for p in _verdict(SuiteOptions(), SuiteResult(runs=[run], stateful_creates=1))]
 
 
 def test_low_link_coverage_gives_the_measured_figure() -> None:
@@ -48,11 +48,11 @@ def test_failures_point_to_their_curl_reproducers() -> None:
         failures=[FailureGroup("ST101", "Server error", 2, ("POST /v1/entitlement",))],
     )
 
-    problems = _problems(failing)
+    (problem,) = _verdict(SuiteOptions(), SuiteResult(runs=[failing], stateful_creates=1))
 
-    assert problems[0] == "partner: ST101 Server error x2 (POST /v1/entitlement)"
-    assert "reports/schemathesis/partner.junit.xml" in problems[1]
-    assert "curl" in problems[1]
+    assert problem.text == "partner: ST101 Server error x2 (POST /v1/entitlement)"
+    (hint,) = problem.hints
+    assert "reports/schemathesis/partner.junit.xml" in hint and "curl" in hint
 
 
 def _judged(run: SchemathesisRun, options: SuiteOptions | None = None) -> SuiteResult:
@@ -73,7 +73,7 @@ def test_refused_credentials_give_one_problem_in_our_flag_names() -> None:
     result.problems = _verdict(options, result)
     result.warnings = _warnings(options, result)
 
-    (problem,) = result.problems
+    (problem,) = [p.text for p in result.problems]
     assert "--user" in problem and "--password" in problem and "--auth" not in problem
     assert "schemathesis exited" not in problem
     assert result.warnings == ["scenarios: 80 misses not listed: every request was refused (401)"]
@@ -100,7 +100,7 @@ def test_link_coverage_is_judged_against_the_time_budget() -> None:
     low = _partner(links=LinkCoverage(covered=7, selected=21, total=21))
     short = SuiteOptions(max_time=6)
 
-    assert "7/21" in _judged(low).problems[0]
+    assert "7/21" in _judged(low).problems[0].text
     result = _judged(low, short)
     assert result.problems == []
     assert result.warnings == [
@@ -115,10 +115,52 @@ def test_failures_print_a_replay_command_that_names_everything_it_needs() -> Non
         failures=[FailureGroup("ST108", "Response violates schema", 1, ("POST /v1/entitlement",))],
         replay_ids=[("POST /v1/entitlement", "Lw5Imr")],
     )
-    problems = _judged(failing, SuiteOptions(faults=("extra_field",))).problems
+    (problem,) = _judged(failing, SuiteOptions(faults=("extra_field",))).problems
 
-    replay = next(p for p in problems if "--config-file" in p)
+    replay = next(hint for hint in problem.hints if "--config-file" in hint)
     assert "bango-resale-sandbox --port 8000 --db replay.sqlite3 --fault extra_field" in replay
     assert "BANGO_CONTRACT_USER=demo BANGO_CONTRACT_PASSWORD=demo-secret" in replay
     assert "replay ID --url http://127.0.0.1:8000" in replay
-    assert any("Lw5Imr (POST /v1/entitlement)" in p for p in problems)
+    assert "replay IDs: Lw5Imr (POST /v1/entitlement)" in problem.hints
+
+
+def test_the_summary_counts_failures_and_lists_each_ones_replay_hints_under_it() -> None:
+    failing = _partner(
+        exit_code=1,
+        failures=[
+            FailureGroup("ST108", "Response violates schema", 1, ("POST /v1/entitlement",)),
+            FailureGroup("ST101", "Server error", 2, ("GET /v1/echo/{echoRequestId}",)),
+        ],
+        replay_ids=[
+            ("GET /v1/echo/{echoRequestId}", "Echo01"),
+            ("POST /v1/entitlement", "Lw5Imr"),
+            ("PATCH /v1/entitlement", "Orphan"),  # named by no group: listed, not lost
+        ],
+    )
+    result = _judged(failing)
+
+    summary = format_summary(SuiteOptions(), result).splitlines()
+
+    start = summary.index("FAILED: 2 failures")
+    verdict = summary[start + 1 :]
+    assert verdict[0] == "  - partner: ST108 Response violates schema x1 (POST /v1/entitlement)"
+    assert (
+        verdict[1]
+        == "      replay IDs: Lw5Imr (POST /v1/entitlement), Orphan (PATCH /v1/entitlement)"
+    )
+    assert verdict[2].startswith("      to replay a failure, start a sandbox like the suite's")
+    assert verdict[3].startswith("      a curl command per failure is in")
+    assert verdict[4:] == [
+        "  - partner: ST101 Server error x2 (GET /v1/echo/{echoRequestId})",
+        "      replay IDs: Echo01 (GET /v1/echo/{echoRequestId})",
+    ]
+
+
+def test_one_failure_is_one_failure() -> None:
+    failing = _partner(
+        exit_code=1,
+        failures=[FailureGroup("ST101", "Server error", 1, ("POST /v1/entitlement",))],
+        replay_ids=[("POST /v1/entitlement", "Lw5Imr")],
+    )
+    summary = format_summary(SuiteOptions(), _judged(failing))
+    assert "FAILED: 1 failure\n" in summary
