@@ -1,7 +1,8 @@
 """The partner spec's change gate (`make spec-diff`) and release verb (`make spec-release`).
 
 `check` compares spec/bango-resale.openapi.yaml with the last released version kept in
-spec/released/<version>.openapi.yaml, in two parts:
+spec/released/<version>.openapi.yaml (or, with `--base`, any earlier one: a partner on 1.0.0
+asks `make spec-diff BASE=1.0.0` what changed since theirs), in two parts:
 
 * the OpenAPI shapes, through the pinned Redocly CLI's `diff` with its `diff-recommended` rules
   (redocly.yaml), which rates every change as a major, minor or patch bump. Both documents go
@@ -80,6 +81,30 @@ def load(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=loader)
     return document
+
+
+class BaselineError(ValueError):
+    """`--base` names neither a file nor a released version."""
+
+
+def baseline(value: str | None, directory: Path = RELEASED) -> Path:
+    """The spec to compare with: `value` as a file (`spec/released/1.0.0.openapi.yaml`) or as
+    a released version (`1.0.0`); the latest release when None."""
+    if value is None:
+        return latest_release(directory)
+    if Path(value).is_file():
+        return Path(value)
+    released = directory / f"{value}.openapi.yaml"
+    if re.fullmatch(r"\d+\.\d+\.\d+", value) and released.is_file():
+        return released
+    versions = sorted(
+        (p.name.removesuffix(".openapi.yaml") for p in directory.glob("*.openapi.yaml")),
+        key=_version,
+    )
+    raise BaselineError(
+        f"--base: {value!r} is neither a spec file nor a released version"
+        f" (released: {', '.join(versions) or 'none'})"
+    )
 
 
 def latest_release(directory: Path = RELEASED) -> Path:
@@ -580,7 +605,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="compare the spec with the last release")
-    check.add_argument("--base", type=Path, help="baseline (default: the latest release)")
+    check.add_argument(
+        "--base",
+        help="the spec to compare with: a file, or a version in spec/released"
+        " (default: the latest release)",
+    )
     check.add_argument("--revision", type=Path, default=SPEC)
     check.add_argument("--changelog", type=Path, default=CHANGELOG)
     check.add_argument("--output", type=Path, help="also write the report to this file")
@@ -590,7 +619,12 @@ def main(argv: list[str] | None = None) -> int:
         target = release()
         print(f"released {target.relative_to(ROOT)}")
         return 0
-    verdict = judge(args.base or latest_release(), args.revision, args.changelog)
+    try:
+        base = baseline(args.base)
+    except BaselineError as error:
+        print(error, file=sys.stderr)
+        return 2
+    verdict = judge(base, args.revision, args.changelog)
     text = report(verdict)
     print(text, end="")
     if args.output:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -378,3 +379,39 @@ def test_a_recursive_schema_is_inlined_down_to_where_it_repeats() -> None:
     assert origins[place] == "#/components/schemas/Node"
     # Node is reported where it is used; Unused, used nowhere, stays where it is.
     assert inlined["components"]["schemas"] == {"Unused": {"type": "string"}}
+
+
+# -- comparing with an earlier release -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", ["spec/released/1.0.0.openapi.yaml", "1.0.0"])
+def test_make_spec_diff_compares_with_the_release_given_as_base(repo_root: Path, base: str) -> None:
+    # -o: treat the install stamps as up to date; this test must never reinstall.
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "node_modules/.installed",
+            "spec-diff",
+            f"BASE={base}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    current = spec_diff.load(spec_diff.SPEC)["info"]["version"]
+    assert result.stdout.startswith(f"# Partner spec changes: 1.0.0 -> {current}\n"), (
+        result.stdout[:300] + result.stderr[-2000:]
+    )
+
+
+def test_a_base_that_is_no_release_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert spec_diff.main(["check", "--base", "0.9.0"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("--base: '0.9.0' is neither a spec file nor a released version")
+    assert "1.0.0" in error
