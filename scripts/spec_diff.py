@@ -132,7 +132,7 @@ def redocly_changes(base: Path, revision: Path) -> list[Change]:
     with tempfile.TemporaryDirectory(prefix="spec-diff-") as folder:
         inlined = []
         for name, path in (("base", base), ("revision", revision)):
-            document, origins = inline_refs(load(path))
+            document, origins = inline_refs(load(path), path.resolve().parent)
             # JSON: it has no aliases, which would make a node used twice one node again.
             target = Path(folder) / f"{name}.openapi.json"
             target.write_text(json.dumps(document), "utf-8")
@@ -184,16 +184,19 @@ _REFERENCED_KINDS = frozenset(
 )
 
 
-def inline_refs(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def inline_refs(
+    document: Mapping[str, Any], folder: Path | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A copy of `document` with each local `$ref` replaced by a copy of what it points at.
 
     Returns the copy and, for every place a reference was inlined, the JSON pointer of that
     place -> the component it came from (for the change report). Keywords beside a `$ref`
     (a `description` that overrides the target's) are kept over the target's. A reference to
     a component already being inlined on the way down (a recursive schema) stays a `$ref`,
-    as does one into another file. Components that were inlined somewhere are then left out
-    of `components`: their changes are reported where they are used; components nothing
-    references stay, so their changes are still seen.
+    as does one into another file (made absolute against `folder`, the document's own, so
+    that the copy may be written anywhere). Components that were inlined somewhere are then
+    left out of `components`: their changes are reported where they are used; components
+    nothing references stay, so their changes are still seen.
     """
     origins: dict[str, str] = {}
     inlined: set[str] = set()
@@ -212,6 +215,9 @@ def inline_refs(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
                 siblings = {key: value for key, value in node.items() if key != "$ref"}
                 merged = {**target, **siblings} if isinstance(target, Mapping) else target
                 return walk(merged, pointer, (*within, reference))
+        if isinstance(reference, str) and folder is not None and _is_relative_file(reference):
+            file, hash_, fragment = reference.partition("#")
+            node = {**node, "$ref": f"{(folder / file).resolve()}{hash_}{fragment}"}
         return {
             key: walk(value, f"{pointer}/{_escape(str(key))}", within)
             for key, value in node.items()
@@ -226,6 +232,11 @@ def inline_refs(document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
                     if f"#/components/{kind}/{_escape(name)}" in inlined:
                         del entries[name]
     return copy, origins
+
+
+def _is_relative_file(reference: str) -> bool:
+    file = reference.partition("#")[0]
+    return bool(file) and "://" not in file and not Path(file).is_absolute()
 
 
 def _pointed(document: Mapping[str, Any], reference: str) -> Any:

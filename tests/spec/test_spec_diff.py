@@ -381,6 +381,14 @@ def test_a_recursive_schema_is_inlined_down_to_where_it_repeats() -> None:
     assert inlined["components"]["schemas"] == {"Unused": {"type": "string"}}
 
 
+def test_a_reference_into_another_file_stays_and_is_made_absolute(tmp_path: Path) -> None:
+    document: Document = {"paths": {"/x": {"get": {"responses": {"200": {"$ref": "r.yaml#/Ok"}}}}}}
+    inlined, origins = spec_diff.inline_refs(document, tmp_path)
+    reference = inlined["paths"]["/x"]["get"]["responses"]["200"]["$ref"]
+    assert reference == f"{tmp_path.resolve() / 'r.yaml'}#/Ok"
+    assert origins == {}
+
+
 # -- comparing with an earlier release -----------------------------------------------------------
 
 
