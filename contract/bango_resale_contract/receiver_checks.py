@@ -318,7 +318,7 @@ class _Credentials:
 # -- the checks -------------------------------------------------------------------------------
 
 
-class Expect(enum.Enum):
+class _Expect(enum.Enum):
     """The answers a check accepts."""
 
     ACKNOWLEDGED = "a 2xx"
@@ -326,9 +326,9 @@ class Expect(enum.Enum):
     REJECTED = "a 4xx"
 
     def met_by(self, status: int) -> bool:
-        if self is Expect.ACKNOWLEDGED:
+        if self is _Expect.ACKNOWLEDGED:
             return 200 <= status < 300
-        if self is Expect.REFUSED:
+        if self is _Expect.REFUSED:
             return status in (401, 403)
         return 400 <= status < 500
 
@@ -348,7 +348,7 @@ class _Delivery:
 class _Check:
     name: str
     sends: str
-    expect: Expect
+    expect: _Expect
     rule: str
     deliveries: tuple[_Delivery, ...]
     # A notification as the platform sends it: its answer time counts for answers-in-time.
@@ -384,7 +384,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
             f"notification[{n.notification_type}/{n.status}]",
             f"the {n.notification_type} notification of an entitlement now {n.status}"
             f" (status machine row {n.row})",
-            Expect.ACKNOWLEDGED,
+            _Expect.ACKNOWLEDGED,
             _REDELIVERY,
             (send(n.body),),
             timed=True,
@@ -401,7 +401,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
         _Check(
             "repeat",
             "one notification twice, with the same notificationId",
-            Expect.ACKNOWLEDGED,
+            _Expect.ACKNOWLEDGED,
             "delivery is at least once: a repeat of a notification already handled is"
             " acknowledged again, without doing it twice",
             (send(repeated, label="the first delivery"), send(repeated, label="the repeat")),
@@ -410,7 +410,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
         _Check(
             "unknown-notification-type",
             f"a notification of a type Bango may add ({new_type})",
-            Expect.ACKNOWLEDGED,
+            _Expect.ACKNOWLEDGED,
             "new notification types may appear: acknowledge one you do not know (and read the"
             f" record if you need it); {_REDELIVERY}",
             (send(_fresh(first, notificationType=new_type)),),
@@ -420,7 +420,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
             "unknown-status",
             f"a {unchanged['notificationType']} notification with a status Bango may add"
             f" ({new_status})",
-            Expect.ACKNOWLEDGED,
+            _Expect.ACKNOWLEDGED,
             f"new statuses may appear: acknowledge the notification; {_REDELIVERY}",
             (send(_fresh(unchanged, status=new_status)),),
             timed=True,
@@ -428,7 +428,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
         _Check(
             "extra-fields",
             f"a notification with fields Bango may add ({', '.join(extra)})",
-            Expect.ACKNOWLEDGED,
+            _Expect.ACKNOWLEDGED,
             f"new fields may appear in the record and the notification; {_REDELIVERY}",
             (send(_fresh(first, **extra)),),
             timed=True,
@@ -436,14 +436,14 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
         _Check(
             "no-credentials",
             "a notification without credentials",
-            Expect.REFUSED,
+            _Expect.REFUSED,
             _FORGERY,
             (send(_fresh(first), "none"),),
         ),
         _Check(
             "wrong-credentials",
             f"a notification whose {credentials.label} is not the configured one",
-            Expect.REFUSED,
+            _Expect.REFUSED,
             _FORGERY,
             (send(_fresh(first), "wrong"),),
         ),
@@ -451,7 +451,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
             "malformed-credentials",
             "a notification whose credentials are malformed"
             f" ({credentials.headers('malformed')[0][1].decode('latin-1')!r})",
-            Expect.REJECTED,
+            _Expect.REJECTED,
             "credentials that cannot even be read are refused (401), never a crash",
             (send(_fresh(first), "malformed"),),
         ),
@@ -473,7 +473,7 @@ def _plan(url: str, credentials: _Credentials) -> tuple[_Check, ...]:
         ),
     }
     checks += [
-        _Check(name, sends, Expect.REJECTED, _NOT_A_NOTIFICATION, (send(body),))
+        _Check(name, sends, _Expect.REJECTED, _NOT_A_NOTIFICATION, (send(body),))
         for name, (sends, body) in bodies.items()
     ]
     return tuple(checks)
@@ -901,7 +901,11 @@ def main(argv: Sequence[str]) -> int:
     def show(result: CheckResult) -> None:
         print("\n".join(result.lines()), flush=True)
 
-    print(f"{prog}: sending {arguments.url} what the platform would", flush=True)
+    print(
+        f"{prog}: sending {arguments.url} what the platform would; it waits"
+        f" {platform_delivery_timeout():g} s for each answer",
+        flush=True,
+    )
     verdict = check_receiver(
         arguments.url,
         basic=basic,

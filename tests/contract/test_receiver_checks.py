@@ -201,6 +201,9 @@ def test_every_notification_type_is_sent_for_each_status_the_machine_sends_it_in
     }
     sent = platform_notifications("https://reseller.example/hooks")
     assert {(n.notification_type, n.status) for n in sent} == expected
+    # The statuses whose dates the records get right are the spec's.
+    dated = {receiver_checks.PENDING, receiver_checks.ACTIVE, receiver_checks.SUSPENDED}
+    assert dated | {receiver_checks.ACTIVE_ENDING} <= set(spec.entitlement_statuses())
     assert {n.notification_type for n in sent} == set(spec.notification_types())
     assert len({n.body["notificationId"] for n in sent}) == len(sent)
     assert len({n.body["entitlementId"] for n in sent}) == len(sent)
@@ -273,9 +276,10 @@ def test_each_classic_bug_is_caught_by_its_named_check(
 def test_a_receiver_slower_than_the_platform_waits_fails_answers_in_time(
     asgi_server: Callable[[Any], str],
 ) -> None:
-    limit = 1.0
+    # Generous, so that on a loaded machine only the slow answers pass the limit.
+    limit = 2.0
     receiver = SlowToEnd(**CREDENTIALS["bearer"])
-    receiver.delay = 2 * limit
+    receiver.delay = limit + 2
     url = asgi_server(receiver) + PATH
     verdict = check_receiver(url, delivery_timeout=limit, **CREDENTIALS["bearer"])
     assert failed(verdict) == {
@@ -284,7 +288,7 @@ def test_a_receiver_slower_than_the_platform_waits_fails_answers_in_time(
         "notification[TERMINATION_SUCCESS/REVOKED]",
     }, verdict.text()
     timing = verdict.results[-1]
-    assert timing.problem is not None and "nothing within 1 s" in timing.problem
+    assert timing.problem is not None and "nothing within 2 s" in timing.problem
     assert timing.reproduce is not None and "%{time_total}" in timing.reproduce
 
 
