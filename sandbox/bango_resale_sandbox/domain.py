@@ -5,8 +5,9 @@ notifications it sends are a status machine: the partner spec's (`x-status-machi
 changed copy a test hands the sandbox. `Lifecycle` executes the machine it is given and takes
 from it which statuses are live and which are terminal. What stays here is what the table
 does not say: dates, which reasons a request may give, where reasons are stored, field
-changes. Immutable values and functions over them: nothing here knows about HTTP, JSON
-(`wire.py` writes the record), storage or time sources.
+changes. Immutable records and functions over them (a `Lifecycle` only remembers its table
+look-ups): nothing here knows about HTTP, JSON (`wire.py` writes the record), storage or time
+sources.
 """
 
 from __future__ import annotations
