@@ -161,7 +161,7 @@ def test_contract_extra_runs_every_console_script(
     wheel: Path,
     repo_root: Path,
     tmp_path: Path,
-    run_readme_cli: Callable[[str, Path, Path], str],
+    run_cli_walkthrough: Callable[[str, Path, Path], str],
 ) -> None:
     bin_dir = install(wheel, repo_root, tmp_path / "venv", "contract")
     environment = clean_environment(bin_dir)
@@ -182,8 +182,8 @@ def test_contract_extra_runs_every_console_script(
             "wheel-ping"
             in run("bango-resale", "echo", "wheel-ping", cwd=work, env=environment).stdout
         )
-        # The README's command-line walk-through works with the wheel's commands too.
-        run_readme_cli(server.base_url, bin_dir, work)
+        # The CLI guide's walk through every command works with the wheel's commands too.
+        run_cli_walkthrough(server.base_url, bin_dir, work)
 
     # The suite from the wheel alone: no checkout, so the packaged configuration and specs.
     suite = run(
