@@ -81,7 +81,8 @@ PAGE = """<!doctype html>
 body {{ margin: 0; padding: 0; }}
 .guides {{ position: fixed; top: 0; left: 0; right: 0; height: 44px; z-index: 100;
   display: flex; align-items: center; gap: 1.5em; padding: 0 20px; box-sizing: border-box;
-  background: #4051b5; color: #fff; font: 15px/1 system-ui, -apple-system, "Segoe UI", sans-serif; }}
+  background: #4051b5; color: #fff;
+  font: 15px/1 system-ui, -apple-system, "Segoe UI", sans-serif; }}
 .guides a {{ color: #fff; text-decoration: none; }}
 .guides a:hover {{ text-decoration: underline; }}
 #redoc {{ padding-top: 44px; }}

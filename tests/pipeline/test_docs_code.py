@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from bango_resale import ResaleClient
 from bango_resale_sandbox.testing import SandboxThread
 
