@@ -287,10 +287,10 @@ def _status_chip(canvas: _Canvas, x: float, y: float, status: str | None, marked
 
 
 def _header(canvas: _Canvas, block: _Block, mark: str | None) -> None:
-    """ "From A, B or C" with one chip per status, wrapped over lines as needed."""
+    """The block's header: "From" and one chip per status, wrapped over lines as needed."""
     top = canvas.y
     canvas.text(_PAD, top + 17, "From", size="header", weight="bold")
-    x = _PAD + 44
+    x: float = _PAD + 44
     y = top + 2
     for start in block.starts:
         label = BEFORE_CREATE if start is None else start
