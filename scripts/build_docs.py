@@ -26,6 +26,7 @@ import argparse
 import base64
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -275,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         "--site-dir",
         str(args.out.resolve()),
     ]
-    completed = subprocess.run(command, check=False, cwd=ROOT)
+    # Material's notice about its end of life and its successor says nothing about this build.
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    completed = subprocess.run(command, check=False, cwd=ROOT, env=environment)
     if completed.returncode == 0:
         print(f"site: {args.out / 'index.html'}")
     return completed.returncode
