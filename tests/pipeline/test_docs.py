@@ -111,9 +111,9 @@ def visit(browser: Browser, url: str, settle_ms: int = 500) -> Iterator[Visit]:
             route.abort()
 
     def console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning") and "Content Security Policy" in message.text:
-            seen.errors.append(message.text)
-        elif message.type == "error":
+        # Errors, and the warnings a Content-Security-Policy gives for what it stopped.
+        blocked = message.type == "warning" and "Content Security Policy" in message.text
+        if message.type == "error" or blocked:
             seen.errors.append(message.text)
 
     context.route("**/*", route)
