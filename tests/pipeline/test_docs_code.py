@@ -12,6 +12,7 @@ import contextlib
 import io
 import re
 import sys
+import tomllib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,10 +50,11 @@ FENCE = re.compile(
     r"(?:^<!-- no-run: (?P<reason>[a-z-]+) -->\n)?^```(?P<language>\w*)[^\n]*\n(?P<body>.*?)^```$",
     re.MULTILINE | re.DOTALL,
 )
-MARKER = re.compile(r"<!-- no-run: ([^>]*?) -->")
+MARKER = re.compile(r"^<!-- no-run: ([^>]*?) -->", re.MULTILINE)
 
 #: What each page's blocks must print, beyond running: they show what the prose says.
 PYTHON_OUTPUT = {
+    "README.md": ["ACTIVE", "REVOKED"],
     "getting-started.md": ["ACTIVE final", "CANCELLED"],
     "client.md": [
         "hello",
@@ -66,6 +68,7 @@ PYTHON_OUTPUT = {
     ],
 }
 SHELL_OUTPUT = {
+    "README.md": ['"status": "ACTIVE"'],
     "cli.md": [
         "warning: reactivate is deprecated",
         "NAVIGATE_TO_URL http",
@@ -167,3 +170,24 @@ def test_shell_blocks_run_in_order(
     output = run_shell_block(script, docs_sandbox.base_url, Path(sys.executable).parent, tmp_path)
     for marker in SHELL_OUTPUT.get(page.name, []):
         assert marker in output, f"{page.name} did not print {marker!r}"
+
+
+def test_the_readme_is_a_front_door(repo_root: Path) -> None:
+    text = (repo_root / "README.md").read_text("utf-8")
+    lines = text.splitlines()
+    assert len(lines) <= 150, f"README.md has {len(lines)} lines: move detail into docs/"
+    # The two commands that do everything come first.
+    first = next(b for b in blocks(repo_root / "README.md"))
+    assert first.body.splitlines()[:2] == [
+        line for line in first.body.splitlines() if line.startswith(("make contract", "make test"))
+    ]
+    # The install line names the file `make wheel` builds.
+    version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
+    wheel = f"dist/bango_resale-{version}-py3-none-any.whl["
+    assert wheel in text, f"README.md should install {wheel}...]"
+    for page in PAGES:
+        assert "bango_resale-0" not in page.read_text().replace(wheel, ""), page.name
+    # Every relative link leads to a file of the repository (they work on any git host).
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (repo_root / target).exists(), f"README.md links to missing {target}"
+    assert "make docs" in text
