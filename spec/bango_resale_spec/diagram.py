@@ -323,6 +323,12 @@ def _row(canvas: _Canvas, move: Move, starts: tuple[str | None, ...], highlighte
     above = _wrap(title, FONT_SIZES["label"], room)
     below = _wrap(f"{move.sends} · row {move.row.id}", FONT_SIZES["detail"], room)
     y = top
+    # One group per row, named by its id and target: a page can find, style or link a move.
+    target = escape(move.to_status or "", quote=True)
+    canvas.parts.append(
+        f'<g class="move" data-row="{escape(move.row.id, quote=True)}" data-to="{target}"'
+        f' data-allowed="{str(move.allowed).lower()}">'
+    )
     for line in above:
         y += _LINE
         canvas.text(text_x, y, line, size="label", fill=_TEXT if move.allowed else _MUTED)
@@ -357,6 +363,7 @@ def _row(canvas: _Canvas, move: Move, starts: tuple[str | None, ...], highlighte
         weight="bold" if move.allowed and not move.unchanged else "normal",
         anchor="middle",
     )
+    canvas.parts.append("</g>")
     canvas.y = max(y, box_y + _BOX_HEIGHT) + _ROW_GAP
 
 
