@@ -3,6 +3,7 @@ virtual environment, and every console script it declares runs there."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -256,3 +257,11 @@ def test_certification_runs_from_the_wheel_outside_any_checkout(
     journeys_from = next(line for line in report.splitlines() if "Journeys from" in line)
     assert str(bin_dir.parent) in journeys_from, journeys_from
     assert "bango_resale_spec/bango-resale.arazzo.yaml" in journeys_from
+
+
+def test_the_engine_named_to_wheel_users_is_the_one_package_json_pins(repo_root: Path) -> None:
+    from bango_resale_contract.certification import _respect
+
+    pins = json.loads((repo_root / "package.json").read_text())["devDependencies"]
+    assert pins["@redocly/cli"] == _respect.REDOCLY_VERSION
+    assert f"@redocly/cli@{_respect.REDOCLY_VERSION}" in _respect.INSTALL_HINT
