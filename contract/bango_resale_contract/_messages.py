@@ -72,18 +72,22 @@ def first(headers: Iterable[Header], name: bytes) -> bytes | None:
     return None
 
 
-def _named_by_connection(headers: list[Header]) -> frozenset[bytes]:
-    named: set[bytes] = set()
-    for key, value in headers:
-        if key.lower() == b"connection":
-            named.update(token.strip().lower() for token in value.split(b","))
-    return frozenset(named)
+def _dropped(headers: list[Header], always: frozenset[bytes]) -> frozenset[bytes]:
+    """`always`, and the headers a Connection header names."""
+    named = [
+        token.strip().lower()
+        for key, value in headers
+        if key.lower() == b"connection"
+        for token in value.split(b",")
+    ]
+    return always.union(named) if named else always
 
 
 def forwarded_request_headers(headers: list[Header]) -> list[tuple[str, str]]:
     """The request headers that go on, as the client library takes them (text that it
-    encodes as UTF-8: a value that is not UTF-8 could not go on unchanged)."""
-    dropped = NOT_FORWARDED_REQUEST | _named_by_connection(headers)
+    encodes as UTF-8: a value that is not UTF-8 could not go on unchanged). The server half
+    gives header names in lower case."""
+    dropped = _dropped(headers, NOT_FORWARDED_REQUEST)
     kept = []
     for key, value in headers:
         name = key.lower()
@@ -101,7 +105,7 @@ def forwarded_request_headers(headers: list[Header]) -> list[tuple[str, str]]:
 
 def forwarded_answer_headers(headers: list[Header]) -> list[Header]:
     """The answer headers that go back to the client."""
-    dropped = HOP_BY_HOP | _named_by_connection(headers)
+    dropped = _dropped(headers, HOP_BY_HOP)
     return [(key, value) for key, value in headers if key.lower() not in dropped]
 
 

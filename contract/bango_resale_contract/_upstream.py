@@ -14,7 +14,6 @@ concurrent ones on the development machine, where aiohttp takes about 0.1 ms.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -35,7 +34,9 @@ class UpstreamError(Exception):
 
 
 class UpstreamAnswer:
-    """The final answer to one request: its head, and its body read as it arrives."""
+    """The final answer to one request: its head, and its body read as it arrives. `release`
+    it once done: its connection goes back to the pool if the body was read to its end, and
+    is closed otherwise."""
 
     __slots__ = ("_response", "answer")
 
@@ -54,6 +55,9 @@ class UpstreamAnswer:
             return await self._response.read()
         except (TimeoutError, aiohttp.ClientError) as error:
             raise UpstreamError(_describe(error)) from error
+
+    def release(self) -> None:
+        self._response.release()
 
     async def pieces(self) -> AsyncIterator[bytes]:
         """The body, piece by piece as it arrives."""
@@ -108,13 +112,11 @@ class Upstream:
             )
         return yarl.URL(self.origin + self.prefix + target.decode("ascii"), encoded=True)
 
-    @asynccontextmanager
     async def send(
         self, method: str, target: bytes, headers: list[tuple[str, str]], body: Body
-    ) -> AsyncIterator[UpstreamAnswer]:
-        """Send a request (its body whole, or piece by piece as an async iterable) and yield
-        its final answer; the connection goes back to the pool once the answer was read to
-        its end, and is closed otherwise."""
+    ) -> UpstreamAnswer:
+        """Send a request (its body whole, or piece by piece as an async iterable) and return
+        its final answer, to be released once read."""
         if self._session is None:
             raise RuntimeError("the upstream client was not started")
         try:
@@ -127,7 +129,4 @@ class Upstream:
             )
         except (TimeoutError, aiohttp.ClientError) as error:
             raise UpstreamError(_describe(error)) from error
-        try:
-            yield UpstreamAnswer(response)
-        finally:
-            response.release()
+        return UpstreamAnswer(response)

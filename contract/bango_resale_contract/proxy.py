@@ -26,7 +26,6 @@ Credentials pass through untouched; the proxy keeps none, and reproducers leave 
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import logging
@@ -45,7 +44,6 @@ from bango_resale_contract._bodies import KeptBody
 from bango_resale_contract._messages import (
     CONTENT_ENCODING,
     CONTENT_LENGTH,
-    Answer,
     NotForwardable,
     Request,
     forwarded_answer_headers,
@@ -177,28 +175,37 @@ class ValidatingProxy:
             return
         limit = self.max_judged_bytes
         sent = KeptBody("request", limit, request.header(CONTENT_ENCODING))
-        gone = asyncio.Event()
         try:
-            body = await _request_body(receive, sent, gone)
-        except _ClientGone:
-            return
-        try:
-            async with self._service.send(request.method, request.target, headers, body) as up:
-                kept = KeptBody("answer", limit, up.answer.header(CONTENT_ENCODING))
-                if self.enforce:
-                    await self._hold_for_verdict(request, sent, up, kept, send)
-                else:
-                    await _pass_on(request.method, up, kept, send)
-                    self._judge(request, sent, up.answer, kept)
+            body = await _request_body(receive, sent)
+            up = await self._service.send(request.method, request.target, headers, body)
         except _ClientGone:
             return
         except UpstreamError as error:
-            if gone.is_set():
+            if isinstance(body, _StreamedBody) and body.gone:
                 return  # the client left mid-request: nothing was answered, nothing to judge
             await _send_whole(send, *self.unanswered(str(error)))
+            return
+        try:
+            kept = KeptBody("answer", limit, up.answer.header(CONTENT_ENCODING))
+            answer_headers = forwarded_answer_headers(up.answer.headers)
+            if self.enforce:
+                await self._hold_for_verdict(request, sent, up, answer_headers, kept, send)
+            else:
+                await _pass_on(request.method, up, answer_headers, kept, send)
+                self._judge(request, sent, up.answer.status, answer_headers, kept)
+        except UpstreamError as error:  # the answer stopped before anything was sent on
+            await _send_whole(send, *self.unanswered(str(error)))
+        finally:
+            up.release()
 
     async def _hold_for_verdict(
-        self, request: Request, sent: KeptBody, up: UpstreamAnswer, kept: KeptBody, send: Send
+        self,
+        request: Request,
+        sent: KeptBody,
+        up: UpstreamAnswer,
+        headers: list[Header],
+        kept: KeptBody,
+        send: Send,
     ) -> None:
         """Enforce: the answer is held until judged; a violating one becomes a 502."""
         held: list[bytes] = []
@@ -213,19 +220,18 @@ class ValidatingProxy:
             self.report_not_judged(request, why)
             await _send_whole(send, *self.refusal(f"the exchange cannot be judged: {why}"))
             return
-        found = self._judge(request, sent, answer, kept)
+        found = self._judge(request, sent, answer.status, headers, kept)
         if found:
             await _send_whole(send, *self.refusal("the answer breaks the partner contract", found))
             return
         body = b"".join(held)
-        headers = forwarded_answer_headers(answer.headers)
         if may_have_body(request.method, answer.status) and answer.header(CONTENT_LENGTH) is None:
             # Delimited by chunks or by the connection closing: now its length is known.
-            headers.append((CONTENT_LENGTH, b"%d" % len(body)))
+            headers = [*headers, (CONTENT_LENGTH, b"%d" % len(body))]
         await _send_whole(send, answer.status, headers, body)
 
     def _judge(
-        self, request: Request, sent: KeptBody, answer: Answer, kept: KeptBody
+        self, request: Request, sent: KeptBody, status: int, headers: list[Header], kept: KeptBody
     ) -> list[Violation]:
         """Judge a whole exchange, or report why it cannot be judged."""
         request_body, answer_body = sent.decoded(), kept.decoded()
@@ -239,8 +245,8 @@ class ValidatingProxy:
                 url,
                 request.headers,
                 request_body,
-                answer.status,
-                forwarded_answer_headers(answer.headers),
+                status,
+                headers,
                 answer_body,
             )
         except Exception:  # a judge bug must never break the traffic it watches
@@ -286,25 +292,26 @@ class ValidatingProxy:
             await self._not_forwarded(request, str(error), send)
             return
         sent = KeptBody("notification", self.max_judged_bytes, request.header(CONTENT_ENCODING))
-        gone = asyncio.Event()
         try:
-            body = await _request_body(receive, sent, gone)
-        except _ClientGone:
-            return
-        try:
-            async with self._receiver.send(
-                request.method, self._notify_target, headers, body
-            ) as up:
-                self._judge_notification(sent, request.headers)
-                await _pass_on(request.method, up, None, send)
+            body = await _request_body(receive, sent)
+            up = await self._receiver.send(request.method, self._notify_target, headers, body)
         except _ClientGone:
             return
         except UpstreamError as error:
-            if gone.is_set():
+            if isinstance(body, _StreamedBody) and body.gone:
                 return
             self._judge_notification(sent, request.headers)
             own = self.unanswered(str(error), "the integration's receiver")
             await _send_whole(send, *own)
+            return
+        self._judge_notification(sent, request.headers)
+        try:
+            answer_headers = forwarded_answer_headers(up.answer.headers)
+            await _pass_on(request.method, up, answer_headers, None, send)
+        except UpstreamError as error:
+            await _send_whole(send, *self.unanswered(str(error), "the integration's receiver"))
+        finally:
+            up.release()
 
     def _judge_notification(self, sent: KeptBody, headers: list[Header]) -> None:
         body = sent.decoded()
@@ -341,39 +348,52 @@ def _envelope(status: int, code: str, message: str, **more: Any) -> Own:
     return status, headers, body
 
 
-async def _request_body(receive: Receive, kept: KeptBody, gone: asyncio.Event) -> Body:
-    """The request body to send on: whole when it came in one message (the usual case),
-    else piece by piece as it arrives. Every piece is fed to `kept` on the way."""
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        gone.set()
-        raise _ClientGone
-    first: bytes = message.get("body", b"")
-    kept.feed(first)
-    if not message.get("more_body", False):
-        return first
+class _StreamedBody:
+    """A request body that came in several messages, sent on piece by piece as it arrives
+    and fed to `kept` on the way; `gone` once the client left before its end."""
 
-    async def rest() -> AsyncIterator[bytes]:
-        yield first
+    __slots__ = ("first", "gone", "kept", "receive")
+
+    def __init__(self, first: bytes, receive: Receive, kept: KeptBody) -> None:
+        self.first = first
+        self.receive = receive
+        self.kept = kept
+        self.gone = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.first:
+            yield self.first
         while True:
-            message = await receive()
+            message = await self.receive()
             if message["type"] == "http.disconnect":
-                gone.set()
+                self.gone = True
                 raise _ClientGone
             piece: bytes = message.get("body", b"")
-            kept.feed(piece)
+            self.kept.feed(piece)
             if piece:
                 yield piece
             if not message.get("more_body", False):
                 return
 
-    return rest()
+
+async def _request_body(receive: Receive, kept: KeptBody) -> Body:
+    """The request body to send on: whole when it came in one message (the usual case),
+    else a `_StreamedBody`. What is read is fed to `kept`."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise _ClientGone
+    first: bytes = message.get("body", b"")
+    kept.feed(first)
+    if not message.get("more_body", False):
+        return first
+    return _StreamedBody(first, receive, kept)
 
 
-async def _pass_on(method: str, up: UpstreamAnswer, kept: KeptBody | None, send: Send) -> None:
+async def _pass_on(
+    method: str, up: UpstreamAnswer, headers: list[Header], kept: KeptBody | None, send: Send
+) -> None:
     """Send the answer on as it arrives (observe), feeding `kept` on the way."""
     answer = up.answer
-    headers = forwarded_answer_headers(answer.headers)
     length = up.length
     if length is not None and length <= WHOLE_BELOW and may_have_body(method, answer.status):
         body = await up.whole()  # the usual case: small, and sent in one write
