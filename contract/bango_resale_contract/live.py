@@ -513,10 +513,18 @@ class LiveJudge:
         routed = self.contract.route(method.upper(), raw_path)
         operation_id = routed[0] if routed is not None else NOT_A_PARTNER_OPERATION
         self.exchanges[operation_id] += 1
-        self.not_judged_per_operation[operation_id] += 1
         if routed is not None and routed[1] is not None:
             self.tracked.get(reseller_of(request_headers), {}).pop(routed[1], None)
-        skipped = _safe(NotJudged(operation_id, f"{method} {target}", why))
+        return self._not_judged(operation_id, f"{method} {target}", why)
+
+    def notification_not_judged(self, why: str) -> str:
+        """Count a notification that could not be judged; the log line that reports it."""
+        self.exchanges[NOTIFICATION] += 1
+        return self._not_judged(NOTIFICATION, "a notification", why)
+
+    def _not_judged(self, operation_id: str, target: str, why: str) -> str:
+        self.not_judged_per_operation[operation_id] += 1
+        skipped = _safe(NotJudged(operation_id, target, why))
         if len(self.not_judged_kept) < KEPT_VIOLATIONS:
             self.not_judged_kept.append(skipped)
         return skipped.line()
@@ -739,17 +747,14 @@ class LiveJudge:
         entitlement_id = str(body["entitlementId"])
         kind, status = body.get("notificationType"), body.get("status")
         notification_id = str(body.get("notificationId"))
-        entry = self._notified(entitlement_id, kind)
+        entry = self._notified(entitlement_id, kind, status)
         if entry is None:
-            self.not_judged_per_operation[NOTIFICATION] += 1
-            skipped = NotJudged(
+            self._not_judged(
                 NOTIFICATION,
                 f"notification {notification_id}",
-                f"more than one reseller follows entitlement {entitlement_id}, and the"
-                f" {kind} notification is owed by none of them or by several",
+                f"more than one reseller follows entitlement {entitlement_id}, and none of"
+                f" them is owed a {kind} notification",
             )
-            if len(self.not_judged_kept) < KEPT_VIOLATIONS:
-                self.not_judged_kept.append(_safe(skipped))
             return []
         ids = (
             entry.notification_ids
@@ -797,11 +802,12 @@ class LiveJudge:
         ]
         return self._keep(found)
 
-    def _notified(self, entitlement_id: str, kind: Any) -> _Tracked | None:
+    def _notified(self, entitlement_id: str, kind: Any, status: Any) -> _Tracked | None:
         """The entry a notification is about. Notifications name no reseller, so: the one
         reseller following the entitlement (watching it through the receiver, if any does);
-        of several, the one the notification is owed to; None when that does not decide.
-        An entitlement no one follows is followed from here on, under no reseller."""
+        of several, one the notification is next owed to (with the status it shows, if one
+        such), those being alike for the verdict; None when none is owed it. An entitlement
+        no one follows is followed from here on, under no reseller."""
         following = [e[entitlement_id] for e in self.tracked.values() if entitlement_id in e]
         watching = [entry for entry in following if entry.watched] or following
         if not watching:
@@ -809,7 +815,9 @@ class LiveJudge:
         if len(watching) == 1:
             return watching[0]
         owed_to = [entry for entry in watching if entry.owed and entry.owed[0][0] == kind]
-        return owed_to[0] if len(owed_to) == 1 else None
+        showing = [entry for entry in owed_to if entry.owed and entry.owed[0][1] == status]
+        chosen = showing or owed_to
+        return chosen[0] if chosen else None
 
     def _event_notification(
         self, entry: _Tracked, kind: Any, status: Any

@@ -316,7 +316,7 @@ class ValidatingProxy:
     def _judge_notification(self, sent: KeptBody, headers: list[Header]) -> None:
         body = sent.decoded()
         if body is None:
-            self.log(self.judge.not_judged("POST", RECEIVER_PATH, sent.why_not or "", headers))
+            self.log(self.judge.notification_not_judged(sent.why_not or ""))
             return
         try:
             found = self.judge.notification(body, headers)

@@ -8,6 +8,7 @@ keep-alive connections after a large answer. (`test_proxy_http` holds the rest o
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import socket
@@ -429,6 +430,9 @@ def test_an_unknown_entitlement_is_unknown_not_guessed() -> None:
     assert "never-seen" not in judge.tracked  # a probe leaves no state behind
 
 
+_CREATED = {"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "BangoMusic"}
+
+
 def _record(entitlement_id: str, status: str) -> bytes:
     return json.dumps(
         {
@@ -705,3 +709,53 @@ def test_connections_go_on_after_a_large_answer(tmp_path: Path) -> None:
         report = _report(tmp_path, process)
     assert report["exchanges"]["echo"] == 6
     assert report["notJudgedPerOperation"] == {"echo": 3}
+
+
+def test_notifications_are_matched_to_the_reseller_they_are_owed_to() -> None:
+    # Two resellers created the same entitlement id, both watched through the receiver.
+    judge = live.LiveJudge(receiver_path=RECEIVER_PATH)
+    answer = [(b"content-type", b"application/json")]
+    receiver = f"http://proxy{RECEIVER_PATH}"
+
+    def headers(user: str) -> list[tuple[bytes, bytes]]:
+        token = base64.b64encode(f"{user}:secret".encode())
+        return [(b"authorization", b"Basic " + token), (b"content-type", b"application/json")]
+
+    def notify(status: str, kind: str, number: int) -> list[str]:
+        body = {"entitlementId": "same", "status": status, "notificationType": kind}
+        found = judge.notification(json.dumps({**body, "notificationId": f"n{number}"}).encode())
+        return [v.rule for v in found]
+
+    for user in ("one", "two"):
+        sent = {**_CREATED, "entitlementId": "same", "notificationUrl": receiver}
+        record = {**json.loads(_record("same", "ACTIVE")), **sent}
+        created = judge.exchange(
+            "POST",
+            "http://service/v1/entitlement",
+            headers(user),
+            json.dumps(sent).encode(),
+            200,
+            answer,
+            json.dumps(record).encode(),
+        )
+        assert created == [] or {v.rule for v in created} <= {live.SHAPE_RULE}
+    revoke = b'{"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}'
+    judge.exchange(
+        "POST",
+        "http://service/v1/entitlement/revoke/same",
+        headers("one"),
+        revoke,
+        200,
+        answer,
+        _record("same", "REVOKED"),
+    )
+    assert judge.status_of("same", "one") == "REVOKED"
+    assert judge.status_of("same", "two") == "ACTIVE"  # the other reseller's is its own
+    # Each activation is owed to one of them, the termination to the first only.
+    assert notify("ACTIVE", "ACTIVATION_SUCCESS", 1) == []
+    assert notify("ACTIVE", "ACTIVATION_SUCCESS", 2) == []
+    assert notify("REVOKED", "TERMINATION_SUCCESS", 3) == []
+    # Owed to neither: which reseller's entitlement it is about cannot be told, so not judged.
+    assert notify("SUSPENDED", "SUSPENSION_SUCCESS", 4) == []
+    assert judge.not_judged_per_operation == {"(notification)": 1}
+    assert judge.finish() == []  # nothing owed is left
