@@ -176,13 +176,10 @@ class ValidatingProxy:
         limit = self.max_judged_bytes
         sent = KeptBody("request", limit, request.header(CONTENT_ENCODING))
         try:
-            body = await _request_body(receive, sent)
-            up = await self._service.send(request.method, request.target, headers, body)
+            up = await self._send_on(self._service, request.target, request, headers, sent, receive)
         except _ClientGone:
-            return
+            return  # the client left mid-request: nothing was answered, nothing to judge
         except UpstreamError as error:
-            if isinstance(body, _StreamedBody) and body.gone:
-                return  # the client left mid-request: nothing was answered, nothing to judge
             await _send_whole(send, *self.unanswered(str(error)))
             return
         try:
@@ -197,6 +194,25 @@ class ValidatingProxy:
             await _send_whole(send, *self.unanswered(str(error)))
         finally:
             up.release()
+
+    async def _send_on(
+        self,
+        upstream: Upstream,
+        target: bytes,
+        request: Request,
+        headers: list[tuple[str, str]],
+        sent: KeptBody,
+        receive: Receive,
+    ) -> UpstreamAnswer:
+        """Send the request on, its body as it comes (fed to `sent`); its final answer.
+        `_ClientGone` when the client left before its body was complete."""
+        body = await _request_body(receive, sent)
+        try:
+            return await upstream.send(request.method, target, headers, body)
+        except UpstreamError:
+            if isinstance(body, _StreamedBody) and body.gone:
+                raise _ClientGone from None
+            raise
 
     async def _hold_for_verdict(
         self,
@@ -292,14 +308,12 @@ class ValidatingProxy:
             await self._not_forwarded(request, str(error), send)
             return
         sent = KeptBody("notification", self.max_judged_bytes, request.header(CONTENT_ENCODING))
+        receiver = self._receiver
         try:
-            body = await _request_body(receive, sent)
-            up = await self._receiver.send(request.method, self._notify_target, headers, body)
+            up = await self._send_on(receiver, self._notify_target, request, headers, sent, receive)
         except _ClientGone:
             return
         except UpstreamError as error:
-            if isinstance(body, _StreamedBody) and body.gone:
-                return
             self._judge_notification(sent, request.headers)
             own = self.unanswered(str(error), "the integration's receiver")
             await _send_whole(send, *own)

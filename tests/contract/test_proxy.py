@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from proxy_helpers import proxy_process
+from proxy_helpers import proxy_process, stop_and_report
 
 from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
@@ -84,10 +84,7 @@ class Proxied:
 
     def stop(self) -> dict[str, Any]:
         """SIGTERM the proxy and read the report it writes on the way out."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
-        data: dict[str, Any] = json.loads((self.report_dir / "proxy-report.json").read_text())
-        return data
+        return stop_and_report(self.report_dir.parent, self.process)
 
 
 @contextmanager
@@ -645,13 +642,6 @@ def _scripted_proxy(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[byte
         upstream.shutdown()
 
 
-def _report(tmp_path: Path, process: subprocess.Popen[bytes]) -> dict[str, Any]:
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
-    report: dict[str, Any] = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
-    return report
-
-
 def _read_until_closed(connection: socket.socket) -> bytes:
     received = []
     while piece := connection.recv(65536):
@@ -676,7 +666,7 @@ def test_pipelined_requests_are_answered_in_order_and_close_is_honoured(tmp_path
             "/v1/echo/third",
         ]
         assert b"connection: close" in answers[2].split(b"\r\n\r\n", 1)[0].lower()
-        report = _report(tmp_path, process)
+        report = stop_and_report(tmp_path, process)
     assert report["exchanges"]["echo"] == 3
 
 
@@ -685,7 +675,7 @@ def test_a_chunked_answer_is_passed_on_whole_and_judged(tmp_path: Path) -> None:
         answer = httpx.get(f"http://127.0.0.1:{port}/v1/echo/chunked")
         assert answer.status_code == 200
         assert answer.json()["path"] == "/v1/echo/chunked"
-        report = _report(tmp_path, process)
+        report = stop_and_report(tmp_path, process)
     assert report["exchanges"]["echo"] == 1 and report["notJudged"] == []
 
 
@@ -706,7 +696,7 @@ def test_connections_go_on_after_a_large_answer(tmp_path: Path) -> None:
             assert len(large.json()["padding"]) == 4 * default_judged_bytes()
             small = client.get(f"http://127.0.0.1:{port}/v1/echo/{number}")
             assert small.json()["path"] == f"/v1/echo/{number}"
-        report = _report(tmp_path, process)
+        report = stop_and_report(tmp_path, process)
     assert report["exchanges"]["echo"] == 6
     assert report["notJudgedPerOperation"] == {"echo": 3}
 
