@@ -24,6 +24,11 @@ from bango_resale_contract._messages import Answer
 # Seconds to open a connection, and to wait for each read of an answer.
 CONNECT_SECONDS = 10.0
 READ_SECONDS = 60.0
+# Seconds an idle connection is kept for the next request: below the idle timeouts servers
+# commonly use (uvicorn's default is 5), so that the pool does not send a request on a
+# connection the service is closing at that moment. aiohttp sends again by itself only
+# idempotent requests; a create that met such a race would get a 502.
+IDLE_SECONDS = 4.0
 
 Body = bytes | AsyncIterable[bytes]
 
@@ -88,7 +93,9 @@ class Upstream:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.connections, limit_per_host=0),
+            connector=aiohttp.TCPConnector(
+                limit=self.connections, limit_per_host=0, keepalive_timeout=IDLE_SECONDS
+            ),
             timeout=aiohttp.ClientTimeout(
                 total=None, connect=CONNECT_SECONDS, sock_read=READ_SECONDS
             ),

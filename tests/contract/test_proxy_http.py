@@ -479,3 +479,21 @@ def test_the_proxy_holds_clients_to_the_sandboxs_limits_read_from_its_configurat
         "one connection too many: closed": True,
     }
     assert proxied == direct
+
+
+def test_a_header_that_cannot_go_on_unchanged_is_refused_not_altered(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def answer(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        seen.append(path)
+        return http_answer(200, b"{}", JSON)
+
+    with raw_upstream(answer) as upstream, proxy_process(upstream, tmp_path) as (url, process):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /v1/echo/latin HTTP/1.1\r\nhost: x\r\nx-name: caf\xe9\r\n\r\n")
+            status, _, body = _read_answer(connection)
+        report = stop_and_report(tmp_path, process)
+    assert status == 400 and seen == []
+    assert "x-name" in json.loads(body)["responseMessage"]
+    assert report["exchanges"] == {"(not forwarded: cannot go on unchanged)": 1}
