@@ -18,8 +18,8 @@ judge keeps no bodies and no credentials.
 
 Bodies come to the judge decoded (no Content-Encoding left to undo): the proxy decodes what it
 keeps as it passes, within its bound, and a recording (HAR) holds them decoded already.
-Whatever bytes the traffic carried, what the judge writes is one line per violation and
-well-formed in every report: control characters are escaped, long texts cut.
+What it records (`_findings`) is one printable line per violation whatever bytes the traffic
+carried, so every report stays well-formed.
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ import base64
 import binascii
 import json
 import re
-import shlex
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -41,6 +40,7 @@ import orjson
 
 import bango_resale_spec as spec
 from bango_resale_contract import checks, promises
+from bango_resale_contract._findings import Headers, NotJudged, Violation, reproducer, safe
 from bango_resale_contract.behaviour import (
     CHECK as STATE_RULE,
 )
@@ -53,7 +53,6 @@ from bango_resale_contract.behaviour import (
     rows_fitting,
     rows_starting,
 )
-from bango_resale_contract.scenarios import CREDENTIAL_HEADERS
 from bango_resale_spec import StatusMachine, Transition
 
 SHAPE_RULE = "bango_response_shape"
@@ -67,26 +66,9 @@ REMEMBERED_NOTIFICATION_IDS = 4
 # count grows, so a badly broken service cannot make a long run's memory grow without bound.
 KEPT_VIOLATIONS = 10_000
 NOT_A_PARTNER_OPERATION = "(not a partner operation)"
-# Characters of an expected or got text kept in a violation; the rest is cut, and counted.
-KEPT_TEXT = 1000
 NOTIFICATION = "(notification)"
 # The reseller of a request without (readable) Basic credentials.
 NO_RESELLER = ""
-Headers = Sequence[tuple[bytes, bytes]]
-
-
-def escaped(text: str) -> str:
-    """`text` on one line and printable: every control, format, separator or unpaired
-    surrogate character written as its Python escape (newline as \\n, NUL as \\x00)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _cut(text: str) -> str:
-    if len(text) <= KEPT_TEXT:
-        return text
-    return f"{text[:KEPT_TEXT]}... ({len(text) - KEPT_TEXT} more characters)"
 
 
 def reseller_of(headers: Headers) -> str:
@@ -102,58 +84,6 @@ def reseller_of(headers: Headers) -> str:
                 return NO_RESELLER
             return decoded.partition(b":")[0].decode("utf-8", "replace")
     return NO_RESELLER
-
-
-@dataclass(frozen=True, slots=True)
-class NotJudged:
-    """An exchange the judge could not judge, and why: it is reported, never passed."""
-
-    operation: str
-    target: str
-    why: str
-
-    def line(self) -> str:
-        return f"NOT JUDGED operation={self.operation} {self.target}: {self.why}"
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule in one exchange."""
-
-    rule: str
-    operation: str
-    entitlement: str
-    expected: str
-    got: str
-    reproduce: str
-
-    def line(self) -> str:
-        """The violation as one log line."""
-        return (
-            f"VIOLATION rule={self.rule} operation={self.operation}"
-            f" entitlement={self.entitlement or '-'} expected={self.expected!r}"
-            f" got={self.got!r} reproduce: {self.reproduce}"
-        )
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
-
-
-_Record = TypeVar("_Record", Violation, NotJudged)
-
-
-def _safe(record: _Record) -> _Record:
-    """A violation or not-judged record with every text field escaped, and cut but for the
-    reproducer (which is of use only whole)."""
-    changed = {
-        f.name: _cut(escaped(value)) if f.name != "reproduce" else escaped(value)
-        for f in fields(record)
-        if isinstance(value := getattr(record, f.name), str)
-    }
-    return replace(record, **changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,48 +233,6 @@ def _json(raw: bytes) -> Any:
     return found
 
 
-# Headers a reproducer leaves out: set by curl itself, belonging to one connection, or
-# carrying credentials (the reader's shell supplies those).
-_NOT_REPEATED = frozenset(
-    {
-        "host",
-        "accept",
-        "accept-encoding",
-        "connection",
-        "user-agent",
-        "content-length",
-        "transfer-encoding",
-        "expect",
-        *CREDENTIAL_HEADERS,
-    }
-)
-
-
-def _shell_word(text: str) -> str:
-    """`text` as one shell word on one line: quoted as usual, or, when it holds characters
-    that cannot stand on a line, in bash's $'...' form with those escaped."""
-    if text.isprintable():
-        return shlex.quote(text)
-    inner = "".join(
-        c if c.isprintable() and c not in "\\'" else ("\\" + c if c in "\\'" else repr(c)[1:-1])
-        for c in text
-    )
-    return f"$'{inner}'"
-
-
-def reproducer(method: str, url: str, headers: Headers, body: bytes) -> str:
-    """A curl command that sends the request again, on one line, credentials left out."""
-    parts = ["curl", "-X", _shell_word(method), "-u", '"$BANGO_USER:$BANGO_PASSWORD"']
-    for name, value in headers:
-        text = name.decode("latin-1").lower()
-        if text not in _NOT_REPEATED:
-            parts += ["-H", _shell_word(f"{text}: {value.decode('latin-1')}")]
-    if body:
-        parts += ["--data-binary", _shell_word(body.decode("utf-8", "replace"))]
-    parts.append(_shell_word(url))
-    return " ".join(parts)
-
-
 def _target(url: str) -> str:
     """The path and query of an absolute URL (or of a target already)."""
     if url.startswith("/"):
@@ -427,7 +315,7 @@ class LiveJudge:
     not_judged_kept: list[NotJudged] = field(default_factory=list)
 
     def _keep(self, found: list[Violation]) -> list[Violation]:
-        found = [_safe(violation) for violation in found]
+        found = [safe(violation) for violation in found]
         for violation in found:
             self.violations_per_rule[violation.rule] += 1
             if len(self.violations) < KEPT_VIOLATIONS:
@@ -524,7 +412,7 @@ class LiveJudge:
 
     def _not_judged(self, operation_id: str, target: str, why: str) -> str:
         self.not_judged_per_operation[operation_id] += 1
-        skipped = _safe(NotJudged(operation_id, target, why))
+        skipped = safe(NotJudged(operation_id, target, why))
         if len(self.not_judged_kept) < KEPT_VIOLATIONS:
             self.not_judged_kept.append(skipped)
         return skipped.line()

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bango_resale_contract._bodies import KeptBody
+from bango_resale_contract._findings import Violation
 from bango_resale_contract._messages import (
     CONTENT_ENCODING,
     CONTENT_LENGTH,
@@ -51,7 +52,7 @@ from bango_resale_contract._messages import (
     may_have_body,
 )
 from bango_resale_contract._upstream import Body, Upstream, UpstreamAnswer, UpstreamError
-from bango_resale_contract.live import LiveJudge, Violation
+from bango_resale_contract.live import LiveJudge
 from bango_resale_contract.live_report import summary_table, write_reports
 from bango_resale_sandbox.config import ServerLimits, load_config
 

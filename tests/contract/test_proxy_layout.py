@@ -19,6 +19,7 @@ PROXY_MODULES = (
     "live_report",
     "live_cli",
     "har",
+    "_findings",
 )
 OURS = ("bango_resale", "bango_resale_spec", "bango_resale_sandbox", "bango_resale_contract")
 
