@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .domain import DomainError
-from .store import EntitlementStore
+from .storage import EntitlementStore
 from .usecases import EntitlementService
 
 SHOW_PAGE = "showActivationPage"

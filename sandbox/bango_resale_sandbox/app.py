@@ -24,29 +24,13 @@ from .faults import Faults
 from .handlers import all_handlers
 from .pipeline import RETRY_AFTER_SECONDS, Pipeline
 from .ratelimit import RateLimiter, SharedBuckets
-from .store import EntitlementStore, SqliteStore, StoreUnavailable
+from .storage import StoreUnavailable, open_store
 from .usecases import EntitlementService
 
 log = logging.getLogger("bango_resale_sandbox")
 
 # The RequestIdentifier schema's pattern and length, as bytes.
 _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
-
-
-def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
-    """A SQLite file path, or a `postgresql://` URL for a sandbox shared by several processes."""
-    if database.startswith(("postgresql://", "postgres://")):
-        from .pgstore import PostgresStore  # psycopg is loaded only for PostgreSQL
-
-        # A claimed notification stays claimed past one attempt (connect, send, read: each
-        # phase may take the whole timeout); a crashed instance's claims fall due after it.
-        lease = 3 * config.delivery.timeout_seconds + 5
-        return PostgresStore(
-            database,
-            claim_lease_seconds=lease,
-            synchronous_commit=config.postgresql_synchronous_commit,
-        )
-    return SqliteStore(database, synchronous=config.sqlite_synchronous)
 
 
 class SandboxApp:

@@ -30,7 +30,7 @@ from .faults import Faults
 from .magic import MagicNumber, UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
-from .store import EntitlementStore, StoredResponse
+from .storage import EntitlementStore, StoredResponse
 from .usecases import EntitlementService
 
 RETRY_AFTER_SECONDS = 1

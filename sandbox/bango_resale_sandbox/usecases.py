@@ -39,7 +39,7 @@ from .config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from .delivery import is_deliverable
 from .domain import DomainError, Entitlement, GivenReason, Status
 from .faults import Faults
-from .store import (
+from .storage import (
     ActivationLink,
     DeliveryState,
     EntitlementStore,

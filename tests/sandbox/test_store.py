@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bango_resale_sandbox.store import EntitlementStore, PendingOperation, SqliteStore
+from bango_resale_sandbox.storage import EntitlementStore, PendingOperation, SqliteStore
 
 OpenStore = Callable[[], Awaitable[EntitlementStore]]
 
@@ -22,8 +22,8 @@ def open_store(store_kind: str, fresh_database: Callable[[], str]) -> OpenStore:
     """Opens a new, empty store of the test's kind (call it inside the test's event loop)."""
 
     async def open_() -> EntitlementStore:
-        from bango_resale_sandbox.app import open_store as open_by_url
         from bango_resale_sandbox.config import load_config
+        from bango_resale_sandbox.storage import open_store as open_by_url
 
         store = open_by_url(fresh_database(), load_config(None))
         await store.open()

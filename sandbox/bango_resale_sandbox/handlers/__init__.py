@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..config import SandboxConfig
 from ..envelopes import Envelopes
 from ..pipeline import Handler
-from ..store import EntitlementStore
+from ..storage import EntitlementStore
 from ..usecases import EntitlementService
 from . import admin, entitlements, merchant, notifications
 

@@ -9,7 +9,7 @@ from .. import wire
 from ..asgi import Response
 from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
-from ..store import EntitlementStore
+from ..storage import EntitlementStore
 from ..usecases import EntitlementService
 
 _GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'

@@ -11,7 +11,7 @@ from ..asgi import Response
 from ..config import SandboxConfig
 from ..envelopes import envelope
 from ..pipeline import Handler, Request
-from ..store import OutboxRow
+from ..storage import OutboxRow
 from ..usecases import EntitlementService
 from ..wire import format_epoch
 
