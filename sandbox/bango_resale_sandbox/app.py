@@ -4,6 +4,9 @@
 pipeline, the notification deliverer), hands each HTTP request to the pipeline and echoes
 `X-RequestIdentifier`, and on start-up tunes the garbage collector and starts the deliverer
 and the sweeper that fires time-driven changes.
+
+Storage trouble is answered here: `503 SERVICE_UNAVAILABLE` with `Retry-After` for any request
+that meets it (the store logs each episode once, not each request).
 """
 
 from __future__ import annotations
@@ -73,10 +76,9 @@ class SandboxApp:
         headers = dict(scope["headers"])
         try:
             response = await self.pipeline.handle(scope, headers, receive)
-        except StoreUnavailable as exc:
-            log.warning("database unavailable for %s %s: %s", scope["method"], scope["path"], exc)
+        except StoreUnavailable:  # the store logs the episode, not each request
             response = self.pipeline.envelopes.retry_later(
-                "SERVICE_UNAVAILABLE", "The sandbox's database is unreachable", RETRY_AFTER_SECONDS
+                "SERVICE_UNAVAILABLE", "The sandbox's database is unavailable", RETRY_AFTER_SECONDS
             )
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
@@ -131,8 +133,8 @@ class SandboxApp:
                 try:
                     async with self.store.transaction():
                         await self.service.run_due(reseller)
-                except StoreUnavailable as exc:
-                    log.warning("sweep for reseller %s skipped: %s", reseller, exc)
+                except StoreUnavailable:
+                    pass  # the store reports the episode; the next sweep tries again
                 except Exception:
                     log.exception("sweep for reseller %s failed", reseller)
             await asyncio.sleep(1.0)

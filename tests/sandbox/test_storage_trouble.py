@@ -1,0 +1,299 @@
+"""Storage trouble under a running sandbox, with real processes, database files and sockets.
+
+Whatever happens to the database (a lock held by another process, a full disk, a file system
+turned read-only), the sandbox answers `503 SERVICE_UNAVAILABLE` with `Retry-After` instead
+of a 500, never acknowledges a write that a restart would not find, keeps answering health
+checks and reads while a write waits for a lock, and logs one line when the trouble starts
+and one when it ends, not one per request.
+
+How "nothing acknowledged is lost" is checked: every create answered 2xx is recorded, the
+sandbox is stopped and started again on the same database, and each recorded id must be
+found by `getEntitlement`.
+
+The full disk is a 2 MB tmpfs (mounted as root); where mounting is refused, a file-size limit
+on the sandbox process (`prlimit --fsize`) makes SQLite's writes fail the way a full disk
+does. The read-only file system is an ext4 image on a loop device that an error turns
+read-only (`errors=remount-ro`), which needs root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# Large enough that a 2 MB disk fills within ~100 creates, under the record's limit.
+FILLER = {"extensionData": {"filler": "x" * 12_000}}
+SANDBOX = (sys.executable, "-m", "bango_resale_sandbox")
+
+# A second process that takes SQLite's write lock and holds it until told to let go.
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+db.close()
+"""
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def assert_refused(answer: httpx.Response) -> None:
+    """Storage trouble: 503 SERVICE_UNAVAILABLE with a Retry-After of at least a second."""
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["responseCode"] == "SERVICE_UNAVAILABLE"
+    assert int(answer.headers["retry-after"]) >= 1
+
+
+def assert_all_found(db: Path | str, acknowledged: list[str], log: Path) -> None:
+    """Restart a sandbox on `db`: every acknowledged create is there."""
+    with SandboxProcess(db, log_path=log) as restarted:
+        api = Api(restarted.base_url, DEMO_RESELLER)
+        missing = [e for e in acknowledged if api.get(e).status_code != 200]
+        api.close()
+    assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged creates lost"
+
+
+def warnings_in(log: Path) -> list[str]:
+    """The log's WARNING and ERROR lines, but the notification deliverer's: it reports each
+    delivery round it skips on its own (delivery.py), apart from the storage episodes."""
+    return [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if (" WARNING " in line or " ERROR " in line or " CRITICAL " in line)
+        and "bango_resale_sandbox.delivery:" not in line
+    ]
+
+
+def assert_one_episode(log: Path) -> None:
+    """One line as the trouble starts, one as it ends; no traceback, nothing per request."""
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    lines = warnings_in(log)
+    assert len(lines) == 2, "\n".join(lines[:20])
+    assert "storage trouble" in lines[0], lines
+    assert "storage works again" in lines[1], lines
+
+
+def create(api: Api, customer: str, **fields: Any) -> httpx.Response:
+    return api.create(customer, magic="CREATE_REQUEST_RETURNS_ACTIVATED", **fields)
+
+
+def record(answer: httpx.Response, acknowledged: list[str]) -> None:
+    """Keep the id of a 2xx create; anything else must be a refusal for storage trouble."""
+    if answer.is_success:
+        acknowledged.append(answer.json()["entitlementId"])
+    else:
+        assert_refused(answer)
+
+
+class SmallDisk:
+    """A folder on a small file system of its own: a tmpfs where mounting is allowed,
+    otherwise a plain folder with the sandbox's file sizes capped (`prlimit --fsize`)."""
+
+    def __init__(self, folder: Path, size_bytes: int) -> None:
+        self.folder = folder
+        self.size = size_bytes
+        folder.mkdir()
+        mount = ["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(folder)]
+        self.mounted = (
+            shutil.which("mount") is not None
+            and subprocess.run(mount, capture_output=True, check=False).returncode == 0
+        )
+
+    def program(self) -> tuple[str, ...]:
+        """The command that starts a sandbox limited to this disk's size."""
+        return SANDBOX if self.mounted else ("prlimit", f"--fsize={self.size}:unlimited", *SANDBOX)
+
+    def grow(self, sandbox: SandboxProcess) -> None:
+        """Room again: a larger tmpfs, or the running sandbox's size limit lifted."""
+        if self.mounted:
+            self._remount(f"size={self.size * 8}")
+        else:
+            assert sandbox.process is not None
+            pid = str(sandbox.process.pid)
+            subprocess.run(["prlimit", "--pid", pid, "--fsize=unlimited"], check=True)
+
+    def _remount(self, option: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{option}", str(self.folder)], check=True)
+
+    def close(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.folder)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    disk = SmallDisk(tmp_path / "disk", 2 * 1024 * 1024)
+    yield disk
+    disk.close()
+
+
+# -- a lock held by another process ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released-in-time", "held-too-long"])
+def test_a_write_waiting_for_another_process_lock_leaves_health_and_reads_answering(
+    tmp_path: Path, released: bool
+) -> None:
+    db, log = tmp_path / "sandbox.sqlite3", tmp_path / "sandbox.log"
+    acknowledged: list[str] = []
+    with SandboxProcess(db, log_path=log) as sandbox:
+        reader = Api(sandbox.base_url, DEMO_RESELLER)
+        writer = Api(sandbox.base_url, DEMO_RESELLER)
+        record(create(reader, "before-the-lock"), acknowledged)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_WRITE_LOCK, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            with ThreadPoolExecutor(1) as pool:
+                write = pool.submit(create, writer, "during-the-lock")
+                time.sleep(0.3)  # the write reaches the sandbox and waits for the lock
+                for _ in range(10):
+                    assert reader.http.get("/sandbox/health").status_code == 200
+                    assert reader.get(acknowledged[0]).status_code == 200
+                # Ten health checks and reads were answered, and the write still waits.
+                assert not write.done(), write.result().text
+                if released:
+                    holder.stdin.write("\n")
+                    holder.stdin.flush()
+                    answer = write.result()
+                    assert answer.is_success, answer.text
+                else:
+                    answer = write.result()
+                    assert_refused(answer)
+                    holder.stdin.write("\n")
+                    holder.stdin.flush()
+                record(answer, acknowledged)
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=10)
+            holder.stdout.close()
+        record(create(writer, "after-the-lock"), acknowledged)
+        reader.close()
+        writer.close()
+    assert_all_found(db, acknowledged, tmp_path / "restarted.log")
+    if released:
+        assert "Traceback" not in log.read_text(errors="replace")
+    else:
+        assert_one_episode(log)
+
+
+# -- a full disk, a read-only file system ---------------------------------------------------
+
+
+def test_a_full_disk_is_a_503_per_write_and_loses_nothing(
+    tmp_path: Path, small_disk: SmallDisk
+) -> None:
+    db, log = small_disk.folder / "sandbox.sqlite3", tmp_path / "sandbox.log"
+    acknowledged: list[str] = []
+    refused = 0
+    with SandboxProcess(db, log_path=log, program=small_disk.program()) as sandbox:
+        api = Api(sandbox.base_url, DEMO_RESELLER)
+        for number in range(2000):
+            answer = create(api, f"filling-{number}", **FILLER)
+            record(answer, acknowledged)
+            refused += not answer.is_success
+            if refused == 25:
+                break
+        assert refused == 25, "the disk never filled"
+        assert len(acknowledged) > 10
+        assert api.get(acknowledged[-1]).status_code == 200  # reads go on
+        small_disk.grow(sandbox)
+        answer = create(api, "after-the-disk-grew")
+        assert answer.is_success, answer.text
+        record(answer, acknowledged)
+        api.close()
+    assert_all_found(db, acknowledged, tmp_path / "restarted.log")
+    assert_one_episode(log)
+
+
+class BreakableDisk:
+    """A small ext4 file system on a loop device that turns read-only on its first error, as
+    ext4 does with `errors=remount-ro` when its disk fails. Needs root."""
+
+    def __init__(self, folder: Path) -> None:
+        self.image = folder / "ext4.img"
+        self.folder = folder / "ext4"
+        self.folder.mkdir()
+        with self.image.open("wb") as image:
+            image.truncate(16 * 1024 * 1024)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(self.image)], check=True)
+        self.mount()
+
+    def mount(self) -> None:
+        options = "loop,errors=remount-ro"
+        subprocess.run(["mount", "-o", options, str(self.image), str(self.folder)], check=True)
+
+    def fail(self) -> None:
+        """An error of the file system: from now on it refuses every write."""
+        os.sync()  # what was written so far is on the disk, as it would be after a while
+        device = subprocess.run(
+            ["findmnt", "-n", "-o", "SOURCE", str(self.folder)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        Path(f"/sys/fs/ext4/{Path(device).name}/trigger_fs_error").write_text("test\n")
+
+    def repair(self) -> None:
+        """Unmount, check and mount again, writable."""
+        subprocess.run(["umount", str(self.folder)], check=True)
+        checked = subprocess.run(["e2fsck", "-f", "-y", str(self.image)], capture_output=True)
+        assert checked.returncode in (0, 1), checked.stdout  # 1: errors were corrected
+        self.mount()
+
+    def close(self) -> None:
+        subprocess.run(["umount", "-l", str(self.folder)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def breakable_disk(tmp_path: Path) -> Iterator[BreakableDisk]:
+    if os.geteuid() != 0:
+        pytest.skip("turning a file system read-only under a running process needs root")
+    disk = BreakableDisk(tmp_path)
+    yield disk
+    disk.close()
+
+
+def test_a_file_system_turned_read_only_is_a_503_per_write_and_loses_nothing(
+    tmp_path: Path, breakable_disk: BreakableDisk
+) -> None:
+    db, log = breakable_disk.folder / "sandbox.sqlite3", tmp_path / "sandbox.log"
+    acknowledged: list[str] = []
+    with SandboxProcess(db, log_path=log) as sandbox:
+        api = Api(sandbox.base_url, DEMO_RESELLER)
+        for number in range(5):
+            record(create(api, f"before-read-only-{number}"), acknowledged)
+        breakable_disk.fail()
+        for number in range(25):
+            assert_refused(create(api, f"read-only-{number}"))
+        assert api.get(acknowledged[0]).status_code == 200  # reads go on
+        api.close()
+    breakable_disk.repair()
+    assert_all_found(db, acknowledged, tmp_path / "restarted.log")
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    lines = warnings_in(log)
+    assert len(lines) == 1 and "storage trouble" in lines[0], lines
