@@ -6,7 +6,8 @@ pipeline, the notification deliverer), hands each HTTP request to the pipeline a
 and the sweeper that fires time-driven changes.
 
 Storage trouble is answered here: `503 SERVICE_UNAVAILABLE` with `Retry-After` for any request
-that meets it (the store logs each episode once, not each request).
+that meets it (the store logs each episode once, not each request), and for every request,
+health included, once the store can no longer be used until a restart.
 """
 
 from __future__ import annotations
@@ -75,10 +76,16 @@ class SandboxApp:
             return
         headers = dict(scope["headers"])
         try:
+            if self.store.unusable is not None:
+                # Nothing this sandbox acknowledged now would survive a restart: say so to
+                # every caller, health checks included, until it is restarted.
+                raise StoreUnavailable(self.store.unusable)
             response = await self.pipeline.handle(scope, headers, receive)
-        except StoreUnavailable:  # the store logs the episode, not each request
+        except StoreUnavailable:
             response = self.pipeline.envelopes.retry_later(
-                "SERVICE_UNAVAILABLE", "The sandbox's database is unavailable", RETRY_AFTER_SECONDS
+                "SERVICE_UNAVAILABLE",
+                self.store.unusable or "The sandbox's database is unavailable",
+                RETRY_AFTER_SECONDS,
             )
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])

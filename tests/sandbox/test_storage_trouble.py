@@ -1,10 +1,10 @@
 """Storage trouble under a running sandbox, with real processes, database files and sockets.
 
-Whatever happens to the database (a lock held by another process, a full disk, a file system
-turned read-only), the sandbox answers `503 SERVICE_UNAVAILABLE` with `Retry-After` instead
-of a 500, never acknowledges a write that a restart would not find, keeps answering health
-checks and reads while a write waits for a lock, and logs one line when the trouble starts
-and one when it ends, not one per request.
+Whatever happens to the database (its file deleted or replaced, a lock held by another
+process, a full disk, a file system turned read-only), the sandbox answers `503 SERVICE_UNAVAILABLE`
+with `Retry-After` instead of a 500, never acknowledges a write that a restart would not
+find, keeps answering health checks and reads while a write waits for a lock, and logs one
+line when the trouble starts and one when it ends, not one per request.
 
 How "nothing acknowledged is lost" is checked: every create answered 2xx is recorded, the
 sandbox is stopped and started again on the same database, and each recorded id must be
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -143,6 +144,49 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     disk = SmallDisk(tmp_path / "disk", 2 * 1024 * 1024)
     yield disk
     disk.close()
+
+
+# -- the database file deleted or replaced --------------------------------------------------
+
+
+def _remove_all(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):  # what "delete it to start over" leads people to do
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def _replace(db: Path) -> None:
+    other = db.with_name("other.sqlite3")
+    sqlite3.connect(other).close()
+    os.replace(other, db)
+
+
+def _remove_wal(db: Path) -> None:
+    Path(f"{db}-wal").unlink()
+
+
+@pytest.mark.parametrize("change", [_remove_all, _replace, _remove_wal], ids=lambda f: f.__name__)
+def test_a_database_file_removed_or_replaced_is_refused_not_acknowledged(
+    tmp_path: Path, change: object
+) -> None:
+    db, log = tmp_path / "sandbox.sqlite3", tmp_path / "sandbox.log"
+    acknowledged: list[str] = []
+    with SandboxProcess(db, log_path=log) as sandbox:
+        api = Api(sandbox.base_url, DEMO_RESELLER)
+        create(api, "before-the-change")
+        change(db)  # type: ignore[operator]
+        answers = [create(api, f"after-the-change-{n}") for n in range(25)]
+        for answer in answers:
+            record(answer, acknowledged)
+        health = httpx.get(f"{sandbox.base_url}/sandbox/health")
+        api.close()
+    assert_all_found(db, acknowledged, tmp_path / "restarted.log")
+    assert acknowledged == []
+    # Health says so too: the sandbox cannot keep anything until it is restarted.
+    assert_refused(health)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    lines = warnings_in(log)
+    assert len(lines) == 1 and "removed or replaced" in lines[0], lines
 
 
 # -- a lock held by another process ---------------------------------------------------------

@@ -95,6 +95,7 @@ class PostgresStore(SqlStore):
     """
 
     shared = True  # other processes may change the data: read the clocks every time
+    unusable: str | None = None  # the server may come back: its trouble is never for good
     dialect = POSTGRESQL
 
     def __init__(

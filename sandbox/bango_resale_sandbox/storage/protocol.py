@@ -11,7 +11,8 @@ from ..domain import Entitlement
 
 
 class StoreUnavailable(Exception):
-    """The database cannot be reached (or gave up waiting) right now; a retry may succeed.
+    """The database cannot do this now (unreachable, locked by another process, full,
+    read-only, failing to read or write, or its file gone); nothing of the operation was kept.
     The HTTP layer answers 503 SERVICE_UNAVAILABLE with Retry-After."""
 
 
@@ -86,12 +87,17 @@ class EntitlementStore(Protocol):
     """What the service and the deliverer need from storage (`SqliteStore`, `PostgresStore`).
 
     Every method is a coroutine; changes go inside `async with store.transaction()`, which
-    binds the transaction to the current task, so concurrent tasks each run their own.
+    binds the transaction to the current task, so concurrent tasks each run their own. A
+    transaction ends once its writes are committed; storage trouble raises StoreUnavailable
+    and keeps nothing of it.
     `shared`: other processes may change the data too (so nothing may be cached), and
     `due_notifications` claims the rows it returns (each is returned once per lease).
+    `unusable`: why the store refuses everything until the sandbox restarts, or None; set when
+    a SQLite file was removed or replaced under the running sandbox.
     """
 
     shared: bool
+    unusable: str | None
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

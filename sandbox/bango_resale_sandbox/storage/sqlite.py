@@ -9,12 +9,20 @@ Storage trouble never blocks the event loop and is never acknowledged:
   inside SQLite (whose busy handler would stop every other request while it sleeps); after
   LOCK_WAIT_SECONDS the transaction gives up with StoreUnavailable;
 - a full disk, a read-only or failing file system, a damaged file: StoreUnavailable, and the
-  transactions of a group SQLite had to roll back all fail with it.
+  transactions of a group SQLite had to roll back all fail with it;
+- the file removed or replaced under the running sandbox (checked before every COMMIT: what
+  is committed then would not be found by a restart): the group fails, and from then on the
+  store refuses everything (`unusable`) until the sandbox is restarted on whatever file is
+  at the path then. Before it lets go of the old file it checkpoints it and, unless another
+  process's file took its place, removes its write-ahead log, so that a restart never pairs a
+  new file with the old log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -25,6 +33,8 @@ from .protocol import StoreUnavailable
 from .queries import SqlStore
 from .schema import SQLITE, schema, statements
 from .trouble import TroubleReport
+
+log = logging.getLogger("bango_resale_sandbox.storage")
 
 SCHEMA = schema(SQLITE)
 # PRAGMA user_version of a database with SCHEMA. Version 0 (before versioning) kept
@@ -59,6 +69,31 @@ def _code(error: sqlite3.Error) -> int:
     return int(getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    """The device and inode of the file at `path`, or None if there is none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+class _LostConnection:
+    """Stands in for the connection once the file is gone: every statement is refused."""
+
+    in_transaction = False
+    total_changes = 0
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def execute(self, *args: Any) -> Any:
+        raise StoreUnavailable(self.reason)
+
+    def close(self) -> None:
+        pass
+
+
 class SqliteStore(SqlStore):
     """The SQLite implementation of the sandbox's storage."""
 
@@ -67,9 +102,12 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
+        self.unusable: str | None = None
         self._trouble = TroubleReport(f"the SQLite database {self.path}")
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db: sqlite3.Connection | _LostConnection = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         # Before the server starts, waiting inside SQLite blocks nothing else.
@@ -78,12 +116,18 @@ class SqliteStore(SqlStore):
         self._migrate()
         # From now on a statement never waits inside SQLite: the event loop would wait with it.
         self._db.execute("PRAGMA busy_timeout=0")
+        # The files the connection writes to, as they are now; checked before each COMMIT.
+        self._wal_path = f"{self.path}-wal"
+        self._file = _identity(self.path)
+        self._wal = _identity(self._wal_path)
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None  # the task whose transaction is open
         # The group commit: the COMMIT that transactions ended since the last one wait for.
         self._commit: asyncio.Future[None] | None = None
         self._commit_scheduled = False
         self._changes_at_begin = 0  # the connection's total_changes at the group's BEGIN
+        # A connection to a replaced file that must never be closed (see `_lose`).
+        self._abandoned: object = None
         row = self._db.execute("SELECT COALESCE(MAX(created_seq), 0) FROM entitlements").fetchone()
         self._created_seq: int = int(row[0])
 
@@ -155,6 +199,40 @@ class SqliteStore(SqlStore):
         if done is not None:
             done.set_exception(error)
             done.exception()  # marks it retrieved: all of a group's waiters may be cancelled
+
+    def _file_problem(self) -> tuple[str, bool] | None:
+        """Why a COMMIT now would not be found by a restart, and whether for good: the file
+        (or its write-ahead log) was removed or replaced. Two stat calls, once per group."""
+        try:
+            if _identity(self.path) != self._file:
+                return f"the database file {self.path} was removed or replaced", True
+            if self._wal is not None and _identity(self._wal_path) != self._wal:
+                return f"the write-ahead log {self._wal_path} was removed or replaced", True
+        except OSError as exc:  # cannot tell (an unreadable folder): not this time
+            return f"cannot check the database file {self.path}: {exc}", False
+        return None
+
+    def _lose(self, reason: str) -> None:
+        """Let go of a file that is no longer at the path; refuse everything from now on."""
+        db = self._db
+        lost = _LostConnection("the sandbox's database file was removed or replaced; restart it")
+        self._db, self.unusable = lost, lost.reason
+        log.error(
+            "%s while the sandbox was running: every request is refused (503) from now on, as"
+            " nothing written now would be found after a restart; restart the sandbox to go on"
+            " with a new database at %s",
+            reason,
+            self.path,
+        )
+        with suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        # Closing checkpoints the old log into the old file, then deletes the log by its path
+        # name, which must not be another process's log by now.
+        if _identity(self._wal_path) in (None, self._wal):
+            with suppress(sqlite3.Error):
+                db.close()
+        else:
+            self._abandoned = db  # referenced, so that the collector does not close it either
 
     # -- running statements -------------------------------------------------------------
 
@@ -327,15 +405,22 @@ class SqliteStore(SqlStore):
         done, self._commit = self._commit, None
         if done is None:
             return
+        problem = self._file_problem()
         try:
+            if problem is not None:
+                reason, for_good = problem
+                if for_good:
+                    self._lose(reason)
+                    raise StoreUnavailable(reason)
+                raise self._trouble.failed(reason)
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             # Disk full, I/O error: left open, the transaction would make every later BEGIN
             # fail until a restart. Every transaction of the group gets the error.
             if self._db.in_transaction:
                 with suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
-            done.set_exception(self._failed(exc))
+            done.set_exception(self._failed(exc) if isinstance(exc, sqlite3.Error) else exc)
             done.exception()  # marks it retrieved: all of a group's waiters may be cancelled
         else:
             done.set_result(None)
