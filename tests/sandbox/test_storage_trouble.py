@@ -1,7 +1,8 @@
 """Storage trouble under a running sandbox, with real processes, database files and sockets.
 
 Whatever happens to the database (its file deleted or replaced, a lock held by another
-process, a full disk, a file system turned read-only), the sandbox answers `503 SERVICE_UNAVAILABLE`
+process, a full disk, a file system turned read-only, PostgreSQL stopped, its connections
+killed or its transactions made read-only), the sandbox answers `503 SERVICE_UNAVAILABLE`
 with `Retry-After` instead of a 500, never acknowledges a write that a restart would not
 find, keeps answering health checks and reads while a write waits for a lock, and logs one
 line when the trouble starts and one when it ends, not one per request.
@@ -18,11 +19,14 @@ read-only (`errors=remount-ro`), which needs root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxProcess
+from bango_resale_sandbox.testing import DEMO_RESELLER, Api, PostgresServer, SandboxProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -341,3 +345,194 @@ def test_a_file_system_turned_read_only_is_a_503_per_write_and_loses_nothing(
     assert "Traceback" not in text, text[-3000:]
     lines = warnings_in(log)
     assert len(lines) == 1 and "storage trouble" in lines[0], lines
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+class Writers:
+    """Creates sent one after another by a few threads until stopped; 2xx ids recorded."""
+
+    def __init__(self, base_url: str, count: int = 4) -> None:
+        self.acknowledged: list[str] = []
+        self.answers: list[httpx.Response] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._write, args=(base_url, n)) for n in range(count)
+        ]
+
+    def __enter__(self) -> Writers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def _write(self, base_url: str, number: int) -> None:
+        api = Api(base_url, DEMO_RESELLER)
+        api.http.timeout = httpx.Timeout(60)
+        sequence = 0
+        while not self._stop.is_set():
+            sequence += 1
+            answer = create(api, f"writer-{number}-{sequence}")
+            with self._lock:
+                self.answers.append(answer)
+                if answer.is_success:
+                    self.acknowledged.append(answer.json()["entitlementId"])
+        api.close()
+
+    def wait_for(self, refused: int = 0, acknowledged: int = 0, timeout: float = 60) -> None:
+        """Until at least that many refusals and acknowledgements have come in, in all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                failed = sum(not a.is_success for a in self.answers)
+                if failed >= refused and len(self.acknowledged) >= acknowledged:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"waited for {refused} refusals and {acknowledged} creates")
+
+    def check(self) -> None:
+        for answer in self.answers:
+            if not answer.is_success:
+                assert_refused(answer)
+
+
+@contextlib.contextmanager
+def sandbox_on_postgres(tmp_path: Path) -> Iterator[tuple[PostgresServer, SandboxProcess]]:
+    with PostgresServer() as database:
+        box = SandboxProcess(database.url("trouble"), log_path=tmp_path / "sandbox.log")
+        with box:
+            yield database, box
+
+
+def _admin(database: PostgresServer, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database.url(), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_postgresql_stopped_and_started_under_running_writers_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    with sandbox_on_postgres(tmp_path) as (database, sandbox):
+        with Writers(sandbox.base_url) as writers:
+            writers.wait_for(acknowledged=20)
+            database.halt()
+            try:
+                writers.wait_for(refused=8)
+            finally:
+                database.resume()
+            seen = len(writers.acknowledged)
+            writers.wait_for(refused=8, acknowledged=seen + 20)
+        writers.check()
+        sandbox.stop()
+        assert_all_found(database.url("trouble"), writers.acknowledged, tmp_path / "again.log")
+    assert_one_episode(tmp_path / "sandbox.log")
+
+
+def test_postgresql_connections_killed_under_running_writers_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    with sandbox_on_postgres(tmp_path) as (database, sandbox):
+        with Writers(sandbox.base_url) as writers:
+            writers.wait_for(acknowledged=20)
+            _admin(
+                database,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            )
+            seen = len(writers.acknowledged)
+            writers.wait_for(acknowledged=seen + 20)
+        writers.check()
+        sandbox.stop()
+        assert_all_found(database.url("trouble"), writers.acknowledged, tmp_path / "again.log")
+    lines = warnings_in(tmp_path / "sandbox.log")
+    # Killed connections may cost a request or two (one episode), or none at all.
+    assert len(lines) in (0, 2), lines
+    assert "Traceback" not in (tmp_path / "sandbox.log").read_text()
+
+
+def test_postgresql_turned_read_only_is_a_503_per_write_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    with sandbox_on_postgres(tmp_path) as (database, sandbox):
+        api = Api(sandbox.base_url, DEMO_RESELLER)
+        acknowledged: list[str] = []
+        record(create(api, "before-read-only"), acknowledged)
+        _admin(
+            database,
+            "ALTER SYSTEM SET default_transaction_read_only = on",
+            "SELECT pg_reload_conf()",
+        )
+        try:
+            answers: list[httpx.Response] = []
+            deadline = time.monotonic() + 20
+            while sum(not a.is_success for a in answers) < 25 and time.monotonic() < deadline:
+                answers.append(create(api, f"read-only-{len(answers)}"))
+            for answer in answers:
+                record(answer, acknowledged)
+            assert sum(not a.is_success for a in answers) == 25
+            assert api.get(acknowledged[0]).status_code == 200
+        finally:
+            _admin(database, "ALTER SYSTEM RESET default_transaction_read_only")
+            _admin(database, "SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 20
+        while not (answer := create(api, "writable-again")).is_success:
+            assert time.monotonic() < deadline, answer.text
+            assert_refused(answer)
+            time.sleep(0.1)
+        record(answer, acknowledged)
+        api.close()
+        sandbox.stop()
+        assert_all_found(database.url("trouble"), acknowledged, tmp_path / "again.log")
+    assert_one_episode(tmp_path / "sandbox.log")
+
+
+def test_postgresql_out_of_disk_is_a_503_per_write_and_loses_nothing(tmp_path: Path) -> None:
+    """The sandbox's tables on a tablespace of their own, on a 2 MB tmpfs."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system for a tablespace needs root")
+    # Outside pytest's folders, which the server's user (not root) cannot enter.
+    base = Path(tempfile.mkdtemp(prefix="bango-tablespace-"))
+    disk = SmallDisk(base / "tiny", 2 * 1024 * 1024)
+    assert disk.mounted, "mounting a tmpfs was refused"
+    try:
+        with PostgresServer() as database:
+            for folder in (base, disk.folder):  # the server's user writes there
+                shutil.chown(folder, database.data.owner())
+            _admin(
+                database,
+                f"CREATE TABLESPACE tiny LOCATION '{disk.folder}'",
+                "ALTER DATABASE postgres SET default_tablespace = tiny",
+            )
+            log = tmp_path / "sandbox.log"
+            acknowledged: list[str] = []
+            refused = 0
+            with SandboxProcess(database.url("trouble"), log_path=log) as sandbox:
+                api = Api(sandbox.base_url, DEMO_RESELLER)
+                for number in range(2000):
+                    answer = create(api, f"filling-{number}", **FILLER)
+                    record(answer, acknowledged)
+                    refused += not answer.is_success
+                    if refused == 25:
+                        break
+                assert refused == 25, "the tablespace never filled"
+                assert api.get(acknowledged[-1]).status_code == 200  # reads go on
+                disk.grow(sandbox)
+                answer = create(api, "after-the-disk-grew")
+                assert answer.is_success, answer.text
+                record(answer, acknowledged)
+                api.close()
+            assert_all_found(database.url("trouble"), acknowledged, tmp_path / "again.log")
+            assert_one_episode(log)
+    finally:
+        disk.close()
+        shutil.rmtree(base, ignore_errors=True)
+

@@ -24,12 +24,17 @@ unless both touch the same entitlement, customer or reseller sweep):
 
 Each sandbox keeps its tables in its own schema (`?schema=` in the URL, default
 `bango_sandbox`), so several sandboxes, or tests, can share one database.
+
+Storage trouble (the server down or restarting, a connection lost, no connection free in time,
+a lock or statement given up, a full disk, transactions made read-only) raises
+StoreUnavailable, reported once per episode; waits happen on the event loop, never blocking it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -40,12 +45,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .protocol import OutboxRow, StoreUnavailable
+from .protocol import OutboxRow
 from .queries import DUE_HEADS, OUTBOX_COLUMNS, SqlStore
 from .schema import POSTGRESQL, schema, statements
+from .trouble import TroubleReport
 
 DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -53,6 +59,11 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SCHEMA_VERSION = 1
 # How long to wait for a connection: at start-up, and per request while the server is away.
 CONNECT_TIMEOUT_SECONDS = 5
+# Errors of the database rather than of a statement: answered 503, never 500. Operational
+# errors are the connection's and the server's (lost, refused, shutting down, disk full, lock
+# or statement timeout, serialization failure); a read-only transaction (a replica, or
+# default_transaction_read_only) refuses writes with an error of its own class.
+_TROUBLE = (psycopg.OperationalError, PoolTimeout, errors.ReadOnlySqlTransaction)
 # The shared tables, and this store's own: its schema version and the rate-limit buckets that
 # every instance spends from.
 SCHEMA = (
@@ -109,6 +120,10 @@ class PostgresStore(SqlStore):
     ) -> None:
         conninfo, self.schema = split_schema(url)
         self.path = url
+        self._trouble = TroubleReport(f"the PostgreSQL schema {self.schema}")
+        # The pool logs every failed connection attempt and every broken connection it drops;
+        # the TroubleReport says the same once per episode.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self._lease = claim_lease_seconds
         self._converted: dict[str, str] = {}
         self._pool = AsyncConnectionPool(
@@ -167,6 +182,7 @@ class PostgresStore(SqlStore):
 
     async def close(self) -> None:
         await self._pool.close()
+        self._trouble.close()
 
     def _sql(self, query: str) -> str:
         """The shared queries' `?` placeholders as psycopg's `%s`."""
@@ -200,24 +216,25 @@ class PostgresStore(SqlStore):
     async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         tx = self._current()
         if tx is not None:
-            tx.defer(self._sql(query), args)
+            tx.defer(self._sql(query), args, writes=True)
             return
         with self._reachable():
             async with self._pool.connection() as conn:
                 await conn.execute(self._sql(query), args)
+        self._trouble.wrote()
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:
-        """Turn "the database is away" (connection lost or refused, no connection free in
-        time, a lock or statement given up) into StoreUnavailable, and have the pool check
+        """Turn storage trouble (see _TROUBLE) into StoreUnavailable, and have the pool check
         its idle connections: after a database restart they are all broken, and each would
         otherwise fail one request before being replaced."""
         try:
             yield
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except _TROUBLE as exc:
             if self._checking is None or self._checking.done():
                 self._checking = asyncio.get_running_loop().create_task(self._pool.check())
-            raise StoreUnavailable(" ".join(str(exc).split()) or type(exc).__name__) from exc
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise self._trouble.failed(reason) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -238,6 +255,8 @@ class PostgresStore(SqlStore):
                     raise
                 finally:
                     self._bound.reset(token)
+        if tx.writes:
+            self._trouble.wrote()
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -259,9 +278,13 @@ class PostgresStore(SqlStore):
     async def lock(self, reseller: str, name: str) -> None:
         # A transaction-scoped advisory lock on a 64-bit hash of the name: two names that
         # collide only wait for each other, which is harmless.
-        await self.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+        tx = self._current()
+        if tx is None:
+            raise RuntimeError("lock() needs an open transaction()")
+        tx.defer(
+            self._sql("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"),
             (f"{self.schema}/{reseller}/{name}",),
+            writes=False,
         )
 
     async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
@@ -366,9 +389,11 @@ class _Transaction:
         self._flushes = 0  # batches sent so far
         self._savepoints = 0
         self._unwritten: list[_Savepoint] = []  # open savepoints with no SAVEPOINT yet
+        self.writes = False  # a write was among the statements
 
-    def defer(self, query: str, args: Any = ()) -> None:
-        """A statement whose result nobody reads: a write (or a lock)."""
+    def defer(self, query: str, args: Any = (), *, writes: bool) -> None:
+        """A statement whose result nobody reads: a write, or (`writes=False`) a lock."""
+        self.writes = self.writes or writes
         for mark in self._unwritten:
             self._waiting.append(f"SAVEPOINT {mark.name}")
             mark.index, mark.flushes = len(self._waiting) - 1, self._flushes
