@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,32 @@ def record(answer: httpx.Response, acknowledged: list[str]) -> None:
         assert_refused(answer)
 
 
+def fill_then_grow(disk: SmallDisk, db: Path | str, log: Path, **launch: Any) -> None:
+    """Under a running sandbox, fill the disk until 25 creates are refused (reads go on),
+    give it room and create again; after a restart every acknowledged create is there, and
+    the log told one episode."""
+    acknowledged: list[str] = []
+    refused = 0
+    with SandboxProcess(db, log_path=log, **launch) as sandbox:
+        api = Api(sandbox.base_url, DEMO_RESELLER)
+        for number in range(2000):
+            answer = create(api, f"filling-{number}", **FILLER)
+            record(answer, acknowledged)
+            refused += not answer.is_success
+            if refused == 25:
+                break
+        assert refused == 25, "the disk never filled"
+        assert len(acknowledged) > 10
+        assert api.get(acknowledged[-1]).status_code == 200
+        disk.grow(sandbox)
+        answer = create(api, "after-the-disk-grew")
+        assert answer.is_success, answer.text
+        record(answer, acknowledged)
+        api.close()
+    assert_all_found(db, acknowledged, log.with_name("restarted.log"))
+    assert_one_episode(log)
+
+
 class SmallDisk:
     """A folder on a small file system of its own: a tmpfs where mounting is allowed,
     otherwise a plain folder with the sandbox's file sizes capped (`prlimit --fsize`)."""
@@ -170,14 +196,14 @@ def _remove_wal(db: Path) -> None:
 
 @pytest.mark.parametrize("change", [_remove_all, _replace, _remove_wal], ids=lambda f: f.__name__)
 def test_a_database_file_removed_or_replaced_is_refused_not_acknowledged(
-    tmp_path: Path, change: object
+    tmp_path: Path, change: Callable[[Path], None]
 ) -> None:
     db, log = tmp_path / "sandbox.sqlite3", tmp_path / "sandbox.log"
     acknowledged: list[str] = []
     with SandboxProcess(db, log_path=log) as sandbox:
         api = Api(sandbox.base_url, DEMO_RESELLER)
         create(api, "before-the-change")
-        change(db)  # type: ignore[operator]
+        change(db)
         answers = [create(api, f"after-the-change-{n}") for n in range(25)]
         for answer in answers:
             record(answer, acknowledged)
@@ -254,27 +280,8 @@ def test_a_write_waiting_for_another_process_lock_leaves_health_and_reads_answer
 def test_a_full_disk_is_a_503_per_write_and_loses_nothing(
     tmp_path: Path, small_disk: SmallDisk
 ) -> None:
-    db, log = small_disk.folder / "sandbox.sqlite3", tmp_path / "sandbox.log"
-    acknowledged: list[str] = []
-    refused = 0
-    with SandboxProcess(db, log_path=log, program=small_disk.program()) as sandbox:
-        api = Api(sandbox.base_url, DEMO_RESELLER)
-        for number in range(2000):
-            answer = create(api, f"filling-{number}", **FILLER)
-            record(answer, acknowledged)
-            refused += not answer.is_success
-            if refused == 25:
-                break
-        assert refused == 25, "the disk never filled"
-        assert len(acknowledged) > 10
-        assert api.get(acknowledged[-1]).status_code == 200  # reads go on
-        small_disk.grow(sandbox)
-        answer = create(api, "after-the-disk-grew")
-        assert answer.is_success, answer.text
-        record(answer, acknowledged)
-        api.close()
-    assert_all_found(db, acknowledged, tmp_path / "restarted.log")
-    assert_one_episode(log)
+    db = small_disk.folder / "sandbox.sqlite3"
+    fill_then_grow(small_disk, db, tmp_path / "sandbox.log", program=small_disk.program())
 
 
 class BreakableDisk:
@@ -512,27 +519,7 @@ def test_postgresql_out_of_disk_is_a_503_per_write_and_loses_nothing(tmp_path: P
                 f"CREATE TABLESPACE tiny LOCATION '{disk.folder}'",
                 "ALTER DATABASE postgres SET default_tablespace = tiny",
             )
-            log = tmp_path / "sandbox.log"
-            acknowledged: list[str] = []
-            refused = 0
-            with SandboxProcess(database.url("trouble"), log_path=log) as sandbox:
-                api = Api(sandbox.base_url, DEMO_RESELLER)
-                for number in range(2000):
-                    answer = create(api, f"filling-{number}", **FILLER)
-                    record(answer, acknowledged)
-                    refused += not answer.is_success
-                    if refused == 25:
-                        break
-                assert refused == 25, "the tablespace never filled"
-                assert api.get(acknowledged[-1]).status_code == 200  # reads go on
-                disk.grow(sandbox)
-                answer = create(api, "after-the-disk-grew")
-                assert answer.is_success, answer.text
-                record(answer, acknowledged)
-                api.close()
-            assert_all_found(database.url("trouble"), acknowledged, tmp_path / "again.log")
-            assert_one_episode(log)
+            fill_then_grow(disk, database.url("trouble"), tmp_path / "sandbox.log")
     finally:
         disk.close()
         shutil.rmtree(base, ignore_errors=True)
-

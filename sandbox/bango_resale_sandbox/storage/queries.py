@@ -39,15 +39,25 @@ _INSERT_NUMBERED = (
 )
 
 
-def deadlines(entitlement: Entitlement) -> tuple[float | None, float | None]:
-    """The entitlement's `ends_at` (a cancel's end of period) and `expires_at` columns."""
+def _columns(entitlement: Entitlement) -> tuple[Any, ...]:
+    """The entitlement's columns after its key, in table order: the fields queries filter on,
+    `ends_at` (a cancel's end of period), `expires_at`, and the record itself."""
     ends_at = (
         entitlement.date_ended.timestamp()
         if entitlement.status is Status.ACTIVE_ENDING and entitlement.date_ended
         else None
     )
     expires_at = entitlement.date_expiry.timestamp() if entitlement.date_expiry else None
-    return (ends_at, expires_at)
+    return (
+        entitlement.customer_identifier,
+        entitlement.merchant_account_key,
+        entitlement.product_key,
+        entitlement.offer_key,
+        entitlement.status.value,
+        ends_at,
+        expires_at,
+        record_json(entitlement),
+    )
 
 
 class SqlStore(ABC):
@@ -98,17 +108,7 @@ class SqlStore(ABC):
         return None if row is None else bytes(row[0])
 
     async def insert(self, reseller: str, entitlement: Entitlement) -> None:
-        values = (
-            entitlement.entitlement_id,
-            reseller,
-            entitlement.customer_identifier,
-            entitlement.merchant_account_key,
-            entitlement.product_key,
-            entitlement.offer_key,
-            entitlement.status.value,
-            *deadlines(entitlement),
-            record_json(entitlement),
-        )
+        values = (entitlement.entitlement_id, reseller, *_columns(entitlement))
         number = self.next_created_seq()
         if number is None:
             await self.execute(_INSERT, values)
@@ -120,17 +120,7 @@ class SqlStore(ABC):
             "UPDATE entitlements SET customer_identifier = ?, merchant_account_key = ?,"
             " product_key = ?, offer_key = ?, status = ?, ends_at = ?, expires_at = ?,"
             " record = ? WHERE entitlement_id = ? AND reseller = ?",
-            (
-                entitlement.customer_identifier,
-                entitlement.merchant_account_key,
-                entitlement.product_key,
-                entitlement.offer_key,
-                entitlement.status.value,
-                *deadlines(entitlement),
-                record_json(entitlement),
-                entitlement.entitlement_id,
-                reseller,
-            ),
+            (*_columns(entitlement), entitlement.entitlement_id, reseller),
         )
 
     async def query(
