@@ -20,7 +20,7 @@ import re
 
 from bango_resale_spec import StatusMachine
 
-from .asgi import Receive, Scope, Send, send_response
+from .asgi import Receive, Response, Scope, Send, send_response
 from .config import SandboxConfig
 from .delivery import Deliverer
 from .envelopes import Envelopes, envelope
@@ -76,17 +76,15 @@ class SandboxApp:
             return
         headers = dict(scope["headers"])
         try:
-            if self.store.unusable is not None:
-                # Nothing this sandbox acknowledged now would survive a restart: say so to
-                # every caller, health checks included, until it is restarted.
-                raise StoreUnavailable(self.store.unusable)
-            response = await self.pipeline.handle(scope, headers, receive)
-        except StoreUnavailable:
-            response = self.pipeline.envelopes.retry_later(
-                "SERVICE_UNAVAILABLE",
-                self.store.unusable or "The sandbox's database is unavailable",
-                RETRY_AFTER_SECONDS,
+            # A store that can no longer be used until a restart: nothing acknowledged now
+            # would survive it, so every caller, health checks included, hears so.
+            response = (
+                await self.pipeline.handle(scope, headers, receive)
+                if self.store.unusable is None
+                else self._storage_refusal()
             )
+        except StoreUnavailable:  # the store logs the episode, not each request
+            response = self._storage_refusal()
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
@@ -100,6 +98,13 @@ class SandboxApp:
             else ()
         )
         await send_response(send, response, echo)
+
+    def _storage_refusal(self) -> Response:
+        return self.pipeline.envelopes.retry_later(
+            "SERVICE_UNAVAILABLE",
+            self.store.unusable or "The sandbox's database is unavailable",
+            RETRY_AFTER_SECONDS,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
