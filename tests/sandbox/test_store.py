@@ -94,6 +94,46 @@ def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(tmp_path: Pa
     run(test)
 
 
+class _FullOnSecondWrite(_Connection):
+    """The second write fails like a full disk that made SQLite roll the transaction back."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        super().__init__(db)
+        self.writes = 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.startswith("INSERT"):
+            self.writes += 1
+            if self.writes == 2:
+                self._db.execute("ROLLBACK")
+                raise disk_full()
+        return self._db.execute(sql, *args)
+
+
+def test_a_group_rolled_back_by_sqlite_fails_every_transaction_in_it(tmp_path: Path) -> None:
+    """A transaction that ended in the group waits for its COMMIT; when a later one's write
+    makes SQLite roll the whole group back, neither is told its write was kept."""
+
+    async def test() -> None:
+        store = SqliteStore(tmp_path / "store.sqlite3")
+        real = store._db
+        store._db = _FullOnSecondWrite(real)  # type: ignore[assignment,arg-type]
+
+        async def write(reseller: str) -> None:
+            async with store.transaction():
+                await store.set_clock_offset(reseller, 1.0)
+
+        outcomes = await asyncio.gather(write("first"), write("second"), return_exceptions=True)
+        assert [type(o) for o in outcomes] == [StoreUnavailable, StoreUnavailable]
+        store._db = real
+        async with store.transaction():  # the store goes on
+            await store.set_clock_offset("after", 2.0)
+        assert await store.clock_offsets() == {"after": 2.0}
+        await store.close()
+
+    run(test)
+
+
 def test_an_error_inside_the_block_rolls_back_its_writes(open_store: OpenStore) -> None:
     async def test() -> None:
         store = await open_store()
