@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sandbox.sqlite3
 
-.PHONY: help install constraints generate drift lint spec-diff spec-release typecheck check test sandbox contract certify bench docs wheel clean
+.PHONY: help install constraints generate drift lint spec-diff spec-release typecheck check portability test sandbox contract certify bench docs wheel clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -67,12 +67,15 @@ typecheck: $(STAMP) ## mypy --strict over the hand-written packages
 
 check: lint spec-diff drift typecheck ## every static check CI runs
 
+portability: $(STAMP) $(NODE_STAMP) $(SYSTEM_STAMP) ## feed the partner spec to partners' tools (openapi-generator python/TypeScript/Java, openapi-typescript, Specmatic, Prism) and check what they make works
+	$(PY) scripts/portability.py
+
 # Most tests wait (servers, child processes, a browser): workers overlap the waits. The tests
 # marked `serial` are judged on what a time budget achieves, so they run afterwards, alone.
 # loadgroup keeps a module marked xdist_group on one worker (its module fixture built once).
 PYTEST_WORKERS ?= 2
 
-test: $(SYSTEM_STAMP) check certify ## static checks, the certification journeys, then the whole test suite
+test: $(SYSTEM_STAMP) check certify portability ## static checks, the certification journeys, the partner tools, then the whole test suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m 'not serial'
 	$(BIN)/pytest -m serial
 
@@ -97,4 +100,4 @@ wheel: $(STAMP) ## build the wheel and sdist into dist/
 	$(PY) -m build --outdir dist .
 
 clean: ## remove the environment, caches and reports
-	rm -rf $(VENV) node_modules dist build reports .hypothesis .schemathesis .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist build reports partner-clients .hypothesis .schemathesis .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,8 @@
 """Validate and lint every spec in spec/. OpenAPI documents: openapi-spec-validator, Redocly
 `recommended`, and Spectral `spectral:oas` with every rule switched on (.spectral.yaml). Arazzo
-documents: Redocly (`recommended` plus the rules Respect applies, see redocly.yaml).
+documents: Redocly (`recommended` plus the rules Respect applies, see redocly.yaml). Every
+document: no YAML anchor or alias (Specmatic, for one, reads an alias as its name in a string),
+so each is written out in full.
 
 Fails on any validation error and on any Redocly or Spectral finding, whatever its severity.
 Both linters run from the pinned copies in node_modules/ (installed by `make install` from
@@ -30,6 +32,20 @@ def validate(spec: Path) -> list[str]:
         return [str(error).splitlines()[0] for error in validator.iter_errors()]
     except Exception as exc:  # an unresolvable $ref raises instead of yielding an error
         return [f"{type(exc).__name__}: {exc}"]
+
+
+def yaml_references(spec: Path) -> list[str]:
+    """Every YAML anchor (`&name`) and alias (`*name`) in the document, with its line."""
+    import yaml
+
+    found = []
+    for event in yaml.parse(spec.read_text("utf-8")):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            found.append(f"alias *{event.anchor} at line {line}: write the value out in full")
+        elif getattr(event, "anchor", None):
+            found.append(f"anchor &{event.anchor} at line {line}: write its uses out in full")
+    return found
 
 
 def redocly_problems(spec: Path) -> list[str]:
@@ -68,7 +84,7 @@ def main() -> int:
     ]
     checks += [(spec, "Redocly recommended for Arazzo") for spec in ARAZZO_SPECS]
     for spec, passed in checks:
-        problems = redocly_problems(spec)
+        problems = yaml_references(spec) + redocly_problems(spec)
         if spec in OPENAPI_SPECS:
             problems = validate(spec) + problems + spectral_problems(spec)
         name = spec.relative_to(ROOT)

@@ -20,6 +20,7 @@ import logging
 
 from bango_resale_spec import StatusMachine
 
+from . import examples
 from .asgi import Receive, Response, Scope, Send, send_response
 from .config import SandboxConfig
 from .delivery import Deliverer
@@ -117,6 +118,8 @@ class SandboxApp:
     async def startup(self) -> None:
         await self.store.open()
         await self.services.clock.load()
+        if self.config.resellers:
+            await examples.seed(self.store, next(iter(self.config.resellers)))
         # Everything allocated so far lives as long as the process: keep the collector off
         # it, and collect the young generation less often (fewer pauses under load).
         gc.collect()

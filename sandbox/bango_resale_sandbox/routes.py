@@ -6,6 +6,7 @@ bodies are checked against exactly what the documents say, with no per-request s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,13 +30,37 @@ def _compile_schema(schema: dict[str, Any]) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class _Branch:
+    """One branch of a top-level oneOf: its validator, and the values its `const` properties
+    demand (`entitlementBenefits: SUSPENDED`), which say which branch a body meant."""
+
+    validator: Any
+    consts: Mapping[str, Any]
+
+    def claim(self, instance: Any) -> int:
+        """How many of the branch's const properties the instance matches; -1 when one is
+        missing or different."""
+        if not isinstance(instance, Mapping):
+            return 0
+        for name, value in self.consts.items():
+            if instance.get(name, _MISSING) != value:
+                return -1
+        return len(self.consts)
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
 class _Validator:
     """A compiled schema; for a top-level oneOf, also each branch for clearer messages."""
 
     whole: Any
-    branches: tuple[Any, ...] = ()
+    branches: tuple[_Branch, ...] = ()
     # A query or path string stands for an integer where the schema says so ("after=7").
     integer: bool = False
+    # The document the schema's $refs point into, to describe an error by where it arose.
+    root: Mapping[str, Any] = field(default_factory=dict)
 
     def check_text(self, text: str, where: str) -> None:
         """Check a value that arrived as text (query, path, header)."""
@@ -47,15 +72,61 @@ class _Validator:
     def check(self, instance: Any, where: str) -> None:
         if self.whole.is_valid(instance):
             return
-        candidates = self.branches or (self.whole,)
-        # Report the branch the instance came closest to.
+        candidates = [self.whole]
+        if self.branches:
+            # The branch whose const properties the body names (a suspend names
+            # entitlementBenefits SUSPENDED) is the one it meant; among equals, report the
+            # branch the body came closest to.
+            best_claim = max(branch.claim(instance) for branch in self.branches)
+            candidates = [b.validator for b in self.branches if b.claim(instance) == best_claim]
         best = min((list(v.iter_errors(instance)) for v in candidates), key=len)
-        raise RequestInvalid(_describe(best[0], where))
+        raise RequestInvalid(_describe(best[0], where, self.root))
 
 
-def _describe(error: Any, where: str) -> str:
+def _describe(error: Any, where: str, root: Mapping[str, Any]) -> str:
     path = "/".join(str(part) for part in error.instance_path)
-    return f"{path or where}: {error.message}"
+    message = error.message
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Pattern):
+        # A regular expression says little to a caller; the spec says in words what it demands.
+        meaning = _node_at(list(error.schema_path)[:-1], root).get("x-pattern-meaning")
+        if meaning:
+            message = f"{json.dumps(error.instance)} is not {meaning}"
+    options = getattr(error.kind, "options", None)
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum) and options:
+        # Every allowed value (the library's message names two), and the condition that
+        # chose them: a reason code is valid only with its category.
+        allowed = ", ".join(json.dumps(option) for option in options)
+        message = f"{json.dumps(error.instance)} is not one of {allowed}"
+        condition = _condition_of(list(error.schema_path), root)
+        if condition:
+            message += f" when {condition}"
+    return f"{path or where}: {message}"
+
+
+def _condition_of(schema_path: list[str | int], root: Mapping[str, Any]) -> str | None:
+    """For an error raised under an `if`/`then`, the `if`'s const properties in words
+    ("cancelReasonCategory is \"REVOKED\""); None elsewhere."""
+    if "then" not in schema_path:
+        return None
+    node = _node_at(schema_path[: len(schema_path) - schema_path[::-1].index("then") - 1], root)
+    properties = node.get("if", {}).get("properties", {})
+    consts = [
+        f"{name} is {json.dumps(rule['const'])}"
+        for name, rule in properties.items()
+        if isinstance(rule, Mapping) and "const" in rule
+    ]
+    return " and ".join(consts) or None
+
+
+def _node_at(schema_path: list[str | int], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema object at an error's (resolved) schema path; empty when there is none."""
+    node: Any = root
+    for part in schema_path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return {}
+    return node if isinstance(node, Mapping) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +204,20 @@ class Router:
         whole = _compile_schema({**schema, **self._root})
         resolved = self._resolve(schema)
         branches = tuple(
-            _compile_schema({**branch, **self._root}) for branch in resolved.get("oneOf", ())
+            _Branch(_compile_schema({**branch, **self._root}), self._consts(branch))
+            for branch in resolved.get("oneOf", ())
         )
-        return _Validator(whole, branches, integer=resolved.get("type") == "integer")
+        return _Validator(
+            whole, branches, integer=resolved.get("type") == "integer", root=self._root
+        )
+
+    def _consts(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        properties = self._resolve(schema).get("properties", {})
+        return {
+            name: rule["const"]
+            for name, rule in properties.items()
+            if isinstance(rule, Mapping) and "const" in rule
+        }
 
     def _resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in node:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,15 +115,36 @@ def format_epoch(epoch: float) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an RFC 3339 date-time; naive values are taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    if not moment.tzinfo:
-        return moment.replace(tzinfo=UTC)
+    """Parse an RFC 3339 date-time; naive values are taken as UTC.
+
+    Whatever the spec's `format: date-time` accepts is taken: lower-case `t` and `z`; a leap
+    second (`23:59:60`), read as the instant after `23:59:59` as POSIX time does; and an
+    instant that year 0000 or a UTC offset puts outside the years 1 to 9999, kept as the
+    nearest one inside (as an expiry, one that long ago or ahead means the same).
+    """
     try:
-        return moment.astimezone(UTC)
+        moment = datetime.fromisoformat(text)
+        leap = False
+    except ValueError:
+        upper = text.upper()
+        leap = upper[16:19] == ":60"
+        if leap:
+            upper = upper[:17] + "59" + upper[19:]
+        if upper.startswith("0000-"):
+            return _EARLIEST
+        moment = datetime.fromisoformat(upper)
+    if not moment.tzinfo:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        utc = moment.astimezone(UTC)
+        return utc + timedelta(seconds=1) if leap else utc
     except OverflowError:
-        # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant.
-        raise ValueError(f"{text!r} is out of the representable range") from None
+        # Only the first and the last representable day can cross the edge.
+        return _EARLIEST if moment.year == 1 else _LATEST
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def record_of(entitlement: Entitlement) -> dict[str, Any]:

@@ -10,6 +10,7 @@ says how this installation adds an extra.
 
 from __future__ import annotations
 
+from .examples import ExamplePair, example_entitlements, example_pairs
 from .machine import (
     PRODUCT_CHANGE,
     MachineError,
@@ -56,6 +57,7 @@ __all__ = [
     "PRODUCT_CHANGE",
     "REQUEST_IDENTIFIER_REUSED",
     "DocumentedResponse",
+    "ExamplePair",
     "MachineError",
     "MagicNumber",
     "ReasonRow",
@@ -66,6 +68,8 @@ __all__ = [
     "body_allowed_from",
     "client_actions",
     "entitlement_statuses",
+    "example_entitlements",
+    "example_pairs",
     "general_http_statuses",
     "journeys_path",
     "load_partner_spec",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 # The same tests on both stores: transitions, the HTTP surface, notifications and their order,
-# concurrency and crashes.
+# concurrency and crashes, and the example entitlements every fresh sandbox holds.
 BOTH_STORES = {
     "test_transitions",
     "test_http_surface",
@@ -16,6 +16,7 @@ BOTH_STORES = {
     "test_concurrency",
     "test_crash",
     "test_store",
+    "test_examples",
 }
 
 

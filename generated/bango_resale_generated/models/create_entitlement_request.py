@@ -27,9 +27,11 @@ class CreateEntitlementRequest:
         offer_key (str | Unset): Identifies an offer, where the merchant has offers.
         entitlement_id (str | Unset): Id of an entitlement, unique within the reseller's entitlements. The platform
             generates it (UUID-like); a reseller may supply its own on create.
-        notification_url (str | Unset): Where the platform POSTs status-change notifications (http or https). User info
+        notification_url (str | Unset): Where the platform POSTs status-change notifications: an absolute http or https
+            URL with a host (a name, an IPv4 address or a bracketed IPv6 address) and an optional port. User info
             (`user:password@`) is refused with `BAD_REQUEST`: the platform authenticates to the receiver with the
-            credentials configured for the reseller, never with ones in the URL.
+            credentials configured for the reseller, never with ones in the URL. `pattern` says all of this, so a URL the
+            schema accepts is one the platform takes.
         date_expiry (datetime.datetime | Unset): An RFC 3339 date-time in UTC.
         extension_data (ExtensionData | Unset): Free-form reseller data. Cancel, revoke and suspend also record their
             reason and any custom properties here. Bounded after every merge: at most 64 properties (`maxProperties`) and

@@ -23,9 +23,10 @@ class EntitlementChanges:
         entitlement_id (str): Id of an entitlement, unique within the reseller's entitlements. The platform generates it
             (UUID-like); a reseller may supply its own on create.
         product_key (str | Unset): Identifies the merchant's service.
-        offer_key (None | str | Unset): The new offer, or `null` to clear it.
-        notification_url (None | str | Unset): The new notification URL, or `null` to stop notifications.
-        date_expiry (datetime.datetime | None | Unset): The new expiry, or `null` to remove it.
+        offer_key (None | str | Unset): An offer key as `OfferKey` describes it, or `null` to clear the offer.
+        notification_url (None | str | Unset): A notification URL as `NotificationUrl` describes it, or `null` to stop
+            notifications.
+        date_expiry (datetime.datetime | None | Unset): An RFC 3339 date-time in UTC, or `null` where none applies.
         customer_identifier (str | Unset): The reseller's own opaque and persistent id for the customer. Never put
             personal data such as a phone number or e-mail address here.
         extension_data (ExtensionData | Unset): Free-form reseller data. Cancel, revoke and suspend also record their
@@ -131,9 +132,11 @@ class EntitlementChanges:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
-                date_expiry_type_0 = datetime.datetime.fromisoformat(data)
+                componentsschemas_nullable_timestamp_type_0 = (
+                    datetime.datetime.fromisoformat(data)
+                )
 
-                return date_expiry_type_0
+                return componentsschemas_nullable_timestamp_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
             return cast(datetime.datetime | None | Unset, data)

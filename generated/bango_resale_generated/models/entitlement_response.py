@@ -32,12 +32,12 @@ class EntitlementResponse:
                 (UUID-like); a reseller may supply its own on create.
             status (EntitlementStatus | str): The current status; unknown values may appear.
             date_created (datetime.datetime): An RFC 3339 date-time in UTC.
-            date_activated (datetime.datetime | None):
-            date_ended (datetime.datetime | None):
-            date_suspended (datetime.datetime | None):
-            date_resumed (datetime.datetime | None):
+            date_activated (datetime.datetime | None): An RFC 3339 date-time in UTC, or `null` where none applies.
+            date_ended (datetime.datetime | None): An RFC 3339 date-time in UTC, or `null` where none applies.
+            date_suspended (datetime.datetime | None): An RFC 3339 date-time in UTC, or `null` where none applies.
+            date_resumed (datetime.datetime | None): An RFC 3339 date-time in UTC, or `null` where none applies.
             date_last_updated (datetime.datetime): An RFC 3339 date-time in UTC.
-            date_expiry (datetime.datetime | None):
+            date_expiry (datetime.datetime | None): An RFC 3339 date-time in UTC, or `null` where none applies.
             customer_identifier (str): The reseller's own opaque and persistent id for the customer. Never put personal data
                 such as a phone number or e-mail address here.
             merchant_account_key (str): Identifies the merchant.
