@@ -126,12 +126,19 @@ class ServerLimits:
 
     # Bytes of a request line plus headers; a larger head is answered 431 and closed.
     max_header_bytes: int = 16384
-    # Seconds to receive a whole request once it has begun (or the first one, once connected).
+    # Seconds to receive a whole request once its first byte has come.
     request_timeout_seconds: float = 10.0
-    # Seconds an idle keep-alive connection stays open between requests.
+    # Seconds an idle keep-alive connection stays open between requests, once a request on it
+    # has authenticated.
     keep_alive_seconds: int = 30
-    # Open connections; one past this is closed at once.
+    # Seconds a connection that has not authenticated may stay idle: before its first request,
+    # and between requests.
+    unauthenticated_keep_alive_seconds: float = 5.0
+    # Open connections, in all and from one source address. A new connection over either takes
+    # the place of an idle one (unauthenticated first, the longest idle first); when every
+    # connection is serving a request, the new one is closed at once.
     max_connections: int = 1000
+    max_connections_per_source: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +236,11 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             max_header_bytes=int(_number(server, "max_header_bytes", 16384)),
             request_timeout_seconds=_number(server, "request_timeout_seconds", 10.0),
             keep_alive_seconds=int(_number(server, "keep_alive_seconds", 30)),
+            unauthenticated_keep_alive_seconds=_number(
+                server, "unauthenticated_keep_alive_seconds", 5.0
+            ),
             max_connections=int(_number(server, "max_connections", 1000)),
+            max_connections_per_source=int(_number(server, "max_connections_per_source", 256)),
         ),
         max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
         public_base_url=_base_url(server, "public_base_url"),

@@ -19,7 +19,7 @@ import orjson
 
 import bango_resale_spec as spec
 
-from . import activation, limits, magic
+from . import activation, limits, magic, server
 from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
 from .auth import Authenticator
 from .behaviour import Behaviour
@@ -142,6 +142,7 @@ class Pipeline:
                 )
                 response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
                 return response
+        server.mark_authenticated(scope)
         wait = await self.limiter.acquire(reseller)
         if wait:
             return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
