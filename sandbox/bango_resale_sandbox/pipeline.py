@@ -99,6 +99,14 @@ class Pipeline:
         self, scope: Scope, headers: Mapping[bytes, bytes], receive: Receive
     ) -> Response:
         method, path = scope["method"], scope["path"]
+        expect = headers.get(b"expect")
+        if expect is not None and expect.strip().lower() != b"100-continue":
+            # The one expectation HTTP/1.1 defines; the server sends its 100 when the body is read.
+            return envelope(
+                417,
+                "BAD_REQUEST",
+                "Expect: only 100-continue is supported; send the request without it",
+            )
         router = self.controls if path.startswith("/sandbox/") else self.partner
         operation, path_params, allowed = router.match(method, path)
         if operation is None:

@@ -74,3 +74,81 @@ def test_a_thousand_held_connections_do_not_stop_another_sources_requests(
         more = [held.enter_context(connect_from("127.0.0.2", server.port)) for _ in range(1000)]
         assert more
         assert client.get("/v1/echo/second").status_code == 200
+
+
+# -- requests the sandbox cannot serve get a JSON 4xx ---------------------------------------
+
+UPGRADE = b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+UPGRADE += b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+
+
+@pytest.fixture(scope="module")
+def one_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    with SandboxProcess(tmp_path_factory.mktemp("db") / "sandbox.sqlite3") as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "message"),
+    [
+        (b"GET /v1/entitlement/x HTTP/1.1\r\nHost: x\r\n" + UPGRADE + b"\r\n", 400, "upgrade"),
+        (b"GET /sandbox/health HTTP/1.1\r\nHost: x\r\n" + UPGRADE + b"\r\n", 400, "upgrade"),
+        (b"GET /no/such/path HTTP/1.1\r\nHost: x\r\n" + UPGRADE + b"\r\n", 400, "upgrade"),
+        (
+            b"POST /v1/entitlement HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings"
+            b"\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+            400,
+            "upgrade",
+        ),
+        (b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n", 400, "upgrade"),
+        (b"FROB /v1/echo/x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request"),
+        (
+            b"GET /v1/echo/x HTTP/1.1\r\nHost: x\r\nExpect: coffee\r\nConnection: close\r\n\r\n",
+            417,
+            "Expect",
+        ),
+        (
+            b"POST /v1/entitlement HTTP/1.1\r\nHost: x\r\nExpect: 100-continue, tea\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+            417,
+            "Expect",
+        ),
+    ],
+    ids=[
+        "websocket-partner-path",
+        "websocket-health",
+        "websocket-unknown-path",
+        "h2c",
+        "connect",
+        "unknown-method",
+        "expect-other",
+        "expect-list",
+    ],
+)
+def test_requests_the_sandbox_cannot_serve_get_a_json_4xx(
+    one_sandbox: SandboxProcess, request_bytes: bytes, status: int, message: str
+) -> None:
+    got, head, body = raw_exchange(one_sandbox.port, request_bytes)
+    assert got == status, (head, body)
+    assert b"content-type: application/json" in head.lower()
+    envelope = httpx.Response(status, content=body).json()
+    assert envelope["responseCode"] == "BAD_REQUEST"
+    assert message in envelope["responseMessage"]
+    assert "Traceback" not in one_sandbox.log_path.read_text()
+
+
+def test_expect_100_continue_still_works(one_sandbox: SandboxProcess) -> None:
+    body = b'{"customerIdentifier":"c-100","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'
+    head = (
+        b"POST /v1/entitlement HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ZGVtbzpkZW1vLXNlY3JldA=="
+        b"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", one_sandbox.port), timeout=5) as conn:
+        conn.sendall(head)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 100 ")
+        conn.sendall(body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
