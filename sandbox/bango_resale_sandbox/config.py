@@ -148,9 +148,11 @@ class SandboxConfig:
     resellers: Mapping[str, ResellerConfig]
     products: Mapping[tuple[str, str], ProductBehaviour]
     rate_limit: RateLimit = RateLimit()
-    # Failed logins allowed per source address and per user name (token buckets).
+    # Failed logins allowed (token buckets) per source address, per source address and user
+    # name, and per configured user name over all addresses (see ratelimit.LoginThrottle).
     failed_logins_per_source: RateLimit = RateLimit(requests_per_second=1.0, burst=20.0)
-    failed_logins_per_user: RateLimit = RateLimit(requests_per_second=0.1, burst=20.0)
+    failed_logins_per_source_user: RateLimit = RateLimit(requests_per_second=0.1, burst=20.0)
+    failed_logins_per_user: RateLimit = RateLimit(requests_per_second=0.1, burst=100.0)
     delivery: DeliveryConfig = DeliveryConfig()
     limits: ServerLimits = ServerLimits()
     max_body_bytes: int = 65536
@@ -174,7 +176,12 @@ class SandboxConfig:
     def without_login_throttle(self) -> SandboxConfig:
         """A copy that never throttles failed logins (for harnesses that probe them)."""
         off = RateLimit(requests_per_second=0.0, burst=1.0)
-        return replace(self, failed_logins_per_source=off, failed_logins_per_user=off)
+        return replace(
+            self,
+            failed_logins_per_source=off,
+            failed_logins_per_source_user=off,
+            failed_logins_per_user=off,
+        )
 
     def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
         """A copy with the given deliberate faults switched on."""
@@ -219,9 +226,13 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             requests_per_second=_number(logins, "per_source_per_second", 1.0),
             burst=_number(logins, "per_source_burst", 20.0),
         ),
+        failed_logins_per_source_user=RateLimit(
+            requests_per_second=_number(logins, "per_source_user_per_second", 0.1),
+            burst=_number(logins, "per_source_user_burst", 20.0),
+        ),
         failed_logins_per_user=RateLimit(
             requests_per_second=_number(logins, "per_user_per_second", 0.1),
-            burst=_number(logins, "per_user_burst", 20.0),
+            burst=_number(logins, "per_user_burst", 100.0),
         ),
         delivery=DeliveryConfig(
             allowed_hosts=frozenset(

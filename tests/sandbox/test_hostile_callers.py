@@ -5,13 +5,18 @@ site's page, and notification targets aimed at the sandbox's own or other local 
 
 from __future__ import annotations
 
+import re
 import socket
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bango_resale_sandbox.config import default_config_text
 from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
 
 pytestmark = pytest.mark.integration
@@ -26,6 +31,23 @@ def connect_from(source: str, port: int) -> socket.socket:
     return conn
 
 
+def client_from(source: str, server: SandboxProcess, auth: tuple[str, str]) -> httpx.Client:
+    """An HTTP client of the sandbox whose connections come from the loopback address `source`."""
+    transport = httpx.HTTPTransport(local_address=source)
+    return httpx.Client(base_url=server.base_url, auth=auth, transport=transport, timeout=10)
+
+
+def config_file(folder: Path, **failed_logins: float) -> Path:
+    """The packaged configuration with its [failed_logins] table replaced by `failed_logins`."""
+    text = default_config_text()
+    start = text.index("[failed_logins]")
+    end = text.index("\n[", start + 1)
+    table = "".join(f"{key} = {value}\n" for key, value in failed_logins.items())
+    path = folder / "config.toml"
+    path.write_text(f"{text[:start]}[failed_logins]\n{table}{text[end:]}")
+    return path
+
+
 def raw_exchange(port: int, data: bytes) -> tuple[int, bytes, bytes]:
     """Send `data` on a new connection, read until the server closes: (status, head, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
@@ -35,6 +57,103 @@ def raw_exchange(port: int, data: bytes) -> tuple[int, bytes, bytes]:
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     return int(head.split()[1]), head, body
+
+
+# -- failed logins: a guesser can never lock another caller out -------------------------------
+
+WRONG = (DEMO_RESELLER[0], "not-the-password")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database of each kind: a SQLite file, or a schema on the session's PostgreSQL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres").url(f"t_{uuid.uuid4().hex[:16]}"))
+    return str(tmp_path / "sandbox.sqlite3")
+
+
+def test_guesses_from_one_address_never_lock_the_user_out_from_another(
+    database: str, tmp_path: Path
+) -> None:
+    with SandboxProcess(database, log_path=tmp_path / "s.log") as server:
+        with client_from("127.0.0.2", server, WRONG) as guesser:
+            statuses = [guesser.get(f"/v1/echo/g{i}").status_code for i in range(25)]
+            assert statuses == [401] * 20 + [429] * 5
+            # The guesser's own address learns nothing, not even from the right password.
+            right = guesser.get("/v1/echo/right", auth=DEMO_RESELLER)
+            assert right.status_code == 429
+            assert int(right.headers["retry-after"]) >= 1
+        # The reseller, from its own address (its first login there), is checked as usual.
+        with client_from("127.0.0.1", server, DEMO_RESELLER) as reseller:
+            assert [reseller.get(f"/v1/echo/r{i}").status_code for i in range(5)] == [200] * 5
+
+
+@pytest.mark.slow
+def test_a_flood_of_other_user_names_does_not_give_a_guesser_fresh_guesses(
+    database: str, tmp_path: Path
+) -> None:
+    # One token per 1000 s for a pair: the guesser stays refused for the whole test.
+    config = config_file(
+        tmp_path,
+        per_source_burst=20,
+        per_source_per_second=1.0,
+        per_source_user_burst=20,
+        per_source_user_per_second=0.001,
+        per_user_burst=100,
+        per_user_per_second=0.1,
+    )
+    with SandboxProcess(database, config=config, log_path=tmp_path / "s.log") as server:
+        with client_from("127.0.0.2", server, WRONG) as guesser:
+            assert {guesser.get(f"/v1/echo/g{i}").status_code for i in range(20)} == {401}
+            assert guesser.get("/v1/echo/g").status_code == 429
+        # 10,000 failed logins, each for a name of its own, from 500 other addresses (20 each,
+        # within each address's allowance), past every bounded table of buckets.
+        floods = []
+        for a in range(500):
+            conn = connect_from(f"127.0.{1 + a // 250}.{1 + a % 250}", server.port)
+            conn.settimeout(60)
+            floods.append(conn)
+            requests = b"".join(
+                b"GET /v1/echo/f HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n%s\r\n"
+                % (
+                    httpx.BasicAuth(f"name-{a}-{i}", "x")._auth_header.split()[1].encode(),
+                    b"Connection: close\r\n" if i == 19 else b"",
+                )
+                for i in range(20)
+            )
+            conn.sendall(requests)
+        statuses = []
+        for conn in floods:
+            answers = b""
+            while chunk := conn.recv(65536):
+                answers += chunk
+            conn.close()
+            statuses += [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)]
+        assert statuses == [401] * 10_000
+        time.sleep(1.5)  # the guesser's address has a token again (one a second)
+        with client_from("127.0.0.2", server, DEMO_RESELLER) as guesser:
+            assert guesser.get("/v1/echo/after").status_code == 429
+        with client_from("127.0.0.1", server, DEMO_RESELLER) as reseller:
+            assert reseller.get("/v1/echo/owner").status_code == 200
+
+
+def test_many_addresses_guessing_one_user_stop_new_addresses_but_not_its_known_one(
+    database: str, tmp_path: Path
+) -> None:
+    config = config_file(tmp_path, per_user_burst=5, per_user_per_second=0.001)
+    with (
+        SandboxProcess(database, config=config, log_path=tmp_path / "s.log") as server,
+        client_from("127.0.0.1", server, DEMO_RESELLER) as reseller,
+    ):
+        assert reseller.get("/v1/echo/before").status_code == 200
+        for i in range(5):  # one guess from each of five addresses spends the user's five
+            with client_from(f"127.0.3.{i + 1}", server, WRONG) as guesser:
+                assert guesser.get("/v1/echo/g").status_code == 401
+        with client_from("127.0.4.1", server, DEMO_RESELLER) as newcomer:
+            assert newcomer.get("/v1/echo/new").status_code == 429
+        assert reseller.get("/v1/echo/after").status_code == 200
+        with client_from("127.0.0.1", server, DEMO_RESELLER) as again:  # a new connection
+            assert again.get("/v1/echo/again").status_code == 200
 
 
 # -- connections: one source's idle connections never starve another's requests -----------
