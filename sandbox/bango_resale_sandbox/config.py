@@ -159,6 +159,9 @@ class SandboxConfig:
     # Scheme, host and port under which clients reach the sandbox (the sign-up page's links);
     # empty means the address each connection arrived on.
     public_base_url: str = ""
+    # Browser origins (scheme://host[:port]) besides the sandbox's own whose pages may send
+    # writes; a request with any other Origin that would change something is refused.
+    trusted_origins: frozenset[str] = frozenset()
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
     postgresql_synchronous_commit: str = "off"
@@ -255,6 +258,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
         ),
         max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
         public_base_url=_base_url(server, "public_base_url"),
+        trusted_origins=_origins(server, "trusted_origins"),
         activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
         sqlite_synchronous=synchronous,
         postgresql_synchronous_commit=commit,
@@ -297,6 +301,19 @@ def _base_url(data: Mapping[str, Any], key: str) -> str:
     ):
         raise ConfigError(f"{key}: expected scheme://host[:port] (http or https), got {value!r}")
     return value.rstrip("/")
+
+
+def _origins(data: Mapping[str, Any], key: str) -> frozenset[str]:
+    values = data.get(key, [])
+    if not isinstance(values, list):
+        raise ConfigError(f"{key}: expected a list of origins, got {values!r}")
+    origins = set()
+    for value in values:
+        origin = _base_url({key: value}, key) if isinstance(value, str) and value else None
+        if origin is None:
+            raise ConfigError(f"{key}: expected scheme://host[:port] origins, got {value!r}")
+        origins.add(origin.lower())
+    return frozenset(origins)
 
 
 def _optional_number(data: Mapping[str, Any], key: str) -> float | None:

@@ -34,6 +34,12 @@ from .store import EntitlementStore, StoredResponse
 from .usecases import EntitlementService
 
 RETRY_AFTER_SECONDS = 1
+# Methods that change nothing; a browser may send any of the others from another site's page.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The causes of the partner spec's response-code rows for a body not sent as JSON and for a
+# write from another site's page.
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+FOREIGN_ORIGIN = "FOREIGN_ORIGIN"
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
 # Answers to X-Magic-Number values that fail any request before it runs.
 _FORCED_FAILURES = {
@@ -94,6 +100,14 @@ class Pipeline:
         # The behaviour of a request without X-Magic-Number (most of them), built once.
         self._unforced = Behaviour(self.faults)
         self._reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
+        self._not_json = spec.response_code_row_for(UNSUPPORTED_MEDIA_TYPE)
+        self._foreign = spec.response_code_row_for(FOREIGN_ORIGIN)
+        # Browser origins besides the sandbox's own that may send writes (a console on a
+        # port of its own, say); `trust_origin` adds one at run time.
+        self._trusted_origins = set(config.trusted_origins)
+        if config.public_base_url:
+            self._trusted_origins.add(config.public_base_url.lower())
+        self._own_origins: dict[tuple[str, str, int], frozenset[str]] = {}
         missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
         missing -= {*self.handlers, *activation.PAGE_OPERATIONS}
         if missing:
@@ -133,6 +147,16 @@ class Pipeline:
             health = Request(operation, "", {}, {}, None, self._unforced, b"", "")
             return await self.handlers["getHealth"](health)
 
+        origin = headers.get(b"origin")
+        if origin is not None and method not in _SAFE_METHODS and not self._own(origin, scope):
+            # A page of another site (or another port of this host) in a browser that holds a
+            # reseller's credentials: the browser would send them, so the write is refused.
+            return envelope(
+                self._foreign.http_status,
+                self._foreign.response_code,
+                f"Origin {header_text(origin)!r} is not this service's own: a page of another"
+                " site may not change anything here",
+            )
         authorization = headers.get(b"authorization")
         source = str((scope.get("client") or ("unknown",))[0])
         if self.logins.watching():  # after a failed login; until then, skip the decoding
@@ -182,7 +206,17 @@ class Pipeline:
                 else {}
             )
             # A request without a declared body has none to wait for (the GET hot path).
-            has_body = b"content-length" in headers or b"transfer-encoding" in headers
+            has_body = headers.get(b"content-length", b"0") != b"0" or (
+                b"transfer-encoding" in headers
+            )
+            if has_body and operation.json_body and not _is_json(headers.get(b"content-type")):
+                # A form or text/plain body is what another site's page can send without asking
+                # the browser first: only JSON is read. A bodyless write needs no type.
+                return envelope(
+                    self._not_json.http_status,
+                    self._not_json.response_code,
+                    "Content-Type: a request body must be sent as application/json",
+                )
             raw = await read_body(receive, headers, self.config.max_body_bytes) if has_body else b""
             body = _parse_body(operation, raw)
         except RequestInvalid as exc:
@@ -215,6 +249,27 @@ class Pipeline:
             except DomainError as exc:
                 return self.envelopes.error(exc.response_code, exc.message)
         return await self._idempotent(handler, request, request_id, method, scope)
+
+    def trust_origin(self, origin: str) -> None:
+        """Let pages of `origin` (scheme://host[:port]) send writes, like the sandbox's own."""
+        self._trusted_origins.add(origin.rstrip("/").lower())
+
+    def _own(self, origin: bytes, scope: Scope) -> bool:
+        """True for an `Origin` that is this sandbox's own: the address the request arrived on
+        (with `localhost` for a loopback address, same port), the configured public base URL,
+        or a trusted origin."""
+        try:
+            text = origin.decode("ascii").lower()
+        except UnicodeDecodeError:
+            return False
+        if text in self._trusted_origins:
+            return True
+        host, port = scope.get("server") or ("", 0)
+        key = (str(scope.get("scheme", "http")), str(host), int(port or 0))
+        own = self._own_origins.get(key)
+        if own is None:
+            own = self._own_origins[key] = _origins_of(*key)
+        return text in own
 
     async def _run(self, handler: Handler, request: Request) -> Response:
         """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
@@ -276,9 +331,24 @@ def _request_id(operation: Operation, headers: Mapping[bytes, bytes]) -> str | N
     return value
 
 
+def _is_json(content_type: bytes | None) -> bool:
+    """True for `application/json`, whatever its parameters (JSON is UTF-8 in any case)."""
+    if content_type is None:
+        return False
+    return content_type.partition(b";")[0].strip().lower() == b"application/json"
+
+
+def _origins_of(scheme: str, host: str, port: int) -> frozenset[str]:
+    """The `Origin` values a browser sends for pages served from scheme://host:port."""
+    names = {f"[{host}]" if ":" in host else host}
+    if host == "::1" or host.startswith("127."):
+        names.add("localhost")
+    default = {"http": 80, "https": 443}.get(scheme)
+    suffix = "" if port == default else f":{port}"
+    return frozenset(f"{scheme}://{name}{suffix}" for name in names)
+
+
 def _parse_body(operation: Operation, raw: bytes) -> Any:
-    # The content type is not checked: clients such as curl send form types by default,
-    # and a body that parses as JSON is what matters.
     if not operation.json_body:
         return None
     if not raw.strip():

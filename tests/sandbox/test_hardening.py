@@ -25,6 +25,7 @@ from bango_resale_sandbox.testing import REASON, Api, SandboxThread, check_confo
 pytestmark = pytest.mark.integration
 
 CLIENT_ACTION = "CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED"
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def nested(depth: int) -> Any:
@@ -72,6 +73,7 @@ def test_deep_extension_data_is_refused_and_poisons_nothing(
             },
             depth,
         ),
+        headers=JSON_TYPE,
     )
     assert created.status_code == 400, created.text
     assert created.json()["responseCode"] == "BAD_REQUEST"
@@ -80,6 +82,7 @@ def test_deep_extension_data_is_refused_and_poisons_nothing(
     patched = api.http.patch(
         "/v1/entitlement",
         content=with_deep({"entitlementId": entitlement_id, "extensionData": {"x": DEEP}}, depth),
+        headers=JSON_TYPE,
     )
     assert patched.status_code == 400, patched.text
     assert "extensionData" in patched.json()["responseMessage"]
@@ -103,12 +106,14 @@ def test_deep_bodies_of_other_operations_are_refused(api: Api, customer: str) ->
     deep = api.http.post(
         f"/v1/entitlement/cancel/{entitlement_id}",
         content=with_deep({**REASON, "custom": DEEP}, 600),
+        headers=JSON_TYPE,
     )
     assert deep.status_code == 400
     assert "body.custom" in deep.json()["responseMessage"]
     report = api.http.post(
         "/v1/entitlement/report",
         content=with_deep({"customerIdentifier": customer, "x": DEEP}, 900),
+        headers=JSON_TYPE,
     )
     assert report.status_code == 400
     assert api.status(entitlement_id) == "ACTIVE"

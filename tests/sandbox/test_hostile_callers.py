@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
+from bango_resale_sandbox.testing import DEMO_RESELLER, REASON, SandboxProcess, check_conforms
 
 pytestmark = pytest.mark.integration
 
@@ -271,3 +271,114 @@ def test_expect_100_continue_still_works(one_sandbox: SandboxProcess) -> None:
         while chunk := conn.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+
+
+# -- writes from another site's page --------------------------------------------------------
+
+CREATE = b'{"customerIdentifier":"%s","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data"],
+)
+def test_a_body_not_sent_as_json_is_refused_with_415(
+    one_sandbox: SandboxProcess, content_type: str | None
+) -> None:
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    with httpx.Client(base_url=one_sandbox.base_url, auth=DEMO_RESELLER, timeout=10) as client:
+        created = client.post(
+            "/v1/entitlement", content=CREATE % customer.encode(), headers=headers
+        )
+        assert created.status_code == 415, created.text
+        check_conforms(created, "createEntitlement")
+        assert created.json()["responseMessage"].startswith("Content-Type: ")
+        report = client.post("/v1/entitlement/report", json={"customerIdentifier": customer})
+        assert report.json()["entitlements"] == []  # nothing was created
+        advance = client.post("/sandbox/clock/advance", content=b'{"seconds":1}', headers=headers)
+        assert advance.status_code == 415
+
+
+def test_json_with_parameters_and_bodyless_writes_are_accepted(one_sandbox: SandboxProcess) -> None:
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=one_sandbox.base_url, auth=DEMO_RESELLER, timeout=10) as client:
+        created = client.post(
+            "/v1/entitlement",
+            content=CREATE % customer.encode(),
+            headers={"Content-Type": "Application/JSON; charset=utf-8"},
+        )
+        assert created.status_code == 200, created.text
+        entitlement = created.json()["entitlementId"]
+        cancelled = client.post(f"/v1/entitlement/cancel/{entitlement}", json=REASON)
+        assert cancelled.status_code == 200, cancelled.text
+        # Bango's own reactivate sample sends neither a body nor a content type.
+        reactivated = client.post(f"/v1/entitlement/reactivate/{entitlement}")
+        assert reactivated.status_code == 200, reactivated.text
+        empty = client.post(f"/v1/entitlement/reactivate/{entitlement}", content=b"")
+        assert empty.status_code == 409, empty.text  # ALREADY_EXISTS: no 415 for no body
+
+
+def test_a_write_from_another_origin_is_refused_and_changes_nothing(
+    one_sandbox: SandboxProcess,
+) -> None:
+    """What a page on another port sends with `fetch(url, {method: 'POST', mode: 'no-cors',
+    credentials: 'include', body})` once the browser holds the reseller's Basic credentials."""
+    port = one_sandbox.port
+    with httpx.Client(base_url=one_sandbox.base_url, auth=DEMO_RESELLER, timeout=10) as client:
+        entitlement = client.post(
+            "/v1/entitlement", json={**json_create(), "customerIdentifier": "victim"}
+        ).json()["entitlementId"]
+        for origin in (f"http://127.0.0.1:{port + 1}", "http://evil.example", "null"):
+            revoked = client.post(
+                f"/v1/entitlement/revoke/{entitlement}",
+                content=b'{"cancelReasonCategory":"REVOKED","cancelReasonCode":"OTHER"}',
+                headers={"Origin": origin, "Content-Type": "text/plain;charset=UTF-8"},
+            )
+            assert revoked.status_code == 403, revoked.text
+            assert check_conforms(revoked, "revokeEntitlement")["responseCode"] == "UNAUTHORIZED"
+            reactivated = client.post(
+                f"/v1/entitlement/reactivate/{entitlement}", headers={"Origin": origin}
+            )
+            assert reactivated.status_code == 403
+            reset = client.post("/sandbox/reset", headers={"Origin": origin})
+            assert reset.status_code == 403
+            # Reads are not writes: a page may not read the answer anyway.
+            assert (
+                client.get(f"/v1/entitlement/{entitlement}", headers={"Origin": origin}).json()[
+                    "status"
+                ]
+                == "ACTIVE"
+            )
+        # The sandbox's own pages, and clients that send no Origin, write as before.
+        for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}", None):
+            headers = {} if origin is None else {"Origin": origin}
+            created = client.post(
+                "/v1/entitlement",
+                json={**json_create(), "customerIdentifier": f"own-{origin}"},
+                headers=headers,
+            )
+            assert created.status_code == 200, (origin, created.text)
+
+
+def test_a_configured_origin_may_write(tmp_path: Path) -> None:
+    text = default_config_text().replace(
+        "trusted_origins = []", 'trusted_origins = ["http://127.0.0.1:8001"]'
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with (
+        SandboxProcess(tmp_path / "s.sqlite3", config=config) as server,
+        httpx.Client(base_url=server.base_url, auth=DEMO_RESELLER, timeout=10) as client,
+    ):
+        for origin, status in (("http://127.0.0.1:8001", 200), ("http://127.0.0.1:8002", 403)):
+            created = client.post("/v1/entitlement", json=json_create(), headers={"Origin": origin})
+            assert created.status_code == status, created.text
+
+
+def json_create() -> dict[str, str]:
+    return {
+        "customerIdentifier": f"c-{uuid.uuid4().hex[:8]}",
+        "merchantAccountKey": "BANGO",
+        "productKey": "BangoMusic",
+    }
