@@ -24,7 +24,7 @@ ASYNC_CAPABLE_OPERATIONS = frozenset(
 
 
 # Notifications may go to loopback only unless the configuration says otherwise.
-_DEFAULT_ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(ValueError):
@@ -107,11 +107,80 @@ class RateLimit:
     burst: float = 200_000.0
 
 
+def is_loopback(host: str) -> bool:
+    """True for a name of this machine's loopback interface."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationTargets:
+    """The notification allow-list: hosts, each with every port (None) or some; minus the
+    addresses the sandbox itself listens on (`serving_on`)."""
+
+    hosts: tuple[tuple[str, frozenset[int] | None], ...]
+    # The sandbox's own: ports on every loopback name, and (host, port) addresses.
+    own_loopback_ports: frozenset[int] = frozenset()
+    own_addresses: frozenset[tuple[str, int]] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: object, where: str) -> NotificationTargets:
+        """From entries "host" (any port), "host:port", "[ipv6]" or "[ipv6]:port"."""
+        if not isinstance(entries, list | tuple):
+            raise ConfigError(f"{where}: expected a list of hosts, got {entries!r}")
+        ports: dict[str, set[int] | None] = {}
+        for entry in entries:
+            host, port = _host_and_port(entry, where)
+            known = ports.get(host, set())
+            if port is None or known is None:
+                ports[host] = None  # every port
+            else:
+                ports[host] = known | {port}
+        return cls(tuple((host, None if p is None else frozenset(p)) for host, p in ports.items()))
+
+    def admits(self, host: str, port: int) -> bool:
+        host = host.lower()
+        if (host, port) in self.own_addresses or (
+            port in self.own_loopback_ports and is_loopback(host)
+        ):
+            return False
+        return any(name == host and (p is None or port in p) for name, p in self.hosts)
+
+    def serving_on(self, host: str, port: int) -> NotificationTargets:
+        """A copy that never admits the sandbox's own address: the port on every loopback name
+        when it listens on loopback or on every interface, else on the host it listens on."""
+        host = host.lower().strip("[]")
+        if host in {"", "0.0.0.0", "::"} or is_loopback(host):
+            return replace(self, own_loopback_ports=self.own_loopback_ports | {port})
+        return replace(self, own_addresses=self.own_addresses | {(host, port)})
+
+
+def _host_and_port(entry: object, where: str) -> tuple[str, int | None]:
+    if not isinstance(entry, str) or not entry.strip():
+        raise ConfigError(f"{where}: expected host or host:port strings, got {entry!r}")
+    text = entry.strip().lower()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else None
+        if not bracket or (rest and port_text is None):
+            raise ConfigError(f"{where}: {entry!r} is not [address] or [address]:port")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, None  # a name, an IPv4 address or a bare IPv6 address
+    if port_text is None:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"{where}: {entry!r} names no port between 1 and 65535")
+    return host, int(port_text)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     """Where and how notifications may be delivered."""
 
-    allowed_hosts: frozenset[str] = _DEFAULT_ALLOWED_HOSTS
+    allowed_hosts: NotificationTargets = NotificationTargets(
+        tuple((host, None) for host in _DEFAULT_ALLOWED_HOSTS)
+    )
     timeout_seconds: float = 5.0
     first_retry_seconds: float = 0.5
     max_retry_seconds: float = 60.0
@@ -186,6 +255,14 @@ class SandboxConfig:
             failed_logins_per_user=off,
         )
 
+    def serving_on(self, host: str, port: int) -> SandboxConfig:
+        """A copy that knows the address the sandbox listens on: notifications never go
+        there (a reseller must not make the sandbox call itself)."""
+        delivery = replace(
+            self.delivery, allowed_hosts=self.delivery.allowed_hosts.serving_on(host, port)
+        )
+        return replace(self, delivery=delivery)
+
     def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
         """A copy with the given deliberate faults switched on."""
         return replace(self, faults=faults)
@@ -238,8 +315,8 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             burst=_number(logins, "per_user_burst", 100.0),
         ),
         delivery=DeliveryConfig(
-            allowed_hosts=frozenset(
-                str(h).lower() for h in delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS)
+            allowed_hosts=NotificationTargets.parse(
+                delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS), "delivery.allowed_hosts"
             ),
             timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
             first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),

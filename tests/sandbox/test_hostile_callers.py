@@ -7,17 +7,27 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import DEMO_RESELLER, REASON, SandboxProcess, check_conforms
+from bango_resale_sandbox.testing import (
+    DEMO_RESELLER,
+    REASON,
+    Api,
+    NotificationSink,
+    SandboxProcess,
+    SandboxThread,
+    check_conforms,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -382,3 +392,102 @@ def json_create() -> dict[str, str]:
         "merchantAccountKey": "BANGO",
         "productKey": "BangoMusic",
     }
+
+
+# -- notification targets ----------------------------------------------------------------------
+
+
+def notification_rows(server: SandboxProcess | SandboxThread, url: str) -> list[dict[str, Any]]:
+    """Create an entitlement notifying `url`, and return its outbox rows once an attempt was
+    made (or the row was blocked)."""
+    api = Api(server.base_url, DEMO_RESELLER)
+    try:
+        entitlement = api.create_id(f"c-{uuid.uuid4().hex[:8]}", notificationUrl=url)
+        deadline = time.monotonic() + 15
+        while True:
+            rows = api.notifications(entitlement)
+            if rows[0]["state"] != "pending" or rows[0]["lastError"] is not None:
+                return rows
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.05)
+    finally:
+        api.close()
+
+
+def test_notifications_never_go_to_the_sandboxs_own_port(
+    sandbox_server: Callable[..., SandboxProcess],
+    in_process_sandbox: Callable[..., SandboxThread],
+) -> None:
+    for server in (sandbox_server(), in_process_sandbox()):
+        for host in ("127.0.0.1", "localhost", "[::1]"):
+            url = f"http://{host}:{server.port}/sandbox/reset"
+            [row] = notification_rows(server, url)
+            assert (row["state"], row["attempts"]) == ("blocked", 0), (url, row)
+        # Any other loopback port is still allowed by default.
+        with NotificationSink() as receiver:
+            [row] = notification_rows(server, receiver.url)
+            assert row["state"] == "delivered"
+
+
+def test_the_allow_list_names_hosts_and_ports(tmp_path: Path) -> None:
+    with NotificationSink() as receiver, NotificationSink() as other:
+        receiver_port = int(receiver.url.split(":")[2].split("/")[0])
+        text = default_config_text().replace(
+            'allowed_hosts = ["127.0.0.1", "localhost", "::1"]',
+            f'allowed_hosts = ["127.0.0.1:{receiver_port}", "localhost"]',
+        )
+        config = tmp_path / "config.toml"
+        config.write_text(text)
+        with SandboxProcess(tmp_path / "s.sqlite3", config=config) as server:
+            [row] = notification_rows(server, receiver.url)
+            assert row["state"] == "delivered"
+            [row] = notification_rows(server, other.url)
+            assert (row["state"], row["attempts"]) == ("blocked", 0)
+            # "localhost" allows every port of it, but never the sandbox's own.
+            [row] = notification_rows(server, other.url.replace("127.0.0.1", "localhost"))
+            assert row["state"] == "delivered"
+            [row] = notification_rows(server, f"http://localhost:{server.port}/x")
+            assert row["state"] == "blocked"
+
+
+def test_last_error_does_not_tell_which_local_ports_are_open(
+    sandbox_server: Callable[..., SandboxProcess],
+) -> None:
+    server = sandbox_server()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    silent = socket.socket()  # listens, accepts, and closes without a word of HTTP
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = silent.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        with NotificationSink(fail_first=1_000) as refusing:  # answers HTTP 503
+            errors = {
+                kind: notification_rows(server, url)[0]["lastError"]
+                for kind, url in (
+                    ("closed", f"http://127.0.0.1:{closed_port}/hook"),
+                    ("not-http", f"http://127.0.0.1:{silent.getsockname()[1]}/hook"),
+                    ("http", refusing.url),
+                )
+            }
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        silent.close()
+    assert errors["closed"] == errors["not-http"]
+    assert "no HTTP answer" in errors["closed"]
+    assert errors["http"] == "HTTP 503"
