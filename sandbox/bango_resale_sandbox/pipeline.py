@@ -166,21 +166,21 @@ class Pipeline:
                     "TOO_MANY_REQUESTS", "Too many failed logins", wait
                 )
         reseller = self.auth.reseller_for(authorization)
-        if reseller is not None:
-            server.mark_authenticated(scope)  # the connection may now idle longer
-            if not self.logins.known.noted(source, reseller):
-                await self.logins.known.note(source, reseller)
-        elif self.faults.ignore_auth and operation.operation_id == "getEntitlement":
-            reseller = self._first_reseller
         if reseller is None:
-            user = Authenticator.claimed_user(authorization)
-            if user is not None:  # only a user:password pair is a guess worth slowing
-                await self.logins.failed(source, user)
-            response = self.envelopes.error(
-                "UNAUTHORIZED", "The user name or password was not accepted"
-            )
-            response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
-            return response
+            if self.faults.ignore_auth and operation.operation_id == "getEntitlement":
+                reseller = self._first_reseller
+            if reseller is None:
+                user = Authenticator.claimed_user(authorization)
+                if user is not None:  # only a user:password pair is a guess worth slowing
+                    await self.logins.failed(source, user)
+                response = self.envelopes.error(
+                    "UNAUTHORIZED", "The user name or password was not accepted"
+                )
+                response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
+                return response
+        server.mark_authenticated(scope)  # the connection may now idle longer
+        if not self.logins.known.noted(source, reseller):
+            await self.logins.known.note(source, reseller)
         wait = await self.limiter.acquire(reseller)
         if wait:
             return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
