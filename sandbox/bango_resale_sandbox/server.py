@@ -23,8 +23,13 @@ from .config import ServerLimits
 
 __all__ = ["ServerLimits", "build", "mark_authenticated", "run"]
 
-# uvicorn options the guard sets itself: changing them would bypass it.
-_GUARDED_OPTIONS = frozenset({"http", "ws", "timeout_keep_alive", "limit_concurrency"})
+# uvicorn options the guard sets itself: another value would bypass it.
+_GUARDED_OPTIONS = {
+    "http": None,
+    "ws": "none",
+    "timeout_keep_alive": None,
+    "limit_concurrency": None,
+}
 
 
 def mark_authenticated(scope: Scope) -> None:
@@ -43,9 +48,14 @@ def build(app: Any, *, log_level: str, limits: ServerLimits, **uvicorn_options: 
     `proxy_headers`, ...); those the limits set themselves are refused."""
     import uvicorn
 
-    clash = _GUARDED_OPTIONS & uvicorn_options.keys()
+    clash = sorted(
+        name
+        for name, allowed in _GUARDED_OPTIONS.items()
+        if name in uvicorn_options and (allowed is None or uvicorn_options[name] != allowed)
+    )
     if clash:
-        raise TypeError(f"set by the server's limits, not as uvicorn options: {sorted(clash)}")
+        raise TypeError(f"set by the server's limits, not as uvicorn options: {clash}")
+    uvicorn_options.pop("ws", None)
     guard = Guard(limits)
     options: dict[str, Any] = {
         "loop": "uvloop",

@@ -245,9 +245,16 @@ def test_a_protocol_built_without_the_lifespan_state_fails_loudly() -> None:
 
 
 def test_options_the_limits_set_cannot_be_passed_to_uvicorn(app: App) -> None:
-    for option in ("http", "ws", "timeout_keep_alive", "limit_concurrency"):
+    for option, value in (
+        ("http", "h11"),
+        ("ws", "websockets"),
+        ("timeout_keep_alive", 5),
+        ("limit_concurrency", 10),
+    ):
         with pytest.raises(TypeError, match=option):
-            server.build(app, log_level="warning", limits=LIMITS, **{option: None})
+            server.build(app, log_level="warning", limits=LIMITS, **{option: value})
+    # What the guard sets anyway may be said again.
+    assert server.build(app, log_level="warning", limits=LIMITS, ws="none").config.ws == "none"
 
 
 # -- request heads ----------------------------------------------------------------------------
