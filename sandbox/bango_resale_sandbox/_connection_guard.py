@@ -31,8 +31,8 @@ where it ends. With those and one word from the app (`request_done`, sent by
 - `400` with a JSON envelope, and a closed connection, for what cannot be served: a request
   that does not parse (an unknown method among others) and a protocol upgrade (WebSocket,
   h2c, CONNECT); these never reach uvicorn or the app;
-- a connection whose request is answered before the request has fully arrived is closed after
-  the answer, so the rest of its body is never read as a new request;
+- a request answered before it has fully arrived (a refusal that did not read the body) keeps
+  its deadline: uvicorn reads and drops the rest, which must come in time;
 - a cap on open connections and one per source address. A new connection over either cap
   takes the place of an open one that no request is waiting on: idle before busy, connections
   that never authenticated before those that did, the longest idle first. If every connection
@@ -70,6 +70,8 @@ _REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 # a new connection over a cap takes the place of the first connection of the lowest tier.
 _IDLE_ANONYMOUS, _ARRIVING_ANONYMOUS, _IDLE_AUTHENTICATED, _ARRIVING_AUTHENTICATED = range(4)
 _NO_DEADLINE = math.inf
+# Seconds a refused connection's further bytes are read and dropped before it is closed.
+_LINGER_SECONDS = 2.0
 
 
 def refusal(status: int, message: str) -> bytes:
@@ -301,7 +303,10 @@ class GuardedConnection(asyncio.Protocol):
         self._arriving = False
         self._ended_here = True
         self.deadline = _NO_DEADLINE
-        self.retier(None)  # the app has it now
+        if self._pending + self._heads_here:
+            self.retier(None)  # the app has it now
+        else:
+            self._idle()  # answered before all of it had come; the rest was dropped
 
     # -- from the app and the guard -----------------------------------------------------
 
@@ -314,17 +319,11 @@ class GuardedConnection(asyncio.Protocol):
         if self._pending or self.transport is None:
             return
         if self._refusal:
-            self.transport.write(self._refusal)
-            self.transport.close()
-        elif self._closing:
-            return
-        elif self._arriving and self._head < 0:
-            # Answered before its body had arrived: what follows cannot be told from a new
-            # request, so the connection ends with this answer.
-            self._closing = True
-            self.transport.close()
-        elif not self._arriving:
+            self._send_last(self._refusal)
+        elif not (self._closing or self._arriving):
             self._idle()
+        # Otherwise a request is still arriving (the next one, or the rest of this one's body,
+        # which uvicorn drops): the connection is idle once it has come.
 
     def evict(self) -> None:
         """Close the connection to make room for a new one; it no longer counts at once."""
@@ -367,6 +366,19 @@ class GuardedConnection(asyncio.Protocol):
         answer = refusal(status, message)
         if self._pending:
             self._refusal = answer
-        elif self.transport is not None:
-            self.transport.write(answer)
-            self.transport.close()
+        else:
+            self._send_last(answer)
+
+    def _send_last(self, answer: bytes) -> None:
+        """Write the last answer and end the stream; what the client still sends is read and
+        dropped for a moment (closing on unread bytes would reset the connection, and the
+        client could lose the answer), then the connection is closed."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(answer)
+        if transport.can_write_eof():
+            transport.write_eof()
+            self.deadline = self.loop.time() + _LINGER_SECONDS
+        else:
+            transport.close()
