@@ -75,7 +75,7 @@ _LINGER_SECONDS = 2.0
 
 
 def refusal(status: int, message: str) -> bytes:
-    """A whole HTTP answer that refuses a request: the JSON envelope, and the connection closed."""
+    """A whole HTTP answer that refuses a request: the JSON envelope, and `connection: close`."""
     body = orjson.dumps({"responseCode": "BAD_REQUEST", "responseMessage": message})
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
@@ -280,6 +280,8 @@ class GuardedConnection(asyncio.Protocol):
     # -- the guard's parser -------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self._closing:  # refused earlier in this read: the rest is dropped
+            return
         self._arriving = True
         self._began_here = True
         self._head = 0
@@ -287,6 +289,8 @@ class GuardedConnection(asyncio.Protocol):
         self.retier(_ARRIVING_AUTHENTICATED if self.authenticated else _ARRIVING_ANONYMOUS)
 
     def on_headers_complete(self) -> None:
+        if self._closing:
+            return
         data, limit = self._data, self._limits.max_header_bytes
         earlier = 0 if self._began_here else self._head
         # Measured only when it may be too large, and only where its start is known: from the
@@ -300,6 +304,8 @@ class GuardedConnection(asyncio.Protocol):
         self._heads_here += 1
 
     def on_message_complete(self) -> None:
+        if self._closing:
+            return
         self._arriving = False
         self._ended_here = True
         self.deadline = _NO_DEADLINE
