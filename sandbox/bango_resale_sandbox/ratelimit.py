@@ -165,10 +165,7 @@ class KnownSources:
         if self._shared is not None:
             # A bucket that never refills, emptied once: it says "seen" for good.
             await self._shared.take_tokens(self._marker(user, source, window), 0.0, 1.0, 0.0, 1.0)
-        known[source] = window
-        known.move_to_end(source)
-        if len(known) > MAX_KNOWN_SOURCES_PER_USER:
-            known.popitem(last=False)
+        _remember(known, source, window)
 
     async def knows(self, source: str, user: str) -> bool:
         known = self._known.get(user)
@@ -181,12 +178,16 @@ class KnownSources:
             return False
         for seen in (window, window - 1):
             if await self._shared.peek_tokens(self._marker(user, source, seen), 0.0, 1.0, 0.0) < 1:
-                known[source] = seen
-                known.move_to_end(source)
-                if len(known) > MAX_KNOWN_SOURCES_PER_USER:
-                    known.popitem(last=False)
+                _remember(known, source, seen)  # learned from another instance
                 return True
         return False
+
+
+def _remember(known: OrderedDict[str, int], source: str, window: int) -> None:
+    known[source] = window
+    known.move_to_end(source)
+    if len(known) > MAX_KNOWN_SOURCES_PER_USER:
+        known.popitem(last=False)
 
 
 class LoginThrottle:
