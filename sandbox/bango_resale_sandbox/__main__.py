@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    host, port = listener.getsockname()[:2]
+    config = config.serving_on(host, port)
     try:
         app = app_class(config, args.db)
     except (sqlite3.Error, OSError, ValueError, _database_error()) as exc:
@@ -146,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         reason = " ".join(str(exc).split())  # psycopg's messages span lines
         print(f"error: cannot use database {_shown(args.db)}: {reason}", file=sys.stderr)
         return 2
-    host, port = listener.getsockname()[:2]
     print(
         f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {_shown(args.db)};"
         f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",

@@ -27,9 +27,15 @@ class Authenticator:
 
     @staticmethod
     def claimed_user(authorization: bytes | None) -> str | None:
-        """The user name of Basic user:password credentials, valid or not (for throttling)."""
+        """The user name of Basic user:password credentials, valid or not (for throttling):
+        UTF-8 as `reseller_for` reads it, else Latin-1, so every byte string has one name."""
         pair = _basic_pair(authorization)
-        return None if pair is None else pair[0].decode("latin-1")
+        if pair is None:
+            return None
+        try:
+            return pair[0].decode()
+        except UnicodeDecodeError:
+            return pair[0].decode("latin-1")
 
     def reseller_for(self, authorization: bytes | None) -> str | None:
         """The reseller named by valid Basic credentials; None for anything else."""

@@ -24,7 +24,7 @@ ASYNC_CAPABLE_OPERATIONS = frozenset(
 
 
 # Notifications may go to loopback only unless the configuration says otherwise.
-_DEFAULT_ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(ValueError):
@@ -107,11 +107,80 @@ class RateLimit:
     burst: float = 200_000.0
 
 
+def is_loopback(host: str) -> bool:
+    """True for a name of this machine's loopback interface."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationTargets:
+    """The notification allow-list: hosts, each with every port (None) or some; minus the
+    addresses the sandbox itself listens on (`serving_on`)."""
+
+    hosts: tuple[tuple[str, frozenset[int] | None], ...]
+    # The sandbox's own: ports on every loopback name, and (host, port) addresses.
+    own_loopback_ports: frozenset[int] = frozenset()
+    own_addresses: frozenset[tuple[str, int]] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: object, where: str) -> NotificationTargets:
+        """From entries "host" (any port), "host:port", "[ipv6]" or "[ipv6]:port"."""
+        if not isinstance(entries, list | tuple):
+            raise ConfigError(f"{where}: expected a list of hosts, got {entries!r}")
+        ports: dict[str, set[int] | None] = {}
+        for entry in entries:
+            host, port = _host_and_port(entry, where)
+            known = ports.get(host, set())
+            if port is None or known is None:
+                ports[host] = None  # every port
+            else:
+                ports[host] = known | {port}
+        return cls(tuple((host, None if p is None else frozenset(p)) for host, p in ports.items()))
+
+    def admits(self, host: str, port: int) -> bool:
+        host = host.lower()
+        if (host, port) in self.own_addresses or (
+            port in self.own_loopback_ports and is_loopback(host)
+        ):
+            return False
+        return any(name == host and (p is None or port in p) for name, p in self.hosts)
+
+    def serving_on(self, host: str, port: int) -> NotificationTargets:
+        """A copy that never admits the sandbox's own address: the port on every loopback name
+        when it listens on loopback or on every interface, else on the host it listens on."""
+        host = host.lower().strip("[]")
+        if host in {"", "0.0.0.0", "::"} or is_loopback(host):
+            return replace(self, own_loopback_ports=self.own_loopback_ports | {port})
+        return replace(self, own_addresses=self.own_addresses | {(host, port)})
+
+
+def _host_and_port(entry: object, where: str) -> tuple[str, int | None]:
+    if not isinstance(entry, str) or not entry.strip():
+        raise ConfigError(f"{where}: expected host or host:port strings, got {entry!r}")
+    text = entry.strip().lower()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else None
+        if not bracket or (rest and port_text is None):
+            raise ConfigError(f"{where}: {entry!r} is not [address] or [address]:port")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, None  # a name, an IPv4 address or a bare IPv6 address
+    if port_text is None:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"{where}: {entry!r} names no port between 1 and 65535")
+    return host, int(port_text)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     """Where and how notifications may be delivered."""
 
-    allowed_hosts: frozenset[str] = _DEFAULT_ALLOWED_HOSTS
+    allowed_hosts: NotificationTargets = NotificationTargets(
+        tuple((host, None) for host in _DEFAULT_ALLOWED_HOSTS)
+    )
     timeout_seconds: float = 5.0
     first_retry_seconds: float = 0.5
     max_retry_seconds: float = 60.0
@@ -126,12 +195,19 @@ class ServerLimits:
 
     # Bytes of a request line plus headers; a larger head is answered 431 and closed.
     max_header_bytes: int = 16384
-    # Seconds to receive a whole request once it has begun (or the first one, once connected).
+    # Seconds to receive a whole request once its first byte has come.
     request_timeout_seconds: float = 10.0
-    # Seconds an idle keep-alive connection stays open between requests.
+    # Seconds an idle keep-alive connection stays open between requests, once a request on it
+    # has authenticated.
     keep_alive_seconds: int = 30
-    # Open connections; one past this is closed at once.
+    # Seconds a connection that has not authenticated may stay idle: before its first request,
+    # and between requests.
+    unauthenticated_keep_alive_seconds: float = 5.0
+    # Open connections, in all and from one source address. A new connection over either takes
+    # the place of an idle one (unauthenticated first, the longest idle first); when every
+    # connection is serving a request, the new one is closed at once.
     max_connections: int = 1000
+    max_connections_per_source: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,15 +217,20 @@ class SandboxConfig:
     resellers: Mapping[str, ResellerConfig]
     products: Mapping[tuple[str, str], ProductBehaviour]
     rate_limit: RateLimit = RateLimit()
-    # Failed logins allowed per source address and per user name (token buckets).
+    # Failed logins allowed (token buckets) per source address, per source address and user
+    # name, and per configured user name over all addresses (see ratelimit.LoginThrottle).
     failed_logins_per_source: RateLimit = RateLimit(requests_per_second=1.0, burst=20.0)
-    failed_logins_per_user: RateLimit = RateLimit(requests_per_second=0.1, burst=20.0)
+    failed_logins_per_source_user: RateLimit = RateLimit(requests_per_second=0.1, burst=20.0)
+    failed_logins_per_user: RateLimit = RateLimit(requests_per_second=0.1, burst=100.0)
     delivery: DeliveryConfig = DeliveryConfig()
     limits: ServerLimits = ServerLimits()
     max_body_bytes: int = 65536
     # Scheme, host and port under which clients reach the sandbox (the sign-up page's links);
     # empty means the address each connection arrived on.
     public_base_url: str = ""
+    # Browser origins (scheme://host[:port]) besides the sandbox's own whose pages may send
+    # writes; a request with any other Origin that would change something is refused.
+    trusted_origins: frozenset[str] = frozenset()
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
     postgresql_synchronous_commit: str = "off"
@@ -167,7 +248,20 @@ class SandboxConfig:
     def without_login_throttle(self) -> SandboxConfig:
         """A copy that never throttles failed logins (for harnesses that probe them)."""
         off = RateLimit(requests_per_second=0.0, burst=1.0)
-        return replace(self, failed_logins_per_source=off, failed_logins_per_user=off)
+        return replace(
+            self,
+            failed_logins_per_source=off,
+            failed_logins_per_source_user=off,
+            failed_logins_per_user=off,
+        )
+
+    def serving_on(self, host: str, port: int) -> SandboxConfig:
+        """A copy that knows the address the sandbox listens on: notifications never go
+        there (a reseller must not make the sandbox call itself)."""
+        delivery = replace(
+            self.delivery, allowed_hosts=self.delivery.allowed_hosts.serving_on(host, port)
+        )
+        return replace(self, delivery=delivery)
 
     def with_faults(self, faults: frozenset[str]) -> SandboxConfig:
         """A copy with the given deliberate faults switched on."""
@@ -212,13 +306,17 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             requests_per_second=_number(logins, "per_source_per_second", 1.0),
             burst=_number(logins, "per_source_burst", 20.0),
         ),
+        failed_logins_per_source_user=RateLimit(
+            requests_per_second=_number(logins, "per_source_user_per_second", 0.1),
+            burst=_number(logins, "per_source_user_burst", 20.0),
+        ),
         failed_logins_per_user=RateLimit(
             requests_per_second=_number(logins, "per_user_per_second", 0.1),
-            burst=_number(logins, "per_user_burst", 20.0),
+            burst=_number(logins, "per_user_burst", 100.0),
         ),
         delivery=DeliveryConfig(
-            allowed_hosts=frozenset(
-                str(h).lower() for h in delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS)
+            allowed_hosts=NotificationTargets.parse(
+                delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS), "delivery.allowed_hosts"
             ),
             timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
             first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),
@@ -229,10 +327,15 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
             max_header_bytes=int(_number(server, "max_header_bytes", 16384)),
             request_timeout_seconds=_number(server, "request_timeout_seconds", 10.0),
             keep_alive_seconds=int(_number(server, "keep_alive_seconds", 30)),
+            unauthenticated_keep_alive_seconds=_number(
+                server, "unauthenticated_keep_alive_seconds", 5.0
+            ),
             max_connections=int(_number(server, "max_connections", 1000)),
+            max_connections_per_source=int(_number(server, "max_connections_per_source", 256)),
         ),
         max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
         public_base_url=_base_url(server, "public_base_url"),
+        trusted_origins=_origins(server, "trusted_origins"),
         activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
         sqlite_synchronous=synchronous,
         postgresql_synchronous_commit=commit,
@@ -275,6 +378,19 @@ def _base_url(data: Mapping[str, Any], key: str) -> str:
     ):
         raise ConfigError(f"{key}: expected scheme://host[:port] (http or https), got {value!r}")
     return value.rstrip("/")
+
+
+def _origins(data: Mapping[str, Any], key: str) -> frozenset[str]:
+    values = data.get(key, [])
+    if not isinstance(values, list):
+        raise ConfigError(f"{key}: expected a list of origins, got {values!r}")
+    origins = set()
+    for value in values:
+        origin = _base_url({key: value}, key) if isinstance(value, str) and value else None
+        if origin is None:
+            raise ConfigError(f"{key}: expected scheme://host[:port] origins, got {value!r}")
+        origins.add(origin.lower())
+    return frozenset(origins)
 
 
 def _optional_number(data: Mapping[str, Any], key: str) -> float | None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .config import DeliveryConfig, NotificationAuth
+from .config import DeliveryConfig, NotificationAuth, NotificationTargets
 from .storage import EntitlementStore, OutboxRow, StoreUnavailable
 
 log = logging.getLogger("bango_resale_sandbox.delivery")
@@ -29,20 +29,25 @@ CONCURRENCY = 16
 IDLE_POLL_SECONDS = 1.0
 
 
-def is_deliverable(url: str, allowed_hosts: frozenset[str]) -> bool:
-    """Only http(s) URLs without user info whose host is on the allow-list may receive
-    notifications (user info would replace the configured notification credentials)."""
+# What lastError says when the receiver gave no HTTP answer: refused, reset, timed out or
+# spoke something else all read the same, so the sandbox cannot be used to map local ports.
+NO_HTTP_ANSWER = "no HTTP answer from the receiver (not listening, not HTTP, or too slow)"
+BLOCKED = "URL is not http(s) on a host and port of the notification allow-list"
+
+
+def is_deliverable(url: str, allowed_hosts: NotificationTargets) -> bool:
+    """Only http(s) URLs without user info whose host and port are on the allow-list may
+    receive notifications (user info would replace the configured notification credentials)."""
     try:
         parts = urlsplit(url)
-        host = parts.hostname
+        host, port = parts.hostname, parts.port
     except ValueError:
         return False
-    return (
-        parts.scheme in {"http", "https"}
-        and parts.username is None
-        and host is not None
-        and host.lower() in allowed_hosts
-    )
+    if parts.scheme not in {"http", "https"} or parts.username is not None or host is None:
+        return False
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    return allowed_hosts.admits(host, port)
 
 
 def retry_delay(attempts: int, config: DeliveryConfig) -> float:
@@ -161,7 +166,7 @@ class Deliverer:
         url = row.url or ""
         if not is_deliverable(url, self._config.allowed_hosts):
             async with self._store.transaction():
-                await self._store.mark_blocked(row.seq, "URL is not http(s) on an allowed host")
+                await self._store.mark_blocked(row.seq, BLOCKED)
             return
         headers = {
             "Content-Type": "application/json",
@@ -171,8 +176,8 @@ class Deliverer:
         try:
             response = await self._client.post(url, content=row.body, headers=headers)
             error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except Exception as exc:  # any failure to send (also an unusable URL) is a miss
-            error = f"{type(exc).__name__}: {exc}"
+        except Exception:  # any failure to send (also an unusable URL) is a miss
+            error = NO_HTTP_ANSWER
         now = self._clock()
         async with self._store.transaction():
             if error is None:

@@ -19,7 +19,7 @@ import orjson
 
 import bango_resale_spec as spec
 
-from . import activation, limits, magic
+from . import activation, limits, magic, server
 from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
 from .auth import Authenticator
 from .behaviour import Behaviour
@@ -33,6 +33,12 @@ from .services import MerchantSignUp
 from .storage import EntitlementStore, StoredResponse
 
 RETRY_AFTER_SECONDS = 1
+# Methods that change nothing; a browser may send any of the others from another site's page.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The causes of the partner spec's response-code rows for a body not sent as JSON and for a
+# write from another site's page.
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+FOREIGN_ORIGIN = "FOREIGN_ORIGIN"
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
 
 
@@ -76,11 +82,23 @@ class Pipeline:
         self.limiter = limiter
         shared = store if isinstance(store, SharedBuckets) else None
         self.logins = LoginThrottle(
-            config.failed_logins_per_source, config.failed_logins_per_user, shared=shared
+            config.failed_logins_per_source,
+            config.failed_logins_per_source_user,
+            config.failed_logins_per_user,
+            config.resellers,
+            shared=shared,
         )
         # The behaviour of a request without X-Magic-Number (most of them), built once.
         self._unforced = Behaviour()
         self._reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
+        self._not_json = spec.response_code_row_for(UNSUPPORTED_MEDIA_TYPE)
+        self._foreign = spec.response_code_row_for(FOREIGN_ORIGIN)
+        # Browser origins besides the sandbox's own that may send writes (a console on a
+        # port of its own, say); `trust_origin` adds one at run time.
+        self._trusted_origins = set(config.trusted_origins)
+        if config.public_base_url:
+            self._trusted_origins.add(config.public_base_url.lower())
+        self._own_origins: dict[tuple[str, str, int], frozenset[str]] = {}
         missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
         missing -= {*self.handlers, *activation.PAGE_OPERATIONS}
         if missing:
@@ -90,6 +108,14 @@ class Pipeline:
         self, scope: Scope, headers: Mapping[bytes, bytes], receive: Receive
     ) -> Response:
         method, path = scope["method"], scope["path"]
+        expect = headers.get(b"expect")
+        if expect is not None and expect.strip().lower() != b"100-continue":
+            # The one expectation HTTP/1.1 defines; the server sends its 100 when the body is read.
+            return envelope(
+                417,
+                "BAD_REQUEST",
+                "Expect: only 100-continue is supported; send the request without it",
+            )
         router = self.controls if path.startswith("/sandbox/") else self.partner
         operation, path_params, allowed = router.match(method, path)
         if operation is None:
@@ -112,6 +138,16 @@ class Pipeline:
             health = Request(operation, "", {}, {}, None, self._unforced, b"", "")
             return await self.handlers["getHealth"](health)
 
+        origin = headers.get(b"origin")
+        if origin is not None and method not in _SAFE_METHODS and not self._own(origin, scope):
+            # A page of another site (or another port of this host) in a browser that holds a
+            # reseller's credentials: the browser would send them, so the write is refused.
+            return envelope(
+                self._foreign.http_status,
+                self._foreign.response_code,
+                f"Origin {header_text(origin)!r} is not this service's own: a page of another"
+                " site may not change anything here",
+            )
         authorization = headers.get(b"authorization")
         source = str((scope.get("client") or ("unknown",))[0])
         if self.logins.watching():  # after a failed login; until then, skip the decoding
@@ -130,6 +166,9 @@ class Pipeline:
             )
             response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
             return response
+        server.mark_authenticated(scope)  # the connection may now idle longer
+        if not self.logins.known.noted(source, reseller):
+            await self.logins.known.note(source, reseller)
         wait = await self.limiter.acquire(reseller)
         if wait:
             return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
@@ -155,7 +194,17 @@ class Pipeline:
                 else {}
             )
             # A request without a declared body has none to wait for (the GET hot path).
-            has_body = b"content-length" in headers or b"transfer-encoding" in headers
+            has_body = headers.get(b"content-length", b"0") != b"0" or (
+                b"transfer-encoding" in headers
+            )
+            if has_body and operation.json_body and not _is_json(headers.get(b"content-type")):
+                # A form or text/plain body is what another site's page can send without asking
+                # the browser first: only JSON is read. A bodyless write needs no type.
+                return envelope(
+                    self._not_json.http_status,
+                    self._not_json.response_code,
+                    "Content-Type: a request body must be sent as application/json",
+                )
             raw = await read_body(receive, headers, self.config.max_body_bytes) if has_body else b""
             body = _parse_body(operation, raw)
         except RequestInvalid as exc:
@@ -188,6 +237,27 @@ class Pipeline:
             except DomainError as exc:
                 return self.envelopes.error(exc.response_code, exc.message)
         return await self._idempotent(handler, request, request_id, method, scope)
+
+    def trust_origin(self, origin: str) -> None:
+        """Let pages of `origin` (scheme://host[:port]) send writes, like the sandbox's own."""
+        self._trusted_origins.add(origin.rstrip("/").lower())
+
+    def _own(self, origin: bytes, scope: Scope) -> bool:
+        """True for an `Origin` that is this sandbox's own: the address the request arrived on
+        (with `localhost` for a loopback address, same port), the configured public base URL,
+        or a trusted origin."""
+        try:
+            text = origin.decode("ascii").lower()
+        except UnicodeDecodeError:
+            return False
+        if text in self._trusted_origins:
+            return True
+        host, port = scope.get("server") or ("", 0)
+        key = (str(scope.get("scheme", "http")), str(host), int(port or 0))
+        own = self._own_origins.get(key)
+        if own is None:
+            own = self._own_origins[key] = _origins_of(*key)
+        return text in own
 
     async def _run(self, handler: Handler, request: Request) -> Response:
         """Run a handler inside the open transaction; a refusal undoes the handler's writes."""
@@ -249,9 +319,24 @@ def _request_id(operation: Operation, headers: Mapping[bytes, bytes]) -> str | N
     return value
 
 
+def _is_json(content_type: bytes | None) -> bool:
+    """True for `application/json`, whatever its parameters (JSON is UTF-8 in any case)."""
+    if content_type is None:
+        return False
+    return content_type.partition(b";")[0].strip().lower() == b"application/json"
+
+
+def _origins_of(scheme: str, host: str, port: int) -> frozenset[str]:
+    """The `Origin` values a browser sends for pages served from scheme://host:port."""
+    names = {f"[{host}]" if ":" in host else host}
+    if host == "::1" or host.startswith("127."):
+        names.add("localhost")
+    default = {"http": 80, "https": 443}.get(scheme)
+    suffix = "" if port == default else f":{port}"
+    return frozenset(f"{scheme}://{name}{suffix}" for name in names)
+
+
 def _parse_body(operation: Operation, raw: bytes) -> Any:
-    # The content type is not checked: clients such as curl send form types by default,
-    # and a body that parses as JSON is what matters.
     if not operation.json_body:
         return None
     if not raw.strip():

@@ -1,139 +1,77 @@
-"""Runs the sandbox under uvicorn with limits on what a connection can make the server hold.
+"""Serves an ASGI app with uvicorn, within limits on what a connection can make the server hold.
 
-uvicorn's httptools protocol has no bound on the size of a request head and no deadline for
-receiving one, so one slow or oversized client could keep memory and a connection for as long
-as it liked. `limited_protocol` adds, per connection:
+Any app: the sandbox, and the validating proxy in front of it. The limits (`ServerLimits`) come
+from uvicorn's public configuration where it has a knob (the keep-alive timeout of a connection
+that has authenticated; WebSockets switched off) and otherwise from the connection guard
+(`_connection_guard`): the size of a request head (`431`), a deadline to receive a request, a
+short idle timeout for connections that have not authenticated, caps on connections in all and
+per source address that make room by closing idle connections first, and JSON refusals of
+requests that cannot be served (malformed, protocol upgrades).
 
-- a cap on the bytes of a request head (request line and headers): past it the client gets
-  `431` and the connection is closed, before the head is buffered any further;
-- a deadline for receiving a whole request (head and body) once it has begun, and for the
-  first request after the connection opened: past it the connection is closed;
-- a cap on open connections: a connection past it is closed at once.
-
-Idle keep-alive connections are closed by uvicorn's own `timeout_keep_alive`.
+An app that checks credentials tells the guard which connections have passed
+(`mark_authenticated`); an app that never does has every connection treated as unauthenticated,
+which only means the shorter idle timeout (uvicorn's own default) applies to all of them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from typing import Any
 
-import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
+from ._connection_guard import Guard, GuardMiddleware, Scope, connection_of
 from .config import ServerLimits
 
+__all__ = ["ServerLimits", "build", "mark_authenticated", "run"]
 
-def limited_protocol(limits: ServerLimits) -> type[HttpToolsProtocol]:
-    """An httptools protocol class that enforces `limits` on every connection."""
+# uvicorn options the guard sets itself: another value would bypass it.
+_GUARDED_OPTIONS = {
+    "http": None,
+    "ws": "none",
+    "timeout_keep_alive": None,
+    "limit_concurrency": None,
+}
 
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):
-        _head_bytes = 0
-        _head_done = True
-        _rejected = False
-        _deadline: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if len(self.connections) >= limits.max_connections:
-                transport.close()
-                return
-            super().connection_made(transport)
-            self._head_done = False
-            self._arm_deadline()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_deadline()
-            if self.transport is not None:
-                super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            if self._rejected:
-                return
-            if not self._head_done:
-                self._head_bytes += len(data)
-            super().data_received(data)
-            if not self._head_done and self._head_bytes > limits.max_header_bytes:
-                self._reject_head()
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._head_done = False
-            self._arm_deadline()
-
-        def on_headers_complete(self) -> None:
-            self._head_done = True
-            # A head that arrived in one read completes inside it: measure what was parsed.
-            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-            if size > limits.max_header_bytes:
-                self._reject_head()
-                return
-            super().on_headers_complete()
-
-        def on_body(self, body: bytes) -> None:
-            if not self._rejected:
-                super().on_body(body)
-
-        def on_message_complete(self) -> None:
-            if self._rejected:
-                return
-            self._disarm_deadline()
-            self._head_bytes = 0
-            super().on_message_complete()
-
-        def _reject_head(self) -> None:
-            if self._rejected:
-                return
-            self._rejected = True
-            self._disarm_deadline()
-            body = orjson.dumps(
-                {
-                    "responseCode": "BAD_REQUEST",
-                    "responseMessage": f"request headers: larger than {limits.max_header_bytes}"
-                    " bytes",
-                }
-            )
-            self.transport.write(
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                b"content-type: application/json\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\n"
-                b"connection: close\r\n\r\n" + body
-            )
-            self.transport.close()
-
-        def _arm_deadline(self) -> None:
-            if self._deadline is None:
-                self._deadline = self.loop.call_later(
-                    limits.request_timeout_seconds, self._deadline_passed
-                )
-
-        def _disarm_deadline(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _deadline_passed(self) -> None:
-            self._deadline = None
-            self._rejected = True
-            self.transport.close()
-
-    return LimitedHttpToolsProtocol
+def mark_authenticated(scope: Scope) -> None:
+    """Tell the server that the connection `scope` arrived on has presented valid credentials:
+    it then keeps the longer keep-alive timeout and is closed last to make room. A no-op for a
+    request not served by `build`/`run` (an in-process test client, another server)."""
+    connection = connection_of(scope)
+    if connection is not None:
+        connection.mark_authenticated()
 
 
 def build(app: Any, *, log_level: str, limits: ServerLimits, **uvicorn_options: Any) -> Any:
-    """The uvicorn server for `app` (a `uvicorn.Server`), configured with `limits`;
-    `uvicorn_options` are further `uvicorn.Config` keyword arguments."""
+    """The uvicorn server (a `uvicorn.Server`) for `app`, with `limits` on every connection.
+
+    `uvicorn_options` are further `uvicorn.Config` keyword arguments (`loop`, `backlog`,
+    `proxy_headers`, ...); those the limits set themselves are refused."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=False,
-        loop="uvloop",
-        http=limited_protocol(limits),
-        lifespan="on",
-        timeout_keep_alive=limits.keep_alive_seconds,
+    clash = sorted(
+        name
+        for name, allowed in _GUARDED_OPTIONS.items()
+        if name in uvicorn_options and (allowed is None or uvicorn_options[name] != allowed)
+    )
+    if clash:
+        raise TypeError(f"set by the server's limits, not as uvicorn options: {clash}")
+    uvicorn_options.pop("ws", None)
+    guard = Guard(limits)
+    options: dict[str, Any] = {
+        "loop": "uvloop",
+        "lifespan": "on",
+        "access_log": False,
+        # The peer address is what throttles and caps count by: never a header's claim.
+        "proxy_headers": False,
         **uvicorn_options,
+    }
+    config = uvicorn.Config(
+        GuardMiddleware(app),
+        log_level=log_level,
+        http=guard.protocol_class(),
+        ws="none",
+        timeout_keep_alive=limits.keep_alive_seconds,
+        **options,
     )
     return uvicorn.Server(config)
 

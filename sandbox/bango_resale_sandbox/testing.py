@@ -227,7 +227,7 @@ class SandboxThread(_Sandbox):
         config = config.with_faults(parse_faults(self.faults))
         if not self.login_throttle:
             config = config.without_login_throttle()
-        app = create_app(str(self.db_path), config)
+        app = create_app(str(self.db_path), config.serving_on("127.0.0.1", self.port))
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", self.port))

@@ -133,6 +133,7 @@ def test_a_body_cut_off_by_a_disconnect_is_never_acted_on(tmp_path: Path) -> Non
         "headers": [
             (b"authorization", httpx.BasicAuth("demo", "demo-secret")._auth_header.encode()),
             (b"content-length", str(len(part) + 40).encode()),
+            (b"content-type", b"application/json"),
         ],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),

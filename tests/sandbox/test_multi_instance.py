@@ -292,7 +292,7 @@ def test_failed_logins_are_counted_across_instances(
     instances: Callable[..., list[SandboxProcess]],
 ) -> None:
     strict = _config(
-        **{"per_user_burst = 20": "per_user_burst = 3"},
+        **{"per_user_burst = 100": "per_user_burst = 3"},
         **{"per_user_per_second = 0.1": "per_user_per_second = 0.01"},
     )
     first, second = instances(2, strict)
@@ -306,6 +306,29 @@ def test_failed_logins_are_counted_across_instances(
         answer = httpx.get(f"{server.base_url}/v1/echo/hi", auth=DEMO_RESELLER)
         assert answer.status_code == 429, answer.text
         assert int(answer.headers["retry-after"]) > 0
+
+
+def test_an_address_a_user_logged_in_from_is_known_to_every_instance(
+    instances: Callable[..., list[SandboxProcess]],
+) -> None:
+    strict = _config(
+        **{"per_user_burst = 100": "per_user_burst = 3"},
+        **{"per_user_per_second = 0.1": "per_user_per_second = 0.001"},
+    )
+    first, second = instances(2, strict)
+    assert httpx.get(f"{first.base_url}/v1/echo/in", auth=DEMO_RESELLER).status_code == 200
+    wrong = (DEMO_RESELLER[0], "not-the-password")
+    for number, server in enumerate((first, second, second)):  # guesses from three addresses
+        transport = httpx.HTTPTransport(local_address=f"127.0.5.{number + 1}")
+        with httpx.Client(transport=transport, auth=wrong) as guesser:
+            assert guesser.get(f"{server.base_url}/v1/echo/g").status_code == 401
+    # The user's bucket is spent: a new address waits on either instance, while the address
+    # the user logged in from (on the first) is still checked on the second.
+    newcomer = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.6.1"))
+    with newcomer:
+        answer = newcomer.get(f"{second.base_url}/v1/echo/new", auth=DEMO_RESELLER)
+    assert answer.status_code == 429
+    assert httpx.get(f"{second.base_url}/v1/echo/k", auth=DEMO_RESELLER).status_code == 200
 
 
 def test_a_database_outage_is_a_503_and_the_sandbox_recovers_after(tmp_path: Path) -> None:

@@ -42,25 +42,143 @@ def test_the_bucket_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert asyncio.run(limiter.wait("user-0")) == 0
 
 
-def test_login_throttle_blocks_a_source_or_a_user_once_either_is_spent() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(
+def throttle_for(
+    clock: FakeClock,
+    users: tuple[str, ...] = ("alice", "bob"),
+    shared: ratelimit.SharedBuckets | None = None,
+) -> LoginThrottle:
+    """Per address 3 failures (1/s), per address and name 2 (0.1/s), per user 4 (0.1/s)."""
+    return LoginThrottle(
         RateLimit(requests_per_second=1.0, burst=3.0),
         RateLimit(requests_per_second=0.1, burst=2.0),
+        RateLimit(requests_per_second=0.1, burst=4.0),
+        users,
         clock,
+        shared,
+        wall_clock=clock,
     )
+
+
+def fail(throttle: LoginThrottle, source: str, user: str, times: int = 1) -> None:
+    for _ in range(times):
+        asyncio.run(throttle.failed(source, user))
+
+
+def waits(throttle: LoginThrottle, source: str, user: str | None) -> int:
+    return asyncio.run(throttle.wait(source, user))
+
+
+def test_a_guesser_locks_out_only_its_own_address_for_that_name() -> None:
+    clock = FakeClock()
+    throttle = throttle_for(clock)
     assert not throttle.watching()
-    asyncio.run(throttle.failed("10.0.0.1", "alice"))
-    asyncio.run(throttle.failed("10.0.0.2", "alice"))
+    fail(throttle, "10.0.0.2", "alice", times=2)
     assert throttle.watching()
-    # alice's bucket is spent from two sources; another user from a third source is fine.
-    assert asyncio.run(throttle.wait("10.0.0.3", "alice")) == 10
-    assert asyncio.run(throttle.wait("10.0.0.3", "bob")) == 0
-    for user in ("u1", "u2", "u3"):
-        asyncio.run(throttle.failed("10.0.0.9", user))
-    assert asyncio.run(throttle.wait("10.0.0.9", "carol")) == 1  # the source has spent its three
+    assert waits(throttle, "10.0.0.2", "alice") == 10  # refused unchecked, a token in 10 s
+    assert waits(throttle, "10.0.0.1", "alice") == 0  # the real alice elsewhere: checked
+    assert waits(throttle, "10.0.0.2", "bob") == 0
     clock.now = 10.0
-    assert asyncio.run(throttle.wait("10.0.0.3", "alice")) == 0
+    assert waits(throttle, "10.0.0.2", "alice") == 0
+
+
+def test_an_address_trying_many_names_is_stopped_except_for_users_known_there() -> None:
+    clock = FakeClock()
+    throttle = throttle_for(clock)
+    asyncio.run(throttle.known.note("10.0.0.9", "bob"))
+    for name in ("u1", "u2", "u3"):
+        fail(throttle, "10.0.0.9", name)
+    assert waits(throttle, "10.0.0.9", "carol") == 1  # the address has spent its three
+    assert waits(throttle, "10.0.0.9", None) == 1
+    assert waits(throttle, "10.0.0.9", "bob") == 0  # bob logged in from there before
+
+
+def test_many_addresses_guessing_one_user_wait_but_its_known_addresses_do_not() -> None:
+    clock = FakeClock()
+    throttle = throttle_for(clock)
+    asyncio.run(throttle.known.note("10.0.0.1", "alice"))
+    assert throttle.known.noted("10.0.0.1", "alice")
+    for i in range(4):  # alice's own bucket (4) spent, one guess from each of four addresses
+        fail(throttle, f"10.0.1.{i}", "alice")
+    assert waits(throttle, "10.0.2.1", "alice") == 10  # a new address waits for the refill
+    assert waits(throttle, "10.0.0.1", "alice") == 0  # alice's own address is checked
+    assert waits(throttle, "10.0.2.1", "bob") == 0
+
+
+def test_known_addresses_are_learned_only_for_configured_users_and_age_out() -> None:
+    clock = FakeClock()
+    throttle = throttle_for(clock)
+    asyncio.run(throttle.known.note("10.0.0.1", "mallory"))
+    assert not asyncio.run(throttle.known.knows("10.0.0.1", "mallory"))
+    asyncio.run(throttle.known.note("10.0.0.1", "alice"))
+    clock.now = ratelimit.KNOWN_SOURCE_WINDOW_SECONDS * 1.5  # the next window: still known
+    assert asyncio.run(throttle.known.knows("10.0.0.1", "alice"))
+    assert not throttle.known.noted("10.0.0.1", "alice")  # noted again at the next login
+    clock.now = ratelimit.KNOWN_SOURCE_WINDOW_SECONDS * 2.5
+    assert not asyncio.run(throttle.known.knows("10.0.0.1", "alice"))
+
+
+def test_a_flood_of_other_names_never_refills_a_targeted_users_buckets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ratelimit, "MAX_BUCKETS", 100)
+    clock = FakeClock()
+    throttle = throttle_for(clock)
+    fail(throttle, "10.0.0.2", "alice", times=2)
+    fail(throttle, "10.0.0.3", "alice", times=2)  # alice's own bucket (4) is spent too
+    for i in range(1_000):  # every address and every other name far past the table's size
+        fail(throttle, f"10.1.{i // 250}.{i % 250}", f"name-{i}")
+    assert waits(throttle, "10.0.0.2", "alice") == 10
+    assert waits(throttle, "10.0.0.4", "alice") == 10
+    # What the flood pushed out holds nothing to guess: the names are no reseller's.
+    assert waits(throttle, "10.1.0.0", "name-0") == 0
+
+
+def test_failures_for_one_user_keep_a_bounded_table_of_their_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ratelimit, "MAX_SOURCES_PER_USER", 10)
+    throttle = throttle_for(FakeClock())
+    for i in range(50):
+        fail(throttle, f"10.0.1.{i}", "alice", times=2)
+    assert len(throttle._pairs["alice"]._buckets) == 10
+    # Pushed out by failures for alice herself, each spent from her bucket: still waiting.
+    assert waits(throttle, "10.0.1.0", "alice") == 10
+
+
+class SharedStore:
+    """Token buckets in a dict, with the PostgreSQL store's semantics (wall-clock stamps)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[float, float]] = {}
+
+    async def take_tokens(
+        self, key: str, rate: float, burst: float, now: float, want: float
+    ) -> tuple[float, float]:
+        tokens, stamp = self.rows.get(key, (burst, now))
+        tokens = min(burst, tokens + max(now - stamp, 0.0) * rate)
+        taken = min(want, float(int(tokens)))
+        self.rows[key] = (tokens - taken, now)
+        return taken, tokens - taken
+
+    async def peek_tokens(self, key: str, rate: float, burst: float, now: float) -> float:
+        if key not in self.rows:
+            return burst
+        tokens, stamp = self.rows[key]
+        return min(burst, tokens + max(now - stamp, 0.0) * rate)
+
+
+def test_on_a_shared_store_every_instance_knows_the_addresses_any_one_learned() -> None:
+    store = SharedStore()
+    clock = FakeClock()
+    clock.now = 1_000_000.0
+    first, second = throttle_for(clock, shared=store), throttle_for(clock, shared=store)
+    asyncio.run(first.known.note("10.0.0.1", "alice"))
+    for i in range(4):
+        fail(first, f"10.0.1.{i}", "alice")
+    fail(second, "10.0.1.9", "alice")  # the second instance sees alice's spent bucket
+    assert waits(second, "10.0.2.1", "alice") > 0
+    assert waits(second, "10.0.0.1", "alice") == 0
+    assert waits(second, "10.0.1.9", "bob") == 0
 
 
 class SlowSharedBucket:

@@ -60,6 +60,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Envelope.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Envelope.from_dict(response.json())
 
@@ -69,6 +74,11 @@ def _parse_response(
         response_409 = Envelope.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 415:
+        response_415 = Envelope.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 429:
         response_429 = Envelope.from_dict(response.json())
