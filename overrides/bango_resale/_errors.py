@@ -207,6 +207,13 @@ class AuthenticationError(ApiError):
     http_status_class = 401
 
 
+class ForbiddenError(ApiError):
+    """HTTP 403: the platform refused the request for where it came from, not for its
+    credentials."""
+
+    http_status_class = 403
+
+
 class ResourceNotFoundError(ApiError):
     """HTTP 404: nothing found under that id for this reseller."""
 
@@ -217,6 +224,12 @@ class ConflictError(ApiError):
     """HTTP 409: the request clashes with the entitlement's current state."""
 
     http_status_class = 409
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """HTTP 415: the request body was not sent as `Content-Type: application/json`."""
+
+    http_status_class = 415
 
 
 class RateLimitError(ApiError):
@@ -258,10 +271,26 @@ class RequestIdentifierReusedError(BadRequestError, ConflictError):
     http_status_class = 409
 
 
+class BodyNotJsonError(BadRequestError, UnsupportedMediaTypeError):
+    """HTTP 415 `BAD_REQUEST`: the body was sent with a `Content-Type` other than
+    `application/json`, so the platform refused it unread. The client always sends JSON: this
+    comes from `extra_headers=` overriding the content type."""
+
+    http_status_class = 415
+
+
 class UnauthorizedError(AuthenticationError):
     """`UNAUTHORIZED`: check the reseller credentials."""
 
     response_code_class = "UNAUTHORIZED"
+
+
+class ForeignOriginError(UnauthorizedError, ForbiddenError):
+    """HTTP 403 `UNAUTHORIZED`: the write carried an `Origin` header naming another site, and
+    the platform refuses writes from other sites' pages. API clients send no `Origin`: drop the
+    header (`extra_headers=`), or send the write from your server rather than a browser page."""
+
+    http_status_class = 403
 
 
 class NotFoundError(ResourceNotFoundError):
@@ -322,8 +351,10 @@ STATUS_ERRORS: Mapping[int, type[ApiError]] = {
     for cls in (
         InvalidRequestError,
         AuthenticationError,
+        ForbiddenError,
         ResourceNotFoundError,
         ConflictError,
+        UnsupportedMediaTypeError,
         RateLimitError,
         InternalServerError,
         PlatformUnavailableError,
@@ -347,27 +378,42 @@ RESPONSE_CODE_ERRORS: Mapping[str, type[ApiError]] = {
 }
 
 
+#: The classes of the answers the spec limits to one cause (its `x-response-codes` rows with a
+#: `cause`): a pair of status and code that means exactly that.
+CAUSE_ERRORS: Mapping[str, type[ApiError]] = {
+    spec.REQUEST_IDENTIFIER_REUSED: RequestIdentifierReusedError,
+    spec.UNSUPPORTED_MEDIA_TYPE: BodyNotJsonError,
+    spec.FOREIGN_ORIGIN: ForeignOriginError,
+}
+
+
 def error_class_for(http_status: int, response_code: str | None) -> type[ApiError]:
     """Pick the most specific class for an error answer.
 
-    A known `responseCode` wins, so callers can rely on `except NotAvailableError` whatever
-    status came with it; otherwise the status decides; otherwise the answer is undocumented.
-    The one pair the spec gives its own meaning, a reused `X-RequestIdentifier`, is read from the
-    spec's response-code table.
+    A pair of status and code the spec's response-code table limits to one cause (a reused
+    `X-RequestIdentifier`, a body not sent as JSON, a write from another site) gets that cause's
+    class. Otherwise a known `responseCode` wins, so callers can rely on `except
+    NotAvailableError` whatever status came with it; otherwise the status decides; otherwise the
+    answer is undocumented.
     """
-    if (http_status, response_code) == _reused_request_identifier_answer():
-        return RequestIdentifierReusedError
-    if response_code is not None and response_code in RESPONSE_CODE_ERRORS:
-        return RESPONSE_CODE_ERRORS[response_code]
+    if response_code is not None:
+        caused = _caused_answers().get((http_status, response_code))
+        if caused is not None:
+            return caused
+        if response_code in RESPONSE_CODE_ERRORS:
+            return RESPONSE_CODE_ERRORS[response_code]
     if http_status in STATUS_ERRORS:
         return STATUS_ERRORS[http_status]
     return UnexpectedStatusError
 
 
 @functools.cache
-def _reused_request_identifier_answer() -> tuple[int, str]:
-    row = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
-    return (row.http_status, row.response_code)
+def _caused_answers() -> Mapping[tuple[int, str], type[ApiError]]:
+    answers = {}
+    for cause, cls in CAUSE_ERRORS.items():
+        row = spec.response_code_row_for(cause)
+        answers[(row.http_status, row.response_code)] = cls
+    return answers
 
 
 # --- From httpx's failures (the one place that maps them) -----------------------------------

@@ -35,10 +35,6 @@ from .storage import EntitlementStore, StoredResponse
 RETRY_AFTER_SECONDS = 1
 # Methods that change nothing; a browser may send any of the others from another site's page.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The causes of the partner spec's response-code rows for a body not sent as JSON and for a
-# write from another site's page.
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-FOREIGN_ORIGIN = "FOREIGN_ORIGIN"
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
 
 
@@ -91,8 +87,8 @@ class Pipeline:
         # The behaviour of a request without X-Magic-Number (most of them), built once.
         self._unforced = Behaviour()
         self._reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
-        self._not_json = spec.response_code_row_for(UNSUPPORTED_MEDIA_TYPE)
-        self._foreign = spec.response_code_row_for(FOREIGN_ORIGIN)
+        self._not_json = spec.response_code_row_for(spec.UNSUPPORTED_MEDIA_TYPE)
+        self._foreign = spec.response_code_row_for(spec.FOREIGN_ORIGIN)
         # Browser origins besides the sandbox's own that may send writes (a console on a
         # port of its own, say); `trust_origin` adds one at run time.
         self._trusted_origins = set(config.trusted_origins)

@@ -23,8 +23,10 @@ from .machine import (
 )
 from .magic_numbers import ANY_OPERATION, MagicNumber, magic_number, magic_numbers
 from .tables import (
+    FOREIGN_ORIGIN,
     HTTP_METHODS,
     REQUEST_IDENTIFIER_REUSED,
+    UNSUPPORTED_MEDIA_TYPE,
     DocumentedResponse,
     ReasonRow,
     ResponseCodeRow,
@@ -53,9 +55,11 @@ from .tables import (
 
 __all__ = [
     "ANY_OPERATION",
+    "FOREIGN_ORIGIN",
     "HTTP_METHODS",
     "PRODUCT_CHANGE",
     "REQUEST_IDENTIFIER_REUSED",
+    "UNSUPPORTED_MEDIA_TYPE",
     "DocumentedResponse",
     "ExamplePair",
     "MachineError",

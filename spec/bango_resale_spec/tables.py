@@ -44,7 +44,8 @@ class ResponseCodeRow:
     """One row of the response-code table (`x-response-codes` at the spec's root).
 
     `cause` names the one situation a row is limited to (`REQUEST_IDENTIFIER_REUSED` for the
-    409 `BAD_REQUEST` row); it is `None` on the general row of a code.
+    409 `BAD_REQUEST` row, `UNSUPPORTED_MEDIA_TYPE`, `FOREIGN_ORIGIN`); it is `None` on the
+    general row of a code.
     """
 
     response_code: str
@@ -56,6 +57,10 @@ class ResponseCodeRow:
 
 #: The `cause` of the response-code row for an `X-RequestIdentifier` reused for another request.
 REQUEST_IDENTIFIER_REUSED = "REQUEST_IDENTIFIER_REUSED"
+#: The `cause` of the row for a request body not sent as `application/json` (HTTP 415).
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+#: The `cause` of the row for a write from another site's page (`Origin` not the platform's).
+FOREIGN_ORIGIN = "FOREIGN_ORIGIN"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from client_helpers import Script, envelope, record
 import bango_resale as br
 import bango_resale_spec as spec
 from bango_resale import ResaleClient
-from bango_resale._errors import RESPONSE_CODE_ERRORS, STATUS_ERRORS
+from bango_resale._errors import CAUSE_ERRORS, RESPONSE_CODE_ERRORS, STATUS_ERRORS
 
 ERROR_ROWS = [row for row in spec.response_code_rows() if row.http_status >= 400]
 
@@ -23,6 +23,7 @@ def test_error_classes_cover_exactly_the_spec_response_codes() -> None:
     assert set(STATUS_ERRORS) == {row.http_status for row in ERROR_ROWS}
     success_codes = {row.response_code for row in spec.response_code_rows()} - error_codes
     assert success_codes == {"OK", "CLIENT_ACTION_REQUIRED"}
+    assert set(CAUSE_ERRORS) == {row.cause for row in ERROR_ROWS if row.cause is not None}
 
 
 @pytest.mark.parametrize("row", ERROR_ROWS, ids=lambda r: r.response_code)
@@ -37,8 +38,8 @@ def test_each_response_code_raises_its_class_beneath_its_status_class(
     with pytest.raises(br.ApiError) as caught:
         client.get("ent-1", retry=br.RetryPolicy.never())
     error = caught.value
-    if row.cause == spec.REQUEST_IDENTIFIER_REUSED:
-        assert type(error) is br.RequestIdentifierReusedError
+    if row.cause is not None:
+        assert type(error) is CAUSE_ERRORS[row.cause]
         assert isinstance(error, RESPONSE_CODE_ERRORS[row.response_code])
     else:
         assert type(error) is RESPONSE_CODE_ERRORS[row.response_code]
