@@ -179,9 +179,7 @@ def test_quickstart_example_runs_against_the_sandbox(
 def test_a_write_from_another_sites_page_raises_foreign_origin(live: ResaleClient) -> None:
     entitlement_id = create(live, "CREATE_REQUEST_RETURNS_ACTIVATED").entitlement.entitlement_id
     with pytest.raises(br.ForeignOriginError) as foreign:
-        live.revoke(
-            entitlement_id, "REVOKED/OTHER", extra_headers={"Origin": "http://127.0.0.1:9"}
-        )
+        live.revoke(entitlement_id, "REVOKED/OTHER", extra_headers={"Origin": "http://127.0.0.1:9"})
     assert foreign.value.http_status == 403
     assert isinstance(foreign.value, br.UnauthorizedError)
     assert live.get(entitlement_id).entitlement.status == "ACTIVE"

@@ -570,7 +570,10 @@ def test_a_chunked_request_body_reaches_the_service_whole(tmp_path: Path) -> Non
 
     with proxied(tmp_path) as proxy:
         created = httpx.post(
-            proxy.url + "/v1/entitlement", content=pieces(), auth=DEMO_RESELLER, headers=ACTIVATED
+            proxy.url + "/v1/entitlement",
+            content=pieces(),
+            auth=DEMO_RESELLER,
+            headers={**ACTIVATED, "Content-Type": "application/json"},
         )
         assert created.status_code == 200, created.text
         assert created.json()["customerIdentifier"] == "chunked"
