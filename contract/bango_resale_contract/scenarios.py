@@ -532,6 +532,7 @@ def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[st
             )
         if ENDPOINTS[operation_id].method != "GET":
             _reused_request_identifier(client, operation_id, arguments)
+            _browser_refusals(client, operation_id, arguments)
 
 
 def _reused_request_identifier(
@@ -551,6 +552,35 @@ def _reused_request_identifier(
         request_id=request_id,
         expect=(reused.http_status, reused.response_code),
         step=f"{operation_id} under an X-RequestIdentifier taken by another request",
+        **arguments,
+    )
+
+
+#: A page of another site, as a browser names it in the `Origin` of a cross-site request.
+FOREIGN_ORIGIN = "http://foreign-site.example"
+
+
+def _browser_refusals(
+    client: ScenarioClient, operation_id: str, arguments: Mapping[str, Any]
+) -> None:
+    """What a browser could send from another site's page is refused: a write carrying that
+    site's `Origin`, and a body not sent as JSON (which a page can post without asking)."""
+    foreign = spec.response_code_row_for(spec.FOREIGN_ORIGIN)
+    client.call(
+        operation_id,
+        headers={"Origin": FOREIGN_ORIGIN},
+        expect=(foreign.http_status, foreign.response_code),
+        step=f"{operation_id} from another site's page",
+        **arguments,
+    )
+    if arguments.get("body") is None:
+        return
+    not_json = spec.response_code_row_for(spec.UNSUPPORTED_MEDIA_TYPE)
+    client.call(
+        operation_id,
+        headers={"Content-Type": "text/plain"},
+        expect=(not_json.http_status, not_json.response_code),
+        step=f"{operation_id} with a body sent as text/plain",
         **arguments,
     )
 
