@@ -77,6 +77,6 @@ def test_each_promise_catches_its_fault(
 ) -> None:
     url = in_process_sandbox(faults=[promise.fault], login_throttle=False).base_url
     report = run_scenarios(url, "demo", "demo-secret")
-    found = [v for v in report.violations if f": {promise.name}: " in v]
+    found = [v for v in report.violations if v.startswith(f"{promise.name}: ")]
     assert found, report.violations
     assert all("reproduce with: curl" in v for v in found)
