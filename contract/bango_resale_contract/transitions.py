@@ -168,11 +168,14 @@ def _suspend_and_resume(j: Walk, product: Product) -> None:
 
 def _cancel_and_reactivate(j: Walk, product: Product) -> None:
     """Cancel at once and deferred, reactivate in every way, revoke; what a waiting cancel
-    allows and refuses."""
+    allows and refuses. A merchant that ends at the period end is made to end it now, so that
+    reactivate is tried on its product too."""
     e = j.create("create activated", product, aim="create-activated")
     j.act(CANCEL, e, "cancel at once", aim="cancel-now", body=terminate_body())
+    j.cancelled_now(e, "the merchant ends it before the period does")
     j.act(REACTIVATE, e, "reactivate", aim="reactivate")
     j.act(CANCEL, e, "cancel again", aim="cancel-now", body=terminate_body())
+    j.cancelled_now(e, "the merchant ends it before the period does")
     j.act(
         REACTIVATE,
         e,
@@ -198,6 +201,7 @@ def _cancel_and_reactivate(j: Walk, product: Product) -> None:
     )
     j.refused(UPDATE, e, "suspend while the cancel waits", body=SUSPEND, while_waiting=True)
     j.confirm(e, "merchant confirms the cancel", aim="cancel-confirmed-now")
+    j.cancelled_now(e, "the merchant ends it before the period does")
     answer = j.act(
         REACTIVATE,
         e,

@@ -251,6 +251,18 @@ class Walk:
             return
         self._event(event, subject, step, aims, url=self._control(subject, action), body={})
 
+    def cancelled_now(self, subject: Subject, step: str) -> None:
+        """Where a cancel left the entitlement ACTIVE-ENDING (its merchant ends entitlements
+        at the period end), the merchant cancels it now (a sandbox control), so that the
+        journey goes on from CANCELLED."""
+        if self.blocked is not None or not self.controls or not subject.id:
+            return
+        if self.judge.status.get(subject.id) != "ACTIVE-ENDING":
+            return
+        url = self._control(subject, "merchant-cancel")
+        aims = ("merchant-cancelled",)
+        self._event("MERCHANT_CANCELLED", subject, step, aims, url=url, body={}, aside=True)
+
     def sign_up(self, subject: Subject, answer: Mapping[str, Any], step: str) -> None:
         """The customer finishes the merchant's sign-up at the URL the answer gave."""
         aims = self._aiming("activation-completed")

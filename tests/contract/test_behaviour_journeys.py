@@ -11,7 +11,7 @@ import pytest
 import bango_resale_spec as spec
 from bango_resale_contract.behaviour import CHECK, NOTIFICATION_CHECK
 from bango_resale_contract.transitions import TransitionReport, run_with_receiver
-from bango_resale_sandbox.testing import SandboxThread
+from bango_resale_sandbox.testing import SandboxThread, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -106,3 +106,46 @@ def test_without_a_receiver_notifications_are_not_run_never_passed(
     assert not report.judge.notifications_checked
     assert all(not seen.notifications_verified for seen in report.judge.coverage.values())
     assert "Notification checks: not run" in report.format()
+
+
+NOTIFICATION_FAULTS = sorted(f for f, (check, *_) in FAULTS.items() if check == NOTIFICATION_CHECK)
+
+
+def _remote(start: Callable[..., SandboxThread], *faults: str) -> TransitionReport:
+    """As for a service elsewhere: not the suite's own sandbox, notifications to the public
+    address given with --notify-url (here a name of this machine the receiver listens on)."""
+    waits = (0.5, 2.0) if faults else (1.5, 10.0)
+    url = start(faults=faults, login_throttle=False).base_url
+    port = free_port()
+    return run_with_receiver(
+        url,
+        "demo",
+        "demo-secret",
+        own_sandbox=False,
+        notify_url=f"http://localhost:{port}/notifications",
+        notify_listen=("127.0.0.1", port),
+        waits=waits,
+    )
+
+
+def test_with_notify_url_a_remote_service_is_checked_as_fully_as_the_suites_own(
+    in_process_sandbox: Callable[..., SandboxThread],
+) -> None:
+    report = _remote(in_process_sandbox)
+
+    assert report.violations == []
+    assert report.judge.notifications_checked
+    assert report.rows_observed == report.rows_total
+    assert all(seen.notifications_verified for seen in report.judge.coverage.values())
+
+
+@pytest.mark.parametrize("fault", NOTIFICATION_FAULTS)
+def test_with_notify_url_each_notification_fault_of_a_remote_service_is_reported(
+    fault: str, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    check, *sentence = FAULTS[fault]
+    report = _remote(in_process_sandbox, fault)
+
+    assert any(
+        v.startswith(check) and all(part in v for part in sentence) for v in report.violations
+    ), report.violations
