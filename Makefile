@@ -56,8 +56,8 @@ lint: $(STAMP) $(NODE_STAMP) ## validate and lint both specs, lint the Python co
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-spec-diff: $(STAMP) $(NODE_STAMP) ## compare the partner spec with its last release; fail on an unversioned breaking change
-	$(PY) scripts/spec_diff.py check --output reports/spec-diff.md
+spec-diff: $(STAMP) $(NODE_STAMP) ## compare the partner spec with its last release (or BASE=1.0.0, or a file); fail on an unversioned breaking change
+	$(PY) scripts/spec_diff.py check $(if $(BASE),--base '$(BASE)') --output reports/spec-diff.md
 
 spec-release: $(STAMP) ## cut spec/released/<info.version>.openapi.yaml (needs the version's CHANGELOG entry)
 	$(PY) scripts/spec_diff.py release

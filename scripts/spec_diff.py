@@ -1,10 +1,13 @@
 """The partner spec's change gate (`make spec-diff`) and release verb (`make spec-release`).
 
 `check` compares spec/bango-resale.openapi.yaml with the last released version kept in
-spec/released/<version>.openapi.yaml, in two parts:
+spec/released/<version>.openapi.yaml (or, with `--base`, any earlier one: a partner on 1.0.0
+asks `make spec-diff BASE=1.0.0` what changed since theirs), in two parts:
 
 * the OpenAPI shapes, through the pinned Redocly CLI's `diff` with its `diff-recommended` rules
-  (redocly.yaml), which rates every change as a major, minor or patch bump;
+  (redocly.yaml), which rates every change as a major, minor or patch bump. Both documents go
+  to it with their `$ref`s inlined, so a change to a shared component is rated at every
+  operation and webhook it reaches; the report lists it once, with those places;
 * the spec's own data tables, which Redocly does not read: the reason table (`x-reasons`, rows
   keyed by Bango index), the fallback reason (`x-reason-fallback`), the response-code table
   (`x-response-codes`), and the status preconditions. Preconditions are read from
@@ -25,9 +28,11 @@ version, it cuts the baseline again.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +64,9 @@ class Change:
     impact: str  # "major", "minor" or "patch"
     where: str
     message: str
+    #: A change inside a shared component: the component and the changed part of it
+    #: (`schemas/Envelope/properties/responseMessage`); `where` is then one place using it.
+    shared: str | None = None
 
 
 def _version(text: str) -> tuple[int, int, int]:
@@ -70,8 +78,33 @@ def _version(text: str) -> tuple[int, int, int]:
 
 
 def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document: dict[str, Any] = yaml.load(path.read_text("utf-8"), Loader=loader)
     return document
+
+
+class BaselineError(ValueError):
+    """`--base` names neither a file nor a released version."""
+
+
+def baseline(value: str | None, directory: Path = RELEASED) -> Path:
+    """The spec to compare with: `value` as a file (`spec/released/1.0.0.openapi.yaml`) or as
+    a released version (`1.0.0`); the latest release when None."""
+    if value is None:
+        return latest_release(directory)
+    if Path(value).is_file():
+        return Path(value)
+    released = directory / f"{value}.openapi.yaml"
+    if re.fullmatch(r"\d+\.\d+\.\d+", value) and released.is_file():
+        return released
+    versions = sorted(
+        (p.name.removesuffix(".openapi.yaml") for p in directory.glob("*.openapi.yaml")),
+        key=_version,
+    )
+    raise BaselineError(
+        f"--base: {value!r} is neither a spec file nor a released version"
+        f" (released: {', '.join(versions) or 'none'})"
+    )
 
 
 def latest_release(directory: Path = RELEASED) -> Path:
@@ -88,20 +121,37 @@ def latest_release(directory: Path = RELEASED) -> Path:
 
 
 def redocly_changes(base: Path, revision: Path) -> list[Change]:
+    """Redocly's changes between the two documents, each at every place it reaches.
+
+    Redocly visits a shared component once: a change to a schema that five operations use
+    would be listed at the first of them only, rated for that place alone. Both documents are
+    therefore compared with their local `$ref`s inlined (`inline_refs`), so a change shows up,
+    and is rated, at every operation and webhook that uses it, request and response alike.
+    """
     config = str(ROOT / "redocly.yaml")
-    try:
-        report = run_json(
-            "redocly",
-            "diff",
-            str(base),
-            str(revision),
-            "--format=json",
-            "--fail-on=none",
-            "--config",
-            config,
-        )
-    except ToolFailed as exc:
-        raise SystemExit(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="spec-diff-") as folder:
+        inlined = []
+        for name, path in (("base", base), ("revision", revision)):
+            document, origins = inline_refs(load(path), path.resolve().parent)
+            # JSON: it has no aliases, which would make a node used twice one node again.
+            target = Path(folder) / f"{name}.openapi.json"
+            target.write_text(json.dumps(document), "utf-8")
+            inlined.append((target, origins))
+        (base_file, base_origins), (revision_file, revision_origins) = inlined
+        try:
+            report = run_json(
+                "redocly",
+                "diff",
+                str(base_file),
+                str(revision_file),
+                "--format=json",
+                "--fail-on=none",
+                "--config",
+                config,
+            )
+        except ToolFailed as exc:
+            raise SystemExit(str(exc)) from None
+    origins = {**base_origins, **revision_origins}
     changes = []
     for change in report["changes"]:
         if change["path"] == "#/info" and change.get("property") == "version":
@@ -112,21 +162,133 @@ def redocly_changes(base: Path, revision: Path) -> list[Change]:
         if not messages:
             what = change.get("property") or change["path"].rsplit("/", 1)[-1]
             messages = [f"`{_unescape(what)}` {change['kind']}"]
+        where, shared = _where(change["path"], origins)
         for message in messages:
-            changes.append(Change(change["impact"], _where(change["path"]), message))
+            changes.append(Change(change["impact"], where, message, shared))
     return changes
+
+
+# Component kinds a `$ref` points into; `securitySchemes` are named, never referenced.
+_REFERENCED_KINDS = frozenset(
+    {
+        "schemas",
+        "responses",
+        "parameters",
+        "examples",
+        "requestBodies",
+        "headers",
+        "links",
+        "callbacks",
+        "pathItems",
+    }
+)
+
+
+def inline_refs(
+    document: Mapping[str, Any], folder: Path | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A copy of `document` with each local `$ref` replaced by a copy of what it points at.
+
+    Returns the copy and, for every place a reference was inlined, the JSON pointer of that
+    place -> the component it came from (for the change report). Keywords beside a `$ref`
+    (a `description` that overrides the target's) are kept over the target's. A reference to
+    a component already being inlined on the way down (a recursive schema) stays a `$ref`,
+    as does one into another file (made absolute against `folder`, the document's own, so
+    that the copy may be written anywhere). Components that were inlined somewhere are then
+    left out of `components`: their changes are reported where they are used; components
+    nothing references stay, so their changes are still seen.
+    """
+    origins: dict[str, str] = {}
+    inlined: set[str] = set()
+
+    def walk(node: Any, pointer: str, within: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, f"{pointer}/{index}", within) for index, item in enumerate(node)]
+        if not isinstance(node, Mapping):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/") and reference not in within:
+            target = _pointed(document, reference)
+            if target is not None:
+                origins[pointer] = reference
+                inlined.add(reference)
+                siblings = {key: value for key, value in node.items() if key != "$ref"}
+                merged = {**target, **siblings} if isinstance(target, Mapping) else target
+                return walk(merged, pointer, (*within, reference))
+        if isinstance(reference, str) and folder is not None and _is_relative_file(reference):
+            file, hash_, fragment = reference.partition("#")
+            node = {**node, "$ref": f"{(folder / file).resolve()}{hash_}{fragment}"}
+        return {
+            key: walk(value, f"{pointer}/{_escape(str(key))}", within)
+            for key, value in node.items()
+        }
+
+    copy: dict[str, Any] = walk(document, "#", ())
+    components = copy.get("components")
+    if isinstance(components, dict):
+        for kind, entries in components.items():
+            if kind in _REFERENCED_KINDS and isinstance(entries, dict):
+                for name in list(entries):
+                    if f"#/components/{kind}/{_escape(name)}" in inlined:
+                        del entries[name]
+    return copy, origins
+
+
+def _is_relative_file(reference: str) -> bool:
+    file = reference.partition("#")[0]
+    return bool(file) and "://" not in file and not Path(file).is_absolute()
+
+
+def _pointed(document: Mapping[str, Any], reference: str) -> Any:
+    """What a local JSON pointer (`#/components/schemas/X`) points at, or None."""
+    node: Any = document
+    for part in reference.removeprefix("#/").split("/"):
+        key = _unescape(part)
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
+
+
+def _escape(pointer_part: str) -> str:
+    return pointer_part.replace("~", "~0").replace("/", "~1")
 
 
 def _unescape(pointer_part: str) -> str:
     return pointer_part.replace("~1", "/").replace("~0", "~")
 
 
-def _where(pointer: str) -> str:
-    """`#/paths/~1v1~1entitlement/post/...` as `POST /v1/entitlement ...`."""
-    parts = [_unescape(p) for p in pointer.removeprefix("#/").split("/")]
-    if len(parts) >= 3 and parts[0] in ("paths", "webhooks") and parts[2] in HTTP_METHODS:
-        return " ".join([parts[2].upper(), parts[1], *parts[3:]]).strip()
-    return "/".join(parts)
+def _where(pointer: str, origins: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """Where a change of Redocly's lies: `#/paths/~1v1~1entitlement/post/...` as
+    `POST /v1/entitlement ...`, and, for a change inside an inlined component, that
+    component's part (see `Change.shared`) with the place shortened to the operation's part
+    (`request body`, `response 200`)."""
+    parts = [_unescape(p) for p in pointer.removeprefix("#/").split("/") if p]
+    operation = len(parts) >= 3 and parts[0] in ("paths", "webhooks") and parts[2] in HTTP_METHODS
+    # The innermost inlined reference the changed place lies in names the shared component.
+    places = [p for p in (origins or {}) if pointer == p or pointer.startswith(f"{p}/")]
+    if not places:
+        if operation:
+            return " ".join([_operation(parts), *parts[3:]]), None
+        return "/".join(parts) or "document root", None
+    place = max(places, key=len)
+    inner = [_unescape(p) for p in pointer.removeprefix(place).split("/") if p]
+    component = (origins or {})[place].removeprefix("#/components/")
+    shared = "/".join([_unescape(component), *inner])
+    if not operation:
+        return "/".join(parts) or "document root", shared
+    section = parts[3:5] if parts[3:4] == ["responses"] else parts[3:4]
+    label = {"requestBody": "request body", "responses": "response"}
+    return " ".join([_operation(parts), *(label.get(p, p) for p in section)]), shared
+
+
+def _operation(parts: list[str]) -> str:
+    if parts[0] == "webhooks":
+        return f"webhook {parts[1]}"
+    return f"{parts[2].upper()} {parts[1]}"
 
 
 # -- the spec's own tables ---------------------------------------------------------------------
@@ -371,8 +533,9 @@ def report(verdict: Verdict) -> str:
         group = [c for c in verdict.changes if c.impact == impact]
         if not group:
             continue
-        lines += [f"## {LABELS[impact]}: {len(group)}", ""]
-        lines += [f"- {c.where}: {c.message}" for c in group]
+        entries = _report_entries(group)
+        lines += [f"## {LABELS[impact]}: {len(entries)}", ""]
+        lines += entries
         lines.append("")
     lines.append(f"Version bump needed: {verdict.needed}.")
     if verdict.needed != "none" and bump_of(verdict.base_version, verdict.revision_version) == (
@@ -384,6 +547,48 @@ def report(verdict: Verdict) -> str:
     if verdict.problems:
         lines += ["", "GATE FAILED:"] + [f"- {p}" for p in verdict.problems]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _report_entries(changes: Iterable[Change]) -> list[str]:
+    """One entry per change; a change to a shared component once, with every place it
+    reaches (operations in order, each with the parts of it that use the component)."""
+    entries: list[str | tuple[str, str]] = []
+    reached: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for change in changes:
+        if change.shared is None:
+            entries.append(f"- {change.where}: {change.message}")
+            continue
+        key = (change.shared, change.message)
+        if key not in reached:
+            reached[key] = {}
+            entries.append(key)
+        operation, _, part = change.where.partition(" ")
+        if operation in {m.upper() for m in HTTP_METHODS} | {"webhook"}:
+            name, _, part = part.partition(" ")
+            operation = f"{operation} {name}"
+        reached[key].setdefault(operation, []).append(part)
+    return [
+        entry if isinstance(entry, str) else _shared_entry(*entry, reached[entry])
+        for entry in entries
+    ]
+
+
+def _shared_entry(shared: str, message: str, places: Mapping[str, list[str]]) -> str:
+    at = "; ".join(
+        f"{operation} ({_parts(parts)})" if any(parts) else operation
+        for operation, parts in places.items()
+    )
+    return f"- {shared}: {message}\n  at {at}"
+
+
+def _parts(parts: Iterable[str]) -> str:
+    """`request body, response 200, response 201` as `request body, responses 200, 201`."""
+    parts = list(dict.fromkeys(parts))
+    named = [p for p in parts if p and not p.startswith("response ")]
+    codes = [p.removeprefix("response ") for p in parts if p.startswith("response ")]
+    if codes:
+        named.append(f"{'responses' if len(codes) > 1 else 'response'} {', '.join(codes)}")
+    return ", ".join(named)
 
 
 # -- release -------------------------------------------------------------------------------
@@ -411,7 +616,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="compare the spec with the last release")
-    check.add_argument("--base", type=Path, help="baseline (default: the latest release)")
+    check.add_argument(
+        "--base",
+        help="the spec to compare with: a file, or a version in spec/released"
+        " (default: the latest release)",
+    )
     check.add_argument("--revision", type=Path, default=SPEC)
     check.add_argument("--changelog", type=Path, default=CHANGELOG)
     check.add_argument("--output", type=Path, help="also write the report to this file")
@@ -421,7 +630,12 @@ def main(argv: list[str] | None = None) -> int:
         target = release()
         print(f"released {target.relative_to(ROOT)}")
         return 0
-    verdict = judge(args.base or latest_release(), args.revision, args.changelog)
+    try:
+        base = baseline(args.base)
+    except BaselineError as error:
+        print(error, file=sys.stderr)
+        return 2
+    verdict = judge(base, args.revision, args.changelog)
     text = report(verdict)
     print(text, end="")
     if args.output:

@@ -14,6 +14,8 @@
 - `api` / `api2`: `Api` clients of the shared sandbox as the two demo resellers; `live`: the
   public `ResaleClient` on it.
 - `receiver`: a `NotificationSink` for the test.
+- `asgi_server`: a factory; `asgi_server(app)` serves any ASGI app with uvicorn on a free
+  loopback port and returns its base URL (stopped after the test).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,3 +212,32 @@ def customer() -> str:
 def receiver() -> Iterator[NotificationSink]:
     with NotificationSink() as running:
         yield running
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[Callable[[Any], str]]:
+    import uvicorn
+
+    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+
+    def serve(app: Any) -> str:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [listener]}, name="asgi-server", daemon=True
+        )
+        thread.start()
+        running.append((server, thread, listener))
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the ASGI server did not start")
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield serve
+    for server, thread, listener in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()

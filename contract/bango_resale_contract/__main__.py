@@ -2,7 +2,8 @@
 
 Without --url it starts the project's sandbox on a free port with a fresh database, runs the
 suite and stops it. With --url it tests that service with --user/--password. `proxy` and
-`audit` judge live or recorded traffic instead (see `live_cli`).
+`audit` judge live or recorded traffic instead (see `live_cli`); `receiver URL` tests a
+reseller's notification receiver (see `receiver_checks`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bango_resale_contract import live_cli, run_target, sandbox_data
+from bango_resale_contract import live_cli, receiver_checks, run_target, sandbox_data
 from bango_resale_contract.suite import (
     SuiteOptions,
     default_config_path,
@@ -88,6 +89,8 @@ def _missing_extra() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [receiver_checks.COMMAND]:  # needs none of the extra's modules
+        return receiver_checks.main(argv[1:])
     live = bool(argv) and argv[0] in live_cli.COMMANDS
     arguments = None if live else _parser().parse_args(argv)
     missing = _missing_extra()

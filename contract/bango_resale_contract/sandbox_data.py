@@ -1,11 +1,14 @@
-"""Test aids of Bango's sandbox (and this project's): what the public docs name, not the spec.
+"""Test aids of Bango's sandbox (and this project's): what the public docs name, not the
+partner spec.
 
 The partner spec describes the API; which merchants exist and which `X-Magic-Number` values a
 sandbox understands are facts about a test service. They live here, in one place, for the
-hooks and the scenario suite.
+hooks and the scenario suite; the magic numbers are read from the sandbox spec.
 """
 
 from __future__ import annotations
+
+import bango_resale_spec as spec
 
 # The request header that picks the mocked merchant's answer.
 MAGIC_HEADER = "X-Magic-Number"
@@ -35,21 +38,33 @@ DEMO_PASSWORD = "demo-secret"
 OTHER_DEMO_USER = "demo2"
 OTHER_DEMO_PASSWORD = "demo2-secret"
 
-# Create outcomes the fuzzing may ask for; "" leaves the merchant's default behaviour.
+
+def _magic_numbers(
+    subject: str, *, except_outcome: str | None = None
+) -> tuple[spec.MagicNumber, ...]:
+    """The sandbox spec's values for one subject (`CREATE`, ...), in the spec's order."""
+    return tuple(
+        number
+        for number in spec.magic_numbers()
+        if number.subject == subject and number.outcome != except_outcome
+    )
+
+
+# Create outcomes the fuzzing may ask for (a refusal left out); "" leaves the merchant's
+# default behaviour.
 CREATE_OUTCOMES: tuple[str, ...] = (
     "",
-    "CREATE_REQUEST_RETURNS_ACTIVATED",
-    "CREATE_REQUEST_RETURNS_CREATED",
-    "CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
+    *(number.value for number in _magic_numbers("CREATE", except_outcome="NOT_AVAILABLE")),
 )
-ACTIVATION_INFO_OUTCOMES: tuple[str, ...] = (
-    "ACTIVATION_INFO_RETURNS_ACTIVATION_URL",
-    "ACTIVATION_INFO_RETURNS_ACTIVATION_CODE",
+ACTIVATION_INFO_OUTCOMES: tuple[str, ...] = tuple(
+    number.value for number in _magic_numbers("ACTIVATION_INFO")
 )
 # A value no sandbox knows: the request is a BAD_REQUEST whatever the operation.
 UNKNOWN_MAGIC_NUMBER = "NO_SUCH_MAGIC_NUMBER"
-TRANSIENT_OUTCOMES: dict[int, str] = {
-    429: "ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS",
-    500: "ANY_REQUEST_RETURNS_INTERNAL_ERROR",
-    503: "ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE",
-}
+# The values that fail any request, by the HTTP status of the responseCode they force.
+TRANSIENT_OUTCOMES: dict[int, str] = dict(
+    sorted(
+        (spec.general_http_statuses()[number.outcome], number.value)
+        for number in _magic_numbers(spec.ANY_OPERATION)
+    )
+)

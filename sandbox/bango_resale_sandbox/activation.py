@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .domain import DomainError
+from .services import MerchantSignUp
 from .store import EntitlementStore
-from .usecases import EntitlementService
 
 SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"
@@ -22,7 +22,7 @@ HTML = b"text/html; charset=utf-8"
 
 
 async def serve_page(
-    service: EntitlementService,
+    signup: MerchantSignUp,
     store: EntitlementStore,
     status_for: Callable[[str], int],
     operation_id: str,
@@ -34,7 +34,7 @@ async def serve_page(
         if operation_id == SUBMIT_PAGE:
             await _drain(receive)
             async with store.transaction():
-                entitlement = await service.complete_activation(token)
+                entitlement = await signup.complete_activation(token)
             return (
                 200,
                 _page(
@@ -43,7 +43,7 @@ async def serve_page(
                     f" <strong>{entitlement.status.value}</strong>. You can close this page.</p>",
                 ),
             )
-        _link, entitlement = await service.activation_link(token)
+        _link, entitlement = await signup.activation_link(token)
     except DomainError as exc:
         return (
             status_for(exc.response_code),

@@ -1,7 +1,8 @@
 """The sandbox as an ASGI application: wiring and lifecycle.
 
-`SandboxApp` builds the parts (store, service, envelope writer, handlers, the request
-pipeline, the notification deliverer), hands each HTTP request to the pipeline and echoes
+`SandboxApp` builds the parts (store, services, envelope writer, handlers, the request
+pipeline, the notification deliverer), with the deliberate faults switched on in the
+configuration built into them (`faults/`), hands each HTTP request to the pipeline and echoes
 `X-RequestIdentifier`, and on start-up tunes the garbage collector and starts the deliverer
 and the sweeper that fires time-driven changes.
 """
@@ -12,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
 
 from bango_resale_spec import StatusMachine
 
@@ -20,17 +20,14 @@ from .asgi import Receive, Scope, Send, send_response
 from .config import SandboxConfig
 from .delivery import Deliverer
 from .envelopes import Envelopes, envelope
-from .faults import Faults
+from .faults.wrappers import refine_for
 from .handlers import all_handlers
 from .pipeline import RETRY_AFTER_SECONDS, Pipeline
 from .ratelimit import RateLimiter, SharedBuckets
+from .services import Services
 from .store import EntitlementStore, SqliteStore, StoreUnavailable
-from .usecases import EntitlementService
 
 log = logging.getLogger("bango_resale_sandbox")
-
-# The RequestIdentifier schema's pattern and length, as bytes.
-_ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
@@ -59,23 +56,28 @@ class SandboxApp:
         (tests pass a changed copy)."""
         self.config = config
         self.store = open_store(db_path, config)
-        self.faults = Faults.of(config.faults)
         self.deliverer = Deliverer(
             self.store,
             config.delivery,
             {name: r.notification_auth for name, r in config.resellers.items()},
         )
-        self.service = EntitlementService(
-            config, self.store, on_notification=self.deliverer.wake, machine=machine
-        )
-        envelopes = Envelopes(self.faults)
-        shared = self.store if isinstance(self.store, SharedBuckets) else None
-        self.pipeline = Pipeline(
+        # Each part as the reference builds it, or its subclass with the faults switched on.
+        refine = refine_for(config.faults)
+        self.services = Services.build(
             config,
             self.store,
-            self.service,
-            envelopes,
-            all_handlers(config, self.store, self.service, envelopes),
+            machine=machine,
+            on_notification=self.deliverer.wake,
+            refine=refine,
+        )
+        self.envelopes = refine(Envelopes)()
+        shared = self.store if isinstance(self.store, SharedBuckets) else None
+        self.pipeline = refine(Pipeline)(
+            config,
+            self.store,
+            self.services.signup,
+            self.envelopes,
+            all_handlers(config, self.store, self.services, self.envelopes, refine),
             RateLimiter(config.rate_limit, shared=shared),
         )
         self._sweeper: asyncio.Task[None] | None = None
@@ -91,21 +93,14 @@ class SandboxApp:
             response = await self.pipeline.handle(scope, headers, receive)
         except StoreUnavailable as exc:
             log.warning("database unavailable for %s %s: %s", scope["method"], scope["path"], exc)
-            response = self.pipeline.envelopes.retry_later(
+            response = self.envelopes.retry_later(
                 "SERVICE_UNAVAILABLE", "The sandbox's database is unreachable", RETRY_AFTER_SECONDS
             )
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
         request_id = headers.get(b"x-requestidentifier")
-        # Echo only a well-formed id: the response header has the request header's schema.
-        echo = (
-            ((b"x-requestidentifier", request_id),)
-            if request_id is not None
-            and _ECHOABLE_REQUEST_ID.fullmatch(request_id)
-            and not self.faults.request_id_not_echoed
-            else ()
-        )
+        echo = () if request_id is None else self.envelopes.echo(request_id)
         await send_response(send, response, echo)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -123,7 +118,7 @@ class SandboxApp:
 
     async def startup(self) -> None:
         await self.store.open()
-        await self.service.clock.load()
+        await self.services.clock.load()
         # Everything allocated so far lives as long as the process: keep the collector off
         # it, and collect the young generation less often (fewer pauses under load).
         gc.collect()
@@ -146,7 +141,7 @@ class SandboxApp:
             for reseller in self.config.resellers:
                 try:
                     async with self.store.transaction():
-                        await self.service.run_due(reseller)
+                        await self.services.events.run_due(reseller)
                 except StoreUnavailable as exc:
                     log.warning("sweep for reseller %s skipped: %s", reseller, exc)
                 except Exception:

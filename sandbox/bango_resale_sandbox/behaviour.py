@@ -1,41 +1,43 @@
-"""How the sandbox behaves on one request, decided at the edge before the service runs.
+"""How the merchant behaves on one request, decided at the edge before the service runs.
 
-Two things make the sandbox depart from a product's configured behaviour: the request's
-`X-Magic-Number` (it forces the mocked merchant's answer) and the deliberate faults the
-sandbox was started with. The pipeline turns both into one `Behaviour` value, so the service
-asks typed questions ("does the merchant refuse this cancel?") instead of comparing header
-strings and fault names.
+The request's `X-Magic-Number` makes the sandbox depart from a product's configured behaviour:
+it forces the mocked merchant's answer. The pipeline reads it into one `Behaviour` value, so
+the service asks typed questions ("does the merchant refuse this cancel?") instead of
+comparing header strings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bango_resale_spec import MagicNumber
+
 from .config import ActivationMode
-from .faults import Faults
-from .magic import MagicNumber
 
 # The outcomes an operation's magic numbers force, as `<OPERATION>_REQUEST_RETURNS_<OUTCOME>`.
 _REFUSED = "NOT_AVAILABLE"
 _DEFERRED = "ACCEPTED"
 _SIGN_UP = "ACTIVATION_REQUIRED"
-# Create's magic numbers pick how the new entitlement activates.
+# Create's outcomes pick how the new entitlement activates.
+_CREATE = "CREATE"
 _CREATE_ACTIVATION = {
-    MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED: ActivationMode.CLIENT_ACTION,
-    MagicNumber.CREATE_REQUEST_RETURNS_CREATED: ActivationMode.PENDING,
-    MagicNumber.CREATE_REQUEST_RETURNS_ACTIVATED: ActivationMode.IMMEDIATE,
+    "ACTIVATION_REQUIRED": ActivationMode.CLIENT_ACTION,
+    "CREATED": ActivationMode.PENDING,
+    "ACTIVATED": ActivationMode.IMMEDIATE,
 }
+# Activation info's outcome that asks for a code rather than a link.
+_ACTIVATION_INFO = "ACTIVATION_INFO"
+_ACTIVATION_CODE = "ACTIVATION_CODE"
 
 
 @dataclass(frozen=True, slots=True)
 class Behaviour:
-    """The merchant's answer forced by this request (if any) and the faults in force.
+    """The merchant's answer forced by this request, if any.
 
     Operations are named as the magic numbers name them: `create`, `update`, `suspend`,
     `resume`, `cancel`, `revoke`, `reactivate`.
     """
 
-    faults: Faults = Faults()  # noqa: RUF009 (frozen: one shared default is safe)
     magic: MagicNumber | None = None
 
     def refuses(self, operation: str) -> bool:
@@ -53,14 +55,16 @@ class Behaviour:
     @property
     def activation(self) -> ActivationMode | None:
         """How a created entitlement activates, when the request forces it."""
-        return None if self.magic is None else _CREATE_ACTIVATION.get(self.magic)
+        magic = self.magic
+        if magic is None or magic.subject != _CREATE:
+            return None
+        return _CREATE_ACTIVATION.get(magic.outcome)
 
     @property
     def wants_activation_code(self) -> bool:
         """Activation info answers with a code rather than a link."""
-        return self.magic is MagicNumber.ACTIVATION_INFO_RETURNS_ACTIVATION_CODE
+        return self._forces(_ACTIVATION_INFO, _ACTIVATION_CODE)
 
     def _forces(self, operation: str, outcome: str) -> bool:
-        return self.magic is not None and (
-            self.magic.value == f"{operation.upper()}_REQUEST_RETURNS_{outcome}"
-        )
+        magic = self.magic
+        return magic is not None and magic.subject == operation.upper() and magic.outcome == outcome

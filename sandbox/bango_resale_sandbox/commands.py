@@ -13,19 +13,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .domain import ReasonNames
+from .domain import GivenReason, ReasonNames, checked_reason
 
 
 @dataclass(frozen=True, slots=True)
 class ReasonSent:
     """A reason's fields as the request sent them, not yet checked: the service checks them
-    (`wire.checked_reason`) where the contract orders that check, after the entitlement is
-    found, so that an unknown id stays a 404 whatever the reason."""
+    (`checked`) where the contract orders that check, after the entitlement is found, so that
+    an unknown id stays a 404 whatever the reason."""
 
     names: ReasonNames
     category: object
     code: object
     description: object
+
+    def checked(self) -> GivenReason:
+        """The reason, or BAD_REQUEST when it is incomplete or not in the reason table."""
+        return checked_reason(self.names, self.category, self.code, self.description)
 
 
 class Benefits(StrEnum):

@@ -1,10 +1,12 @@
 """The entitlement record and the mechanics of its moves.
 
 Which moves exist, the statuses each starts from, the status it leads to and the
-notifications it sends are the partner spec's status machine (`x-status-machine`), read
-through `bango_resale_spec`; `fire` applies one of its rows. What stays here is what the table
-does not say: dates, where reasons are stored, field changes. Pure functions over immutable
-values: nothing here knows about HTTP, JSON (`wire.py` writes the record), storage or time
+notifications it sends are a status machine: the partner spec's (`x-status-machine`), or a
+changed copy a test hands the sandbox. `Lifecycle` executes the machine it is given and takes
+from it which statuses are live and which are terminal. What stays here is what the table
+does not say: dates, which reasons a request may give, where reasons are stored, field
+changes. Immutable records and functions over them (a `Lifecycle` only remembers its table
+look-ups): nothing here knows about HTTP, JSON (`wire.py` writes the record), storage or time
 sources.
 """
 
@@ -46,15 +48,20 @@ MERCHANT_CANCELLED = "MERCHANT_CANCELLED"
 MERCHANT_REVOKED = "MERCHANT_REVOKED"
 MERCHANT_STATE_LOST = "MERCHANT_STATE_LOST"
 
-TERMINAL_STATUSES = _statuses(spec.terminal_statuses())
-
 
 def _live_statuses(machine: StatusMachine) -> frozenset[Status]:
     """Live: the statuses in which reaching dateExpiry still ends the entitlement."""
     return _statuses(s for t in machine.rows_for(event=EXPIRY_REACHED) for s in t.from_statuses)
 
 
+# The shipped machine's live statuses, for storage: it narrows its SQL with them (due
+# expiries, the per-customer limit). A `Lifecycle` of another machine filters what storage
+# returns by its own `live`.
 LIVE_STATUSES = _live_statuses(spec.status_machine())
+
+# The (category, code) pairs a request may give: the spec's `x-reasons`, and every category
+# with the fallback code. Two rows share REVOKED/OTHER.
+REASON_PAIRS = frozenset(spec.accepted_reason_pairs())
 
 
 class DomainError(Exception):
@@ -125,6 +132,11 @@ class GivenReason:
         return cls(row.category, row.code, row.description)
 
 
+# The reason recorded when reaching dateExpiry ends an entitlement (the table's one row the
+# platform applies itself).
+EXPIRY_REASON = GivenReason.of_row(next(r for r in spec.reason_rows() if r.applied_by_platform))
+
+
 @dataclass(frozen=True, slots=True)
 class ReasonNames:
     """Names of a reason's category, code and description: as request fields, or as the
@@ -138,45 +150,96 @@ class ReasonNames:
         return iter((self.category, self.code, self.description))
 
 
-def select(
-    machine: StatusMachine,
-    status: Status | None,
-    *,
-    behaviour: str | None = None,
-    operation: str | None = None,
-    request: str | None = None,
-    event: str | None = None,
-    among: Iterable[str] | None = None,
-    memo: dict[tuple[Any, ...], Transition | None] | None = None,
-) -> Transition:
-    """The row this trigger fires from `status`, or the refusal the contract prescribes.
+class Lifecycle:
+    """An entitlement's life under one status machine: the row a trigger fires, what firing it
+    does, and which statuses that machine makes live and terminal."""
 
-    No row for the status: NOT_AVAILABLE. A refusal row (reactivate of a live entitlement):
-    its responseCode. `memo`: a dict kept with `machine` that remembers its answers (the
-    table does not change, and every request asks it once or twice).
-    """
-    among = None if among is None else tuple(among)
-    key = (status, behaviour, operation, request, event, among)
-    if memo is not None and key in memo:
-        row = memo[key]
-    else:
-        row = machine.select(
-            status=None if status is None else status.value,
-            behaviour=behaviour,
-            operation=operation,
-            request=request,
-            event=event,
-            among=among,
+    def __init__(self, machine: StatusMachine) -> None:
+        self.machine = machine
+        #: The end statuses (the machine's `x-terminal`): entering one sets dateEnded.
+        self.terminal = _statuses(machine.terminal)
+        #: The statuses in which reaching dateExpiry still ends the entitlement.
+        self.live = _live_statuses(machine)
+        # `select`'s answers: the table does not change, and every request asks it once or twice.
+        self._rows: dict[tuple[Any, ...], Transition | None] = {}
+
+    def select(
+        self,
+        status: Status | None,
+        *,
+        behaviour: str | None = None,
+        operation: str | None = None,
+        request: str | None = None,
+        event: str | None = None,
+        among: Iterable[str] | None = None,
+    ) -> Transition:
+        """The row this trigger fires from `status`, or the refusal the contract prescribes.
+
+        No row for the status: NOT_AVAILABLE. A refusal row (reactivate of a live
+        entitlement): its responseCode.
+        """
+        among = None if among is None else tuple(among)
+        key = (status, behaviour, operation, request, event, among)
+        if key in self._rows:
+            row = self._rows[key]
+        else:
+            row = self._rows[key] = self.machine.select(
+                status=None if status is None else status.value,
+                behaviour=behaviour,
+                operation=operation,
+                request=request,
+                event=event,
+                among=among,
+            )
+        trigger = event or (f"{operation} ({request})" if request else operation)
+        where = "a new entitlement" if status is None else f"an entitlement that is {status.value}"
+        if row is None:
+            raise not_available(f"{trigger} is not possible for {where}")
+        if not row.accepts:
+            raise DomainError(str(row.response_code), f"{trigger} refused for {where} ({row.id})")
+        return row
+
+    def fire(
+        self, row: Transition, entitlement: Entitlement, now: datetime, *, period_days: int = 30
+    ) -> Step:
+        """Apply one row: its resulting status and notifications, plus the dates that go with
+        the change (activation, suspension, resumption, the end)."""
+        before = entitlement.status
+        after = Status(row.result(None if row.creates else before.value) or before.value)
+        if not row.creates and after is before:
+            return Step(entitlement, row.notifications, row)
+        dates = self._dates(entitlement, None if row.creates else before, after, now, period_days)
+        # One replace for status and dates: a create pays for this on every request.
+        return Step(
+            replace(entitlement, status=after, date_last_updated=now, **dates),
+            row.notifications,
+            row,
         )
-        if memo is not None:
-            memo[key] = row
-    trigger = event or (f"{operation} ({request})" if request else operation)
-    where = "a new entitlement" if status is None else f"an entitlement that is {status.value}"
-    if row is None:
-        raise not_available(f"{trigger} is not possible for {where}")
-    if not row.accepts:
-        raise DomainError(str(row.response_code), f"{trigger} refused for {where} ({row.id})")
-    return row
+
+    def _dates(
+        self,
+        entitlement: Entitlement,
+        before: Status | None,
+        after: Status,
+        now: datetime,
+        period_days: int,
+    ) -> dict[str, Any]:
+        """The dates that change with a move from `before` to `after`."""
+        if after is Status.ACTIVE and before is Status.SUSPENDED:
+            return {"date_resumed": now}
+        if after is Status.ACTIVE:
+            return {"date_activated": now, "date_ended": None}
+        if after is Status.PENDING:
+            return {"date_activated": None, "date_ended": None}
+        if after is Status.SUSPENDED:
+            return {"date_suspended": now}
+        if after is Status.ACTIVE_ENDING:
+            return {"date_ended": period_end(entitlement, period_days, now)}
+        if after in self.terminal:
+            # The end is now, or the planned end of the paid period when that came first.
+            planned = entitlement.date_ended
+            return {"date_ended": now if planned is None else min(planned, now)}
+        return {}
 
 
 def new_entitlement(
@@ -209,49 +272,6 @@ def new_entitlement(
     )
 
 
-def fire(
-    row: Transition, entitlement: Entitlement, now: datetime, *, period_days: int = 30
-) -> Step:
-    """Apply one row: its resulting status and notifications, plus the dates that go with
-    the change (activation, suspension, resumption, the end)."""
-    before = entitlement.status
-    after = Status(row.result(None if row.creates else before.value) or before.value)
-    if not row.creates and after is before:
-        return Step(entitlement, row.notifications, row)
-    dates = _dates(entitlement, None if row.creates else before, after, now, period_days)
-    # One replace for status and dates: a create pays for this on every request.
-    return Step(
-        replace(entitlement, status=after, date_last_updated=now, **dates),
-        row.notifications,
-        row,
-    )
-
-
-def _dates(
-    entitlement: Entitlement,
-    before: Status | None,
-    after: Status,
-    now: datetime,
-    period_days: int,
-) -> dict[str, Any]:
-    """The dates that change with a move from `before` to `after`."""
-    if after is Status.ACTIVE and before is Status.SUSPENDED:
-        return {"date_resumed": now}
-    if after is Status.ACTIVE:
-        return {"date_activated": now, "date_ended": None}
-    if after is Status.PENDING:
-        return {"date_activated": None, "date_ended": None}
-    if after is Status.SUSPENDED:
-        return {"date_suspended": now}
-    if after is Status.ACTIVE_ENDING:
-        return {"date_ended": period_end(entitlement, period_days, now)}
-    if after in TERMINAL_STATUSES:
-        # The end is now, or the planned end of the paid period when that came first.
-        planned = entitlement.date_ended
-        return {"date_ended": now if planned is None else min(planned, now)}
-    return {}
-
-
 def period_end(entitlement: Entitlement, period_days: int, now: datetime) -> datetime:
     """The end of the paid period running at `now`, counting periods from activation."""
     start = entitlement.date_activated or entitlement.date_created
@@ -281,3 +301,23 @@ def with_reason(
 def change_product(entitlement: Entitlement, product_key: str, display_name: str) -> Entitlement:
     """The record on another product of the same merchant (the row decides the status)."""
     return replace(entitlement, product_key=product_key, entitlement_display_name=display_name)
+
+
+def checked_reason(
+    names: ReasonNames, category: object, code: object, description: object
+) -> GivenReason:
+    """A reason as a request sent it (in the fields `names`), refused (BAD_REQUEST) when the
+    category or the code is missing or the pair is not in the reason table."""
+    if not isinstance(category, str) or not isinstance(code, str):
+        raise bad_request(f"{names.category} and {names.code} are required")
+    reason = GivenReason(category, code, description if isinstance(description, str) else None)
+    check_reason_pair(reason)
+    return reason
+
+
+def check_reason_pair(reason: GivenReason) -> None:
+    """Refuse a pair that is not in the reason table (a code alone is not enough)."""
+    if (reason.category, reason.code) not in REASON_PAIRS:
+        raise bad_request(
+            f"reason pair {reason.category}/{reason.code} is not in the standard reason table"
+        )

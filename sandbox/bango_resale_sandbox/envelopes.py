@@ -1,11 +1,11 @@
 """The API's JSON envelopes: `responseCode`, `responseMessage` and what an answer carries.
 
-HTTP statuses come from the spec's response-code table; the faults that change what an
-answer looks like (an undeclared property, a wrong responseCode) are applied here.
+HTTP statuses come from the spec's response-code table.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,14 +13,15 @@ import orjson
 
 import bango_resale_spec as spec
 
-from . import faults, wire
+from . import wire
 from .asgi import Response
 from .domain import Entitlement, Status
-from .faults import Faults
-from .usecases import Result
+from .services import Result
 
 # The activation page's one refusal that has no row in the partner table.
 _EXTRA_STATUSES = {"EXPIRED": 410}
+# The RequestIdentifier schema's pattern and length, as bytes.
+_ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 def envelope(http_status: int, code: str, message: str, **extra: Any) -> Response:
@@ -30,22 +31,18 @@ def envelope(http_status: int, code: str, message: str, **extra: Any) -> Respons
 
 
 class Envelopes:
-    """Writes answers with the spec's statuses and the faults in force."""
+    """Writes answers with the spec's statuses."""
 
-    def __init__(self, faults_on: Faults) -> None:
+    def __init__(self) -> None:
         self._status_of = spec.general_http_statuses()
         _check_spec_agrees(self._status_of)
-        self.faults = faults_on
 
     def status_for(self, response_code: str) -> int:
         """The HTTP status of a responseCode, from the spec's table (500 for unknown codes)."""
         return self._status_of.get(response_code) or _EXTRA_STATUSES.get(response_code, 500)
 
     def error(self, response_code: str, message: str) -> Response:
-        status = self.status_for(response_code)
-        if response_code == "NOT_FOUND" and self.faults.wrong_response_code:
-            response_code = "OK"
-        return envelope(status, response_code, message)
+        return envelope(self.status_for(response_code), response_code, message)
 
     def retry_later(self, response_code: str, message: str, seconds: int) -> Response:
         response = envelope(
@@ -65,11 +62,7 @@ class Envelopes:
         parameters: Mapping[str, Any] | None = None,
     ) -> Response:
         """An answer carrying one entitlement record (its JSON) and any `parameters`."""
-        tail: dict[str, Any] = {}
-        if parameters is not None:
-            tail["parameters"] = parameters
-        if self.faults.extra_field:
-            tail[faults.EXTRA_FIELD_NAME] = 1
+        tail = None if parameters is None else {"parameters": parameters}
         return Response(status, wire.record_envelope(code, message, record, tail))
 
     def result(self, result: Result) -> Response:
@@ -83,6 +76,13 @@ class Envelopes:
 
     def done(self, entitlement: Entitlement, message: str) -> Response:
         return self.entitlement(200, "OK", message, wire.record_json(entitlement))
+
+    def echo(self, request_id: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+        """The `X-RequestIdentifier` header an answer echoes: only a well-formed id, since
+        the response header has the request header's schema."""
+        if request_id is None or not _ECHOABLE_REQUEST_ID.fullmatch(request_id):
+            return ()
+        return ((b"x-requestidentifier", request_id),)
 
 
 def _check_spec_agrees(status_of: Mapping[str, int]) -> None:

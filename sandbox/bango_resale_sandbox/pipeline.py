@@ -26,21 +26,14 @@ from .behaviour import Behaviour
 from .config import SandboxConfig
 from .domain import DomainError
 from .envelopes import Envelopes, envelope
-from .faults import Faults
-from .magic import MagicNumber, UnknownMagicNumber
+from .magic import UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
+from .services import MerchantSignUp
 from .store import EntitlementStore, StoredResponse
-from .usecases import EntitlementService
 
 RETRY_AFTER_SECONDS = 1
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})
-# Answers to X-Magic-Number values that fail any request before it runs.
-_FORCED_FAILURES = {
-    MagicNumber.ANY_REQUEST_RETURNS_INTERNAL_ERROR: "INTERNAL_ERROR",
-    MagicNumber.ANY_REQUEST_RETURNS_SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
-    MagicNumber.ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
-}
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~5 us per request
@@ -67,16 +60,15 @@ class Pipeline:
         self,
         config: SandboxConfig,
         store: EntitlementStore,
-        service: EntitlementService,
+        signup: MerchantSignUp,
         envelopes: Envelopes,
         handlers: Mapping[str, Handler],
         limiter: RateLimiter,
     ) -> None:
         self.config = config
         self.store = store
-        self.service = service
+        self.signup = signup
         self.envelopes = envelopes
-        self.faults: Faults = envelopes.faults
         self.handlers = dict(handlers)
         self.partner = Router(spec.load_partner_spec())
         self.controls = Router(spec.load_sandbox_spec())
@@ -86,9 +78,8 @@ class Pipeline:
         self.logins = LoginThrottle(
             config.failed_logins_per_source, config.failed_logins_per_user, shared=shared
         )
-        self._first_reseller = next(iter(config.resellers), None)
         # The behaviour of a request without X-Magic-Number (most of them), built once.
-        self._unforced = Behaviour(self.faults)
+        self._unforced = Behaviour()
         self._reused = spec.response_code_row_for(spec.REQUEST_IDENTIFIER_REUSED)
         missing = {op.operation_id for op in (*self.partner.operations, *self.controls.operations)}
         missing -= {*self.handlers, *activation.PAGE_OPERATIONS}
@@ -109,7 +100,7 @@ class Pipeline:
             return self.envelopes.error("NOT_FOUND", f"no such resource: {path}")
         if operation.operation_id in activation.PAGE_OPERATIONS:
             status, page = await activation.serve_page(
-                self.service,
+                self.signup,
                 self.store,
                 self.envelopes.status_for,
                 operation.operation_id,
@@ -131,17 +122,14 @@ class Pipeline:
                 )
         reseller = self.auth.reseller_for(authorization)
         if reseller is None:
-            if self.faults.ignore_auth and operation.operation_id == "getEntitlement":
-                reseller = self._first_reseller
-            if reseller is None:
-                user = Authenticator.claimed_user(authorization)
-                if user is not None:  # only a user:password pair is a guess worth slowing
-                    await self.logins.failed(source, user)
-                response = self.envelopes.error(
-                    "UNAUTHORIZED", "The user name or password was not accepted"
-                )
-                response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
-                return response
+            user = Authenticator.claimed_user(authorization)
+            if user is not None:  # only a user:password pair is a guess worth slowing
+                await self.logins.failed(source, user)
+            response = self.envelopes.error(
+                "UNAUTHORIZED", "The user name or password was not accepted"
+            )
+            response.headers.append((b"www-authenticate", b'Basic realm="bango-resale"'))
+            return response
         wait = await self.limiter.acquire(reseller)
         if wait:
             return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)
@@ -149,7 +137,7 @@ class Pipeline:
             forced = magic.parse(header_text(headers.get(b"x-magic-number")))
         except (UnknownMagicNumber, UnicodeDecodeError) as exc:
             return self.envelopes.error("BAD_REQUEST", str(exc))
-        failure = None if forced is None else _FORCED_FAILURES.get(forced)
+        failure = None if forced is None else magic.forced_failure(forced)
         if failure == "INTERNAL_ERROR":
             return self.envelopes.error(failure, "Forced by X-Magic-Number")
         if failure is not None:
@@ -178,7 +166,7 @@ class Pipeline:
             path_params,
             query,
             body,
-            self._unforced if forced is None else Behaviour(self.faults, forced),
+            self._unforced if forced is None else Behaviour(forced),
             raw,
             base_url(scope, self.config.public_base_url),
         )

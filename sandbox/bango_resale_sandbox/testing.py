@@ -41,8 +41,12 @@ from typing import Any, Self
 
 import httpx
 
-DEMO_RESELLER = ("demo", "demo-secret")
-SECOND_DEMO_RESELLER = ("demo2", "demo2-secret")
+from .config import load_config
+
+# The packaged configuration's two demo resellers, as (name, password) pairs.
+DEMO_RESELLER, SECOND_DEMO_RESELLER = [
+    (reseller.name, reseller.password) for reseller in load_config().resellers.values()
+][:2]
 
 
 def free_port() -> int:

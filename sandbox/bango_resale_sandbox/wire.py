@@ -28,7 +28,7 @@ from .commands import (
     ReasonSent,
     UpdateEntitlement,
 )
-from .domain import Entitlement, GivenReason, ReasonNames, Status
+from .domain import Entitlement, ReasonNames, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +57,6 @@ CANCEL_REASON = ReasonSlots.from_spec("TerminateEntitlementRequest")
 SUSPEND_REASON = ReasonSlots.from_spec("SuspendEntitlementRequest")
 # The merchant controls' optional reason (sandbox spec), stored like a cancel's.
 MERCHANT_REASON_FIELDS = ReasonNames("reasonCategory", "reasonCode", "reasonDescription")
-
-# The (category, code) pairs a request may give; two rows share REVOKED/OTHER.
-REASON_PAIRS = frozenset(spec.accepted_reason_pairs())
 
 # Record fields an update may change in any live status.
 METADATA_FIELDS = (
@@ -291,27 +288,6 @@ def _optional_reason(body: Mapping[str, Any], names: ReasonNames) -> ReasonSent 
     if names.category not in body and names.code not in body:
         return None
     return _sent_reason(body, names)
-
-
-def checked_reason(sent: ReasonSent) -> GivenReason:
-    """The reason, refused (BAD_REQUEST) when category or code is missing or the pair is not
-    in the spec's reason table (a code alone is not enough)."""
-    category, code, names = sent.category, sent.code, sent.names
-    if not isinstance(category, str) or not isinstance(code, str):
-        raise domain.bad_request(f"{names.category} and {names.code} are required")
-    reason = GivenReason(
-        category, code, sent.description if isinstance(sent.description, str) else None
-    )
-    check_reason_pair(reason)
-    return reason
-
-
-def check_reason_pair(reason: GivenReason) -> None:
-    """Refuse a pair that is not in the spec's reason table (a code alone is not enough)."""
-    if (reason.category, reason.code) not in REASON_PAIRS:
-        raise domain.bad_request(
-            f"reason pair {reason.category}/{reason.code} is not in the standard reason table"
-        )
 
 
 def check_extension_data(data: Mapping[str, Any]) -> None:

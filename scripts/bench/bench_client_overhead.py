@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
     transport = canned_transport()
     # The bare side sends the same Authorization header, prebuilt (cheaper than httpx.BasicAuth).
-    basic = "Basic " + base64.b64encode(b"demo:demo-secret").decode()
+    # The canned transport answers whatever the credentials: no server checks them.
+    basic = "Basic " + base64.b64encode(b"bench:bench-secret").decode()
     bare = httpx.Client(base_url=BASE_URL, transport=transport, headers={"Authorization": basic})
-    client = ResaleClient(BASE_URL, "demo", "demo-secret", transport=transport)
+    client = ResaleClient(BASE_URL, "bench", "bench-secret", transport=transport)
     entitlement_id = "5f0c1c9e-8a51-4c59-9d9e-2f1e6f3f6a10"
 
     def bare_get() -> object:

@@ -42,9 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import LoadResult, build_request, run_load
 from wrk import ensure_wrk, run_wrk
 
+from bango_resale_sandbox.testing import DEMO_RESELLER
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-AUTH = ("demo", "demo-secret")
+AUTH = DEMO_RESELLER  # the packaged configuration's first reseller, as both sandboxes run it
 AUTH_HEADER = "Basic " + base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
 CREATE_BODY = (
     '{"customerIdentifier":"bench-%d","merchantAccountKey":"BANGO","productKey":"BangoMusic"}'

@@ -18,6 +18,7 @@ from .machine import (
     operation_allowed_from,
     status_machine,
 )
+from .magic_numbers import ANY_OPERATION, MagicNumber, magic_number, magic_numbers
 from .tables import (
     HTTP_METHODS,
     REQUEST_IDENTIFIER_REUSED,
@@ -47,11 +48,13 @@ from .tables import (
 )
 
 __all__ = [
+    "ANY_OPERATION",
     "HTTP_METHODS",
     "PRODUCT_CHANGE",
     "REQUEST_IDENTIFIER_REUSED",
     "DocumentedResponse",
     "MachineError",
+    "MagicNumber",
     "ReasonRow",
     "ResponseCodeRow",
     "StatusMachine",
@@ -64,6 +67,8 @@ __all__ = [
     "load_partner_spec",
     "load_sandbox_spec",
     "machine_from",
+    "magic_number",
+    "magic_numbers",
     "notification_types",
     "operation_allowed_from",
     "operation_responses",

@@ -70,9 +70,11 @@ class Transition:
 
 @dataclass(frozen=True, slots=True)
 class StatusMachine:
-    """The whole table, with the look-ups its readers need."""
+    """The whole table, with the look-ups its readers need, and the end statuses of the
+    document it was read from (`x-terminal` on `EntitlementStatus`)."""
 
     transitions: tuple[Transition, ...]
+    terminal: frozenset[str]
 
     def __iter__(self) -> Iterator[Transition]:
         return iter(self.transitions)
@@ -187,13 +189,19 @@ def machine_from(document: Mapping[str, Any]) -> StatusMachine:
 
     Raises `MachineError` when a row is ill-formed: a duplicate id, both or neither of
     `operation` and `event`, an unknown status or notification type, a `completedBy` that
-    names no event row.
+    names no event row; or when `x-terminal` names an unknown status.
     """
-    machine = StatusMachine(tuple(_transition(row) for row in document[EXTENSION]))
+    status_schema = document["components"]["schemas"]["EntitlementStatus"]
+    machine = StatusMachine(
+        tuple(_transition(row) for row in document[EXTENSION]),
+        frozenset(_strings(status_schema.get("x-terminal"))),
+    )
     statuses = set(_schema_enum(document, "EntitlementStatus"))
     types = set(_schema_enum(document, "NotificationType"))
     ids = [t.id for t in machine]
     problems = [f"row id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    unknown_ends = sorted(machine.terminal - statuses)
+    problems.extend(f"x-terminal: unknown status {status!r}" for status in unknown_ends)
     events = {t.id for t in machine if t.event is not None}
     for t in machine:
         if (t.operation is None) == (t.event is None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from bango_resale_spec import reason_storage_keys
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 MACHINE = spec.status_machine()
+LIFE = domain.Lifecycle(MACHINE)
 
 
 def entitlement(status: Status = Status.ACTIVE) -> Entitlement:
@@ -63,15 +65,15 @@ def test_each_row_is_selected_exactly_from_its_statuses(
     }
     if status.value in row.from_statuses and not row.accepts:
         with pytest.raises(DomainError) as refused:
-            domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+            LIFE.select(status, behaviour=row.behaviour, **trigger)
         assert (refused.value.response_code, row.id) == (row.response_code, row.id)
         return
     if status.value in row.from_statuses:
-        chosen = domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+        chosen = LIFE.select(status, behaviour=row.behaviour, **trigger)
         assert chosen == row
         return
     try:
-        chosen = domain.select(MACHINE, status, behaviour=row.behaviour, **trigger)
+        chosen = LIFE.select(status, behaviour=row.behaviour, **trigger)
     except DomainError as refused:
         # Outside its statuses: NOT_AVAILABLE, or the answer of a refusal row for that status.
         refusals = {
@@ -88,18 +90,40 @@ def test_nothing_but_reactivate_leaves_a_terminal_status() -> None:
     leaving = {
         t.operation or t.event
         for t in MACHINE
-        if t.accepts and {Status(s) for s in t.from_statuses} & domain.TERMINAL_STATUSES
+        if t.accepts and {Status(s) for s in t.from_statuses} & LIFE.terminal
     }
     assert leaving == {"reactivateEntitlement", domain.MERCHANT_CONFIRMED}
 
 
+def test_live_and_terminal_statuses_are_the_machines() -> None:
+    assert LIFE.terminal == {Status(s) for s in spec.terminal_statuses()}
+    assert LIFE.live == {Status.PENDING, Status.ACTIVE, Status.SUSPENDED, Status.ACTIVE_ENDING}
+    document = copy.deepcopy(dict(spec.load_partner_spec()))
+    document["components"]["schemas"]["EntitlementStatus"]["x-terminal"] = ["REVOKED", "FAILED"]
+    for row in document["x-status-machine"]:
+        if row["id"] == "expiry-reached":
+            row["from"] = ["ACTIVE"]
+    changed = domain.Lifecycle(spec.machine_from(document))
+    assert (changed.terminal, changed.live) == ({Status.REVOKED, Status.FAILED}, {Status.ACTIVE})
+    lost = MACHINE.row("merchant-state-lost")
+    assert LIFE.fire(lost, entitlement(), NOW).entitlement.date_ended is None
+    assert changed.fire(lost, entitlement(), NOW).entitlement.date_ended == NOW
+
+
+def test_a_machine_with_an_unknown_end_status_is_refused() -> None:
+    document = copy.deepcopy(dict(spec.load_partner_spec()))
+    document["components"]["schemas"]["EntitlementStatus"]["x-terminal"] = ["GONE"]
+    with pytest.raises(spec.MachineError, match="x-terminal: unknown status 'GONE'"):
+        spec.machine_from(document)
+
+
 def test_a_row_decides_the_status_and_notifications_and_fire_sets_the_dates() -> None:
     row = MACHINE.row("suspend")
-    step = domain.fire(row, entitlement(), NOW)
+    step = LIFE.fire(row, entitlement(), NOW)
     assert (step.entitlement.status, step.notifications) == (Status.SUSPENDED, row.notifications)
     assert step.entitlement.date_suspended == NOW
     changed = replace(row, to_status="REVOKED", notifications=("METADATA_UPDATE",))
-    step = domain.fire(changed, entitlement(), NOW)
+    step = LIFE.fire(changed, entitlement(), NOW)
     assert (step.entitlement.status, step.notifications) == (Status.REVOKED, ("METADATA_UPDATE",))
     assert step.entitlement.date_ended == NOW
 
@@ -107,13 +131,11 @@ def test_a_row_decides_the_status_and_notifications_and_fire_sets_the_dates() ->
 def test_cancel_at_period_end_keeps_access_until_the_period_is_over() -> None:
     later = NOW + timedelta(days=40)
     active = replace(entitlement(), date_activated=NOW)
-    moved = domain.fire(MACHINE.row("cancel-at-period-end"), active, later, period_days=30)
+    moved = LIFE.fire(MACHINE.row("cancel-at-period-end"), active, later, period_days=30)
     assert moved.entitlement.status is Status.ACTIVE_ENDING
     assert moved.entitlement.date_ended == NOW + timedelta(days=60)
     assert moved.notifications == ("TERMINATION_PENDING",)
-    ended = domain.fire(
-        MACHINE.row("paid-period-ended"), moved.entitlement, NOW + timedelta(days=61)
-    )
+    ended = LIFE.fire(MACHINE.row("paid-period-ended"), moved.entitlement, NOW + timedelta(days=61))
     assert (ended.entitlement.status, ended.notifications) == (
         Status.CANCELLED,
         ("TERMINATION_SUCCESS",),
@@ -123,13 +145,12 @@ def test_cancel_at_period_end_keeps_access_until_the_period_is_over() -> None:
 
 
 def test_cancel_of_a_suspended_entitlement_ends_at_once() -> None:
-    row = domain.select(
-        MACHINE,
+    row = LIFE.select(
         Status.SUSPENDED,
         operation="cancelEntitlement",
         behaviour="ends-at-period-end",
     )
-    moved = domain.fire(row, entitlement(Status.SUSPENDED), NOW, period_days=30)
+    moved = LIFE.fire(row, entitlement(Status.SUSPENDED), NOW, period_days=30)
     assert moved.entitlement.status is Status.CANCELLED
     assert moved.entitlement.date_ended == NOW
 
@@ -157,11 +178,19 @@ def test_reason_fields_and_keys_are_the_specs(slots: wire.ReasonSlots, schema: s
     assert len(set(slots.keys)) == 3
 
 
+def test_a_sent_reason_needs_its_category_and_code() -> None:
+    names = wire.CANCEL_REASON.fields
+    reason = domain.checked_reason(names, "CUSTOMER_CANCELLED", "NOT_RENEWED", 7)
+    assert reason == GivenReason("CUSTOMER_CANCELLED", "NOT_RENEWED", None)
+    with pytest.raises(DomainError, match="cancelReasonCategory and cancelReasonCode"):
+        domain.checked_reason(names, None, "NOT_RENEWED", None)
+
+
 def test_reason_check_accepts_pairs_not_codes_alone() -> None:
-    wire.check_reason_pair(GivenReason("CUSTOMER_CHANGED", "CHANGED_SERVICE"))
-    wire.check_reason_pair(GivenReason("CUSTOMER_CANCELLED", "CHANGED_SERVICE"))
+    domain.check_reason_pair(GivenReason("CUSTOMER_CHANGED", "CHANGED_SERVICE"))
+    domain.check_reason_pair(GivenReason("CUSTOMER_CANCELLED", "CHANGED_SERVICE"))
     with pytest.raises(DomainError) as refused:
-        wire.check_reason_pair(GivenReason("REVOKED", "CHANGED_SERVICE"))
+        domain.check_reason_pair(GivenReason("REVOKED", "CHANGED_SERVICE"))
     assert refused.value.response_code == "BAD_REQUEST"
 
 

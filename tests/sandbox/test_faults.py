@@ -6,11 +6,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from bango_resale_sandbox.faults import EXTRA_FIELD_NAME, KNOWN_FAULTS
+from bango_resale_sandbox import faults
+from bango_resale_sandbox.envelopes import Envelopes
+from bango_resale_sandbox.faults import EXTRA_FIELD_NAME, FAULTS, KNOWN_FAULTS, parse_faults
+from bango_resale_sandbox.faults.wrappers import WRAPPERS, refine_for
+from bango_resale_sandbox.handlers.entitlements import EntitlementHandlers
+from bango_resale_sandbox.pipeline import Pipeline
+from bango_resale_sandbox.services import PartnerOperations, StatusChanges
 from bango_resale_sandbox.testing import (
     Api,
     ContractViolation,
@@ -19,9 +26,52 @@ from bango_resale_sandbox.testing import (
     check_conforms,
 )
 
-pytestmark = pytest.mark.integration
+# The parts a fault may subclass.
+PARTS = (StatusChanges, PartnerOperations, EntitlementHandlers, Envelopes, Pipeline)
 
 
+def test_fault_names_parse_and_every_name_has_its_wrappers() -> None:
+    assert parse_faults([]) == frozenset()
+    assert parse_faults(["echo_mangled,extra_field", " server_error "]) == {
+        "echo_mangled",
+        "extra_field",
+        "server_error",
+    }
+    with pytest.raises(ValueError, match="unknown fault"):
+        parse_faults(["no_such_fault"])
+    assert set(WRAPPERS) == set(FAULTS) == KNOWN_FAULTS
+    for name, wrappers in WRAPPERS.items():
+        assert wrappers, name
+        for wrapper in wrappers:
+            assert [part for part in PARTS if issubclass(wrapper, part)], (name, wrapper)
+
+
+def test_no_fault_builds_the_reference_parts_and_each_fault_only_its_own() -> None:
+    unfaulty = refine_for([])
+    assert all(unfaulty(part) is part for part in PARTS)
+    for name, wrappers in WRAPPERS.items():
+        refine = refine_for([name])
+        for part in PARTS:
+            built = refine(part)
+            expected = [w for w in wrappers if issubclass(w, part)]
+            assert (built is part) == (not expected), (name, part)
+            assert all(issubclass(built, w) for w in expected), (name, part)
+
+
+def test_the_reference_sandbox_reads_without_faults() -> None:
+    """No module outside `faults/` names a fault: the reference path knows nothing of them."""
+    package = Path(faults.__file__).resolve().parent.parent
+    mentions = {
+        f"{path.relative_to(package)}: {name}"
+        for path in package.rglob("*.py")
+        if "faults" not in path.relative_to(package).parts
+        for name in KNOWN_FAULTS
+        if name in path.read_text("utf-8")
+    }
+    assert not mentions, sorted(mentions)
+
+
+@pytest.mark.integration
 def test_faults_are_off_by_default(api: Api, customer: str) -> None:
     created = api.create(customer, offerKey="FAMILY")
     assert created.status_code == 200
@@ -33,6 +83,7 @@ def test_faults_are_off_by_default(api: Api, customer: str) -> None:
     assert api.cancel(entitlement_id).status_code == 409
 
 
+@pytest.mark.integration
 def test_every_fault_is_reached_by_ordinary_traffic(
     in_process_sandbox: Callable[..., SandboxThread], customer: str
 ) -> None:
@@ -63,6 +114,7 @@ def test_every_fault_is_reached_by_ordinary_traffic(
     assert api.cancel(entitlement_id).status_code == 200
 
 
+@pytest.mark.integration
 def test_faults_can_come_from_the_environment(
     sandbox_server: Callable[..., SandboxProcess],
 ) -> None:
@@ -71,6 +123,7 @@ def test_faults_can_come_from_the_environment(
     assert missing.json()["responseCode"] == "OK"
 
 
+@pytest.mark.integration
 def test_unknown_fault_name_stops_the_start() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bango_resale_sandbox", "--fault", "gremlins"],

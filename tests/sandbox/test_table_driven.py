@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,45 +30,55 @@ def _changed(**changes: Callable[[dict[str, Any]], None]) -> StatusMachine:
     return spec.machine_from(document)
 
 
-def _scenario(tmp_path: Path, machine: StatusMachine | None) -> dict[str, Any]:
-    """Suspend an ACTIVE entitlement, cancel it, revoke a PENDING one; what came back."""
-    app = create_app(str(tmp_path / f"{id(machine)}.sqlite3"), machine=machine)
+def _run(
+    path: Path,
+    machine: StatusMachine | None,
+    scenario: Callable[[httpx.AsyncClient], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """What `scenario` saw, as the demo reseller of a fresh sandbox executing `machine`."""
+    app = create_app(str(path), machine=machine)
 
     async def run() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://sandbox", auth=AUTH
         ) as client:
-
-            async def create(headers: dict[str, str]) -> str:
-                body = {"customerIdentifier": "c-1", "merchantAccountKey": "BANGO"}
-                body["productKey"] = "BangoMusic"
-                answer = await client.post("/v1/entitlement", json=body, headers=headers)
-                assert answer.status_code in {200, 202}, answer.text
-                return str(answer.json()["entitlementId"])
-
-            active = await create(IMMEDIATE)
-            suspend = {
-                "entitlementId": active,
-                "entitlementBenefits": "SUSPENDED",
-                "reasonCategory": "ACTIVATION_ROLLBACK",
-                "reasonCode": "CUSTOMER_PAYMENT_DEFAULT",
-            }
-            suspended = await client.patch("/v1/entitlement", json=suspend)
-            cancelled = await client.post(f"/v1/entitlement/cancel/{active}", json=REASON)
-            pending = await create(SIGN_UP)
-            revoked = await client.post(f"/v1/entitlement/revoke/{pending}", json=REASON)
-            sent = await client.get("/sandbox/notifications", params={"entitlementId": active})
-            return {
-                "suspend": (suspended.status_code, suspended.json()["status"]),
-                "cancel": (cancelled.status_code, cancelled.json()["status"]),
-                "revoke pending": (revoked.status_code, revoked.json()["responseCode"]),
-                "notifications": [
-                    n["body"]["notificationType"] for n in sent.json()["notifications"]
-                ],
-            }
+            return await scenario(client)
 
     return asyncio.run(run())
+
+
+def _scenario(tmp_path: Path, machine: StatusMachine | None) -> dict[str, Any]:
+    """Suspend an ACTIVE entitlement, cancel it, revoke a PENDING one; what came back."""
+
+    async def scenario(client: httpx.AsyncClient) -> dict[str, Any]:
+        async def create(headers: dict[str, str]) -> str:
+            body = {"customerIdentifier": "c-1", "merchantAccountKey": "BANGO"}
+            body["productKey"] = "BangoMusic"
+            answer = await client.post("/v1/entitlement", json=body, headers=headers)
+            assert answer.status_code in {200, 202}, answer.text
+            return str(answer.json()["entitlementId"])
+
+        active = await create(IMMEDIATE)
+        suspend = {
+            "entitlementId": active,
+            "entitlementBenefits": "SUSPENDED",
+            "reasonCategory": "ACTIVATION_ROLLBACK",
+            "reasonCode": "CUSTOMER_PAYMENT_DEFAULT",
+        }
+        suspended = await client.patch("/v1/entitlement", json=suspend)
+        cancelled = await client.post(f"/v1/entitlement/cancel/{active}", json=REASON)
+        pending = await create(SIGN_UP)
+        revoked = await client.post(f"/v1/entitlement/revoke/{pending}", json=REASON)
+        sent = await client.get("/sandbox/notifications", params={"entitlementId": active})
+        return {
+            "suspend": (suspended.status_code, suspended.json()["status"]),
+            "cancel": (cancelled.status_code, cancelled.json()["status"]),
+            "revoke pending": (revoked.status_code, revoked.json()["responseCode"]),
+            "notifications": [n["body"]["notificationType"] for n in sent.json()["notifications"]],
+        }
+
+    return _run(tmp_path / f"{id(machine)}.sqlite3", machine, scenario)
 
 
 def test_a_changed_row_changes_what_the_sandbox_does(tmp_path: Path) -> None:
@@ -101,4 +111,61 @@ def test_a_changed_row_changes_what_the_sandbox_does(tmp_path: Path) -> None:
             "SUSPENSION_SUCCESS",
             "TERMINATION_SUCCESS",
         ],
+    }
+
+
+def _changed_statuses(document: dict[str, Any]) -> None:
+    """FAILED becomes an end status; reaching dateExpiry no longer ends a SUSPENDED one."""
+    schema = document["components"]["schemas"]["EntitlementStatus"]
+    schema["x-terminal"] = [*schema["x-terminal"], "FAILED"]
+    for row in document["x-status-machine"]:
+        if row["id"] == "expiry-reached":
+            row["from"] = [s for s in row["from"] if s != "SUSPENDED"]
+
+
+def _ends(tmp_path: Path, machine: StatusMachine | None) -> dict[str, Any]:
+    """Fail an ACTIVE entitlement; let a SUSPENDED one pass its dateExpiry."""
+
+    async def scenario(client: httpx.AsyncClient) -> dict[str, Any]:
+        body = {"customerIdentifier": "c-2", "merchantAccountKey": "BANGO"}
+        body |= {"productKey": "BangoMusic", "dateExpiry": "2000-01-01T00:00:00Z"}
+
+        async def create() -> str:
+            answer = await client.post("/v1/entitlement", json=body, headers=IMMEDIATE)
+            assert answer.status_code == 200, answer.text
+            return str(answer.json()["entitlementId"])
+
+        failing = await create()
+        failed = await client.post(f"/sandbox/entitlements/{failing}/fail")
+        expiring = await create()
+        suspend = {
+            "entitlementId": expiring,
+            "entitlementBenefits": "SUSPENDED",
+            "reasonCategory": "ACTIVATION_ROLLBACK",
+            "reasonCode": "CUSTOMER_PAYMENT_DEFAULT",
+        }
+        assert (await client.patch("/v1/entitlement", json=suspend)).status_code == 200
+        advanced = await client.post("/sandbox/clock/advance", json={"seconds": 1})
+        expired = await client.get(f"/v1/entitlement/{expiring}")
+        return {
+            "failed": (failed.json()["status"], failed.json()["dateEnded"] is not None),
+            "advance": advanced.status_code,
+            "suspended past dateExpiry": expired.json()["status"],
+        }
+
+    return _run(tmp_path / f"ends-{id(machine)}.sqlite3", machine, scenario)
+
+
+def test_live_and_end_statuses_come_from_the_machine_the_sandbox_runs(tmp_path: Path) -> None:
+    assert _ends(tmp_path, None) == {
+        "failed": ("FAILED", False),
+        "advance": 200,
+        "suspended past dateExpiry": "CANCELLED",
+    }
+    document = copy.deepcopy(dict(spec.load_partner_spec()))
+    _changed_statuses(document)
+    assert _ends(tmp_path, spec.machine_from(document)) == {
+        "failed": ("FAILED", True),
+        "advance": 200,
+        "suspended past dateExpiry": "SUSPENDED",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -276,3 +277,149 @@ def test_release_needs_the_changelog_entry_and_never_goes_back(tmp_path: Path) -
     (released / "3.0.0.openapi.yaml").write_text("x", "utf-8")
     with pytest.raises(SystemExit, match=r"newer than 2\.1\.0"):
         spec_diff.release(spec, released, changelog)
+
+
+# -- shared components ---------------------------------------------------------------------------
+
+
+def places_reaching(document: Document, component: str) -> set[str]:
+    """Every operation (`METHOD /path`) and webhook (`webhook name`) whose parameters, request
+    or responses lead to `component` through `$ref`s: found here without the gate's code."""
+
+    def leads(node: Any, seen: frozenset[str]) -> bool:
+        if isinstance(node, list):
+            return any(leads(item, seen) for item in node)
+        if not isinstance(node, dict):
+            return False
+        reference = node.get("$ref")
+        if reference == component:
+            return True
+        if isinstance(reference, str) and reference not in seen:
+            target: Any = document
+            for part in reference.removeprefix("#/").split("/"):
+                target = target[part]
+            if leads(target, seen | {reference}):
+                return True
+        return any(leads(value, seen) for key, value in node.items() if key != "$ref")
+
+    found = set()
+    for kind in ("paths", "webhooks"):
+        for name, item in document.get(kind, {}).items():
+            for method, operation in item.items():
+                if method in spec_diff.HTTP_METHODS and leads(operation, frozenset()):
+                    found.add(
+                        f"webhook {name}" if kind == "webhooks" else f"{method.upper()} {name}"
+                    )
+    return found
+
+
+def test_a_change_to_a_shared_schema_is_reported_at_every_operation_it_reaches(
+    gate: Callable[..., spec_diff.Verdict], base_document: Document
+) -> None:
+    def narrow_extension_data(document: Document) -> None:
+        schemas(document)["ExtensionData"]["maxProperties"] = 32
+
+    verdict = gate(narrow_extension_data)
+    reached = {
+        " ".join(change.where.split(" ")[:2])
+        for change in verdict.changes
+        if "maxProperties" in change.message
+    }
+    expected = places_reaching(base_document, "#/components/schemas/ExtensionData")
+    assert {"POST /v1/entitlement", "PATCH /v1/entitlement", "webhook entitlementNotification"} <= (
+        expected
+    )
+    assert reached == expected
+    # Rated where it lands: fewer properties accepted breaks a request, not an answer.
+    breaking = {" ".join(c.where.split(" ")[:2]) for c in verdict.changes if c.impact == "major"}
+    assert breaking == {"POST /v1/entitlement", "PATCH /v1/entitlement"}
+    assert not verdict.passed
+    # The report names the change once, with the places it reaches.
+    text = spec_diff.report(verdict)
+    entry = next(line for line in text.splitlines() if "`maxProperties` of `extensionData`" in line)
+    assert entry.startswith("- schemas/ExtensionData:")
+    places = text.splitlines()[text.splitlines().index(entry) + 1]
+    assert "POST /v1/entitlement (request body)" in places
+    assert "PATCH /v1/entitlement (request body)" in places
+
+
+def test_a_recursive_schema_is_inlined_down_to_where_it_repeats() -> None:
+    document: Document = {
+        "paths": {
+            "/tree": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Node"}
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Node": {
+                    "type": "object",
+                    "properties": {"children": {"items": {"$ref": "#/components/schemas/Node"}}},
+                },
+                "Unused": {"type": "string"},
+            }
+        },
+    }
+    inlined, origins = spec_diff.inline_refs(document)
+    schema = inlined["paths"]["/tree"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
+    assert schema["properties"]["children"]["items"] == {"$ref": "#/components/schemas/Node"}
+    place = "#/paths/~1tree/get/responses/200/content/application~1json/schema"
+    assert origins[place] == "#/components/schemas/Node"
+    # Node is reported where it is used; Unused, used nowhere, stays where it is.
+    assert inlined["components"]["schemas"] == {"Unused": {"type": "string"}}
+
+
+def test_a_reference_into_another_file_stays_and_is_made_absolute(tmp_path: Path) -> None:
+    document: Document = {"paths": {"/x": {"get": {"responses": {"200": {"$ref": "r.yaml#/Ok"}}}}}}
+    inlined, origins = spec_diff.inline_refs(document, tmp_path)
+    reference = inlined["paths"]["/x"]["get"]["responses"]["200"]["$ref"]
+    assert reference == f"{tmp_path.resolve() / 'r.yaml'}#/Ok"
+    assert origins == {}
+
+
+# -- comparing with an earlier release -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", ["spec/released/1.0.0.openapi.yaml", "1.0.0"])
+def test_make_spec_diff_compares_with_the_release_given_as_base(repo_root: Path, base: str) -> None:
+    # -o: treat the install stamps as up to date; this test must never reinstall.
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "node_modules/.installed",
+            "spec-diff",
+            f"BASE={base}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    current = spec_diff.load(spec_diff.SPEC)["info"]["version"]
+    assert result.stdout.startswith(f"# Partner spec changes: 1.0.0 -> {current}\n"), (
+        result.stdout[:300] + result.stderr[-2000:]
+    )
+
+
+def test_a_base_that_is_no_release_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert spec_diff.main(["check", "--base", "0.9.0"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("--base: '0.9.0' is neither a spec file nor a released version")
+    assert "1.0.0" in error

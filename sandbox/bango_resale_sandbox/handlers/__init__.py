@@ -7,20 +7,24 @@ from __future__ import annotations
 from ..config import SandboxConfig
 from ..envelopes import Envelopes
 from ..pipeline import Handler
+from ..services import Refine, Services, as_is
 from ..store import EntitlementStore
-from ..usecases import EntitlementService
 from . import admin, entitlements, merchant, notifications
 
 
 def all_handlers(
     config: SandboxConfig,
     store: EntitlementStore,
-    service: EntitlementService,
+    services: Services,
     envelopes: Envelopes,
+    refine: Refine = as_is,
 ) -> dict[str, Handler]:
+    """`refine`: as in `Services.build` (the deliberate faults subclass the partner API's
+    handlers)."""
+    partner = refine(entitlements.EntitlementHandlers)
     return {
-        **entitlements.EntitlementHandlers(store, service, envelopes).routes(),
-        **merchant.MerchantHandlers(service, envelopes).routes(),
-        **notifications.NotificationHandlers(config, service).routes(),
-        **admin.AdminHandlers(service).routes(),
+        **partner(store, services.partner, envelopes).routes(),
+        **merchant.MerchantHandlers(services.events, envelopes).routes(),
+        **notifications.NotificationHandlers(config, services.outbox).routes(),
+        **admin.AdminHandlers(services.clock).routes(),
     }

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import time
 
-from .. import magic
 from ..asgi import Response
 from ..envelopes import envelope
-from ..magic import MagicNumber
+from ..magic import MAGIC_NUMBERS
 from ..pipeline import Handler, Request
-from ..usecases import EntitlementService
+from ..services import ClockControls
 from ..wire import format_epoch
 
 
 class AdminHandlers:
-    def __init__(self, service: EntitlementService) -> None:
-        self.service = service
+    def __init__(self, clock: ClockControls) -> None:
+        self.clock = clock
 
     def routes(self) -> dict[str, Handler]:
         return {
@@ -28,9 +27,7 @@ class AdminHandlers:
         }
 
     async def advance_clock(self, request: Request) -> Response:
-        now, changed = await self.service.advance_clock(
-            request.reseller, float(request.body["seconds"])
-        )
+        now, changed = await self.clock.advance(request.reseller, float(request.body["seconds"]))
         return envelope(
             200,
             "OK",
@@ -40,8 +37,7 @@ class AdminHandlers:
         )
 
     async def get_clock(self, request: Request) -> Response:
-        await self.service.clock.refresh(request.reseller)
-        epoch = self.service.clock.epoch(request.reseller)
+        epoch = await self.clock.now(request.reseller)
         return envelope(
             200,
             "OK",
@@ -51,12 +47,12 @@ class AdminHandlers:
         )
 
     async def reset(self, request: Request) -> Response:
-        await self.service.reset(request.reseller)
+        await self.clock.reset(request.reseller)
         return envelope(200, "OK", f"Every record of reseller {request.reseller} was removed")
 
     async def magic_numbers(self, request: Request) -> Response:
         del request
-        known = [{"magicNumber": m.value, "effect": magic.EFFECTS[m]} for m in MagicNumber]
+        known = [{"magicNumber": m.value, "effect": m.effect} for m in MAGIC_NUMBERS]
         return envelope(200, "OK", f"{len(known)} magic number(s)", magicNumbers=known)
 
     async def health(self, request: Request) -> Response:

@@ -3,26 +3,23 @@ reactivate, echo."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .. import wire
 from ..asgi import Response
 from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
+from ..services import PartnerOperations
 from ..store import EntitlementStore
-from ..usecases import EntitlementService
 
 _GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'
 
 
 class EntitlementHandlers:
     def __init__(
-        self, store: EntitlementStore, service: EntitlementService, envelopes: Envelopes
+        self, store: EntitlementStore, partner: PartnerOperations, envelopes: Envelopes
     ) -> None:
         self.store = store
-        self.service = service
+        self.partner = partner
         self.envelopes = envelopes
-        self.faults = envelopes.faults
 
     def routes(self) -> dict[str, Handler]:
         return {
@@ -38,10 +35,8 @@ class EntitlementHandlers:
         }
 
     async def create(self, request: Request) -> Response:
-        if self.faults.server_error and "offerKey" in request.body:
-            return Response(500, b"Internal Server Error", b"text/plain; charset=utf-8")
         command = wire.create_command(request.body)
-        result = await self.service.create(
+        result = await self.partner.create(
             request.reseller, command, request.behaviour, request.base_url
         )
         return self.envelopes.result(result)
@@ -51,21 +46,17 @@ class EntitlementHandlers:
         stored = await self.store.get_record_json(request.reseller, entitlement_id)
         if stored is None:
             return self.envelopes.error("NOT_FOUND", f"No entitlement {entitlement_id}")
-        if self.faults.extra_field:
-            return self.envelopes.entitlement(200, "OK", "Success", stored)
         # The hot path: splice the stored JSON record into the envelope without parsing it.
         return Response(200, _GET_PREFIX + stored[1:])
 
     async def query(self, request: Request) -> Response:
         command = wire.query_command(request.body)
-        if self.faults.query_ignores_status:
-            command = replace(command, status=None)
-        records = await self.service.query(request.reseller, command)
+        records = await self.partner.query(request.reseller, command)
         return envelope(200, "OK", f"{len(records)} entitlement(s) found", entitlements=records)
 
     async def update(self, request: Request) -> Response:
         command = wire.update_command(request.body)
-        result = await self.service.update(
+        result = await self.partner.update(
             request.reseller, command, request.behaviour, request.base_url
         )
         return self.envelopes.result(result)
@@ -79,11 +70,11 @@ class EntitlementHandlers:
     async def _end(self, request: Request, *, revoke: bool) -> Response:
         entitlement_id = request.path_params["entitlementId"]
         command = wire.end_command(entitlement_id, request.body, revoke=revoke)
-        result = await self.service.terminate(request.reseller, command, request.behaviour)
+        result = await self.partner.terminate(request.reseller, command, request.behaviour)
         return self.envelopes.result(result)
 
     async def activation_info(self, request: Request) -> Response:
-        result = await self.service.activation_info(
+        result = await self.partner.activation_info(
             request.reseller,
             request.path_params["entitlementId"],
             request.behaviour,
@@ -92,7 +83,7 @@ class EntitlementHandlers:
         return self.envelopes.result(result)
 
     async def reactivate(self, request: Request) -> Response:
-        result = await self.service.reactivate(
+        result = await self.partner.reactivate(
             request.reseller,
             request.path_params["entitlementId"],
             request.behaviour,
@@ -101,7 +92,4 @@ class EntitlementHandlers:
         return self.envelopes.result(result)
 
     async def echo(self, request: Request) -> Response:
-        echo = request.path_params["echoRequestId"]
-        if self.faults.echo_mangled:
-            echo = echo.upper()
-        return envelope(200, "OK", "Success", echo=echo)
+        return envelope(200, "OK", "Success", echo=request.path_params["echoRequestId"])

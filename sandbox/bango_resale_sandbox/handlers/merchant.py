@@ -7,12 +7,12 @@ from .. import wire
 from ..asgi import Response
 from ..envelopes import Envelopes
 from ..pipeline import Handler, Request
-from ..usecases import EntitlementService
+from ..services import PlatformEvents
 
 
 class MerchantHandlers:
-    def __init__(self, service: EntitlementService, envelopes: Envelopes) -> None:
-        self.service = service
+    def __init__(self, events: PlatformEvents, envelopes: Envelopes) -> None:
+        self.events = events
         self.envelopes = envelopes
 
     def routes(self) -> dict[str, Handler]:
@@ -24,7 +24,7 @@ class MerchantHandlers:
         }
 
     async def complete(self, request: Request) -> Response:
-        entitlement = await self.service.complete_pending(
+        entitlement = await self.events.complete_pending(
             request.reseller, request.path_params["entitlementId"]
         )
         return self.envelopes.done(entitlement, "The merchant confirmed the pending operation")
@@ -33,18 +33,16 @@ class MerchantHandlers:
         command = wire.merchant_end_command(
             request.path_params["entitlementId"], request.body, revoke=False
         )
-        entitlement = await self.service.merchant_end(request.reseller, command)
+        entitlement = await self.events.merchant_end(request.reseller, command)
         return self.envelopes.done(entitlement, "The merchant cancelled the entitlement")
 
     async def revoke(self, request: Request) -> Response:
         command = wire.merchant_end_command(
             request.path_params["entitlementId"], request.body, revoke=True
         )
-        entitlement = await self.service.merchant_end(request.reseller, command)
+        entitlement = await self.events.merchant_end(request.reseller, command)
         return self.envelopes.done(entitlement, "The merchant revoked the entitlement")
 
     async def fail(self, request: Request) -> Response:
-        entitlement = await self.service.fail(
-            request.reseller, request.path_params["entitlementId"]
-        )
+        entitlement = await self.events.fail(request.reseller, request.path_params["entitlementId"])
         return self.envelopes.done(entitlement, "The platform lost track of the entitlement")

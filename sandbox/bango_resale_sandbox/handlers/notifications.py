@@ -11,8 +11,8 @@ from ..asgi import Response
 from ..config import SandboxConfig
 from ..envelopes import envelope
 from ..pipeline import Handler, Request
+from ..services import NotificationOutbox
 from ..store import OutboxRow
-from ..usecases import EntitlementService
 from ..wire import format_epoch
 
 # The largest page of GET /sandbox/notifications (the default `limit`).
@@ -20,9 +20,9 @@ NOTIFICATION_PAGE_MAX = 1000
 
 
 class NotificationHandlers:
-    def __init__(self, config: SandboxConfig, service: EntitlementService) -> None:
+    def __init__(self, config: SandboxConfig, outbox: NotificationOutbox) -> None:
         self.config = config
-        self.service = service
+        self.outbox = outbox
 
     def routes(self) -> dict[str, Handler]:
         return {
@@ -34,7 +34,7 @@ class NotificationHandlers:
     async def list(self, request: Request) -> Response:
         limit = int(request.query.get("limit", NOTIFICATION_PAGE_MAX))
         # One row more than the page shows whether another page follows.
-        rows = await self.service.notifications(
+        rows = await self.outbox.notifications(
             request.reseller,
             entitlement_id=request.query.get("entitlementId"),
             state=request.query.get("state"),
@@ -53,7 +53,7 @@ class NotificationHandlers:
 
     async def follow(self, request: Request) -> Response:
         after = int(request.query.get("after", 0))
-        entries, latest = await self.service.notification_feed(
+        entries, latest = await self.outbox.feed(
             request.reseller,
             after=after,
             entitlement_id=request.query.get("entitlementId"),
@@ -79,7 +79,7 @@ class NotificationHandlers:
         )
 
     async def redeliver(self, request: Request) -> Response:
-        row = await self.service.redeliver(request.reseller, request.path_params["notificationId"])
+        row = await self.outbox.redeliver(request.reseller, request.path_params["notificationId"])
         return envelope(
             200,
             "OK",
