@@ -589,7 +589,8 @@ def _reused_request_identifier(
 
 
 def _promises_kept(client: ScenarioClient) -> None:
-    """Traffic that puts each promise of `promises.PROMISES` to the test."""
+    """Traffic that puts each promise of `promises.PROMISES`, and each rule of what an answer
+    must keep of the ones before (`checks.RecordMemory`), to the test."""
     customer = client.unique("scenario-promises")
     kept = client.create(
         magic=ACTIVATED,
@@ -597,6 +598,13 @@ def _promises_kept(client: ScenarioClient) -> None:
         step="create with an offer",
         customerIdentifier=customer,
         offerKey="SCENARIO-OFFER",
+        extensionData={"origin": "scenario"},
+    )
+    client.call(
+        "updateEntitlement",
+        body={"entitlementId": kept, "extensionData": {"salesChannel": "scenario"}},
+        expect=OK_200,
+        step="update one key of extensionData",
     )
     ended = client.create(
         magic=ACTIVATED, expect=OK_200, step="create to end", customerIdentifier=customer
@@ -608,12 +616,29 @@ def _promises_kept(client: ScenarioClient) -> None:
         expect=OK_200,
         step="revoke one of the customer's two",
     )
+    client.call(
+        "queryEntitlements",
+        body={"customerIdentifier": customer},
+        expect=OK_200,
+        step="query all the customer's entitlements",
+    )
     for status in ("ACTIVE", "REVOKED"):
         client.call(
             "queryEntitlements",
             body={"customerIdentifier": customer, "status": status},
             expect=OK_200,
             step=f"query the customer's {status} entitlements",
+        )
+    change = client.product_change()
+    if change is not None:
+        moving = client.create(
+            magic=ACTIVATED, product=change[0], expect=OK_200, step="create to change product"
+        )
+        client.call(
+            "updateEntitlement",
+            body={"entitlementId": moving, "productKey": change[1][1]},
+            expect=OK_200,
+            step="change product",
         )
     client.call(
         "getEntitlement",

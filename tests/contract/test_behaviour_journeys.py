@@ -59,6 +59,18 @@ FAULTS = {
         "row create-activated fired for entitlement",
         "the contract expects the notifications ['ACTIVATION_SUCCESS'] next",
     ),
+    "notification_status_stale": (
+        NOTIFICATION_CHECK,
+        "row suspend fired for entitlement",
+        "the contract expects its SUSPENSION_SUCCESS notification to say status SUSPENDED and"
+        " carry a notificationId; the notification says status ACTIVE",
+    ),
+    "confirmation_not_notified": (
+        NOTIFICATION_CHECK,
+        "row suspend-confirmed fired for entitlement",
+        "the contract expects the notifications ['SUSPENSION_SUCCESS'] next; the receiver got"
+        " none there",
+    ),
     "unchanged_after_200": (
         CHECK,
         "sent cancelEntitlement for an entitlement that was ACTIVE",
