@@ -26,7 +26,9 @@ def answer_key(http_status: int, response_code: str | None) -> str:
 
 def must_handle() -> tuple[ResponseCodeRow, ...]:
     """The answers an integration must act on: every 202, every transient failure."""
-    return tuple(row for row in spec.response_code_rows() if row.http_status == 202 or row.transient)
+    return tuple(
+        row for row in spec.response_code_rows() if row.http_status == 202 or row.transient
+    )
 
 
 @dataclass
@@ -70,7 +72,11 @@ class Coverage:
     def unmet(self) -> list[ResponseCodeRow]:
         """The answers an integration must act on that no operation gave."""
         met = {key for seen in self.answers.values() for key, count in seen.items() if count}
-        return [row for row in must_handle() if answer_key(row.http_status, row.response_code) not in met]
+        return [
+            row
+            for row in must_handle()
+            if answer_key(row.http_status, row.response_code) not in met
+        ]
 
     def to_json(self) -> dict[str, object]:
         return {

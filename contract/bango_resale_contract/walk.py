@@ -76,6 +76,8 @@ class Subject:
     history: str = ""
     # A step on it was skipped for a reason no other product would change (no controls).
     final: bool = False
+    # Why nothing more is sent for it (a 202 the merchant confirms unseen), once so.
+    left: str = ""
 
     def because(self) -> str:
         return f": {self.history}" if self.history else ""
@@ -174,6 +176,14 @@ class Walk:
             self.confirm(
                 subject, f"{step}: the merchant confirms", aim=row.completed_by, aside=True
             )
+        elif row is not None and row.defers and not self.controls:
+            # The merchant confirms in its own time, unseen: the entitlement is left to it
+            # (what it then notifies is judged as the platform's own move).
+            subject.final = True
+            subject.left = (
+                f"'{step}' left it waiting for the merchant (row {row.id}), who confirms in its"
+                " own time; nothing more is sent for it"
+            )
         return answer
 
     def refused(
@@ -188,7 +198,7 @@ class Walk:
     ) -> None:
         """A request the contract refuses (NOT_AVAILABLE) where the journey now is; sent only
         when the entitlement is in one of `statuses`, or a 202 waits (`while_waiting`)."""
-        if self.blocked is not None or not subject.id:
+        if self.blocked is not None or not subject.id or subject.left:
             return
         if while_waiting and subject.id not in self.judge.deferred:
             return
@@ -402,6 +412,8 @@ class Walk:
         """Why the aimed rows cannot start where the subject is (None when they can)."""
         if self.blocked is not None:
             return self.blocked
+        if subject.left:
+            return subject.left
         rows = [self.judge.machine.row(row_id) for row_id in aims]
         starts = [status for row in rows for status in row.from_statuses]
         if not starts:

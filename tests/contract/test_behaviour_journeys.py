@@ -5,12 +5,14 @@ the row it broke."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import bango_resale_spec as spec
 from bango_resale_contract.behaviour import CHECK, NOTIFICATION_CHECK
-from bango_resale_contract.transitions import TransitionReport, run_with_receiver
+from bango_resale_contract.notification_server import receiving
+from bango_resale_contract.transitions import TransitionReport, run_transitions, run_with_receiver
 from bango_resale_sandbox.testing import SandboxThread, free_port
 
 pytestmark = pytest.mark.integration
@@ -161,3 +163,45 @@ def test_with_notify_url_each_notification_fault_of_a_remote_service_is_reported
     assert any(
         v.startswith(check) and all(part in v for part in sentence) for v in report.violations
     ), report.violations
+
+
+# A merchant that answers later and finishes by itself within the sandbox's next sweep, and
+# one that activates by itself: the platform moves on its own, unseen.
+ON_ITS_OWN_TIME = """
+[resellers.demo]
+password = "demo-secret"
+[merchants.ACME.products.GOLD]
+async_operations = ["cancel", "revoke", "suspend"]
+async_delay_seconds = 0.05
+[merchants.ACME.products.SILVER]
+activation = "pending"
+activation_delay_seconds = 0.05
+cancel = "period_end"
+"""
+
+
+def test_a_service_without_sandbox_controls_is_walked_without_false_alarms(
+    tmp_path: Path, in_process_sandbox: Callable[..., SandboxThread]
+) -> None:
+    config = tmp_path / "sandbox.toml"
+    config.write_text(ON_ITS_OWN_TIME)
+    url = in_process_sandbox(config=config, login_throttle=False).base_url
+    with receiving() as receiver:
+        # As for a partner's own service: no /sandbox controls to cause platform events.
+        report = run_transitions(
+            url,
+            "demo",
+            "demo-secret",
+            receiver=receiver,
+            controls=False,
+            products=(("ACME", "GOLD"), ("ACME", "SILVER")),
+            waits=(1.5, 3.0),
+        )
+
+    assert report.violations == [], report.violations
+    not_run = report.not_run()
+    assert "merchant-cancelled" in not_run
+    assert all(
+        "only this project's sandbox has the controls" in r for r in not_run["merchant-cancelled"]
+    )
+    assert any("who confirms in its own time" in r for r in not_run["reactivate"])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 import bango_resale_spec as spec
 from bango_resale_contract.behaviour import BehaviourJudge
+from bango_resale_contract.notification_server import NotificationServer, receiving
 
 CANCEL = "cancelEntitlement"
 REASON = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
@@ -125,3 +128,68 @@ def test_refusals_and_faithful_answers_pass_and_count() -> None:
     assert confirmed is not None and confirmed.id == "cancel-confirmed-at-period-end"
     assert judge.violations == []
     assert judge.coverage["cancel-deferred"].observed == 1
+
+
+def _notify(receiver: NotificationServer, kind: str, status: str, number: int) -> None:
+    body = {
+        "entitlementId": "e-1",
+        "notificationType": kind,
+        "status": status,
+        "notificationId": f"n-{number}",
+    }
+    httpx.post(receiver.url, json=body).raise_for_status()
+
+
+def test_what_the_merchant_does_in_its_own_time_is_judged_as_its_own_move() -> None:
+    """A 202 the suite could not confirm (no sandbox controls): the merchant's confirmation
+    comes as a notification after the last row the suite saw; it is an event row, not a
+    stray."""
+    with receiving() as receiver:
+        judge = BehaviourJudge(spec.status_machine(), receiver, step_wait=0.1, settle_wait=1.0)
+        judge.status["e-1"] = "ACTIVE"
+        judge.watch("e-1")
+        deferred = judge.request(
+            CANCEL,
+            REASON,
+            202,
+            _answer("ACTIVE"),
+            "e-1",
+            lambda _: "ACTIVE",
+            step="s",
+            reproduce="r",
+        )
+        assert deferred is not None and deferred.id == "cancel-deferred"
+        _notify(receiver, "TERMINATION_PENDING", "ACTIVE-ENDING", 1)
+        _notify(receiver, "TERMINATION_SUCCESS", "CANCELLED", 2)  # the period ended since
+        judge.settle()
+
+    assert judge.violations == []
+    assert judge.coverage["cancel-confirmed-at-period-end"].notifications_verified == 1
+    assert judge.coverage["paid-period-ended"].observed == 1
+
+
+def test_a_notification_no_row_sends_from_there_is_still_a_stray() -> None:
+    with receiving() as receiver:
+        judge = BehaviourJudge(spec.status_machine(), receiver, step_wait=0.1, settle_wait=1.0)
+        judge.status["e-1"] = "ACTIVE"
+        judge.watch("e-1")
+        judge.request(
+            CANCEL,
+            REASON,
+            200,
+            _answer("CANCELLED"),
+            "e-1",
+            lambda _: "CANCELLED",
+            step="s",
+            reproduce="r",
+        )
+        _notify(receiver, "TERMINATION_SUCCESS", "CANCELLED", 1)
+        _notify(receiver, "ACTIVATION_SUCCESS", "ACTIVE", 2)  # nothing leaves CANCELLED alone
+        judge.settle()
+
+    (violation,) = judge.violations
+    assert (
+        "row cancel-now was the last to fire for entitlement e-1; the contract expects no"
+        " further notification, or one a platform event sends from CANCELLED; the receiver got"
+        " ['ACTIVATION_SUCCESS'] as well"
+    ) in violation
