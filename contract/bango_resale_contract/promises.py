@@ -156,7 +156,8 @@ def _record_is_what_was_asked(
     return problems
 
 
-def _moment(value: Any) -> datetime.datetime | None:
+def moment(value: Any) -> datetime.datetime | None:
+    """A record's RFC 3339 time as a datetime; None for anything else."""
     if not isinstance(value, str):
         return None
     try:
@@ -176,7 +177,7 @@ def _dates_match_the_status(
     if status == "PENDING" and activated is not None:
         problems.append(f"a PENDING record has dateActivated {activated}")
     if status == "ACTIVE-ENDING":
-        end, updated = _moment(ended), _moment(body.get("dateLastUpdated"))
+        end, updated = moment(ended), moment(body.get("dateLastUpdated"))
         if end is None or (updated is not None and end < updated):
             problems.append(
                 f"an ACTIVE-ENDING record has dateEnded {ended!r}; access runs until it, so it"
@@ -250,7 +251,7 @@ def _update_applied(
                 f"the update sent {name} {sent[name]!r} and was answered 200 OK (done); the"
                 f" record still has {body.get(name)!r}"
             )
-    if "dateExpiry" in sent and _moment(sent["dateExpiry"]) != _moment(body.get("dateExpiry")):
+    if "dateExpiry" in sent and moment(sent["dateExpiry"]) != moment(body.get("dateExpiry")):
         problems.append(
             f"the update sent dateExpiry {sent['dateExpiry']!r} and was answered 200 OK (done);"
             f" the record has {body.get('dateExpiry')!r}"

@@ -21,6 +21,7 @@ from typing import Any
 from bango_resale_spec import Transition
 
 from .behaviour import MERCHANT_CONFIRMED, BehaviourJudge, describe_answer
+from .promises import moment
 from .scenarios import ACTIVATED, NOT_AVAILABLE_409, VALID_REASON, ScenarioClient, curl_command
 
 Product = tuple[str, str]
@@ -301,7 +302,7 @@ class Walk:
         """The sandbox's clock (None without controls)."""
         if not self.controls:
             return None
-        return _moment(self.client.http.get("/sandbox/clock").json().get("now"))
+        return moment(self.client.http.get("/sandbox/clock").json().get("now"))
 
     def finish(self) -> None:
         """Move the sandbox clock past every scheduled end and expiry, then judge each
@@ -315,8 +316,8 @@ class Walk:
         latest = now + datetime.timedelta(days=1)
         for _, subject, _, _ in self.scheduled:
             record = self.client.http.get(f"/v1/entitlement/{subject.id}").json()
-            for moment in (_moment(record.get("dateEnded")), _moment(record.get("dateExpiry"))):
-                latest = max(latest, moment or latest)
+            for name in ("dateEnded", "dateExpiry"):
+                latest = max(latest, moment(record.get(name)) or latest)
         seconds = round((latest + CLOCK_MARGIN - now).total_seconds())
         request = self.client.http.build_request(
             "POST", "/sandbox/clock/advance", json={"seconds": seconds}
@@ -496,12 +497,3 @@ class Walk:
             subject.history = f"{said} created none: it got {came}"
         if not aside:
             self._note(aims, subject.history)
-
-
-def _moment(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
