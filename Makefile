@@ -90,8 +90,7 @@ certify: $(STAMP) $(NODE_STAMP) ## run the certification journeys on a fresh san
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/
 	for b in scripts/bench/bench_*.py; do $(PY) $$b || exit 1; done
 
-docs: $(STAMP) $(NODE_STAMP) $(SYSTEM_STAMP) ## render both specs (with the status machine diagram) as offline HTML reference pages into reports/docs/
-	$(PY) scripts/draw_status_machine.py reports/docs
+docs: $(STAMP) $(NODE_STAMP) ## build the documentation site (guides, both API references, the status machine) into reports/docs/
 	$(PY) scripts/build_docs.py --out reports/docs
 
 wheel: $(STAMP) ## build the wheel and sdist into dist/

@@ -1,8 +1,8 @@
 """Quickstart: create, cancel with a reason, see a client action, catch a typed error, parse a
-notification. Runs against the local sandbox:
+notification. Runs against a local sandbox (docs/getting-started.md walks through it):
 
-    make sandbox                      # in another shell: http://127.0.0.1:8000
-    .venv/bin/python examples/quickstart.py
+    bango-resale-sandbox --port 8000  # in another shell (`make sandbox` in a checkout)
+    python examples/quickstart.py     # BANGO_RESALE_BASE_URL points it elsewhere
 """
 
 from __future__ import annotations

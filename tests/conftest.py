@@ -54,28 +54,35 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def readme_block(heading: str, language: str = "bash") -> str:
-    """The first fenced `language` block under `heading` in README.md."""
-    text = (REPO_ROOT / "README.md").read_text()
+def doc_block(page: str, heading: str, language: str = "bash") -> str:
+    """The first fenced `language` block under `heading` in `page` (a path from the root)."""
+    text = (REPO_ROOT / page).read_text()
     start = text.index(f"\n{heading}\n")
     fence = text.index(f"```{language}\n", start) + len(f"```{language}\n")
     return text[fence : text.index("```", fence)]
 
 
 @pytest.fixture(scope="session")
-def readme_cli_block() -> str:
-    """The README's command-line walk-through, as a user would paste it into bash."""
-    return readme_block("### Command line")
+def cli_walkthrough_block() -> str:
+    """The command-line guide's walk through every command, as a user would paste it."""
+    return doc_block("docs/cli.md", "## A walk through every command")
 
 
 @pytest.fixture(scope="session")
-def run_readme_cli(readme_cli_block: str) -> Callable[[str, Path, Path], str]:
-    """Runs the README's command-line block: (base URL, directory of the commands, cwd)."""
-    return functools.partial(_run_bash_block, readme_cli_block)
+def run_cli_walkthrough(cli_walkthrough_block: str) -> Callable[[str, Path, Path], str]:
+    """Runs the CLI guide's walk-through: (base URL, directory of the commands, cwd)."""
+    return functools.partial(_run_bash_block, cli_walkthrough_block)
+
+
+@pytest.fixture(scope="session")
+def run_shell_block() -> Callable[[str, str, Path, Path], str]:
+    """Runs a docs shell block: (block, base URL, directory of the commands, cwd)."""
+    return _run_bash_block
 
 
 def _run_bash_block(block: str, base_url: str, bin_dir: Path, cwd: Path) -> str:
-    """Run the block with `bash -e` and pipefail (the README's URL pointed at `base_url`)."""
+    """Run the block with `bash -e` and pipefail (the docs' URL pointed at `base_url`), with
+    the commands of `bin_dir` first on PATH and none of our BANGO_* settings."""
     script = "set -euo pipefail\n" + block.replace("http://127.0.0.1:8000", base_url)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BANGO_")}
     environment["PATH"] = f"{bin_dir}{os.pathsep}{environment['PATH']}"
@@ -88,7 +95,7 @@ def _run_bash_block(block: str, base_url: str, bin_dir: Path, cwd: Path) -> str:
         check=False,
         timeout=120,
     )
-    assert result.returncode == 0, f"README CLI block failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"shell block failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
 
 

@@ -23,6 +23,7 @@ from bango_resale_contract.suite import (
     parse_phases,
     run_suite,
 )
+from bango_resale_spec.distribution import install_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +86,7 @@ def _missing_extra() -> str | None:
         return None
     return (
         f"the contract suite needs {', '.join(missing)}, which come with the 'contract' extra:"
-        " pip install 'bango-resale[contract]'"
+        f" {install_command('contract')}"
     )
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bango_resale_contract.live import Headers, LiveJudge, Violation
+from bango_resale_contract._findings import Headers, Violation
+from bango_resale_contract.live import LiveJudge
 
 
 class HarError(ValueError):

@@ -12,18 +12,25 @@ Each exchange (request and answer, as bytes) is judged by:
   "unknown" and nothing is guessed. Notifications (when a receiver sits in front of the
   integration) must be the ones the fired rows send, in order.
 
-The state is one small record per entitlement and nothing else; the judge keeps no bodies
-and no credentials.
+The state is one small record per entitlement and nothing else, kept per reseller (the user
+name of the request's Basic credentials): entitlement ids are unique per reseller only. The
+judge keeps no bodies and no credentials.
+
+Bodies come to the judge decoded (no Content-Encoding left to undo): the proxy decodes what it
+keeps as it passes, within its bound, and a recording (HAR) holds them decoded already.
+What it records (`_findings`) is one printable line per violation whatever bytes the traffic
+carried, so every report stays well-formed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-import zlib
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,6 +40,7 @@ import orjson
 
 import bango_resale_spec as spec
 from bango_resale_contract import checks, promises
+from bango_resale_contract._findings import Headers, NotJudged, Violation, reproducer, safe
 from bango_resale_contract.behaviour import (
     CHECK as STATE_RULE,
 )
@@ -45,7 +53,6 @@ from bango_resale_contract.behaviour import (
     rows_fitting,
     rows_starting,
 )
-from bango_resale_contract.scenarios import curl_command
 from bango_resale_spec import StatusMachine, Transition
 
 SHAPE_RULE = "bango_response_shape"
@@ -59,45 +66,24 @@ REMEMBERED_NOTIFICATION_IDS = 4
 # count grows, so a badly broken service cannot make a long run's memory grow without bound.
 KEPT_VIOLATIONS = 10_000
 NOT_A_PARTNER_OPERATION = "(not a partner operation)"
-Headers = Sequence[tuple[bytes, bytes]]
+NOTIFICATION = "(notification)"
+# The reseller of a request without (readable) Basic credentials.
+NO_RESELLER = ""
 
 
-@dataclass(frozen=True, slots=True)
-class NotJudged:
-    """An exchange the judge could not judge, and why: it is reported, never passed."""
-
-    operation: str
-    target: str
-    why: str
-
-    def line(self) -> str:
-        return f"NOT JUDGED operation={self.operation} {self.target}: {self.why}"
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule in one exchange."""
-
-    rule: str
-    operation: str
-    entitlement: str
-    expected: str
-    got: str
-    reproduce: str
-
-    def line(self) -> str:
-        """The violation as one log line."""
-        return (
-            f"VIOLATION rule={self.rule} operation={self.operation}"
-            f" entitlement={self.entitlement or '-'} expected={self.expected!r}"
-            f" got={self.got!r} reproduce: {self.reproduce}"
-        )
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
+def reseller_of(headers: Headers) -> str:
+    """The user name of the request's Basic credentials (NO_RESELLER without them)."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            if scheme.lower() != b"basic":
+                return NO_RESELLER
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                return NO_RESELLER
+            return decoded.partition(b":")[0].decode("utf-8", "replace")
+    return NO_RESELLER
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,19 +216,21 @@ class _Tracked:
     last_write_id: str | None = None
 
 
-def _json(raw: bytes, headers: _HeaderView) -> Any:
+def _json(raw: bytes) -> Any:
     if not raw:
         return None
-    encoding = headers.raw(b"content-encoding")
     try:
-        if encoding in {"gzip", "deflate"}:
-            raw = zlib.decompress(raw, zlib.MAX_WBITS | 32)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return json.loads(raw)  # what orjson refuses but JSON allows (integers past 64 bits)
-    except (ValueError, zlib.error):
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        # What orjson refuses but JSON allows: integers past 64 bits. Not a string escaping
+        # half a surrogate pair, which is no text at all (and which no validator can read).
+        found = json.loads(raw)
+        json.dumps(found, ensure_ascii=False).encode()
+    except ValueError:  # UnicodeEncodeError included
         return None
+    return found
 
 
 def _target(url: str) -> str:
@@ -318,7 +306,8 @@ class LiveJudge:
     contract: Contract = field(default_factory=Contract)
     # The path a notification receiver answers on: creates naming it are watched.
     receiver_path: str | None = None
-    tracked: dict[str, _Tracked] = field(default_factory=dict)
+    # Per reseller, per entitlement id: what the judge keeps.
+    tracked: dict[str, dict[str, _Tracked]] = field(default_factory=dict)
     exchanges: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     violations_per_rule: Counter[str] = field(default_factory=Counter)
@@ -326,6 +315,7 @@ class LiveJudge:
     not_judged_kept: list[NotJudged] = field(default_factory=list)
 
     def _keep(self, found: list[Violation]) -> list[Violation]:
+        found = [safe(violation) for violation in found]
         for violation in found:
             self.violations_per_rule[violation.rule] += 1
             if len(self.violations) < KEPT_VIOLATIONS:
@@ -342,7 +332,8 @@ class LiveJudge:
         response_headers: Headers,
         response_body: bytes,
     ) -> list[Violation]:
-        """Judge one request and its answer; return (and keep) what it broke."""
+        """Judge one request and its answer (bodies decoded); return (and keep) what it
+        broke."""
         raw_path = _target(url).split("?", 1)[0]
         routed = self.contract.route(method.upper(), raw_path)
         if routed is None:
@@ -354,8 +345,8 @@ class LiveJudge:
         path = unquote(raw_path) if "%" in raw_path else raw_path
         request = _RequestView(path, sent_headers, request_body)
         response = _ResponseView(http_status, answer_headers)
-        sent = _json(request_body, sent_headers)
-        body = _json(response_body, answer_headers)
+        sent = _json(request_body)
+        body = _json(response_body)
         entitlement_id = parameter if operation_id != "echo" else None
         if entitlement_id is None and _is_object(sent):
             candidate = sent.get("entitlementId")
@@ -379,37 +370,49 @@ class LiveJudge:
                 found_problems += [(promise.name, promise.where, problem) for problem in problems]
         if entitlement_id:
             request_id = sent_headers.raw(REQUEST_IDENTIFIER)
+            reseller = reseller_of(request_headers)
+            entries = self.tracked.setdefault(reseller, {})
+            entry = entries.get(entitlement_id)
+            if entry is None:
+                entry = entries[entitlement_id] = _Tracked()
             found_problems += self._state(
-                operation_id, sent, http_status, body, entitlement_id, request_id
+                operation_id, sent, http_status, body, entitlement_id, entry, request_id
             )
-            entry = self.tracked.get(entitlement_id)
-            if entry is not None and entry.status is None and not entry.watched:
+            if entry.status is None and not entry.watched:
                 # Nothing learnt (a probe of an unknown id, a refusal): keep no state for it.
-                del self.tracked[entitlement_id]
+                del entries[entitlement_id]
+                if not entries:
+                    del self.tracked[reseller]
         if not found_problems:
             return []
-        reproduce = curl_command(
-            httpx.Request(method, url, headers=list(request_headers), content=request_body)
-        )
+        reproduce = reproducer(method, url, request_headers, request_body)
         found = [
             Violation(rule, operation_id, entitlement_id or "", expected, got, reproduce)
             for rule, expected, got in found_problems
         ]
         return self._keep(found)
 
-    def not_judged(self, method: str, url: str, why: str) -> str:
-        """Count an exchange seen but not judged (its body was too large to keep), forget the
-        status of the entitlement it names (it may have changed unseen), and return the log
-        line that reports it."""
+    def not_judged(self, method: str, url: str, why: str, request_headers: Headers = ()) -> str:
+        """Count an exchange seen but not judged (a body too large to keep, or encoded in a
+        way the proxy does not decode), forget the status of the entitlement it names (it may
+        have changed unseen), and return the log line that reports it."""
         target = _target(url)
         raw_path = target.split("?", 1)[0]
         routed = self.contract.route(method.upper(), raw_path)
         operation_id = routed[0] if routed is not None else NOT_A_PARTNER_OPERATION
         self.exchanges[operation_id] += 1
-        self.not_judged_per_operation[operation_id] += 1
         if routed is not None and routed[1] is not None:
-            self.tracked.pop(routed[1], None)
-        skipped = NotJudged(operation_id, f"{method} {target}", why)
+            self.tracked.get(reseller_of(request_headers), {}).pop(routed[1], None)
+        return self._not_judged(operation_id, f"{method} {target}", why)
+
+    def notification_not_judged(self, why: str) -> str:
+        """Count a notification that could not be judged; the log line that reports it."""
+        self.exchanges[NOTIFICATION] += 1
+        return self._not_judged(NOTIFICATION, "a notification", why)
+
+    def _not_judged(self, operation_id: str, target: str, why: str) -> str:
+        self.not_judged_per_operation[operation_id] += 1
+        skipped = safe(NotJudged(operation_id, target, why))
         if len(self.not_judged_kept) < KEPT_VIOLATIONS:
             self.not_judged_kept.append(skipped)
         return skipped.line()
@@ -473,16 +476,18 @@ class LiveJudge:
             )
         return problems
 
-    def _entry(self, entitlement_id: str) -> _Tracked:
-        entry = self.tracked.get(entitlement_id)
-        if entry is None:
-            entry = self.tracked[entitlement_id] = _Tracked()
-        return entry
-
-    def status_of(self, entitlement_id: str) -> str:
-        """The last status seen, or "unknown"."""
-        entry = self.tracked.get(entitlement_id)
+    def status_of(self, entitlement_id: str, reseller: str = NO_RESELLER) -> str:
+        """The last status seen of a reseller's entitlement, or "unknown"."""
+        entry = self.tracked.get(reseller, {}).get(entitlement_id)
         return entry.status if entry is not None and entry.status else UNKNOWN
+
+    def tracked_count(self) -> int:
+        """Entitlements followed, over every reseller."""
+        return sum(len(entries) for entries in self.tracked.values())
+
+    def _all_tracked(self) -> Iterator[tuple[str, _Tracked]]:
+        for entries in self.tracked.values():
+            yield from entries.items()
 
     def _state(
         self,
@@ -491,12 +496,12 @@ class LiveJudge:
         http_status: int,
         body: Any,
         entitlement_id: str,
+        entry: _Tracked,
         request_id: str | None,
     ) -> list[tuple[str, str, str]]:
         record = body if _is_object(body) else {}
         code, shown = record.get("responseCode"), record.get("status")
         shown = shown if isinstance(shown, str) else None
-        entry = self._entry(entitlement_id)
         if (
             operation_id == CREATE
             and self.receiver_path
@@ -623,14 +628,22 @@ class LiveJudge:
 
     def notification(self, raw: bytes, headers: Headers = ()) -> list[Violation]:
         """Judge one notification the service sent to the receiver."""
-        self.exchanges["(notification)"] += 1
-        body = _json(raw, _HeaderView(headers))
+        self.exchanges[NOTIFICATION] += 1
+        body = _json(raw)
         if not isinstance(body, Mapping) or not isinstance(body.get("entitlementId"), str):
             return []
         entitlement_id = str(body["entitlementId"])
         kind, status = body.get("notificationType"), body.get("status")
-        entry = self._entry(entitlement_id)
         notification_id = str(body.get("notificationId"))
+        entry = self._notified(entitlement_id, kind, status)
+        if entry is None:
+            self._not_judged(
+                NOTIFICATION,
+                f"notification {notification_id}",
+                f"more than one reseller follows entitlement {entitlement_id}, and none of"
+                f" them is owed a {kind} notification",
+            )
+            return []
         ids = (
             entry.notification_ids
             if entry.notification_ids is not None
@@ -667,7 +680,7 @@ class LiveJudge:
         found = [
             Violation(
                 rule,
-                "(notification)",
+                NOTIFICATION,
                 entitlement_id,
                 expected,
                 got,
@@ -676,6 +689,23 @@ class LiveJudge:
             for rule, expected, got in problems
         ]
         return self._keep(found)
+
+    def _notified(self, entitlement_id: str, kind: Any, status: Any) -> _Tracked | None:
+        """The entry a notification is about. Notifications name no reseller, so: the one
+        reseller following the entitlement (watching it through the receiver, if any does);
+        of several, one the notification is next owed to (with the status it shows, if one
+        such), those being alike for the verdict; None when none is owed it. An entitlement
+        no one follows is followed from here on, under no reseller."""
+        following = [e[entitlement_id] for e in self.tracked.values() if entitlement_id in e]
+        watching = [entry for entry in following if entry.watched] or following
+        if not watching:
+            return self.tracked.setdefault(NO_RESELLER, {}).setdefault(entitlement_id, _Tracked())
+        if len(watching) == 1:
+            return watching[0]
+        owed_to = [entry for entry in watching if entry.owed and entry.owed[0][0] == kind]
+        showing = [entry for entry in owed_to if entry.owed and entry.owed[0][1] == status]
+        chosen = showing or owed_to
+        return chosen[0] if chosen else None
 
     def _event_notification(
         self, entry: _Tracked, kind: Any, status: Any
@@ -708,17 +738,17 @@ class LiveJudge:
         found = [
             Violation(
                 NOTIFICATION_CHECK,
-                "(notification)",
+                NOTIFICATION,
                 entitlement_id,
                 f"{kind} (status {after})",
                 "never sent",
                 "-",
             )
-            for entitlement_id, entry in self.tracked.items()
+            for entitlement_id, entry in self._all_tracked()
             if entry.owed
             for kind, after in entry.owed
         ]
-        for entry in self.tracked.values():
+        for _, entry in self._all_tracked():
             if entry.owed:
                 entry.owed.clear()
         return self._keep(found)

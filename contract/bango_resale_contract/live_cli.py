@@ -23,7 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     proxy.add_argument("--upstream", required=True, help="base URL of the service, e.g. https://…")
     proxy.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    proxy.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    proxy.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="port to listen on (default 8080; 0 picks a free one, named in the first line logged)",
+    )
     proxy.add_argument(
         "--report",
         type=Path,
@@ -49,8 +54,17 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="bytes of each body kept to judge (default: the sandbox's own request limit);"
-        " a larger exchange is forwarded and reported as not judged",
+        help="bytes of each body kept to judge, decoded (default: the sandbox's own request"
+        " limit); a larger exchange is forwarded and reported as not judged",
+    )
+    proxy.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a sandbox configuration file: its [server] section sets the limits the proxy holds"
+        " clients to (head size, request deadline, connections) and the bytes judged (default:"
+        " the sandbox's packaged configuration)",
     )
     audit = commands.add_parser("audit", help="judge a recorded HAR file offline")
     audit.add_argument("har", type=Path, metavar="FILE.har")
@@ -87,6 +101,7 @@ def main(argv: Sequence[str]) -> int:
             write_reports(judge, arguments.report)
         return 1 if found else 0
     from bango_resale_contract.proxy import ValidatingProxy, serve
+    from bango_resale_sandbox.config import ConfigError, load_config
 
     try:
         upstream = _absolute_url(arguments.upstream, "--upstream")
@@ -94,7 +109,7 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    if not 0 < arguments.port < 65536:
+    if not 0 <= arguments.port < 65536:
         print(f"--port: {arguments.port} is not a TCP port", file=sys.stderr)
         return 2
     if arguments.max_judged_bytes is not None and arguments.max_judged_bytes < 1:
@@ -103,7 +118,22 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    proxy = ValidatingProxy(upstream, enforce=arguments.enforce, notify_url=notify)
-    if arguments.max_judged_bytes is not None:
-        proxy.max_judged_bytes = arguments.max_judged_bytes
-    return serve(proxy, host=arguments.host, port=arguments.port, report_dir=arguments.report)
+    try:
+        config = load_config(arguments.config)
+    except (OSError, ConfigError) as error:
+        print(f"--config: {error}", file=sys.stderr)
+        return 2
+    proxy = ValidatingProxy(
+        upstream,
+        enforce=arguments.enforce,
+        notify_url=notify,
+        max_judged_bytes=arguments.max_judged_bytes or config.max_body_bytes,
+        connections=config.limits.max_connections,
+    )
+    return serve(
+        proxy,
+        host=arguments.host,
+        port=arguments.port,
+        report_dir=arguments.report,
+        limits=config.limits,
+    )

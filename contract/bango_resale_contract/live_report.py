@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -12,6 +13,14 @@ from bango_resale_contract.live import LiveJudge
 JSON_NAME = "proxy-report.json"
 JUNIT_NAME = "proxy-junit.xml"
 SUMMARY_NAME = "proxy-summary.txt"
+# What XML 1.0 refuses even as a character reference: most control characters, unpaired
+# surrogates, U+FFFE and U+FFFF. The judge escapes these in what it records; this is the
+# last guard, so that CI can always read the file.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def summary_table(judge: LiveJudge) -> str:
@@ -26,7 +35,7 @@ def summary_table(judge: LiveJudge) -> str:
     ]
     rows.append(("total violations", str(sum(per_rule.values()))))
     if judge.not_judged_per_operation:
-        rows.append(("not judged (body past the size kept to judge)", ""))
+        rows.append(("not judged (a body past the size kept, or not decodable)", ""))
         rows += [
             (f"  {name}", str(count))
             for name, count in sorted(judge.not_judged_per_operation.items())
@@ -42,7 +51,7 @@ def report_data(judge: LiveJudge) -> dict[str, object]:
         "violationsPerRule": {rule: per_rule.get(rule, 0) for rule in judge.rules()},
         "violations": [v.to_json() for v in judge.violations],
         "violationsNotKept": sum(per_rule.values()) - len(judge.violations),
-        "entitlementsTracked": len(judge.tracked),
+        "entitlementsTracked": judge.tracked_count(),
         "notJudgedPerOperation": dict(sorted(judge.not_judged_per_operation.items())),
         "notJudged": [n.to_json() for n in judge.not_judged_kept],
     }
@@ -64,9 +73,9 @@ def junit_xml(judge: LiveJudge) -> bytes:
         if broken:
             count = judge.violations_per_rule[rule]
             failure = ElementTree.SubElement(
-                case, "failure", message=f"{count} violation(s) of {rule}"
+                case, "failure", message=_xml_text(f"{count} violation(s) of {rule}")
             )
-            failure.text = "\n".join(v.line() for v in broken)
+            failure.text = _xml_text("\n".join(v.line() for v in broken))
     if judge.not_judged_per_operation:
         # Exchanges the judge could not vouch for are listed, never counted as passing.
         case = ElementTree.SubElement(
@@ -74,9 +83,9 @@ def junit_xml(judge: LiveJudge) -> bytes:
         )
         count = sum(judge.not_judged_per_operation.values())
         skipped = ElementTree.SubElement(
-            case, "skipped", message=f"{count} exchange(s) too large to judge"
+            case, "skipped", message=f"{count} exchange(s) that could not be judged"
         )
-        skipped.text = "\n".join(n.line() for n in judge.not_judged_kept)
+        skipped.text = _xml_text("\n".join(n.line() for n in judge.not_judged_kept))
         suite.set("tests", str(len(judge.rules()) + 1))
         suite.set("skipped", "1")
     suites = ElementTree.Element("testsuites")

@@ -1,9 +1,9 @@
 """A stateful reference service for the Bango Resale entitlement API.
 
 Run it with `bango-resale-sandbox` (or `python -m bango_resale_sandbox`); build it in code with
-`create_app`. The server's dependencies come with the `sandbox` extra
-(`pip install 'bango-resale[sandbox]'`); they are imported on first use, so a client-only install
-can still import this package and gets a message naming the extra instead of a bare
+`create_app`. The server's dependencies come with the `sandbox` extra; they are imported on
+first use, so a client-only install can still import this package and gets a message naming
+the extra and the pip command that adds it (`EXTRA_HINT`) instead of a bare
 `ModuleNotFoundError`.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bango_resale_spec import StatusMachine
+from bango_resale_spec.distribution import install_command
 
 from .config import SandboxConfig, load_config
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SandboxApp", "SandboxConfig", "create_app", "load_config"]
 
-#: What to install when the server's dependencies are missing.
-EXTRA_HINT = "pip install 'bango-resale[sandbox]'"
+#: What to install when the server's dependencies are missing (names the wheel or checkout this
+#: installation came from).
+EXTRA_HINT = install_command("sandbox")
 
 
 class MissingExtraError(ModuleNotFoundError):

@@ -120,8 +120,9 @@ def limited_protocol(limits: ServerLimits) -> type[HttpToolsProtocol]:
     return LimitedHttpToolsProtocol
 
 
-def build(app: Any, *, log_level: str, limits: ServerLimits) -> Any:
-    """The uvicorn server for `app` (a `uvicorn.Server`), configured with `limits`."""
+def build(app: Any, *, log_level: str, limits: ServerLimits, **uvicorn_options: Any) -> Any:
+    """The uvicorn server for `app` (a `uvicorn.Server`), configured with `limits`;
+    `uvicorn_options` are further `uvicorn.Config` keyword arguments."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -132,10 +133,18 @@ def build(app: Any, *, log_level: str, limits: ServerLimits) -> Any:
         http=limited_protocol(limits),
         lifespan="on",
         timeout_keep_alive=limits.keep_alive_seconds,
+        **uvicorn_options,
     )
     return uvicorn.Server(config)
 
 
-def run(app: Any, *, sockets: list[socket.socket], log_level: str, limits: ServerLimits) -> None:
+def run(
+    app: Any,
+    *,
+    sockets: list[socket.socket],
+    log_level: str,
+    limits: ServerLimits,
+    **uvicorn_options: Any,
+) -> None:
     """Serve `app` on already bound sockets until interrupted."""
-    build(app, log_level=log_level, limits=limits).run(sockets=sockets)
+    build(app, log_level=log_level, limits=limits, **uvicorn_options).run(sockets=sockets)

@@ -1,9 +1,11 @@
 """The Bango Resale contract as data: the two OpenAPI documents and their one reader.
 
 The partner spec (`bango-resale.openapi.yaml`) and the sandbox spec (`sandbox.openapi.yaml`)
-ship with this package. Everything else in the distribution (the client, the sandbox, the
-contract suite) reads the contract through the functions here; this package imports none of
-them.
+ship with this package, with the certification journeys written against them
+(`bango-resale.arazzo.yaml`). Everything else in the distribution (the client, the sandbox,
+the contract suite) reads the contract through the functions here; this package imports none
+of them. `bango_resale_spec.diagram` draws the status machine; `bango_resale_spec.distribution`
+says how this installation adds an extra.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .tables import (
     client_actions,
     entitlement_statuses,
     general_http_statuses,
+    journeys_path,
     load_partner_spec,
     load_sandbox_spec,
     notification_types,
@@ -64,6 +67,7 @@ __all__ = [
     "client_actions",
     "entitlement_statuses",
     "general_http_statuses",
+    "journeys_path",
     "load_partner_spec",
     "load_sandbox_spec",
     "machine_from",

@@ -1,9 +1,11 @@
-"""Where the two OpenAPI documents live, and their parsed form.
+"""Where the documents live (the two OpenAPI documents and the Arazzo journeys), and their
+parsed form.
 
 The documents are held once: in a source checkout (and an editable install) they are the
 files in `spec/`, beside this package; a built wheel carries them inside the package (the
-wheel's `force-include` puts them there). Both layouts keep the two files side by side, so the
-sandbox document's relative `$ref`s into the partner document resolve in either.
+wheel's `force-include` puts them there). Both layouts keep the files side by side, so the
+sandbox document's relative `$ref`s into the partner document, and the journeys' source
+descriptions, resolve in either.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import yaml
 
 PARTNER_SPEC_FILE = "bango-resale.openapi.yaml"
 SANDBOX_SPEC_FILE = "sandbox.openapi.yaml"
+#: Bango's certification journeys (Arazzo), written against the two documents above.
+JOURNEYS_FILE = "bango-resale.arazzo.yaml"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

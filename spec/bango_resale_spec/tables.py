@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._documents import PARTNER_SPEC_FILE, SANDBOX_SPEC_FILE, document_path, document_text
+from ._documents import (
+    JOURNEYS_FILE,
+    PARTNER_SPEC_FILE,
+    SANDBOX_SPEC_FILE,
+    document_path,
+    document_text,
+)
 from ._documents import load_document as _load_document
 
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete"})
@@ -73,6 +79,12 @@ def partner_spec_path() -> Path:
 def sandbox_spec_path() -> Path:
     """The sandbox spec's file; the partner spec sits beside it."""
     return document_path(SANDBOX_SPEC_FILE)
+
+
+def journeys_path() -> Path:
+    """The Arazzo document of Bango's certification journeys; the partner and sandbox specs it
+    describes sit beside it."""
+    return document_path(JOURNEYS_FILE)
 
 
 def partner_spec_text() -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import uuid
-import warnings
 from pathlib import Path
 
 import pytest
@@ -176,32 +174,3 @@ def test_quickstart_example_runs_against_the_sandbox(
         "notification",
     ):
         assert marker in result.stdout
-
-
-def test_readme_snippets_run_in_order_against_the_sandbox(
-    sandbox: SandboxThread, repo_root: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    text = (repo_root / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert len(blocks) >= 6
-    namespace: dict[str, object] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        for block in blocks:
-            exec(block.replace("http://127.0.0.1:8000", sandbox.base_url), namespace)
-    out = capsys.readouterr().out
-    for marker in (
-        "hello",
-        "ACTIVE final",
-        "True ('update', 'change_product', 'suspend', 'cancel', 'revoke')",
-        "Closest valid pairs",
-        "send the customer to",
-        "NOT_FOUND",
-        "NOT_AVAILABLE",
-        "TERMINATION_SUCCESS",
-    ):
-        assert marker in out
-    for name in ("client", "patient"):
-        client = namespace[name]
-        assert isinstance(client, ResaleClient)
-        client.close()

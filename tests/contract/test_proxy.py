@@ -2,13 +2,13 @@
 
 Each deliberate sandbox fault must be reported by the rule that owns it; without faults the
 whole scenario suite (and a notification round trip) passes through with zero violations. The
-last tests hold the relayed path (the usual exchange, forwarded from uvicorn's protocol) to
-HTTP/1.1: pipelining, Connection: close, HEAD, chunked answers, the pool's connections.
+last tests hold the proxy to HTTP/1.1: pipelining, Connection: close, HEAD, chunked answers,
+keep-alive connections after a large answer. (`test_proxy_http` holds the rest of its HTTP.)
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import json
 import signal
 import socket
@@ -25,18 +25,17 @@ from typing import Any
 
 import httpx
 import pytest
+from proxy_helpers import proxy_process, stop_and_report
 
 from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
-from bango_resale_contract._upstream import HIGH_WATER, UpstreamPool, _Connection
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
 from bango_resale_contract.behaviour import NOTIFICATION_CHECK
 from bango_resale_contract.notification_server import NotificationServer, receiving
 from bango_resale_contract.proxy import RECEIVER_PATH, default_judged_bytes
-from bango_resale_contract.proxy import command as proxy_command
 from bango_resale_contract.scenarios import run_scenarios
 from bango_resale_sandbox.faults import KNOWN_FAULTS
-from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, free_port
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
 
 MAGIC = "X-Magic-Number"
 ACTIVATED = {MAGIC: "CREATE_REQUEST_RETURNS_ACTIVATED"}
@@ -85,44 +84,7 @@ class Proxied:
 
     def stop(self) -> dict[str, Any]:
         """SIGTERM the proxy and read the report it writes on the way out."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
-        data: dict[str, Any] = json.loads((self.report_dir / "proxy-report.json").read_text())
-        return data
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the proxy exited at start"
-        with suppress(httpx.HTTPError):
-            httpx.get(url + "/v1/echo/up", timeout=1)
-            return
-        time.sleep(0.1)
-    raise AssertionError("the proxy did not start")
-
-
-@contextmanager
-def proxy_process(
-    upstream: str, tmp_path: Path, *flags: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`bango-resale-contract proxy` in front of `upstream`, reporting into tmp_path/report."""
-    port = free_port()
-    log = (tmp_path / "proxy.log").open("wb")
-    process = subprocess.Popen(
-        proxy_command(upstream, port, "--report", str(tmp_path / "report"), *flags),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
+        return stop_and_report(self.report_dir.parent, self.process)
 
 
 @contextmanager
@@ -465,6 +427,9 @@ def test_an_unknown_entitlement_is_unknown_not_guessed() -> None:
     assert "never-seen" not in judge.tracked  # a probe leaves no state behind
 
 
+_CREATED = {"customerIdentifier": "c", "merchantAccountKey": "BANGO", "productKey": "BangoMusic"}
+
+
 def _record(entitlement_id: str, status: str) -> bytes:
     return json.dumps(
         {
@@ -615,23 +580,25 @@ def test_a_chunked_request_body_reaches_the_service_whole(tmp_path: Path) -> Non
 
 
 def test_an_upstream_that_does_not_answer_gets_a_502_of_its_own(tmp_path: Path) -> None:
-    nobody = f"http://127.0.0.1:{free_port()}"
-    with proxy_process(nobody, tmp_path) as (url, process):
-        answer = httpx.get(f"{url}/v1/echo/x", auth=DEMO_RESELLER)
-        assert answer.status_code == 502
-        assert answer.json()["responseCode"] == "UPSTREAM_FAILED"
-        process.send_signal(signal.SIGINT)  # Ctrl-C writes the reports too
-        process.wait(timeout=20)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        nobody = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        with proxy_process(nobody, tmp_path) as (url, process):
+            answer = httpx.get(f"{url}/v1/echo/x", auth=DEMO_RESELLER)
+            assert answer.status_code == 502
+            assert answer.json()["responseCode"] == "UPSTREAM_FAILED"
+            process.send_signal(signal.SIGINT)  # Ctrl-C writes the reports too
+            assert process.wait(timeout=20) == 0  # nothing was judged, nothing violated
     report = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
-    assert report["exchanges"]["(no answer from the upstream)"] >= 2  # the start-up probe too
+    assert report["exchanges"]["(no answer from the upstream)"] == 1
 
 
-# The relayed path (`_relay`, `_upstream`): HTTP/1.1 details a proxy must keep when the usual
-# exchange is forwarded from uvicorn's protocol callbacks rather than the ASGI application.
+# HTTP/1.1 details a proxy must keep.
 
 
 class _Scripted(BaseHTTPRequestHandler):
-    """Answers with the request's path as a JSON body; chunked for paths ending in /chunked."""
+    """Answers with the request's path as a JSON body; chunked for paths ending in /chunked,
+    padded past what is judged for paths naming "large"."""
 
     protocol_version = "HTTP/1.1"
 
@@ -639,7 +606,8 @@ class _Scripted(BaseHTTPRequestHandler):
         pass
 
     def _answer(self) -> None:
-        body = json.dumps({"path": self.path}).encode()
+        padding = "x" * 4 * default_judged_bytes() if "large" in self.path else ""
+        body = json.dumps({"path": self.path, "padding": padding}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         if self.path.endswith("/chunked"):
@@ -661,7 +629,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
 @contextmanager
 def _scripted_proxy(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """The proxy in front of `_Scripted` (its start-up probe is one echo exchange)."""
+    """The proxy in front of `_Scripted`."""
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     try:
@@ -672,13 +640,6 @@ def _scripted_proxy(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[byte
             yield int(url.rsplit(":", 1)[1]), process
     finally:
         upstream.shutdown()
-
-
-def _report(tmp_path: Path, process: subprocess.Popen[bytes]) -> dict[str, Any]:
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
-    report: dict[str, Any] = json.loads((tmp_path / "report" / "proxy-report.json").read_text())
-    return report
 
 
 def _read_until_closed(connection: socket.socket) -> bytes:
@@ -705,17 +666,17 @@ def test_pipelined_requests_are_answered_in_order_and_close_is_honoured(tmp_path
             "/v1/echo/third",
         ]
         assert b"connection: close" in answers[2].split(b"\r\n\r\n", 1)[0].lower()
-        report = _report(tmp_path, process)
-    assert report["exchanges"]["echo"] == 3 + 1  # and the start-up probe
+        report = stop_and_report(tmp_path, process)
+    assert report["exchanges"]["echo"] == 3
 
 
 def test_a_chunked_answer_is_passed_on_whole_and_judged(tmp_path: Path) -> None:
     with _scripted_proxy(tmp_path) as (port, process):
         answer = httpx.get(f"http://127.0.0.1:{port}/v1/echo/chunked")
         assert answer.status_code == 200
-        assert answer.json() == {"path": "/v1/echo/chunked"}
-        report = _report(tmp_path, process)
-    assert report["exchanges"]["echo"] == 1 + 1 and report["notJudged"] == []
+        assert answer.json()["path"] == "/v1/echo/chunked"
+        report = stop_and_report(tmp_path, process)
+    assert report["exchanges"]["echo"] == 1 and report["notJudged"] == []
 
 
 def test_head_has_no_body_and_the_connection_goes_on(tmp_path: Path) -> None:
@@ -724,79 +685,67 @@ def test_head_has_no_body_and_the_connection_goes_on(tmp_path: Path) -> None:
         assert head.status_code == 200 and head.content == b""
         assert int(head.headers["content-length"]) > 0  # the length a GET would have
         after = client.get(f"http://127.0.0.1:{port}/v1/echo/after")
-        assert after.json() == {"path": "/v1/echo/after"}
+        assert after.json()["path"] == "/v1/echo/after"
 
 
-class _FakeTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.written: list[bytes] = []
-        self.reading = True
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
+def test_connections_go_on_after_a_large_answer(tmp_path: Path) -> None:
+    # A large answer is streamed; the connections on both sides serve what comes next.
+    with _scripted_proxy(tmp_path) as (port, process), httpx.Client(timeout=10) as client:
+        for number in range(3):
+            large = client.get(f"http://127.0.0.1:{port}/v1/echo/large-{number}")
+            assert len(large.json()["padding"]) == 4 * default_judged_bytes()
+            small = client.get(f"http://127.0.0.1:{port}/v1/echo/{number}")
+            assert small.json()["path"] == f"/v1/echo/{number}"
+        report = stop_and_report(tmp_path, process)
+    assert report["exchanges"]["echo"] == 6
+    assert report["notJudgedPerOperation"] == {"echo": 3}
 
 
-def test_a_connection_paused_by_a_large_answer_reads_again_for_the_next() -> None:
-    async def exchange() -> tuple[_FakeTransport, UpstreamPool, _Connection]:
-        pool = UpstreamPool("http://127.0.0.1:1")
-        connection = _Connection(pool)
-        transport = _FakeTransport()
-        connection.connection_made(transport)
-        pool.release(connection)
-        answer = pool.request("GET", b"/big", [], b"").answer
-        body = b"x" * (HIGH_WATER + 1)
-        # The whole answer in one read: more than the reader may have buffered, so reading
-        # stops, yet the answer is complete and the connection goes back to the pool.
-        connection.data_received(
-            b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+def test_notifications_are_matched_to_the_reseller_they_are_owed_to() -> None:
+    # Two resellers created the same entitlement id, both watched through the receiver.
+    judge = live.LiveJudge(receiver_path=RECEIVER_PATH)
+    answer = [(b"content-type", b"application/json")]
+    receiver = f"http://proxy{RECEIVER_PATH}"
+
+    def headers(user: str) -> list[tuple[bytes, bytes]]:
+        token = base64.b64encode(f"{user}:secret".encode())
+        return [(b"authorization", b"Basic " + token), (b"content-type", b"application/json")]
+
+    def notify(status: str, kind: str, number: int) -> list[str]:
+        body = {"entitlementId": "same", "status": status, "notificationType": kind}
+        found = judge.notification(json.dumps({**body, "notificationId": f"n{number}"}).encode())
+        return [v.rule for v in found]
+
+    for user in ("one", "two"):
+        sent = {**_CREATED, "entitlementId": "same", "notificationUrl": receiver}
+        record = {**json.loads(_record("same", "ACTIVE")), **sent}
+        created = judge.exchange(
+            "POST",
+            "http://service/v1/entitlement",
+            headers(user),
+            json.dumps(sent).encode(),
+            200,
+            answer,
+            json.dumps(record).encode(),
         )
-        assert answer.complete and not connection.closed
-        assert await answer.chunk() == body
-        return transport, pool, connection
-
-    transport, pool, connection = asyncio.run(exchange())
-    assert pool._connection() is connection  # kept alive, back in the pool
-    assert transport.reading, "a connection back in the pool must be read again"
-
-
-def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_a_busy_one_is_not() -> None:
-    import uvicorn
-    from uvicorn.server import ServerState
-
-    from bango_resale_contract._relay import relay_protocol
-    from bango_resale_contract.proxy import ValidatingProxy
-
-    async def connection_life() -> tuple[bool, bool, bool]:
-        proxy = ValidatingProxy("http://127.0.0.1:1")
-        protocol_class = relay_protocol(proxy)
-        config = uvicorn.Config(proxy, http=protocol_class, timeout_keep_alive=1)
-        config.load()
-        protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
-        transport = _FakeTransport()
-        protocol.connection_made(transport)
-        protocol.on_response_complete()  # an answer went: idle from now
-        await asyncio.sleep(0.5)
-        protocol._unset_keepalive_if_required()  # the next request came: busy
-        await asyncio.sleep(1.0)  # the timer fired meanwhile, and found it busy
-        open_while_busy = not transport.closed
-        protocol.on_response_complete()  # idle again
-        await asyncio.sleep(0.5)
-        open_before_the_timeout = not transport.closed
-        await asyncio.sleep(0.8)
-        return open_while_busy, open_before_the_timeout, transport.closed
-
-    assert asyncio.run(connection_life()) == (True, True, True)
+        assert created == [] or {v.rule for v in created} <= {live.SHAPE_RULE}
+    revoke = b'{"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}'
+    judge.exchange(
+        "POST",
+        "http://service/v1/entitlement/revoke/same",
+        headers("one"),
+        revoke,
+        200,
+        answer,
+        _record("same", "REVOKED"),
+    )
+    assert judge.status_of("same", "one") == "REVOKED"
+    assert judge.status_of("same", "two") == "ACTIVE"  # the other reseller's is its own
+    # Each activation is owed to one of them, the termination to the first only.
+    assert notify("ACTIVE", "ACTIVATION_SUCCESS", 1) == []
+    assert notify("ACTIVE", "ACTIVATION_SUCCESS", 2) == []
+    assert notify("REVOKED", "TERMINATION_SUCCESS", 3) == []
+    # Owed to neither: which reseller's entitlement it is about cannot be told, so not judged.
+    assert notify("SUSPENDED", "SUSPENSION_SUCCESS", 4) == []
+    assert judge.not_judged_per_operation == {"(notification)": 1}
+    assert judge.finish() == []  # nothing owed is left

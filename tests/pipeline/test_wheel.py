@@ -3,9 +3,11 @@ virtual environment, and every console script it declares runs there."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from collections.abc import Callable
@@ -89,6 +91,22 @@ def wheel(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def test_the_sdist_holds_the_examples_and_the_docs(wheel: Path) -> None:
+    (sdist,) = wheel.parent.glob("bango_resale-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in (
+        "examples/quickstart.py",
+        "docs/index.md",
+        "docs/getting-started.md",
+        "mkdocs.yml",
+        "spec/bango-resale.arazzo.yaml",
+        "Makefile",
+        "package-lock.json",
+    ):
+        assert needed in names, f"{needed} is not in {sdist.name}"
+
+
 def install(wheel: Path, repo_root: Path, place: Path, extra: str | None) -> Path:
     """A fresh virtual environment holding the wheel (with `extra`); returns its bin/."""
     venv.create(place, with_pip=True)
@@ -121,10 +139,11 @@ def test_wheel_installs_in_a_fresh_venv_and_type_checks(
 ) -> None:
     bin_dir = install(wheel, repo_root, tmp_path / "venv", "sandbox")
     python = bin_dir / "python"
-    # Each document is held once, as a regular file, in the contract package.
+    # Each document is held once, as a regular file, in the contract package, side by side.
     with zipfile.ZipFile(wheel) as archive:
-        documents = sorted(n for n in archive.namelist() if n.endswith(".openapi.yaml"))
+        documents = sorted(n for n in archive.namelist() if n.endswith(".yaml"))
     assert documents == [
+        "bango_resale_spec/bango-resale.arazzo.yaml",
         "bango_resale_spec/bango-resale.openapi.yaml",
         "bango_resale_spec/sandbox.openapi.yaml",
     ]
@@ -148,22 +167,29 @@ def test_client_only_install_names_the_extra_each_command_needs(
     reasons = run("bango-resale", "reasons", cwd=tmp_path, env=environment).stdout
     assert "CUSTOMER_CANCELLED" in reasons
 
+    # The hint names the wheel this environment was installed from: a bare
+    # `pip install 'bango-resale[sandbox]'` would look for the name on an index.
     sandbox = run("bango-resale-sandbox", "--port", "0", cwd=tmp_path, env=environment, expect=2)
-    assert "bango-resale[sandbox]" in sandbox.stderr, sandbox.stderr
+    assert f"pip install '{wheel}[sandbox]'" in sandbox.stderr, sandbox.stderr
     assert "Traceback" not in sandbox.stderr
     contract = run("bango-resale-contract", cwd=tmp_path, env=environment, expect=2)
-    assert "bango-resale[contract]" in contract.stderr, contract.stderr
+    assert f"pip install '{wheel}[contract]'" in contract.stderr, contract.stderr
     assert "Traceback" not in contract.stderr
+
+
+@pytest.fixture(scope="module")
+def contract_venv(wheel: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment with the wheel and its `contract` extra; returns its bin/."""
+    return install(wheel, repo_root, tmp_path_factory.mktemp("contract") / "venv", "contract")
 
 
 @pytest.mark.slow
 def test_contract_extra_runs_every_console_script(
-    wheel: Path,
-    repo_root: Path,
+    contract_venv: Path,
     tmp_path: Path,
-    run_readme_cli: Callable[[str, Path, Path], str],
+    run_cli_walkthrough: Callable[[str, Path, Path], str],
 ) -> None:
-    bin_dir = install(wheel, repo_root, tmp_path / "venv", "contract")
+    bin_dir = contract_venv
     environment = clean_environment(bin_dir)
     work = tmp_path / "elsewhere"
     work.mkdir()
@@ -182,8 +208,8 @@ def test_contract_extra_runs_every_console_script(
             "wheel-ping"
             in run("bango-resale", "echo", "wheel-ping", cwd=work, env=environment).stdout
         )
-        # The README's command-line walk-through works with the wheel's commands too.
-        run_readme_cli(server.base_url, bin_dir, work)
+        # The CLI guide's walk through every command works with the wheel's commands too.
+        run_cli_walkthrough(server.base_url, bin_dir, work)
 
     # The suite from the wheel alone: no checkout, so the packaged configuration and specs.
     suite = run(
@@ -201,3 +227,41 @@ def test_contract_extra_runs_every_console_script(
         env=environment,
     )
     assert "PASSED" in suite.stdout, suite.stdout + suite.stderr
+
+
+@pytest.mark.slow
+def test_certification_runs_from_the_wheel_outside_any_checkout(
+    contract_venv: Path, repo_root: Path, tmp_path: Path
+) -> None:
+    bin_dir = contract_venv
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    certify = (bin_dir / "python", "-m", "bango_resale_contract.certification")
+
+    # Without Redocly CLI anywhere: one line that says how to get it, exit status 2.
+    bare = clean_environment(bin_dir)
+    bare["PATH"] = os.pathsep.join(
+        part for part in bare["PATH"].split(os.pathsep) if not (Path(part) / "redocly").exists()
+    )
+    missing = run(*certify, "--journey", "connectivity", cwd=work, env=bare, expect=2)
+    assert "npm install @redocly/cli@" in missing.stderr, missing.stderr
+    assert "Traceback" not in missing.stderr
+
+    # With Redocly CLI on PATH (as after a global npm install), from the wheel alone: the
+    # packaged journeys against a sandbox of its own.
+    environment = clean_environment(bin_dir)
+    environment["PATH"] += os.pathsep + str(repo_root / "node_modules" / ".bin")
+    result = run(*certify, "--journey", "connectivity", cwd=work, env=environment)
+    assert "PASSED: 1 of 1 journeys passed" in result.stdout, result.stdout + result.stderr
+    report = (work / "reports" / "certification" / "certification.md").read_text()
+    journeys_from = next(line for line in report.splitlines() if "Journeys from" in line)
+    assert str(bin_dir.parent) in journeys_from, journeys_from
+    assert "bango_resale_spec/bango-resale.arazzo.yaml" in journeys_from
+
+
+def test_the_engine_named_to_wheel_users_is_the_one_package_json_pins(repo_root: Path) -> None:
+    from bango_resale_contract.certification import _respect
+
+    pins = json.loads((repo_root / "package.json").read_text())["devDependencies"]
+    assert pins["@redocly/cli"] == _respect.REDOCLY_VERSION
+    assert f"@redocly/cli@{_respect.REDOCLY_VERSION}" in _respect.INSTALL_HINT

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,9 +35,27 @@ class EngineLog:
     console_tail: str
 
 
-def redocly_executable(root: Path = Path(".")) -> Path:
-    """The pinned Redocly CLI that `make install` puts in node_modules/."""
-    return root / "node_modules" / ".bin" / "redocly"
+#: The Redocly CLI release the journeys are written for (package.json pins the same).
+REDOCLY_VERSION = "2.77.0"
+INSTALL_HINT = (
+    f"the journeys run on Redocly CLI {REDOCLY_VERSION} (Node.js): run `make install` in a"
+    f" checkout, or `npm install @redocly/cli@{REDOCLY_VERSION}` in the folder you run from"
+    " (or anywhere, with its node_modules/.bin on PATH)"
+)
+
+
+def redocly_executable(root: Path = Path(".")) -> Path | None:
+    """The Redocly CLI to run, None when there is none: `root`'s node_modules (a checkout, where
+    `make install` pins it, or a folder the user installed it in), the node_modules of the
+    checkout this package is installed from (an editable install run from elsewhere), then
+    `redocly` on PATH."""
+    checkout = Path(__file__).resolve().parents[3]
+    for folder in (root, checkout):
+        candidate = folder / "node_modules" / ".bin" / "redocly"
+        if candidate.exists():
+            return candidate
+    found = shutil.which("redocly")
+    return Path(found) if found else None
 
 
 def _environment() -> dict[str, str]:

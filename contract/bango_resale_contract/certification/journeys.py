@@ -1,6 +1,7 @@
 """The certification journeys as the Arazzo document describes them, and what follows from it.
 
-The document (`spec/bango-resale.arazzo.yaml`) is the only place the journeys are written down;
+The document (`spec/bango-resale.arazzo.yaml`, packaged in the wheel beside the partner spec and
+read through `bango_resale_spec`) is the only place the journeys are written down;
 this module reads it for the runner and the reports: each workflow's steps, which of them a
 person must do (`x-manual`), and the document the engine runs against a service other than the
 project's sandbox (every workflow cut before its first manual step).
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+import bango_resale_spec as spec
 
 DOCUMENT_NAME = "bango-resale.arazzo.yaml"
 MANUAL_KEY = "x-manual"
@@ -88,8 +91,8 @@ class JourneyDocument:
 
 
 def default_path() -> Path:
-    """The document in the working tree's `spec/` (the runner works from a checkout)."""
-    return Path("spec") / DOCUMENT_NAME
+    """The shipped document: `spec/` of a checkout, or the installed package's copy."""
+    return spec.journeys_path()
 
 
 def load(path: Path | None = None) -> JourneyDocument:

@@ -223,8 +223,12 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em aut
 padding:0 1.2em;color:#1d2330}
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #d8dce3;padding-bottom:.2em}
 table{border-collapse:collapse;width:100%;margin:.6em 0}
-th,td{border:1px solid #d8dce3;padding:.35em .55em;text-align:left;vertical-align:top}
+th,td{border:1px solid #d8dce3;padding:.35em .55em;text-align:left;vertical-align:top;
+overflow-wrap:break-word}
 th{background:#f3f5f8}td code{word-break:break-all}
+table.steps{table-layout:fixed}
+.steps .step{width:17%}.steps .result{width:7%}.steps .request{width:25%}
+.steps .at{width:9.5em}.steps .ms{width:3.5em}
 .verdict{font-size:1.15em;font-weight:600;padding:.6em .8em;border-radius:4px}
 .passed{color:#116329}.failed,.not-run{color:#a40e26}.manual{color:#8a5300}
 .verdict.passed{background:#e6f4ea}.verdict.failed{background:#fde7ea}
@@ -310,7 +314,11 @@ def _html_journey(number: int, journey: JourneyResult) -> list[str]:
         f"<p><code>{escape(journey.workflow_id)}</code>: {_badge(journey.outcome)}, started"
         f" {_stamp(journey.started_at)}, finished {_stamp(journey.finished_at)}.</p>",
         f"<p>{_prose(journey.description)}</p>",
-        "<table><tr><th>Step</th><th>Result</th><th>Request</th><th>Answer</th>"
+        # Fixed column widths: long checks and ids wrap inside their cell instead of pushing
+        # the table past the page's edge.
+        '<table class="steps"><colgroup><col class="step"><col class="result">'
+        '<col class="request"><col class="answer"><col class="at"><col class="ms"></colgroup>'
+        "<tr><th>Step</th><th>Result</th><th>Request</th><th>Answer</th>"
         "<th>At (UTC)</th><th>ms</th></tr>",
     ]
     for step in journey.steps:

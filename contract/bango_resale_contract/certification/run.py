@@ -64,8 +64,8 @@ def certify(options: CertificationOptions) -> CertificationRun:
     document = journeys.load(options.document)
     selected = _selected(document, options.workflows)
     redocly = _respect.redocly_executable(options.root)
-    if not redocly.exists():
-        raise ValueError(f"{redocly} is missing: run `make install` first")
+    if redocly is None:
+        raise ValueError(f"Redocly CLI not found: {_respect.INSTALL_HINT}")
     run_id = options.run_id or new_run_id()
     if not re.fullmatch(document.run_id_pattern, run_id):
         raise ValueError(f"--run-id {run_id!r} must match {document.run_id_pattern}")
