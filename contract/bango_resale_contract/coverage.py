@@ -87,18 +87,19 @@ class Coverage:
             },
         }
 
-    def summary_lines(self) -> list[str]:
-        """The figures a person reads first: rows made, and the answers never met."""
+    def summary_lines(self, who: str = "your integration") -> list[str]:
+        """The figures a person reads first: rows made, and the answers `who` never met
+        (continuation lines are indented)."""
         lines = [f"transitions exercised: {self.exercised}/{len(self.transitions)}"]
         unmade = self.never_made()
         if unmade:
             lines.append(f"  never made: {', '.join(unmade)}")
         unmet = self.unmet()
         if unmet:
-            lines.append("answers your integration never handled:")
+            lines.append(f"answers {who} never handled:")
             lines.extend(
                 f"  {row.response_code} (HTTP {row.http_status}): {row.meaning}" for row in unmet
             )
         else:
-            lines.append("answers your integration must handle: every one was met")
+            lines.append(f"answers {who} must handle: every one was met")
         return lines
