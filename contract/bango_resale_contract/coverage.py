@@ -37,7 +37,9 @@ class Coverage:
 
     machine: StatusMachine = field(default_factory=spec.status_machine)
     transitions: dict[str, int] = field(default_factory=dict)
-    answers: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per operation, (HTTP status, responseCode) -> count: keyed as a tuple because the proxy
+    # counts every exchange; `to_json` spells the keys out.
+    answers: dict[str, dict[tuple[int, str | None], int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for row in self.machine:
@@ -47,8 +49,10 @@ class Coverage:
         self.transitions[row_id] = self.transitions.get(row_id, 0) + 1
 
     def answered(self, operation_id: str, http_status: int, response_code: str | None) -> None:
-        seen = self.answers.setdefault(operation_id, {})
-        key = answer_key(http_status, response_code)
+        seen = self.answers.get(operation_id)
+        if seen is None:
+            seen = self.answers[operation_id] = {}
+        key = (http_status, response_code)
         seen[key] = seen.get(key, 0) + 1
 
     def merge(self, others: Iterable[Coverage]) -> None:
@@ -61,6 +65,11 @@ class Coverage:
                 for key, count in seen.items():
                     mine[key] = mine.get(key, 0) + count
 
+    def met(self, operation_id: str) -> dict[str, int]:
+        """The answers one operation gave, as `"HTTP status responseCode"` -> count."""
+        seen = self.answers.get(operation_id, {})
+        return dict(sorted((answer_key(*key), count) for key, count in seen.items()))
+
     @property
     def exercised(self) -> int:
         return sum(1 for count in self.transitions.values() if count)
@@ -72,18 +81,13 @@ class Coverage:
     def unmet(self) -> list[ResponseCodeRow]:
         """The answers an integration must act on that no operation gave."""
         met = {key for seen in self.answers.values() for key, count in seen.items() if count}
-        return [
-            row
-            for row in must_handle()
-            if answer_key(row.http_status, row.response_code) not in met
-        ]
+        return [row for row in must_handle() if (row.http_status, row.response_code) not in met]
 
     def to_json(self) -> dict[str, object]:
         return {
             "transitions": dict(self.transitions),
             "responseCodes": {
-                operation_id: dict(sorted(seen.items()))
-                for operation_id, seen in sorted(self.answers.items())
+                operation_id: self.met(operation_id) for operation_id in sorted(self.answers)
             },
         }
 

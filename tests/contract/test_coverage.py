@@ -90,7 +90,7 @@ def test_the_live_judge_counts_the_rows_its_traffic_made_and_the_answers_it_met(
 
     made = {row: n for row, n in judge.coverage.transitions.items() if n}
     assert made == {"create-activated": 1, "cancel-deferred": 1, "cancel-confirmed-now": 1}
-    assert judge.coverage.answers["getEntitlement"] == {"200 OK": 1, "429 TOO_MANY_REQUESTS": 1}
+    assert judge.coverage.met("getEntitlement") == {"200 OK": 1, "429 TOO_MANY_REQUESTS": 1}
     data = report_data(judge)
     assert data["coverage"] == judge.coverage.to_json()
     table = summary_table(judge)

@@ -119,8 +119,8 @@ def _exercised(coverage: Coverage) -> list[str]:
     """The coverage summary (rows made, the answers to handle never met), then the answers
     met per operation."""
     lines = coverage.summary_lines("the journeys")
-    for operation_id, seen in sorted(coverage.answers.items()):
-        met = ", ".join(f"{key} x{count}" for key, count in sorted(seen.items()))
+    for operation_id in sorted(coverage.answers):
+        met = ", ".join(f"{key} x{count}" for key, count in coverage.met(operation_id).items())
         lines.append(f"{operation_id} answered {met}")
     return lines
 
