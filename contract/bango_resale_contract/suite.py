@@ -410,6 +410,17 @@ def _transition_rule(options: SuiteOptions, result: SuiteResult) -> list[str | P
     if report is None or credentials_refused(result):
         return []  # refused credentials are one problem of their own (_credentials_rule)
     problems: list[str | Problem] = [f"transitions: {v}" for v in report.violations]
+    if report.created_nothing:
+        # Not a row the products cannot reach: names the service does not sell (a typo in
+        # --product, say) leave nothing to test at all.
+        products = " ".join(f"--product {m}/{p}" for m, p in report.products)
+        problems.append(
+            Problem(
+                f"transitions: no create made an entitlement with {products}; check that the"
+                " service sells them",
+                hints=tuple(report.not_run().get("create-activated", ())[:3]),
+            )
+        )
     if options.own_sandbox:
         problems.extend(f"transitions: {m}" for m in report.misses)
         problems.extend(

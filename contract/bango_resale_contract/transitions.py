@@ -73,6 +73,13 @@ class TransitionReport:
     def rows_total(self) -> int:
         return len(self.judge.coverage)
 
+    @property
+    def created_nothing(self) -> bool:
+        """No create with the products given made an entitlement: nothing could be walked."""
+        return not any(
+            self.judge.coverage[row.id].observed for row in self.judge.machine if row.creates
+        )
+
     def not_run(self) -> dict[str, list[str]]:
         """Each row never observed, with why (a reason per product and step tried)."""
         return {

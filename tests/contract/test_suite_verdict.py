@@ -227,3 +227,24 @@ def test_rows_not_run_fail_only_the_suites_own_sandbox_and_carry_their_reasons()
 def test_a_service_on_loopback_gets_the_suites_receiver_unasked(url: str, local: bool) -> None:
     assert receiver_reachable(url, own_sandbox=False, notify_url=None) is local
     assert receiver_reachable(url, own_sandbox=False, notify_url="https://r.example/n")
+
+
+def test_products_the_service_does_not_sell_fail_the_run_naming_them() -> None:
+    report = _walked(None)
+    for seen in report.judge.coverage.values():
+        seen.observed = 0
+    report.products = (("BANGO", "NoSuchProduct"),)
+    refusal = (
+        "BANGO/NoSuchProduct: 'create activated' (X-Magic-Number CREATE_REQUEST_RETURNS_ACTIVATED)"
+        " created none: it got HTTP 409 NOT_AVAILABLE \"merchant 'BANGO' offers no product\""
+    )
+    report.reasons["create-activated"] = [refusal]
+    options = SuiteOptions(url="http://127.0.0.1:9", user="u", password="p")
+    result = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=report)
+
+    (problem,) = _verdict(options, result)
+    assert problem.text == (
+        "transitions: no create made an entitlement with --product BANGO/NoSuchProduct; check"
+        " that the service sells them"
+    )
+    assert problem.hints == (refusal,)
