@@ -13,7 +13,7 @@ from typing import Any
 
 from .domain import DomainError
 from .services import MerchantSignUp
-from .store import EntitlementStore
+from .storage import EntitlementStore
 
 SHOW_PAGE = "showActivationPage"
 SUBMIT_PAGE = "completeActivation"

@@ -5,6 +5,10 @@ pipeline, the notification deliverer), with the deliberate faults switched on in
 configuration built into them (`faults/`), hands each HTTP request to the pipeline and echoes
 `X-RequestIdentifier`, and on start-up tunes the garbage collector and starts the deliverer
 and the sweeper that fires time-driven changes.
+
+Storage trouble is answered here: `503 SERVICE_UNAVAILABLE` with `Retry-After` for any request
+that meets it (the store logs each episode once, not each request), and for every request,
+health included, once the store can no longer be used until a restart.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 
 from bango_resale_spec import StatusMachine
 
-from .asgi import Receive, Scope, Send, send_response
+from .asgi import Receive, Response, Scope, Send, send_response
 from .config import SandboxConfig
 from .delivery import Deliverer
 from .envelopes import Envelopes, envelope
@@ -25,25 +29,9 @@ from .handlers import all_handlers
 from .pipeline import RETRY_AFTER_SECONDS, Pipeline
 from .ratelimit import RateLimiter, SharedBuckets
 from .services import Services
-from .store import EntitlementStore, SqliteStore, StoreUnavailable
+from .storage import StoreUnavailable, open_store
 
 log = logging.getLogger("bango_resale_sandbox")
-
-
-def open_store(database: str, config: SandboxConfig) -> EntitlementStore:
-    """A SQLite file path, or a `postgresql://` URL for a sandbox shared by several processes."""
-    if database.startswith(("postgresql://", "postgres://")):
-        from .pgstore import PostgresStore  # psycopg is loaded only for PostgreSQL
-
-        # A claimed notification stays claimed past one attempt (connect, send, read: each
-        # phase may take the whole timeout); a crashed instance's claims fall due after it.
-        lease = 3 * config.delivery.timeout_seconds + 5
-        return PostgresStore(
-            database,
-            claim_lease_seconds=lease,
-            synchronous_commit=config.postgresql_synchronous_commit,
-        )
-    return SqliteStore(database, synchronous=config.sqlite_synchronous)
 
 
 class SandboxApp:
@@ -90,18 +78,28 @@ class SandboxApp:
             return
         headers = dict(scope["headers"])
         try:
-            response = await self.pipeline.handle(scope, headers, receive)
-        except StoreUnavailable as exc:
-            log.warning("database unavailable for %s %s: %s", scope["method"], scope["path"], exc)
-            response = self.envelopes.retry_later(
-                "SERVICE_UNAVAILABLE", "The sandbox's database is unreachable", RETRY_AFTER_SECONDS
+            # A store that can no longer be used until a restart: nothing acknowledged now
+            # would survive it, so every caller, health checks included, hears so.
+            response = (
+                await self.pipeline.handle(scope, headers, receive)
+                if self.store.unusable is None
+                else self._storage_refusal()
             )
+        except StoreUnavailable:  # the store logs the episode, not each request
+            response = self._storage_refusal()
         except Exception:
             log.exception("unhandled error for %s %s", scope["method"], scope["path"])
             response = envelope(500, "INTERNAL_ERROR", "An unexpected error occurred")
         request_id = headers.get(b"x-requestidentifier")
         echo = () if request_id is None else self.envelopes.echo(request_id)
         await send_response(send, response, echo)
+
+    def _storage_refusal(self) -> Response:
+        return self.envelopes.retry_later(
+            "SERVICE_UNAVAILABLE",
+            self.store.unusable or "The sandbox's database is unavailable",
+            RETRY_AFTER_SECONDS,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -142,8 +140,8 @@ class SandboxApp:
                 try:
                     async with self.store.transaction():
                         await self.services.events.run_due(reseller)
-                except StoreUnavailable as exc:
-                    log.warning("sweep for reseller %s skipped: %s", reseller, exc)
+                except StoreUnavailable:
+                    pass  # the store reports the episode; the next sweep tries again
                 except Exception:
                     log.exception("sweep for reseller %s failed", reseller)
             await asyncio.sleep(1.0)

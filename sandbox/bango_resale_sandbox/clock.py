@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from .store import EntitlementStore
+from .storage import EntitlementStore
 
 # About 1,000 years: enough for any test, far from datetime's year-9999 limit.
 MAX_OFFSET_SECONDS = 1000 * 365.25 * 86400

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .config import DeliveryConfig, NotificationAuth
-from .store import EntitlementStore, OutboxRow, StoreUnavailable
+from .storage import EntitlementStore, OutboxRow, StoreUnavailable
 
 log = logging.getLogger("bango_resale_sandbox.delivery")
 

@@ -30,7 +30,7 @@ from .magic import UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .routes import Operation, RequestInvalid, Router
 from .services import MerchantSignUp
-from .store import EntitlementStore, StoredResponse
+from .storage import EntitlementStore, StoredResponse
 
 RETRY_AFTER_SECONDS = 1
 _TRANSIENT_STATUSES = frozenset({429, 500, 503})

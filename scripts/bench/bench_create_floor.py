@@ -61,7 +61,7 @@ def floor_app(db_path: str) -> Callable[..., Awaitable[None]]:
 
     import orjson
 
-    from bango_resale_sandbox.store import SCHEMA
+    from bango_resale_sandbox.storage.sqlite import SCHEMA
 
     db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")

@@ -1,4 +1,5 @@
-"""Crash safety: kill -9 the sandbox in the middle of a write load, restart it on the same file.
+"""Crash safety: kill -9 the sandbox in the middle of a write load (or stop it with SIGTERM),
+restart it on the same database.
 
 Every create that was answered 2xx must still exist, and every notification those creates
 caused must reach the receiver after the restart.
@@ -52,8 +53,9 @@ async def write_until_refused(
         await asyncio.gather(*(writer(n) for n in range(WRITERS)))
 
 
+@pytest.mark.parametrize("ending", ["kill", "stop"], ids=["kill-9", "sigterm"])
 def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
-    sandbox_server: Callable[..., SandboxProcess], receiver: NotificationSink
+    sandbox_server: Callable[..., SandboxProcess], receiver: NotificationSink, ending: str
 ) -> None:
     server = sandbox_server()
     acknowledged: list[str] = []
@@ -67,7 +69,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
     deadline = time.monotonic() + 10
     while len(acknowledged) < 300 and time.monotonic() < deadline:
         time.sleep(0.01)
-    server.kill()  # SIGKILL while writers are still sending
+    getattr(server, ending)()  # SIGKILL (or SIGTERM) while writers are still sending
     stop.set()
     load.join(timeout=30)
     killed_with = len(acknowledged)
@@ -91,7 +93,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_write_or_notification(
         undelivered = set(acknowledged) - delivered
         assert not undelivered, f"{len(undelivered)} notification(s) never delivered"
         print(
-            f"\ncrash test: kill -9 after {killed_with} acknowledged creates; all"
+            f"\ncrash test: {ending} after {killed_with} acknowledged creates; all"
             f" {killed_with} present after restart; ACTIVATION_SUCCESS delivered for"
             f" {len(delivered & set(acknowledged))}/{killed_with}"
             f" ({len(receiver.received)} POSTs received in all)"

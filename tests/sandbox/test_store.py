@@ -12,7 +12,12 @@ from typing import Any
 import orjson
 import pytest
 
-from bango_resale_sandbox.store import EntitlementStore, PendingOperation, SqliteStore
+from bango_resale_sandbox.storage import (
+    EntitlementStore,
+    PendingOperation,
+    SqliteStore,
+    StoreUnavailable,
+)
 
 OpenStore = Callable[[], Awaitable[EntitlementStore]]
 
@@ -22,8 +27,8 @@ def open_store(store_kind: str, fresh_database: Callable[[], str]) -> OpenStore:
     """Opens a new, empty store of the test's kind (call it inside the test's event loop)."""
 
     async def open_() -> EntitlementStore:
-        from bango_resale_sandbox.app import open_store as open_by_url
         from bango_resale_sandbox.config import load_config
+        from bango_resale_sandbox.storage import open_store as open_by_url
 
         store = open_by_url(fresh_database(), load_config(None))
         await store.open()
@@ -36,8 +41,16 @@ def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(test())
 
 
-class _CommitFails:
-    """Passes statements through to a real connection, but COMMIT fails like a full disk."""
+def disk_full() -> sqlite3.OperationalError:
+    """The error SQLite raises when the disk is full."""
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorcode = sqlite3.SQLITE_FULL
+    error.sqlite_errorname = "SQLITE_FULL"
+    return error
+
+
+class _Connection:
+    """Passes statements through to a real connection."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -46,9 +59,20 @@ class _CommitFails:
     def in_transaction(self) -> bool:
         return self._db.in_transaction
 
+    @property
+    def total_changes(self) -> int:
+        return self._db.total_changes
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._db.execute(sql, *args)
+
+
+class _CommitFails(_Connection):
+    """COMMIT fails like a full disk."""
+
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if sql == "COMMIT":
-            raise sqlite3.OperationalError("database or disk is full")
+            raise disk_full()
         return self._db.execute(sql, *args)
 
 
@@ -56,8 +80,8 @@ def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(tmp_path: Pa
     async def test() -> None:
         store = SqliteStore(tmp_path / "store.sqlite3")
         real = store._db
-        store._db = _CommitFails(real)  # type: ignore[assignment]
-        with pytest.raises(sqlite3.OperationalError):
+        store._db = _CommitFails(real)  # type: ignore[assignment,arg-type]
+        with pytest.raises(StoreUnavailable):
             async with store.transaction():
                 await store.set_clock_offset("demo", 60.0)
         store._db = real
@@ -65,6 +89,46 @@ def test_a_failed_commit_is_rolled_back_and_the_store_keeps_working(tmp_path: Pa
         async with store.transaction():
             await store.set_clock_offset("demo2", 30.0)
         assert await store.clock_offsets() == {"demo2": 30.0}
+        await store.close()
+
+    run(test)
+
+
+class _FullOnSecondWrite(_Connection):
+    """The second write fails like a full disk that made SQLite roll the transaction back."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        super().__init__(db)
+        self.writes = 0
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.startswith("INSERT"):
+            self.writes += 1
+            if self.writes == 2:
+                self._db.execute("ROLLBACK")
+                raise disk_full()
+        return self._db.execute(sql, *args)
+
+
+def test_a_group_rolled_back_by_sqlite_fails_every_transaction_in_it(tmp_path: Path) -> None:
+    """A transaction that ended in the group waits for its COMMIT; when a later one's write
+    makes SQLite roll the whole group back, neither is told its write was kept."""
+
+    async def test() -> None:
+        store = SqliteStore(tmp_path / "store.sqlite3")
+        real = store._db
+        store._db = _FullOnSecondWrite(real)  # type: ignore[assignment,arg-type]
+
+        async def write(reseller: str) -> None:
+            async with store.transaction():
+                await store.set_clock_offset(reseller, 1.0)
+
+        outcomes = await asyncio.gather(write("first"), write("second"), return_exceptions=True)
+        assert [type(o) for o in outcomes] == [StoreUnavailable, StoreUnavailable]
+        store._db = real
+        async with store.transaction():  # the store goes on
+            await store.set_clock_offset("after", 2.0)
+        assert await store.clock_offsets() == {"after": 2.0}
         await store.close()
 
     run(test)
@@ -263,16 +327,12 @@ def test_a_resellers_clock_offset_is_read_alone(open_store: OpenStore) -> None:
     run(test)
 
 
-class _CountsCommits:
-    """Passes statements through to a real connection and counts the COMMITs."""
+class _CountsCommits(_Connection):
+    """Counts the COMMITs."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+        super().__init__(db)
         self.commits = 0
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._db.in_transaction
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if sql == "COMMIT":
@@ -286,7 +346,7 @@ def test_transactions_ending_together_share_one_commit_and_end_committed(tmp_pat
 
     async def test() -> None:
         store = SqliteStore(tmp_path / "store.sqlite3")
-        counting = _CountsCommits(store._db)
+        counting = _CountsCommits(store._db)  # type: ignore[arg-type]
         store._db = counting  # type: ignore[assignment]
         other = sqlite3.connect(tmp_path / "store.sqlite3")
 
@@ -319,7 +379,7 @@ def test_a_failed_group_commit_fails_every_writer_and_hides_their_writes_from_re
         async with store.transaction():
             await store.set_clock_offset("kept", 1.0)
         real = store._db
-        store._db = _CommitFails(real)  # type: ignore[assignment]
+        store._db = _CommitFails(real)  # type: ignore[assignment,arg-type]
 
         async def write(number: int) -> None:
             async with store.transaction():
@@ -333,7 +393,7 @@ def test_a_failed_group_commit_fails_every_writer_and_hides_their_writes_from_re
         outcomes = await asyncio.gather(
             *(write(n) for n in range(5)), read(), return_exceptions=True
         )
-        assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes[:5])
+        assert all(isinstance(o, StoreUnavailable) for o in outcomes[:5])
         assert outcomes[5] == {"kept": 1.0}
         store._db = real
         assert not real.in_transaction

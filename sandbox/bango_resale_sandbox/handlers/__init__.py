@@ -8,7 +8,7 @@ from ..config import SandboxConfig
 from ..envelopes import Envelopes
 from ..pipeline import Handler
 from ..services import Refine, Services, as_is
-from ..store import EntitlementStore
+from ..storage import EntitlementStore
 from . import admin, entitlements, merchant, notifications
 
 

@@ -8,7 +8,7 @@ from ..asgi import Response
 from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
 from ..services import PartnerOperations
-from ..store import EntitlementStore
+from ..storage import EntitlementStore
 
 _GET_PREFIX = b'{"responseCode":"OK","responseMessage":"Success",'
 

@@ -12,7 +12,7 @@ from ..config import SandboxConfig
 from ..envelopes import envelope
 from ..pipeline import Handler, Request
 from ..services import NotificationOutbox
-from ..store import OutboxRow
+from ..storage import OutboxRow
 from ..wire import format_epoch
 
 # The largest page of GET /sandbox/notifications (the default `limit`).

@@ -27,7 +27,7 @@ from bango_resale_spec import StatusMachine
 from ..clock import SandboxClock
 from ..config import SandboxConfig
 from ..domain import Lifecycle
-from ..store import EntitlementStore
+from ..storage import EntitlementStore
 from .changes import Result, StatusChanges
 from .clock import ClockControls
 from .events import PlatformEvents

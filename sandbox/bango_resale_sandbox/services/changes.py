@@ -29,7 +29,7 @@ from ..clock import SandboxClock
 from ..config import ActivationMode, CancelMode, ProductBehaviour, SandboxConfig
 from ..delivery import is_deliverable
 from ..domain import DomainError, Entitlement, Lifecycle, Status
-from ..store import ActivationLink, DeliveryState, EntitlementStore, PendingOperation
+from ..storage import ActivationLink, DeliveryState, EntitlementStore, PendingOperation
 
 ACTIVATION_PATH = "/sandbox/activate/"
 # The pending operation that a PENDING entitlement waits on; unlike a 202'd caller operation

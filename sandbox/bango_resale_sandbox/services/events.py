@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import domain, wire
 from ..commands import MerchantEnd
 from ..domain import DomainError, Entitlement
-from ..store import PendingOperation
+from ..storage import PendingOperation
 from .changes import ACTIVATE, DEFERRED_ROW, ServiceArea, ending_behaviour
 
 

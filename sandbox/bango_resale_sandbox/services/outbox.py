@@ -4,7 +4,7 @@ them as a feed (`bango-resale listen`), queue one again."""
 from __future__ import annotations
 
 from ..domain import DomainError
-from ..store import DeliveryState, FeedEntry, OutboxRow
+from ..storage import DeliveryState, FeedEntry, OutboxRow
 from .changes import ServiceArea, real_time
 
 

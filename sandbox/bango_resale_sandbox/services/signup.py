@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import domain
 from ..domain import DomainError, Entitlement, Status
-from ..store import ActivationLink
+from ..storage import ActivationLink
 from .changes import ServiceArea
 
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL implementation of `EntitlementStore`: one database shared by any number of
+"""`PostgresStore`: the sandbox's storage in a PostgreSQL schema shared by any number of
 sandbox processes, which then behave as one sandbox.
 
 How the instances stay one sandbox (transactions are READ COMMITTED; none waits for another
@@ -24,15 +24,20 @@ unless both touch the same entitlement, customer or reseller sweep):
 
 Each sandbox keeps its tables in its own schema (`?schema=` in the URL, default
 `bango_sandbox`), so several sandboxes, or tests, can share one database.
+
+Storage trouble (the server down or restarting, a connection lost, no connection free in time,
+a lock or statement given up, a full disk, transactions made read-only) raises
+StoreUnavailable, reported once per episode; waits happen on the event loop, never blocking it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,12 +45,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .domain import Entitlement
-from .store import _OUTBOX_COLUMNS, OutboxRow, SqlStore, StoreUnavailable, _deadlines
-from .wire import entitlement_from_json, record_json
+from .protocol import OutboxRow
+from .queries import DUE_HEADS, OUTBOX_COLUMNS, SqlStore
+from .schema import POSTGRESQL, schema, statements
+from .trouble import TroubleReport
 
 DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -53,88 +59,19 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SCHEMA_VERSION = 1
 # How long to wait for a connection: at start-up, and per request while the server is away.
 CONNECT_TIMEOUT_SECONDS = 5
-SCHEMA = """
+# Errors of the database rather than of a statement: answered 503, never 500. Operational
+# errors are the connection's and the server's (lost, refused, shutting down, disk full, lock
+# or statement timeout, serialization failure); a read-only transaction (a replica, or
+# default_transaction_read_only) refuses writes with an error of its own class.
+_TROUBLE = (psycopg.OperationalError, PoolTimeout, errors.ReadOnlySqlTransaction)
+# The shared tables, and this store's own: its schema version and the rate-limit buckets that
+# every instance spends from.
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS entitlements (
-    entitlement_id TEXT NOT NULL,
-    reseller TEXT NOT NULL,
-    customer_identifier TEXT NOT NULL,
-    merchant_account_key TEXT NOT NULL,
-    product_key TEXT NOT NULL,
-    offer_key TEXT,
-    status TEXT NOT NULL,
-    ends_at DOUBLE PRECISION,
-    expires_at DOUBLE PRECISION,
-    created_seq BIGINT GENERATED ALWAYS AS IDENTITY,
-    record BYTEA NOT NULL,
-    PRIMARY KEY (reseller, entitlement_id)
-);
-CREATE INDEX IF NOT EXISTS entitlements_by_customer
-    ON entitlements (reseller, customer_identifier);
-CREATE INDEX IF NOT EXISTS entitlements_by_end ON entitlements (reseller, ends_at)
-    WHERE ends_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entitlements_by_expiry ON entitlements (reseller, expires_at)
-    WHERE expires_at IS NOT NULL;
-
-CREATE TABLE IF NOT EXISTS notifications (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    notification_id TEXT NOT NULL UNIQUE,
-    reseller TEXT NOT NULL,
-    entitlement_id TEXT NOT NULL,
-    notification_type TEXT NOT NULL,
-    url TEXT,
-    body BYTEA NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at DOUBLE PRECISION NOT NULL,
-    last_error TEXT,
-    created_at DOUBLE PRECISION NOT NULL,
-    delivered_at DOUBLE PRECISION
-);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_at)
-    WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS notifications_by_reseller ON notifications (reseller, entitlement_id);
-CREATE INDEX IF NOT EXISTS notifications_pending_by_entitlement
-    ON notifications (reseller, entitlement_id, seq) WHERE state = 'pending';
-
-CREATE TABLE IF NOT EXISTS notification_feed (
-    cursor BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    reseller TEXT NOT NULL,
-    notification_id TEXT NOT NULL,
-    queued_at DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notification_feed_by_reseller ON notification_feed (reseller, cursor);
-
-CREATE TABLE IF NOT EXISTS pending_operations (
-    entitlement_id TEXT NOT NULL,
-    reseller TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    payload BYTEA NOT NULL,
-    due_at DOUBLE PRECISION,
-    PRIMARY KEY (reseller, entitlement_id)
-);
-
-CREATE TABLE IF NOT EXISTS activation_links (
-    token TEXT PRIMARY KEY,
-    reseller TEXT NOT NULL,
-    entitlement_id TEXT NOT NULL,
-    expires_at DOUBLE PRECISION NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS idempotency (
-    reseller TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    fingerprint BYTEA NOT NULL,
-    status INTEGER NOT NULL,
-    body BYTEA NOT NULL,
-    PRIMARY KEY (reseller, request_id)
-);
-
-CREATE TABLE IF NOT EXISTS clocks (
-    reseller TEXT PRIMARY KEY,
-    offset_seconds DOUBLE PRECISION NOT NULL
-);
-
+"""
+    + schema(POSTGRESQL)
+    + """;
 CREATE TABLE IF NOT EXISTS rate_buckets (
     key TEXT PRIMARY KEY,
     tokens DOUBLE PRECISION NOT NULL,
@@ -142,19 +79,20 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
     taken DOUBLE PRECISION NOT NULL
 )
 """
+)
 
 
 def split_schema(url: str) -> tuple[str, str]:
     """The libpq URL without our `schema` parameter, and the schema it names."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((value for key, value in query if key == "schema"), DEFAULT_SCHEMA)
-    if not _SCHEMA_NAME.fullmatch(schema):
+    name = next((value for key, value in query if key == "schema"), DEFAULT_SCHEMA)
+    if not _SCHEMA_NAME.fullmatch(name):
         raise ValueError(
-            f"schema {schema!r} in the database URL: use lower-case letters, digits and _"
+            f"schema {name!r} in the database URL: use lower-case letters, digits and _"
         )
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schema
+    return urlunsplit(parts._replace(query=rest)), name
 
 
 class PostgresStore(SqlStore):
@@ -168,6 +106,8 @@ class PostgresStore(SqlStore):
     """
 
     shared = True  # other processes may change the data: read the clocks every time
+    unusable: str | None = None  # the server may come back: its trouble is never for good
+    dialect = POSTGRESQL
 
     def __init__(
         self,
@@ -180,6 +120,10 @@ class PostgresStore(SqlStore):
     ) -> None:
         conninfo, self.schema = split_schema(url)
         self.path = url
+        self._trouble = TroubleReport(f"the PostgreSQL schema {self.schema}")
+        # The pool logs every failed connection attempt and every broken connection it drops;
+        # the TroubleReport says the same once per episode.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self._lease = claim_lease_seconds
         self._converted: dict[str, str] = {}
         self._pool = AsyncConnectionPool(
@@ -213,15 +157,14 @@ class PostgresStore(SqlStore):
     def _migrate(self, conninfo: str) -> None:
         """Create the schema, or check its version, on a connection of its own: a database
         that cannot be used fails here, in the constructor, before the server starts."""
-        schema = sql.Identifier(self.schema)
+        name = sql.Identifier(self.schema)
         with psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
             # Under the schema's lock: a second instance starting too waits for the first.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(name))
+            for statement in statements(SCHEMA):
+                conn.execute(statement)
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             version = row[0] if row else None
             if version is None:
@@ -239,6 +182,7 @@ class PostgresStore(SqlStore):
 
     async def close(self) -> None:
         await self._pool.close()
+        self._trouble.close()
 
     def _sql(self, query: str) -> str:
         """The shared queries' `?` placeholders as psycopg's `%s`."""
@@ -253,7 +197,7 @@ class PostgresStore(SqlStore):
             return None  # none open, or the context was copied into a task started inside
         return tx
 
-    async def _one(self, query: str, args: Any = ()) -> Any:
+    async def fetch_one(self, query: str, args: Sequence[Any] | dict[str, Any] = ()) -> Any:
         tx = self._current()
         if tx is not None:
             return await (await tx.send(self._sql(query), args)).fetchone()
@@ -261,7 +205,7 @@ class PostgresStore(SqlStore):
             async with self._pool.connection() as conn:
                 return await (await conn.execute(self._sql(query), args)).fetchone()
 
-    async def _all(self, query: str, args: Any = ()) -> list[Any]:
+    async def fetch_all(self, query: str, args: Sequence[Any] = ()) -> list[Any]:
         tx = self._current()
         if tx is not None:
             return await (await tx.send(self._sql(query), args)).fetchall()
@@ -269,27 +213,28 @@ class PostgresStore(SqlStore):
             async with self._pool.connection() as conn:
                 return await (await conn.execute(self._sql(query), args)).fetchall()
 
-    async def _exec(self, query: str, args: Any = ()) -> None:
+    async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         tx = self._current()
         if tx is not None:
-            tx.defer(self._sql(query), args)
+            tx.defer(self._sql(query), args, writes=True)
             return
         with self._reachable():
             async with self._pool.connection() as conn:
                 await conn.execute(self._sql(query), args)
+        self._trouble.wrote()
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:
-        """Turn "the database is away" (connection lost or refused, no connection free in
-        time, a lock or statement given up) into StoreUnavailable, and have the pool check
+        """Turn storage trouble (see _TROUBLE) into StoreUnavailable, and have the pool check
         its idle connections: after a database restart they are all broken, and each would
         otherwise fail one request before being replaced."""
         try:
             yield
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except _TROUBLE as exc:
             if self._checking is None or self._checking.done():
                 self._checking = asyncio.get_running_loop().create_task(self._pool.check())
-            raise StoreUnavailable(" ".join(str(exc).split()) or type(exc).__name__) from exc
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise self._trouble.failed(reason) from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -310,6 +255,8 @@ class PostgresStore(SqlStore):
                     raise
                 finally:
                     self._bound.reset(token)
+        if tx.writes:
+            self._trouble.wrote()
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -325,15 +272,19 @@ class PostgresStore(SqlStore):
             raise
         tx.release(mark)
 
-    def _locking(self) -> str:
+    def lock_clause(self) -> str:
         return " FOR UPDATE" if self._current() is not None else ""
 
     async def lock(self, reseller: str, name: str) -> None:
         # A transaction-scoped advisory lock on a 64-bit hash of the name: two names that
         # collide only wait for each other, which is harmless.
-        await self._exec(
-            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+        tx = self._current()
+        if tx is None:
+            raise RuntimeError("lock() needs an open transaction()")
+        tx.defer(
+            self._sql("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"),
             (f"{self.schema}/{reseller}/{name}",),
+            writes=False,
         )
 
     async def get_record_json(self, reseller: str, entitlement_id: str) -> bytes | None:
@@ -356,7 +307,7 @@ class PostgresStore(SqlStore):
             self._reads = None
         try:
             resellers, ids = zip(*batch, strict=True)
-            rows = await self._all(
+            rows = await self.fetch_all(
                 "SELECT reseller, entitlement_id, record FROM entitlements"
                 " WHERE (reseller, entitlement_id) IN"
                 " (SELECT * FROM unnest(?::text[], ?::text[]))",
@@ -374,47 +325,12 @@ class PostgresStore(SqlStore):
                 waiting.set_result(found.get(other))
         return found.get(key)
 
-    async def insert(self, reseller: str, entitlement: Entitlement) -> None:
-        await self._exec(
-            "INSERT INTO entitlements (entitlement_id, reseller, customer_identifier,"
-            " merchant_account_key, product_key, offer_key, status, ends_at, expires_at,"
-            " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entitlement.entitlement_id,
-                reseller,
-                entitlement.customer_identifier,
-                entitlement.merchant_account_key,
-                entitlement.product_key,
-                entitlement.offer_key,
-                entitlement.status.value,
-                *_deadlines(entitlement),
-                record_json(entitlement),
-            ),
-        )
-
-    async def find_pending_twin(
-        self,
-        reseller: str,
-        customer_identifier: str,
-        merchant_account_key: str,
-        product_key: str,
-        offer_key: str | None,
-    ) -> Entitlement | None:
-        row = await self._one(
-            "SELECT record FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
-            " AND merchant_account_key = ? AND product_key = ?"
-            " AND offer_key IS NOT DISTINCT FROM ? AND status = 'PENDING'"
-            " ORDER BY created_seq LIMIT 1",
-            (reseller, customer_identifier, merchant_account_key, product_key, offer_key),
-        )
-        return None if row is None else entitlement_from_json(row[0])
-
     async def take_tokens(
         self, key: str, rate: float, burst: float, now: float, want: float
     ) -> tuple[float, float]:
         """Refill `key`'s bucket to `now` and take up to `want` whole tokens, in one atomic
         statement: (tokens taken, tokens left in the bucket)."""
-        row = await self._one(
+        row = await self.fetch_one(
             "INSERT INTO rate_buckets AS b VALUES (%(key)s,"
             " %(burst)s - LEAST(%(want)s, floor(%(burst)s)), %(now)s,"
             " LEAST(%(want)s, floor(%(burst)s)))"
@@ -431,7 +347,7 @@ class PostgresStore(SqlStore):
 
     async def peek_tokens(self, key: str, rate: float, burst: float, now: float) -> float:
         """The tokens in `key`'s bucket at `now`, taking none (a bucket never used is full)."""
-        row = await self._one(
+        row = await self.fetch_one(
             "SELECT LEAST(?, tokens + GREATEST(? - stamp, 0) * ?) FROM rate_buckets WHERE key = ?",
             (burst, now, rate, key),
         )
@@ -440,14 +356,11 @@ class PostgresStore(SqlStore):
     async def due_notifications(self, now: float, limit: int) -> list[OutboxRow]:
         """Claim up to `limit` due head rows (oldest pending row of their entitlement) for one
         lease; rows another instance is claiming right now are skipped, not waited for."""
-        rows = await self._all(
-            "WITH due AS (SELECT seq FROM notifications AS n WHERE state = 'pending'"
-            " AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications AS e"
-            " WHERE e.state = 'pending' AND e.reseller = n.reseller"
-            " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
+        rows = await self.fetch_all(
+            f"WITH due AS (SELECT seq FROM notifications AS n WHERE {DUE_HEADS}"
             " ORDER BY next_attempt_at, seq LIMIT ? FOR UPDATE SKIP LOCKED)"
             " UPDATE notifications AS n SET next_attempt_at = ? FROM due WHERE n.seq = due.seq"
-            f" RETURNING {', '.join(f'n.{c.strip()}' for c in _OUTBOX_COLUMNS.split(','))}",
+            f" RETURNING {', '.join(f'n.{c.strip()}' for c in OUTBOX_COLUMNS.split(','))}",
             (now, limit, now + self._lease),
         )
         return sorted((OutboxRow(*row) for row in rows), key=lambda r: r.seq)
@@ -476,9 +389,11 @@ class _Transaction:
         self._flushes = 0  # batches sent so far
         self._savepoints = 0
         self._unwritten: list[_Savepoint] = []  # open savepoints with no SAVEPOINT yet
+        self.writes = False  # a write was among the statements
 
-    def defer(self, query: str, args: Any = ()) -> None:
-        """A statement whose result nobody reads: a write (or a lock)."""
+    def defer(self, query: str, args: Any = (), *, writes: bool) -> None:
+        """A statement whose result nobody reads: a write, or (`writes=False`) a lock."""
+        self.writes = self.writes or writes
         for mark in self._unwritten:
             self._waiting.append(f"SAVEPOINT {mark.name}")
             mark.index, mark.flushes = len(self._waiting) - 1, self._flushes
