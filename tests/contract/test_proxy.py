@@ -161,7 +161,8 @@ def _revoke(p: Proxied, c: ResaleClient) -> None:
     p.wait_for_notifications(2)
 
 
-def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
+def _suspend_accepted(p: Proxied, c: ResaleClient) -> str:
+    """A watched entitlement whose suspend waits for the merchant (202)."""
     entitlement_id = p.create(c)
     p.wait_for_notifications(1)
     c.suspend(
@@ -169,6 +170,11 @@ def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
         ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"),
         extra_headers={MAGIC: "SUSPEND_REQUEST_RETURNS_ACCEPTED"},
     )
+    return entitlement_id
+
+
+def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = _suspend_accepted(p, c)
     _quietly(lambda: c.revoke(entitlement_id, ("REVOKED", "OTHER")))
     p.wait_for_notifications(2)
 
@@ -223,13 +229,7 @@ def _change_product(p: Proxied, c: ResaleClient) -> None:
 
 
 def _confirmed_by_the_merchant(p: Proxied, c: ResaleClient) -> None:
-    entitlement_id = p.create(c)
-    p.wait_for_notifications(1)
-    c.suspend(
-        entitlement_id,
-        ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"),
-        extra_headers={MAGIC: "SUSPEND_REQUEST_RETURNS_ACCEPTED"},
-    )
+    entitlement_id = _suspend_accepted(p, c)
     # The merchant confirms (a sandbox control, past the proxy); the integration reads it.
     control = f"{p.sandbox_url}/sandbox/entitlements/{entitlement_id}/complete"
     httpx.post(control, auth=DEMO_RESELLER).raise_for_status()
