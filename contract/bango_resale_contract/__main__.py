@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="MERCHANT/PRODUCT",
-        help="a product the service sells, for creates to name (repeatable; only with --url)",
+        help="a product the service sells, for creates to name (repeatable; only with --url);"
+        " what the products given cannot do is reported as not run, with the reason",
     )
     parser.add_argument("--report-dir", type=Path, default=Path("reports"))
     parser.add_argument(
@@ -61,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--notify-url",
         default=None,
-        help="public URL of the suite's notification receiver (needed with --url: without it"
-        " notification checks are not run)",
+        help="public URL of the suite's notification receiver, for a service on another"
+        " machine (a loopback --url reaches the receiver on loopback unasked; without either,"
+        " notifications are not checked)",
     )
     parser.add_argument(
         "--notify-listen",

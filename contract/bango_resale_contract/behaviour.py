@@ -4,15 +4,16 @@ For each request on an entitlement the judge knows the status before (from earli
 and reads), finds the rows of the table that start there with the answer the service gave,
 checks that the record and a read right after show the row's resulting status, and expects
 the row's notifications, in order, at the suite's receiver. Platform events (a merchant's
-confirmation, the end of a period, ...) are judged the same way. Every violation names the
-row it broke and carries a reproducer; the coverage table says which rows were seen.
+confirmation, the end of a period, ...) are judged the same way. Every violation is one
+sentence (what was sent, what the contract expects, what came back) with a reproducer; the
+coverage counts say which rows were seen.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,25 @@ def rows_fitting(answered: list[Transition], prior: str | None, shown: Any) -> l
     ]
 
 
+def describe_answer(http_status: int, code: Any, shown: Any = None) -> str:
+    """`HTTP 200 OK`, with the record's status when the answer carried one."""
+    text = f"HTTP {http_status} {code}"
+    return f"{text} with status {shown}" if shown is not None else text
+
+
+def describe_row(row: Transition, prior: str | None) -> str:
+    """What a row answers and where it leads: `HTTP 200 OK and status CANCELLED (row X)`."""
+    before = None if row.creates else prior
+    answer = f"HTTP {row.http_status} {row.response_code}"
+    if row.accepts:
+        answer += f" and status {row.result(before)}"
+    return f"{answer} (row {row.id})"
+
+
+def _status_phrase(prior: str | None) -> str:
+    return "a new entitlement" if prior is None else f"an entitlement that was {prior}"
+
+
 @dataclass(slots=True)
 class RowCoverage:
     """How often a row was seen, and how its notifications fared."""
@@ -138,9 +158,13 @@ class BehaviourJudge:
         *,
         step: str,
         reproduce: str,
-        behaviour: str | None = None,
+        prefer: Collection[str] = (),
     ) -> Transition | None:
-        """Judge one answer; return the row it followed (None for a refusal or no match)."""
+        """Judge one answer; return the row it followed (None for a refusal or no match).
+
+        `prefer`: the rows the caller aimed at, credited when several rows fit what was seen
+        (a PENDING entitlement cancelled at once looks the same whichever way its merchant
+        ends entitlements)."""
         record = response_body if isinstance(response_body, Mapping) else {}
         code, shown = record.get("responseCode"), record.get("status")
         sent = request_body if isinstance(request_body, Mapping) else {}
@@ -159,37 +183,35 @@ class BehaviourJudge:
             return None
         candidates = rows_starting(self.machine, operation_id, kind, prior)
         answered = rows_answering(candidates, http_status, code)
-        where = "a new entitlement" if prior is None else prior
+        what = f"sent {label} for {_status_phrase(prior)}"
+        came = f"the service answered {describe_answer(http_status, code, shown)}"
         if not answered:
             if 200 <= http_status < 300:
-                starting = ", ".join(t.id for t in candidates) or "none"
-                self._violate(
-                    f"{step}: {label} from {where} answered HTTP {http_status} {code}, which no"
-                    f" row gives (rows starting there: {starting})",
-                    reproduce,
-                )
+                if candidates:
+                    expected = "one of " + "; ".join(describe_row(t, prior) for t in candidates)
+                else:
+                    expected = f"NOT_AVAILABLE, since no row of {operation_id} starts from {prior}"
+                self.violate(step, what, expected, came, reproduce)
             return None
         fits = rows_fitting(answered, prior, shown)
         if not fits:
-            expected = {t.id: t.result(prior if not t.creates else None) for t in answered}
-            self._violate(
-                f"{step}: row {' / '.join(expected)} answers HTTP {http_status} {code} from"
-                f" {where} and leads to {' or '.join(map(str, set(expected.values())))}, but"
-                f" the answer's record is {shown}",
-                reproduce,
-            )
+            expected = " or ".join(describe_row(t, prior) for t in answered)
+            self.violate(step, what, expected, came, reproduce)
             if shown is not None and entitlement_id:
                 self.status[entitlement_id] = str(shown)
             return None
-        row = _preferred(fits, behaviour)
+        row = _preferred(fits, prefer)
         waiting = self.deferred.get(entitlement_id)
         if waiting is not None and row.accepts and not row.while_deferred:
-            self._violate(
-                f"{step}: row {row.id} was accepted while the 202 of row {waiting.id} still"
-                " waits for the merchant; only rows marked whileDeferred are",
+            self.violate(
+                step,
+                what,
+                f"NOT_AVAILABLE while the 202 of row {waiting.id} waits for the merchant (only"
+                " rows marked whileDeferred are accepted then)",
+                f"{came} (row {row.id})",
                 reproduce,
             )
-        return self._fired(row, prior, entitlement_id, read, step, reproduce)
+        return self._fired(row, prior, entitlement_id, read, step, reproduce, what)
 
     def event(
         self,
@@ -199,7 +221,7 @@ class BehaviourJudge:
         *,
         step: str,
         reproduce: str,
-        behaviour: str | None = None,
+        prefer: Collection[str] = (),
     ) -> Transition | None:
         """Judge a platform event the suite caused (through the sandbox's controls)."""
         prior = self.status.get(entitlement_id)
@@ -214,18 +236,23 @@ class BehaviourJudge:
         ]
         fits = [t for t in candidates if t.result(prior) == after]
         if not fits:
-            expected = {t.id: t.result(prior) for t in candidates}
-            rows = " / ".join(expected) or "no row"
-            self._violate(
-                f"{step}: {event} from {prior}: {rows} leads to"
-                f" {' or '.join(map(str, set(expected.values()))) or 'nothing'}, but a read says"
-                f" {after}",
+            if candidates:
+                expected = "a read to show " + " or ".join(
+                    f"{t.result(prior)} (row {t.id})" for t in candidates
+                )
+            else:
+                expected = f"the status to stay {prior}, since no {event} row starts there"
+            self.violate(
+                step,
+                f"caused {event} for {_status_phrase(prior)}",
+                expected,
+                f"a read shows {after}",
                 reproduce,
             )
             if after is not None:
                 self.status[entitlement_id] = after
             return None
-        row = _preferred(fits, behaviour)
+        row = _preferred(fits, prefer)
         self.coverage[row.id].observed += 1
         if after is not None and after != prior:
             self.deferred.pop(entitlement_id, None)
@@ -243,12 +270,16 @@ class BehaviourJudge:
         read: Reader,
         step: str,
         reproduce: str,
+        what: str,
     ) -> Transition:
         expected = str(row.result(prior if not row.creates else None))
         after = read(entitlement_id)
         if after != expected:
-            self._violate(
-                f"{step}: row {row.id} answered {expected}, but a read right after says {after}",
+            self.violate(
+                step,
+                what,
+                f"a read right after to show {expected} (row {row.id}, which the answer followed)",
+                f"a read right after shows {after}",
                 reproduce,
             )
         self.coverage[row.id].observed += 1
@@ -295,10 +326,12 @@ class BehaviourJudge:
             got_types = [body.get("notificationType") for body in got]
             if got_types != owed:
                 self.coverage[firing.row.id].notifications_failed += 1
-                self._violate(
-                    f"{firing.step}: row {firing.row.id} sends {owed or 'nothing'} for"
-                    f" entitlement {entitlement_id}; at that point the receiver had"
-                    f" {got_types or 'nothing'} (all, in arrival order: {types})",
+                self.violate(
+                    firing.step,
+                    f"row {firing.row.id} fired for entitlement {entitlement_id}",
+                    f"the notifications {owed or 'none'} next",
+                    f"the receiver got {got_types or 'none'} there (all it got for the"
+                    f" entitlement, in arrival order: {types})",
                     firing.reproduce,
                     check=NOTIFICATION_CHECK,
                 )
@@ -306,54 +339,86 @@ class BehaviourJudge:
             for body in got:
                 if body.get("status") != firing.status_after or not body.get("notificationId"):
                     self.coverage[firing.row.id].notifications_failed += 1
-                    self._violate(
-                        f"{firing.step}: row {firing.row.id}: notification"
-                        f" {body.get('notificationType')} says status {body.get('status')} and"
-                        f" notificationId {body.get('notificationId')!r}; the row leads to"
-                        f" {firing.status_after}",
+                    self.violate(
+                        firing.step,
+                        f"row {firing.row.id} fired for entitlement {entitlement_id}",
+                        f"its {body.get('notificationType')} notification to say status"
+                        f" {firing.status_after} and carry a notificationId",
+                        f"the notification says status {body.get('status')} and notificationId"
+                        f" {body.get('notificationId')!r}",
                         firing.reproduce,
                         check=NOTIFICATION_CHECK,
                     )
                     return
             self.coverage[firing.row.id].notifications_verified += 1
             position += len(owed)
+        position += self._platform_moves(entitlement_id, firings[-1], received[position:])
         if position < len(received):
             last = firings[-1]
-            self._violate(
-                f"entitlement {entitlement_id}: {types[position:]} arrived after row"
-                f" {last.row.id} ({last.step}), and no row sent them",
+            self.violate(
+                last.step,
+                f"row {last.row.id} was the last to fire for entitlement {entitlement_id}",
+                f"no further notification, or one a platform event sends from {last.status_after}",
+                f"the receiver got {types[position:]} as well",
                 last.reproduce,
                 check=NOTIFICATION_CHECK,
             )
 
-    def _violate(self, message: str, reproduce: str, *, check: str = CHECK) -> None:
-        self.violations.append(f"{check}: {message}\n    reproduce with: {reproduce}")
+    def _platform_moves(
+        self, entitlement_id: str, last: Firing, later: list[dict[str, Any]]
+    ) -> int:
+        """How many of the notifications that came after the last row the suite saw fire are
+        the platform's own moves since (a merchant confirming the 202 that waited, an
+        activation it finished in its own time, ...): the ones an event row sends from where
+        the entitlement was, each showing the status that row leads to. Those rows count as
+        seen; the first notification no such row explains ends the count."""
+        status, waiting = last.status_after, self.deferred.get(entitlement_id)
+        position = 0
+        while position < len(later):
+            confirmable = set(waiting.completed_by) if waiting is not None else set()
+            row = next(
+                (
+                    t
+                    for t in self.machine
+                    if t.event is not None
+                    and t.notifications
+                    and status in t.from_statuses
+                    and (t.event != MERCHANT_CONFIRMED or t.id in confirmable)
+                    and _sends(t, later[position : position + len(t.notifications)], status)
+                ),
+                None,
+            )
+            if row is None:
+                break
+            self.coverage[row.id].observed += 1
+            self.coverage[row.id].notifications_verified += 1
+            status = str(row.result(status))
+            if row.event == MERCHANT_CONFIRMED:
+                waiting = None
+            position += len(row.notifications)
+        return position
 
-    def coverage_lines(self) -> list[str]:
-        """The transition coverage table: each row, seen or not, and its notifications."""
-        lines = [f"{'row':<34} {'trigger':<50} {'seen':>4}  notifications"]
-        for row in self.machine:
-            seen = self.coverage[row.id]
-            if not seen.observed:
-                verdict = "-"
-            elif self.receiver is None:
-                verdict = "not run"
-            elif seen.notifications_failed:
-                verdict = "FAILED"
-            elif seen.notifications_verified:
-                verdict = f"verified {list(row.notifications) or '(none sent)'}"
-            else:
-                verdict = "not watched"
-            lines.append(f"{row.id:<34} {row.trigger:<50} {seen.observed:>4}  {verdict}")
-        observed = sum(1 for r in self.coverage.values() if r.observed)
-        lines.append(f"Transitions observed: {observed}/{len(self.coverage)}")
-        return lines
+    def violate(
+        self, step: str, sent: str, expected: str, got: str, reproduce: str, *, check: str = CHECK
+    ) -> None:
+        """One violation as a sentence: the step, what it sent (or caused), what the contract
+        expects, what came back, and how to do it again."""
+        self.violations.append(
+            f"{check}: {step}: {sent}; the contract expects {expected}; {got}\n"
+            f"    reproduce with: {reproduce}"
+        )
 
 
-def _preferred(rows: list[Transition], behaviour: str | None) -> Transition:
-    """Of several rows that fit what was seen, the one of the merchant behaviour the caller
-    set up, if it said."""
+def _sends(row: Transition, bodies: list[dict[str, Any]], before: str) -> bool:
+    """Whether `bodies` are the notifications `row` sends when it fires from `before`."""
+    return [b.get("notificationType") for b in bodies] == list(row.notifications) and all(
+        b.get("status") == row.result(before) and b.get("notificationId") for b in bodies
+    )
+
+
+def _preferred(rows: list[Transition], prefer: Collection[str]) -> Transition:
+    """Of several rows that fit what was seen, the one the caller aimed at, if it said."""
     for row in rows:
-        if behaviour is not None and row.behaviour == behaviour:
+        if row.id in prefer:
             return row
     return rows[0]

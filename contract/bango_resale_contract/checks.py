@@ -175,6 +175,44 @@ def reason_is_echoed(exchange: Exchange) -> list[str]:
     return problems
 
 
+@functools.cache
+def declared_properties(schema_name: str) -> frozenset[str]:
+    """The properties a request schema of the partner spec names (the rest are custom)."""
+    schema = spec.load_partner_spec()["components"]["schemas"][schema_name]
+    return frozenset(schema.get("properties", {}))
+
+
+def custom_properties_are_kept(exchange: Exchange) -> list[str]:
+    """After a cancel or revoke that took effect (HTTP 200 OK), extensionData holds each custom
+    property the request sent (one its body schema does not name), as it was sent."""
+    if exchange.operation_id not in {"cancelEntitlement", "revokeEntitlement"}:
+        return []
+    if exchange.http_status != 200 or response_code_of(exchange.response_body) != "OK":
+        return []
+    request = _as_object(exchange.request_body)
+    response = _as_object(exchange.response_body)
+    if request is None or response is None:
+        return []
+    declared = declared_properties(TERMINATE_BODY)
+    custom = {name: value for name, value in request.items() if name not in declared}
+    extension_data = _as_object(response.get("extensionData"))
+    if not custom or extension_data is None:
+        return []  # (extensionData that is not an object: reason_is_echoed says so)
+    problems = []
+    for name, value in custom.items():
+        if name not in extension_data:
+            problems.append(
+                f"the request sent the custom property {name!r} ({value!r}), which extensionData"
+                " should keep; it has no such key"
+            )
+        elif extension_data[name] != value:
+            problems.append(
+                f"the request sent the custom property {name!r} as {value!r}; extensionData"
+                f" keeps {extension_data[name]!r}"
+            )
+    return problems
+
+
 def _is_absolute_url(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -279,9 +317,136 @@ class TerminalStatusMemory:
         if response is not None and succeeded:
             record_id = response.get("entitlementId")
             status = response.get("status")
-            if isinstance(record_id, str) and status in spec.terminal_statuses():
+            # An accepted way out (a 202 reactivate still shows CANCELLED) is not remembered:
+            # the merchant may finish it at any time.
+            way_out = allowed is not None and status in allowed
+            if isinstance(record_id, str) and status in spec.terminal_statuses() and not way_out:
                 self.terminal[record_id] = str(status)
         return problems
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What an answer last showed of one entitlement."""
+
+    customer: Any
+    merchant: Any
+    product: Any
+    status: Any
+    extension_data: Mapping[str, Any] | None
+
+
+@dataclass
+class RecordMemory:
+    """Remembers what the service's answers showed of each entitlement, to judge later answers
+    against it: an update keeps the extensionData keys it did not send (`MERGED_CHECK`), a
+    query lists every entitlement of the customer it matches (`QUERY_CHECK`).
+
+    Only what cannot change unseen is relied on. An entitlement answered 202 is forgotten (the
+    merchant changes it later, unseen); a status filter is held only against entitlements last
+    seen in a terminal status (time and merchants move the others). For scripted traffic: an
+    X-RequestIdentifier replay of an old answer would mislead it.
+    """
+
+    seen: dict[str, _Seen] = field(default_factory=dict)
+
+    def judge(self, exchange: Exchange) -> list[tuple[str, str]]:
+        """(check name, problem) for this exchange given what was seen before; then remember."""
+        problems = [*self._merged(exchange), *self._complete(exchange)]
+        self._remember(exchange)
+        return problems
+
+    def _merged(self, exchange: Exchange) -> list[tuple[str, str]]:
+        if exchange.operation_id != UPDATE or exchange.http_status != 200:
+            return []
+        request = _as_object(exchange.request_body) or {}
+        response = _as_object(exchange.response_body) or {}
+        sent = _as_object(request.get("extensionData"))
+        before = self.seen.get(str(exchange.entitlement_id))
+        shown = _as_object(response.get("extensionData"))
+        if sent is None or before is None or before.extension_data is None or shown is None:
+            return []
+        dropped = {
+            key: value
+            for key, value in before.extension_data.items()
+            if key not in sent and shown.get(key, _MISSING) != value
+        }
+        if not dropped:
+            return []
+        return [
+            (
+                MERGED_CHECK,
+                f"the update sent extensionData keys {sorted(sent)}; the record had"
+                f" {sorted(before.extension_data)} before, and keys not sent stay as they were"
+                f" (merged, not replaced); the answer has {_shown_keys(shown, dropped)}",
+            )
+        ]
+
+    def _complete(self, exchange: Exchange) -> list[tuple[str, str]]:
+        if exchange.operation_id != "queryEntitlements" or exchange.http_status != 200:
+            return []
+        request = _as_object(exchange.request_body) or {}
+        response = _as_object(exchange.response_body) or {}
+        listed = response.get("entitlements")
+        if "customerIdentifier" not in request or not isinstance(listed, list):
+            return []
+        ids = {record.get("entitlementId") for record in listed if _as_object(record)}
+        status = request.get("status")
+        missing = [
+            entitlement_id
+            for entitlement_id, seen in self.seen.items()
+            if entitlement_id not in ids
+            and seen.customer == request["customerIdentifier"]
+            and request.get("merchantAccountKey", seen.merchant) == seen.merchant
+            and request.get("productKey", seen.product) == seen.product
+            and (status is None or (status == seen.status and status in spec.terminal_statuses()))
+        ]
+        if not missing:
+            return []
+        return [
+            (
+                QUERY_CHECK,
+                f"the query matches {len(ids) + len(missing)} entitlements known to be the"
+                f" customer's (at least); the answer lists {len(ids)}, leaving out"
+                f" {', '.join(sorted(missing))}",
+            )
+        ]
+
+    def _remember(self, exchange: Exchange) -> None:
+        if not 200 <= exchange.http_status < 300:
+            return
+        response = _as_object(exchange.response_body) or {}
+        if exchange.http_status == 202:
+            for key in (exchange.entitlement_id, response.get("entitlementId")):
+                self.seen.pop(str(key), None)
+            return
+        listed = response.get("entitlements")
+        records = listed if isinstance(listed, list) else [response]
+        for record in records:
+            record = _as_object(record) or {}
+            entitlement_id = record.get("entitlementId")
+            if isinstance(entitlement_id, str) and "status" in record:
+                self.seen[entitlement_id] = _Seen(
+                    customer=record.get("customerIdentifier"),
+                    merchant=record.get("merchantAccountKey"),
+                    product=record.get("productKey"),
+                    status=record.get("status"),
+                    extension_data=_as_object(record.get("extensionData")),
+                )
+
+
+_MISSING = object()
+
+
+def _shown_keys(shown: Mapping[str, Any], dropped: Mapping[str, Any]) -> str:
+    lost = [key for key in dropped if key not in shown]
+    changed = [key for key in dropped if key in shown]
+    parts = [f"keys {sorted(shown)}"]
+    if lost:
+        parts.append(f"without {sorted(lost)}")
+    if changed:
+        parts.append(f"with {sorted(changed)} changed")
+    return ", ".join(parts)
 
 
 # Each stateless rule under the name of the schemathesis check that applies it (hooks), so a
@@ -290,7 +455,11 @@ RULES: Mapping[str, Callable[[Exchange], list[str]]] = {
     "bango_response_code_matches_status": response_code_matches_status,
     "bango_entitlement_status_legal": entitlement_status_is_legal,
     "bango_reason_echoed": reason_is_echoed,
+    "bango_custom_properties_kept": custom_properties_are_kept,
     "bango_client_action_complete": client_action_is_complete,
 }
 # The check that applies TerminalStatusMemory.
 TERMINAL_STATUS_CHECK = "bango_terminal_status_final"
+# The checks RecordMemory applies.
+MERGED_CHECK = "bango_extension_data_merged"
+QUERY_CHECK = "bango_query_complete"

@@ -112,6 +112,14 @@ def bango_reason_echoed(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 @schemathesis.check
+def bango_custom_properties_kept(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Cancel and revoke keep the custom properties they were sent in extensionData."""
+    if _is_partner_operation(case):
+        _fail_on(checks.custom_properties_are_kept(_exchange(case, response)))
+    return None
+
+
+@schemathesis.check
 def bango_client_action_complete(ctx: Any, response: Any, case: Any) -> bool | None:
     """CLIENT_ACTION_REQUIRED carries a known action and a URL."""
     if _is_partner_operation(case):

@@ -53,6 +53,7 @@ from bango_resale_contract.behaviour import (
     rows_fitting,
     rows_starting,
 )
+from bango_resale_contract.coverage import Coverage
 from bango_resale_spec import StatusMachine, Transition
 
 SHAPE_RULE = "bango_response_shape"
@@ -313,6 +314,11 @@ class LiveJudge:
     violations_per_rule: Counter[str] = field(default_factory=Counter)
     not_judged_per_operation: Counter[str] = field(default_factory=Counter)
     not_judged_kept: list[NotJudged] = field(default_factory=list)
+    # What the traffic exercised: the rows it made, the answers it met.
+    coverage: Coverage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.coverage = Coverage(self.contract.machine)
 
     def _keep(self, found: list[Violation]) -> list[Violation]:
         found = [safe(violation) for violation in found]
@@ -347,6 +353,7 @@ class LiveJudge:
         response = _ResponseView(http_status, answer_headers)
         sent = _json(request_body)
         body = _json(response_body)
+        self.coverage.answered(operation_id, http_status, checks.response_code_of(body))
         entitlement_id = parameter if operation_id != "echo" else None
         if entitlement_id is None and _is_object(sent):
             candidate = sent.get("entitlementId")
@@ -568,6 +575,7 @@ class LiveJudge:
                 )
             ]
         prior, row = fitting[0]
+        self.coverage.fired(row.id)
         problems = []
         if self._ignored_waiting(entry, fitting):
             assert entry.deferred is not None
@@ -621,10 +629,36 @@ class LiveJudge:
                         f"{operation_id} shows {shown}",
                     )
                 )
+        if entry.status is not None and shown != entry.status and not problems:
+            self._moved_unseen(entry, shown)
         if shown != entry.status:
             entry.deferred = None
         entry.status = shown
         return problems
+
+    def _moved_unseen(self, entry: _Tracked, shown: str) -> None:
+        """A read shows the platform moved the entitlement since (a merchant's confirmation,
+        an activation, an end): the event row that does that in one step counts as made and,
+        for a watched entitlement, owes its notifications (what arrives already settled the
+        status, so these are the ones still to come)."""
+        assert entry.status is not None
+        allowed = set(entry.deferred.completed_by) if entry.deferred is not None else set()
+        rows = [
+            row
+            for row in self.contract.events
+            if entry.status in row.from_statuses
+            and row.result(entry.status) == shown
+            and (row.event != MERCHANT_CONFIRMED or row.id in allowed)
+        ]
+        if not rows:
+            return  # more than one step since: which rows fired is not known
+        # The completion of the 202 that waited, where it is one of them.
+        row = next((r for r in rows if r.id in allowed), rows[0])
+        self.coverage.fired(row.id)
+        if entry.watched and len({r.notifications for r in rows}) == 1 and row.notifications:
+            owed = entry.owed if entry.owed is not None else deque()
+            owed.extend((kind, shown) for kind in row.notifications)
+            entry.owed = owed
 
     def notification(self, raw: bytes, headers: Headers = ()) -> list[Violation]:
         """Judge one notification the service sent to the receiver."""
@@ -724,6 +758,7 @@ class LiveJudge:
                     if row.id in allowed:
                         entry.deferred = None
                     entry.status = str(status)
+                    self.coverage.fired(row.id)
                     return []
         return [
             (

@@ -24,7 +24,8 @@ def _xml_text(text: str) -> str:
 
 
 def summary_table(judge: LiveJudge) -> str:
-    """Exchanges seen per operation, then violations per rule (every rule, zeros included)."""
+    """Exchanges seen per operation, then violations per rule (every rule, zeros included),
+    then what the traffic exercised (rows made, the answers to handle it never met)."""
     per_rule = judge.violations_per_rule
     rows = [("exchanges per operation", "")]
     rows += [(f"  {name}", str(count)) for name, count in sorted(judge.exchanges.items())]
@@ -41,7 +42,8 @@ def summary_table(judge: LiveJudge) -> str:
             for name, count in sorted(judge.not_judged_per_operation.items())
         ]
     width = max(len(left) for left, _ in rows)
-    return "\n".join(f"{left:<{width}}  {right:>7}".rstrip() for left, right in rows)
+    table = [f"{left:<{width}}  {right:>7}".rstrip() for left, right in rows]
+    return "\n".join([*table, *judge.coverage.summary_lines()])
 
 
 def report_data(judge: LiveJudge) -> dict[str, object]:
@@ -54,6 +56,7 @@ def report_data(judge: LiveJudge) -> dict[str, object]:
         "entitlementsTracked": judge.tracked_count(),
         "notJudgedPerOperation": dict(sorted(judge.not_judged_per_operation.items())),
         "notJudged": [n.to_json() for n in judge.not_judged_kept],
+        "coverage": judge.coverage.to_json(),
     }
 
 

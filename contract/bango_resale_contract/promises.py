@@ -8,10 +8,13 @@ where the spec makes it, and each has a deliberate sandbox fault that breaks it 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import bango_resale_spec as spec
 
 REQUEST_ID_HEADER = "X-RequestIdentifier"
 # The create fields a new record keeps as they were sent.
@@ -153,7 +156,8 @@ def _record_is_what_was_asked(
     return problems
 
 
-def _moment(value: Any) -> datetime.datetime | None:
+def moment(value: Any) -> datetime.datetime | None:
+    """A record's RFC 3339 time as a datetime; None for anything else."""
     if not isinstance(value, str):
         return None
     try:
@@ -173,7 +177,7 @@ def _dates_match_the_status(
     if status == "PENDING" and activated is not None:
         problems.append(f"a PENDING record has dateActivated {activated}")
     if status == "ACTIVE-ENDING":
-        end, updated = _moment(ended), _moment(body.get("dateLastUpdated"))
+        end, updated = moment(ended), moment(body.get("dateLastUpdated"))
         if end is None or (updated is not None and end < updated):
             problems.append(
                 f"an ACTIVE-ENDING record has dateEnded {ended!r}; access runs until it, so it"
@@ -183,6 +187,84 @@ def _dates_match_the_status(
         problems.append(f"a {status} record has no dateEnded")
     if status == "SUSPENDED" and body.get("dateSuspended") is None:
         problems.append("a SUSPENDED record has no dateSuspended")
+    return problems
+
+
+@functools.cache
+def _documented_headers() -> Mapping[tuple[str, int], tuple[tuple[str, bool, bool], ...]]:
+    """(operationId, HTTP status) -> the answer's documented headers: (name, required,
+    whether its value is a whole number)."""
+    found: dict[tuple[str, int], tuple[tuple[str, bool, bool], ...]] = {}
+    for path_item in spec.load_partner_spec()["paths"].values():
+        for method, operation in path_item.items():
+            if method not in spec.HTTP_METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                headers = spec.resolve(response).get("headers", {})
+                found[(str(operation["operationId"]), int(status))] = tuple(
+                    (
+                        str(name),
+                        bool(spec.resolve(header).get("required")),
+                        spec.resolve(header).get("schema", {}).get("type") == "integer",
+                    )
+                    for name, header in headers.items()
+                )
+    return found
+
+
+def _required_headers_sent(
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
+) -> list[str]:
+    documented = _documented_headers().get((operation_id, response.status_code), ())
+    problems = []
+    for name, required, whole_number in documented:
+        value = response.headers.get(name)
+        if value is None:
+            if required:
+                problems.append(
+                    f"an HTTP {response.status_code} answer carries {name} (the spec requires"
+                    " it: how many seconds to wait); this one has none"
+                )
+        elif whole_number and not str(value).strip().isdigit():
+            problems.append(f"{name} is {value!r}; the spec documents a whole number of seconds")
+    return problems
+
+
+# The update fields a record shows as they were sent, once the update took effect.
+UPDATE_APPLIED_FIELDS = ("productKey", "offerKey", "notificationUrl", "customerIdentifier")
+
+
+def _update_applied(
+    operation_id: str, request: RequestLike, response: ResponseLike, body: Any
+) -> list[str]:
+    if operation_id != "updateEntitlement" or response.status_code != 200 or not _is_object(body):
+        return []
+    if body.get("responseCode") != "OK":
+        return []
+    sent = _json_body(request)
+    if "entitlementBenefits" in sent:
+        return []  # a suspend or resume changes no field
+    problems = []
+    for name in UPDATE_APPLIED_FIELDS:
+        if name in sent and body.get(name) != sent[name]:
+            problems.append(
+                f"the update sent {name} {sent[name]!r} and was answered 200 OK (done); the"
+                f" record still has {body.get(name)!r}"
+            )
+    if "dateExpiry" in sent and moment(sent["dateExpiry"]) != moment(body.get("dateExpiry")):
+        problems.append(
+            f"the update sent dateExpiry {sent['dateExpiry']!r} and was answered 200 OK (done);"
+            f" the record has {body.get('dateExpiry')!r}"
+        )
+    extension_sent = sent.get("extensionData")
+    shown = body.get("extensionData")
+    if isinstance(extension_sent, Mapping) and isinstance(shown, Mapping):
+        for key, value in extension_sent.items():
+            if value is not None and shown.get(key) != value:
+                problems.append(
+                    f"the update sent extensionData.{key} {value!r} and was answered 200 OK"
+                    f" (done); the record has {shown.get(key)!r}"
+                )
     return problems
 
 
@@ -219,6 +301,19 @@ PROMISES: tuple[Promise, ...] = (
         " ended records carry dateEnded; PENDING ones are not yet activated",
         _dates_match_the_status,
         "active_ending_without_end",
+    ),
+    Promise(
+        "bango_required_headers_sent",
+        "TooManyRequests: wait as Retry-After says (a required header, whole seconds); root"
+        " x-modelled: Retry-After is always sent with 429",
+        _required_headers_sent,
+        "retry_after_missing",
+    ),
+    Promise(
+        "bango_update_applied",
+        "updateEntitlement 200: done; the record shows the result",
+        _update_applied,
+        "product_change_ignored",
     ),
 )
 

@@ -4,6 +4,7 @@ faults), or any URL with its credentials, as the command lines take them."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -85,6 +87,18 @@ def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) ->
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def is_loopback(url: str) -> bool:
+    """Whether the URL names this machine's loopback (`localhost`, 127.0.0.0/8, ::1): a
+    service there can reach a receiver listening on loopback too."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

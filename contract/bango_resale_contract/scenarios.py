@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,14 @@ from httpx import USE_CLIENT_DEFAULT
 
 import bango_resale_spec as spec
 from bango_resale_contract import checks, promises, sandbox_data
-from bango_resale_contract.behaviour import BehaviourJudge
+from bango_resale_contract.behaviour import BehaviourJudge, describe_answer
 from bango_resale_contract.observations import Observation
 from bango_resale_contract.sandbox_data import MAGIC_HEADER
-from bango_resale_spec import status_machine
+from bango_resale_spec import Transition, status_machine
 
 SOURCE = "scenarios"
+# The check a body that is not JSON fails (the generic checks see only the fuzzed traffic).
+JSON_CHECK = "bango_body_is_json"
 # The reason every scenario ends an entitlement with, and one the table does not have.
 VALID_REASON = ("CUSTOMER_CANCELLED", "NOT_RENEWED", "Customer has not renewed")
 INVALID_REASON = ("CUSTOMER_CANCELLED", "FRAUD", "Not a pair of the reason table")
@@ -93,14 +95,30 @@ class ScenarioClient:
     http: httpx.Client
     report: ScenarioReport
     memory: checks.TerminalStatusMemory = field(default_factory=checks.TerminalStatusMemory)
+    records: checks.RecordMemory = field(default_factory=checks.RecordMemory)
     # Judges every exchange against the status machine, when given.
     judge: BehaviourJudge | None = None
-    # The last exchange sent, for checks that look further than the answer's body.
+    # What the service sells: creates name these (by position, see `product`).
+    products: tuple[tuple[str, str], ...] = sandbox_data.KNOWN_PRODUCTS
+    # The last exchange sent, for checks that look further than the answer's body, and the
+    # row of the status machine it followed (None: a refusal, a read, or no judge).
     last: tuple[httpx.Request, httpx.Response] | None = None
+    last_row: Transition | None = None
     _numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self._numbers):04d}"
+
+    def product(self, index: int) -> tuple[str, str]:
+        """The product at `index` of the list, counted round (the sandbox's catalogue lists
+        one that activates at once, one that ends at the period end, a third of BANGO_US)."""
+        return self.products[index % len(self.products)]
+
+    def product_change(self) -> tuple[tuple[str, str], tuple[str, str]] | None:
+        """Two products of one merchant (a product change stays with the merchant), the
+        second and third of the sandbox's catalogue; None when no merchant has two."""
+        pairs = [(a, b) for a, b in itertools.permutations(self.products, 2) if a[0] == b[0]]
+        return pairs[0] if pairs else None
 
     def call(
         self,
@@ -114,12 +132,12 @@ class ScenarioClient:
         step: str = "",
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
-        behaviour: str | None = None,
+        prefer: Collection[str] = (),
     ) -> Mapping[str, Any]:
         """Send one request; return the JSON body (empty mapping if there is none).
 
-        `behaviour` tells the status-machine judge which merchant behaviour the step set up,
-        where two rows would fit what it sees."""
+        `prefer` names the rows of the status machine the step aims at, which the judge
+        credits where several rows fit what it sees."""
         endpoint = ENDPOINTS[operation_id]
         path = endpoint.path.replace("{id}", entitlement_id or "")
         sent = {**(headers or {}), **({MAGIC_HEADER: magic} if magic else {})}
@@ -128,7 +146,7 @@ class ScenarioClient:
         request = self.http.build_request(endpoint.method, path, json=body, headers=sent)
         # A per-request credential replaces the client's; the rest keep the client's.
         response = self.http.send(request, auth=auth if auth is not None else USE_CLIENT_DEFAULT)
-        self.last = (request, response)
+        self.last, self.last_row = (request, response), None
         self.report.requests += 1
         try:
             payload: Any = response.json()
@@ -147,22 +165,35 @@ class ScenarioClient:
             Observation(operation_id, response.status_code, code, SOURCE)
         )
         label = f"{step or operation_id}: {endpoint.method} {path}"
-        reproduce = f"\n    reproduce with: {curl_command(request)}"
         problems = [
-            f"{check_name}: {p}"
+            (check_name, problem)
             for check_name, rule in checks.RULES.items()
-            for p in rule(exchange)
+            for problem in rule(exchange)
         ]
-        problems += [f"{checks.TERMINAL_STATUS_CHECK}: {p}" for p in self.memory.judge(exchange)]
-        problems += promises.judge(operation_id, request, response, payload)
+        problems += [(checks.TERMINAL_STATUS_CHECK, p) for p in self.memory.judge(exchange)]
+        problems += self.records.judge(exchange)
+        problems += [
+            (promise.name, problem)
+            for promise in promises.PROMISES
+            for problem in promise.check(operation_id, request, response, payload)
+        ]
         if payload is None:
-            problems.append(f"HTTP {response.status_code} body is not JSON")
-        self.report.violations.extend(f"{label}: {p}{reproduce}" for p in problems)
+            problems.append((JSON_CHECK, "the contract answers with a JSON object; this is not"))
+        # One sentence per problem: the step and what it sent, what came back, what the
+        # contract expects (the problem says), and the request to send again.
+        answer = describe_answer(
+            response.status_code, code, payload.get("status") if isinstance(payload, dict) else None
+        )
+        self.report.violations.extend(
+            f"{check}: {label}: the service answered {answer}; {problem}\n"
+            f"    reproduce with: {curl_command(request)}"
+            for check, problem in problems
+        )
         if self.judge is not None and auth is None:
             judged = exchange.entitlement_id
             if operation_id == "createEntitlement" and isinstance(payload, dict):
                 judged = payload.get("entitlementId")
-            self.judge.request(
+            self.last_row = self.judge.request(
                 operation_id,
                 body,
                 response.status_code,
@@ -171,12 +202,12 @@ class ScenarioClient:
                 self.read_status,
                 step=label,
                 reproduce=curl_command(request),
-                behaviour=behaviour,
+                prefer=prefer,
             )
         if expect is not None and (response.status_code, code) != expect:
             self.report.misses.append(
-                f"{label}: asked for HTTP {expect[0]} {expect[1]},"
-                f" got HTTP {response.status_code} {code}{reproduce}"
+                f"{label}: asked for HTTP {expect[0]} {expect[1]}, got {answer}\n"
+                f"    reproduce with: {curl_command(request)}"
             )
         return payload if isinstance(payload, dict) else {}
 
@@ -193,12 +224,13 @@ class ScenarioClient:
         self,
         *,
         magic: str | None,
-        product: tuple[str, str] = sandbox_data.KNOWN_PRODUCTS[0],
+        product: tuple[str, str] | None = None,
         expect: tuple[int, str],
         step: str,
         **fields: Any,
     ) -> str:
         """Create an entitlement for a fresh customer; return its id ("" if none came back)."""
+        product = product or self.product(0)
         body = {
             "customerIdentifier": self.unique("scenario-customer"),
             "merchantAccountKey": product[0],
@@ -255,7 +287,7 @@ def _accepted_answers(client: ScenarioClient) -> None:
             magic=magic,
             expect=OK_202,
             step=f"{operation_id} accepted",
-            **_arguments_for(operation_id, target),
+            **_arguments_for(operation_id, target, client.product(0)),
         )
 
 
@@ -339,19 +371,18 @@ def _lifecycle(client: ScenarioClient) -> None:
         body={"entitlementId": "scenario-no-such-entitlement", "offerKey": "X"},
         expect=NOT_FOUND_404,
     )
-    music = client.create(
-        magic=ACTIVATED,
-        product=sandbox_data.KNOWN_PRODUCTS[1],
-        expect=OK_200,
-        step="create activated (MUSIC)",
-    )
-    call(
-        "updateEntitlement",
-        body={"entitlementId": music, "productKey": sandbox_data.KNOWN_PRODUCTS[2][1]},
-        magic="UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
-        expect=ACTION_202,
-        step="product change needing sign-up",
-    )
+    change = client.product_change()
+    if change is not None:
+        changing = client.create(
+            magic=ACTIVATED, product=change[0], expect=OK_200, step="create to change product"
+        )
+        call(
+            "updateEntitlement",
+            body={"entitlementId": changing, "productKey": change[1][1]},
+            magic="UPDATE_REQUEST_RETURNS_ACTIVATION_REQUIRED",
+            expect=ACTION_202,
+            step="product change needing sign-up",
+        )
     call("updateEntitlement", body=_suspend_body(active), expect=OK_200, step="suspend")
     call(
         "updateEntitlement",
@@ -476,13 +507,15 @@ def _lifecycle(client: ScenarioClient) -> None:
     )
 
 
-def _arguments_for(operation_id: str, entitlement_id: str) -> dict[str, Any]:
+def _arguments_for(
+    operation_id: str, entitlement_id: str, product: tuple[str, str]
+) -> dict[str, Any]:
     """A well-formed request of each operation, for the answers any operation can give."""
     bodies: dict[str, Any] = {
         "createEntitlement": {
             "customerIdentifier": "scenario-any",
-            "merchantAccountKey": sandbox_data.KNOWN_PRODUCTS[0][0],
-            "productKey": sandbox_data.KNOWN_PRODUCTS[0][1],
+            "merchantAccountKey": product[0],
+            "productKey": product[1],
         },
         "updateEntitlement": {"entitlementId": entitlement_id, "offerKey": "X"},
         "queryEntitlements": {"customerIdentifier": "scenario-any"},
@@ -507,7 +540,7 @@ def _answers_of_every_operation(client: ScenarioClient, wrong_password: tuple[st
         row.http_status: row.response_code for row in spec.response_code_rows() if row.transient
     }
     for operation_id in ENDPOINTS:
-        arguments = _arguments_for(operation_id, target)
+        arguments = _arguments_for(operation_id, target, client.product(0))
         client.call(
             operation_id,
             auth=wrong_password,
@@ -586,7 +619,8 @@ def _browser_refusals(
 
 
 def _promises_kept(client: ScenarioClient) -> None:
-    """Traffic that puts each promise of `promises.PROMISES` to the test."""
+    """Traffic that puts each promise of `promises.PROMISES`, and each rule of what an answer
+    must keep of the ones before (`checks.RecordMemory`), to the test."""
     customer = client.unique("scenario-promises")
     kept = client.create(
         magic=ACTIVATED,
@@ -594,6 +628,13 @@ def _promises_kept(client: ScenarioClient) -> None:
         step="create with an offer",
         customerIdentifier=customer,
         offerKey="SCENARIO-OFFER",
+        extensionData={"origin": "scenario"},
+    )
+    client.call(
+        "updateEntitlement",
+        body={"entitlementId": kept, "extensionData": {"salesChannel": "scenario"}},
+        expect=OK_200,
+        step="update one key of extensionData",
     )
     ended = client.create(
         magic=ACTIVATED, expect=OK_200, step="create to end", customerIdentifier=customer
@@ -605,12 +646,29 @@ def _promises_kept(client: ScenarioClient) -> None:
         expect=OK_200,
         step="revoke one of the customer's two",
     )
+    client.call(
+        "queryEntitlements",
+        body={"customerIdentifier": customer},
+        expect=OK_200,
+        step="query all the customer's entitlements",
+    )
     for status in ("ACTIVE", "REVOKED"):
         client.call(
             "queryEntitlements",
             body={"customerIdentifier": customer, "status": status},
             expect=OK_200,
             step=f"query the customer's {status} entitlements",
+        )
+    change = client.product_change()
+    if change is not None:
+        moving = client.create(
+            magic=ACTIVATED, product=change[0], expect=OK_200, step="create to change product"
+        )
+        client.call(
+            "updateEntitlement",
+            body={"entitlementId": moving, "productKey": change[1][1]},
+            expect=OK_200,
+            step="change product",
         )
     client.call(
         "getEntitlement",
@@ -621,7 +679,7 @@ def _promises_kept(client: ScenarioClient) -> None:
     )
     ending = client.create(
         magic=ACTIVATED,
-        product=sandbox_data.KNOWN_PRODUCTS[1],
+        product=client.product(1),
         expect=OK_200,
         step="create to cancel at the end of the period",
     )
@@ -641,12 +699,17 @@ SCENARIOS: tuple[Callable[[ScenarioClient], None], ...] = (
 )
 
 
-def run_scenarios(base_url: str, user: str, password: str) -> ScenarioReport:
-    """Run every scenario against the service at `base_url`; return what was seen."""
+def run_scenarios(
+    base_url: str, user: str, password: str, products: tuple[tuple[str, str], ...] = ()
+) -> ScenarioReport:
+    """Run every scenario against the service at `base_url`; return what was seen.
+    `products`: what the service sells (default: the sandbox's catalogue)."""
     report = ScenarioReport()
     judge = BehaviourJudge(status_machine())
     with httpx.Client(base_url=base_url, auth=(user, password), timeout=10.0) as http:
-        client = ScenarioClient(http=http, report=report, judge=judge)
+        client = ScenarioClient(
+            http=http, report=report, judge=judge, products=products or sandbox_data.KNOWN_PRODUCTS
+        )
         for scenario in SCENARIOS:
             scenario(client)
         _answers_of_every_operation(client, (user, password + "-wrong"))

@@ -98,6 +98,15 @@ class SuiteResult:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def notifications_unchecked(self) -> str | None:
+        """Why the service's notifications were not checked (None when they were)."""
+        if self.transitions is None:
+            return "the journeys did not run: --no-transitions"
+        if not self.transitions.judge.notifications_checked:
+            return "give --notify-url"
+        return None
+
     def findings(self) -> set[str]:
         """Failure codes and titles from schemathesis plus the scenario suite's violations."""
         names = {name for run in self.runs for name in run.failure_names()}
@@ -143,7 +152,9 @@ def run_suite(options: SuiteOptions) -> SuiteResult:
         )
         result.runs.append(partner)
         if options.scenarios:
-            result.scenarios = run_scenarios(base_url, options.user, options.password)
+            result.scenarios = run_scenarios(
+                base_url, options.user, options.password, options.products
+            )
         if options.transitions:
             result.transitions = run_with_receiver(
                 base_url,
@@ -365,6 +376,19 @@ def _budget_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
     ]
 
 
+def _transition_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
+    report = result.transitions
+    if report is None or options.own_sandbox or credentials_refused(result):
+        return []
+    not_run = len(report.not_run())
+    if not not_run:
+        return []
+    return [
+        f"transitions: {not_run} of {report.rows_total} rows not run with the products given"
+        " (each has its reason in the table above); --product adds products"
+    ]
+
+
 def _scenario_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
     if result.scenarios is None or not result.scenarios.misses:
         return []
@@ -379,18 +403,30 @@ def _scenario_warnings(options: SuiteOptions, result: SuiteResult) -> list[str]:
     ]
 
 
-def _transition_rule(options: SuiteOptions, result: SuiteResult) -> list[str]:
+def _transition_rule(options: SuiteOptions, result: SuiteResult) -> list[str | Problem]:
     """Behaviour violations always fail; against the project's sandbox, so do misses and
-    rows of the table never observed."""
+    rows of the table not run (its catalogue reaches every one)."""
     report = result.transitions
     if report is None or credentials_refused(result):
         return []  # refused credentials are one problem of their own (_credentials_rule)
-    problems = [f"transitions: {v}" for v in report.violations]
+    problems: list[str | Problem] = [f"transitions: {v}" for v in report.violations]
+    if report.created_nothing:
+        # Not a row the products cannot reach: names the service does not sell (a typo in
+        # --product, say) leave nothing to test at all.
+        products = " ".join(f"--product {m}/{p}" for m, p in report.products)
+        problems.append(
+            Problem(
+                f"transitions: no create made an entitlement with {products}; check that the"
+                " service sells them",
+                hints=tuple(report.not_run().get("create-activated", ())[:3]),
+            )
+        )
     if options.own_sandbox:
         problems.extend(f"transitions: {m}" for m in report.misses)
-        unseen = [row for row, seen in report.judge.coverage.items() if not seen.observed]
-        if unseen:
-            problems.append(f"transitions: rows never observed: {', '.join(unseen)}")
+        problems.extend(
+            Problem(f"transitions: row {row} was never observed", hints=tuple(reasons))
+            for row, reasons in report.not_run().items()
+        )
     return problems
 
 
@@ -401,7 +437,12 @@ VERDICT_RULES: list[VerdictRule] = [
     _transition_rule,
     _full_run_rule,
 ]
-WARNING_RULES: list[WarningRule] = [_schemathesis_warnings, _budget_warnings, _scenario_warnings]
+WARNING_RULES: list[WarningRule] = [
+    _schemathesis_warnings,
+    _budget_warnings,
+    _scenario_warnings,
+    _transition_warnings,
+]
 
 
 def _verdict(options: SuiteOptions, result: SuiteResult) -> list[Problem]:
@@ -461,6 +502,8 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
             # under the first of them.
             lines.extend(f"      {hint}" for hint in problem.hints if hint not in shown)
             shown.update(problem.hints)
+    elif result.notifications_unchecked:
+        lines.append(f"PASSED, notifications not checked ({result.notifications_unchecked})")
     else:
         lines.append("PASSED: zero failures")
     return "\n".join(lines)

@@ -72,6 +72,20 @@ def test_every_journey_passes_on_a_fresh_sandbox(tmp_path: Path) -> None:
     assert markdown.startswith("# Bango Resale certification report\n\n**PASSED: 9 of 9")
     assert all(f'<a id="{j.workflow_id}"></a>' in markdown for j in run.journeys)
     assert sandbox_data.DEMO_PASSWORD not in _report_texts(tmp_path)
+    # What the journeys exercised, as the proxy reports it for an integration's traffic.
+    coverage = run.coverage
+    suspend = next(j for j in run.journeys if j.workflow_id == "suspend-then-resume")
+    assert suspend.coverage is not None
+    assert {r for r, n in suspend.coverage.transitions.items() if n} == {
+        "create-activated",
+        "suspend",
+        "resume",
+    }
+    assert "Rows of the status machine it made: create-activated, suspend, resume." in markdown
+    assert f"- transitions exercised: {coverage.exercised}/41" in markdown
+    assert coverage.exercised >= 12
+    assert "  - TOO_MANY_REQUESTS (HTTP 429): " in markdown  # no journey meets one
+    assert "transitions exercised:" in files.html.read_text("utf-8")
 
 
 def test_a_cancel_that_drops_its_reason_fails_the_cancel_journey(tmp_path: Path) -> None:

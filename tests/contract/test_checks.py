@@ -191,3 +191,106 @@ def test_rules_carry_the_names_of_registered_schemathesis_checks() -> None:
     names = [*checks.RULES, checks.TERMINAL_STATUS_CHECK]
 
     assert all(callable(getattr(hooks, name, None)) for name in names)
+
+
+def test_a_reactivation_under_way_is_not_remembered_as_the_end() -> None:
+    # A 202 reactivate shows the record still CANCELLED; the merchant may finish it unseen,
+    # and the next cancel of the (by then ACTIVE) entitlement is no violation.
+    memory = checks.TerminalStatusMemory()
+    reactivating = checks.Exchange(
+        "reactivateEntitlement", 202, _record("CANCELLED"), entitlement_id="e-1"
+    )
+    cancel = checks.Exchange("cancelEntitlement", 202, _record("ACTIVE"), entitlement_id="e-1")
+
+    assert memory.judge(reactivating) == []
+    assert memory.judge(cancel) == []
+
+
+def test_cancel_and_revoke_keep_the_custom_properties_they_were_sent() -> None:
+    sent = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER", "ticket": "T-1"}
+    stored = {"cancelReasonCategory": "REVOKED", "cancelReasonCode": "OTHER"}
+
+    def answer(operation: str, extension: dict[str, Any], status: int = 200) -> list[str]:
+        record = _record("CANCELLED", extensionData=extension)
+        return checks.custom_properties_are_kept(checks.Exchange(operation, status, record, sent))
+
+    assert answer("cancelEntitlement", {**stored, "ticket": "T-1"}) == []
+    assert answer("cancelEntitlement", stored) == [
+        "the request sent the custom property 'ticket' ('T-1'), which extensionData should"
+        " keep; it has no such key"
+    ]
+    assert answer("revokeEntitlement", {**stored, "ticket": "T-2"}) == [
+        "the request sent the custom property 'ticket' as 'T-1'; extensionData keeps 'T-2'"
+    ]
+    # A 202 stores nothing yet; reasons alone are no custom property.
+    assert answer("cancelEntitlement", stored, status=202) == []
+    assert (
+        checks.custom_properties_are_kept(
+            checks.Exchange("cancelEntitlement", 200, _record("CANCELLED"), dict(stored))
+        )
+        == []
+    )
+
+
+def _update(extension: dict[str, Any], sent: dict[str, Any], status: int = 200) -> checks.Exchange:
+    return checks.Exchange(
+        "updateEntitlement",
+        status,
+        _record("ACTIVE", extensionData=extension),
+        {"entitlementId": "e-1", "extensionData": sent},
+        entitlement_id="e-1",
+    )
+
+
+def test_an_update_merges_extension_data_into_what_the_record_had() -> None:
+    memory = checks.RecordMemory()
+    created = checks.Exchange("createEntitlement", 200, _record("ACTIVE", extensionData={"a": 1}))
+    assert memory.judge(created) == []
+
+    assert memory.judge(_update({"a": 1, "b": 2}, {"b": 2})) == []
+    (problem,) = memory.judge(_update({"c": 3}, {"c": 3}))
+    assert problem == (
+        checks.MERGED_CHECK,
+        "the update sent extensionData keys ['c']; the record had ['a', 'b'] before, and keys"
+        " not sent stay as they were (merged, not replaced); the answer has keys ['c'],"
+        " without ['a', 'b']",
+    )
+
+
+def test_the_merge_is_not_judged_against_what_a_202_may_have_changed() -> None:
+    memory = checks.RecordMemory()
+    memory.judge(
+        checks.Exchange("createEntitlement", 200, _record("ACTIVE", extensionData={"a": 1}))
+    )
+    # A deferred update may remove "a" once the merchant confirms: nothing is held against it.
+    memory.judge(_update({"a": 1}, {"a": None}, status=202))
+    assert memory.judge(_update({"b": 2}, {"b": 2})) == []
+
+
+def _query(listed: list[str], **filters: str) -> checks.Exchange:
+    return checks.Exchange(
+        "queryEntitlements",
+        200,
+        {"responseCode": "OK", "entitlements": [{"entitlementId": i} for i in listed]},
+        {"customerIdentifier": "c-1", **filters},
+    )
+
+
+def test_a_query_lists_every_entitlement_of_the_customer_it_matches() -> None:
+    memory = checks.RecordMemory()
+    for entitlement_id, status in (("e-1", "ACTIVE"), ("e-2", "REVOKED")):
+        record = {**_record(status), "entitlementId": entitlement_id, "customerIdentifier": "c-1"}
+        memory.judge(checks.Exchange("createEntitlement", 200, record))
+
+    assert memory.judge(_query(["e-1", "e-2"])) == []
+    assert memory.judge(_query(["e-1"])) == [
+        (
+            checks.QUERY_CHECK,
+            "the query matches 2 entitlements known to be the customer's (at least); the answer"
+            " lists 1, leaving out e-2",
+        )
+    ]
+    assert memory.judge(_query([], status="REVOKED"))[0][1].endswith("leaving out e-2")
+    # A live status may have moved on unseen (time, the merchant): not held against the query.
+    assert memory.judge(_query([], status="ACTIVE")) == []
+    assert memory.judge(_query([], productKey="OTHER")) == []

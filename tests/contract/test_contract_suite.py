@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bango_resale_contract.suite import SuiteOptions, run_suite
-from bango_resale_sandbox.testing import SandboxThread
+from bango_resale_sandbox.testing import SandboxProcess, SandboxThread
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = REPOSITORY / "schemathesis.toml"
@@ -143,3 +143,29 @@ def test_the_printed_replay_command_reproduces_the_failure(
     )
     assert "Response violates schema" in replay.stdout, replay.stdout + replay.stderr
     assert "1 failed" in replay.stdout and "operation not found" not in replay.stdout
+
+
+def test_a_service_on_loopback_has_its_notifications_checked_unasked(
+    tmp_path: Path, sandbox_server: Callable[..., SandboxProcess]
+) -> None:
+    """A partner's run (`--url`, no `--notify-url`) against a service on this machine that
+    never sends TERMINATION_SUCCESS: the suite's receiver on loopback catches it."""
+    service = sandbox_server(faults=["skipped_notification"], login_throttle=False)
+    options = SuiteOptions(
+        url=service.base_url,
+        report_dir=tmp_path,
+        config_path=CONFIG,
+        phases=("examples",),
+        max_time=2,
+        scenarios=False,
+        echo=False,
+    )
+    result = run_suite(options)
+
+    assert not result.passed
+    assert result.transitions is not None and result.transitions.judge.notifications_checked
+    assert any(
+        p.text.startswith("transitions: bango_notifications: ")
+        and "the contract expects the notifications ['TERMINATION_SUCCESS'] next" in p.text
+        for p in result.problems
+    ), result.problems

@@ -77,6 +77,45 @@ def test_each_promise_catches_its_fault(
 ) -> None:
     url = in_process_sandbox(faults=[promise.fault], login_throttle=False).base_url
     report = run_scenarios(url, "demo", "demo-secret")
-    found = [v for v in report.violations if f": {promise.name}: " in v]
+    found = [v for v in report.violations if v.startswith(f"{promise.name}: ")]
     assert found, report.violations
     assert all("reproduce with: curl" in v for v in found)
+
+
+def test_a_429_must_say_when_to_retry() -> None:
+    request = httpx.Request("GET", "http://service/v1/entitlement/e-1")
+    limited = httpx.Response(429, json={"responseCode": "TOO_MANY_REQUESTS"})
+    assert promises.judge("getEntitlement", request, limited, limited.json()) == [
+        "bango_required_headers_sent: an HTTP 429 answer carries Retry-After (the spec requires"
+        " it: how many seconds to wait); this one has none"
+    ]
+    told = httpx.Response(429, json={}, headers={"Retry-After": "5"})
+    assert promises.judge("getEntitlement", request, told, {}) == []
+    garbled = httpx.Response(503, json={}, headers={"Retry-After": "soon"})
+    assert promises.judge("getEntitlement", request, garbled, {}) == [
+        "bango_required_headers_sent: Retry-After is 'soon'; the spec documents a whole number"
+        " of seconds"
+    ]
+    # A 503 may leave it out.
+    assert promises.judge("getEntitlement", request, httpx.Response(503, json={}), {}) == []
+
+
+def test_an_update_answered_200_shows_what_it_changed() -> None:
+    sent = {"entitlementId": "e-1", "productKey": "NEW", "extensionData": {"k": "v", "gone": None}}
+    request = httpx.Request("PATCH", "http://service/v1/entitlement", json=sent)
+
+    def judged(status: int, **record: object) -> list[str]:
+        body = {"responseCode": "OK", "entitlementId": "e-1", "status": "ACTIVE", **record}
+        return promises.judge("updateEntitlement", request, httpx.Response(status, json=body), body)
+
+    assert judged(200, productKey="NEW", extensionData={"k": "v"}) == []
+    assert judged(200, productKey="OLD", extensionData={"k": "v"}) == [
+        "bango_update_applied: the update sent productKey 'NEW' and was answered 200 OK (done);"
+        " the record still has 'OLD'"
+    ]
+    assert judged(200, productKey="NEW", extensionData={}) == [
+        "bango_update_applied: the update sent extensionData.k 'v' and was answered 200 OK"
+        " (done); the record has None"
+    ]
+    # A 202 changes nothing yet.
+    assert judged(202, productKey="OLD", extensionData={}) == []

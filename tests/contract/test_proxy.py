@@ -27,6 +27,7 @@ import httpx
 import pytest
 from proxy_helpers import proxy_process, stop_and_report
 
+import bango_resale_spec as spec
 from bango_resale import ResaleClient, RetryPolicy
 from bango_resale_contract import live, promises
 from bango_resale_contract.behaviour import CHECK as STATE_RULE
@@ -160,7 +161,8 @@ def _revoke(p: Proxied, c: ResaleClient) -> None:
     p.wait_for_notifications(2)
 
 
-def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
+def _suspend_accepted(p: Proxied, c: ResaleClient) -> str:
+    """A watched entitlement whose suspend waits for the merchant (202)."""
     entitlement_id = p.create(c)
     p.wait_for_notifications(1)
     c.suspend(
@@ -168,6 +170,11 @@ def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
         ("ACTIVATION_ROLLBACK", "CUSTOMER_PAYMENT_DEFAULT"),
         extra_headers={MAGIC: "SUSPEND_REQUEST_RETURNS_ACCEPTED"},
     )
+    return entitlement_id
+
+
+def _change_while_waiting(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = _suspend_accepted(p, c)
     _quietly(lambda: c.revoke(entitlement_id, ("REVOKED", "OTHER")))
     p.wait_for_notifications(2)
 
@@ -205,6 +212,31 @@ def _echo(p: Proxied, c: ResaleClient) -> None:
     _quietly(lambda: c.echo("hello", request_id="proxy-echo-1"))
 
 
+def _cancel_with_custom_data(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c)
+    reason = ("CUSTOMER_CANCELLED", "NOT_RENEWED")
+    _quietly(lambda: c.cancel(entitlement_id, reason, custom_data={"ticket": "T-1"}))
+
+
+def _rate_limited(p: Proxied, c: ResaleClient) -> None:
+    limited = {MAGIC: "ANY_REQUEST_RETURNS_TOO_MANY_REQUESTS"}
+    _quietly(lambda: c.get("any-entitlement", extra_headers=limited))
+
+
+def _change_product(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = p.create(c, merchant="BANGO_US", product="MUSIC")
+    _quietly(lambda: c.update(entitlement_id, product_key="MUSIC_PREMIUM"))
+
+
+def _confirmed_by_the_merchant(p: Proxied, c: ResaleClient) -> None:
+    entitlement_id = _suspend_accepted(p, c)
+    # The merchant confirms (a sandbox control, past the proxy); the integration reads it.
+    control = f"{p.sandbox_url}/sandbox/entitlements/{entitlement_id}/complete"
+    httpx.post(control, auth=DEMO_RESELLER).raise_for_status()
+    c.get(entitlement_id)
+    p.wait_for_notifications(2)
+
+
 FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]] = {
     "server_error": (False, _server_error, live.SHAPE_RULE),
     "extra_field": (False, _one_active, live.SHAPE_RULE),
@@ -226,11 +258,19 @@ FAULT_CASES: dict[str, tuple[bool, Callable[[Proxied, ResaleClient], None], str]
         "bango_record_is_what_was_asked",
     ),
     "active_ending_without_end": (False, _cancel_at_period_end, "bango_dates_match_the_status"),
+    "cancel_drops_custom": (False, _cancel_with_custom_data, "bango_custom_properties_kept"),
+    "retry_after_missing": (False, _rate_limited, "bango_required_headers_sent"),
+    "product_change_ignored": (False, _change_product, "bango_update_applied"),
+    "notification_status_stale": (True, _revoke, NOTIFICATION_CHECK),
+    "confirmation_not_notified": (True, _confirmed_by_the_merchant, NOTIFICATION_CHECK),
 }
+# Faults only the contract suite reports: their checks judge an answer against what earlier
+# answers showed (`checks.RecordMemory`), and the proxy keeps one small record per entitlement.
+SUITE_ONLY = {"extension_data_replaced", "query_drops_last"}
 
 
 def test_every_sandbox_fault_has_a_case() -> None:
-    assert set(FAULT_CASES) == KNOWN_FAULTS
+    assert set(FAULT_CASES) | SUITE_ONLY == KNOWN_FAULTS
     assert {p.fault for p in promises.PROMISES} <= set(FAULT_CASES)
 
 
@@ -287,6 +327,17 @@ def test_no_fault_no_violation_over_the_scenario_suite(tmp_path: Path) -> None:
     assert sum(report["exchanges"].values()) > scenarios.requests
     junit = (tmp_path / "report" / "proxy-junit.xml").read_text()
     assert "<failure" not in junit and 'name="bango_status_machine"' in junit
+    # What the traffic exercised: every row listed, the ones the scenarios make counted.
+    coverage = report["coverage"]
+    assert list(coverage["transitions"]) == [row.id for row in spec.status_machine()]
+    for row in ("create-activated", "create-sign-up", "suspend", "resume", "revoke", "reactivate"):
+        assert coverage["transitions"][row] >= 1, row
+    assert coverage["responseCodes"]["createEntitlement"]["202 CLIENT_ACTION_REQUIRED"] >= 1
+    assert coverage["responseCodes"]["getEntitlement"]["429 TOO_MANY_REQUESTS"] >= 1
+    summary = (tmp_path / "report" / "proxy-summary.txt").read_text()
+    exercised = sum(1 for count in coverage["transitions"].values() if count)
+    assert f"transitions exercised: {exercised}/41" in summary
+    assert "answers your integration must handle: every one was met" in summary
 
 
 def test_observe_mode_forwards_bytes_unchanged(tmp_path: Path) -> None:
@@ -397,12 +448,13 @@ def test_audit_judges_a_recorded_har(tmp_path: Path) -> None:
         in bad.stdout
     )
     assert "demo-secret" not in bad.stdout
-    assert (
-        json.loads((tmp_path / "r" / "proxy-report.json").read_text())["violationsPerRule"][
-            STATE_RULE
-        ]
-        == 1
-    )
+    audited = json.loads((tmp_path / "r" / "proxy-report.json").read_text())
+    assert audited["violationsPerRule"][STATE_RULE] == 1
+    # The recording made a create and a revoke, and met no 202, 429, 500 or 503.
+    made = {row: n for row, n in audited["coverage"]["transitions"].items() if n}
+    assert made == {"create-activated": 1, "revoke": 1}
+    assert "transitions exercised: 2/41" in bad.stdout
+    assert "  CLIENT_ACTION_REQUIRED (HTTP 202): " in bad.stdout
     broken = tmp_path / "broken.har"
     broken.write_text("{}")
     refused = subprocess.run([*command, str(broken)], capture_output=True, text=True, check=False)

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import bango_resale_spec as spec
+from bango_resale_contract.behaviour import BehaviourJudge
+from bango_resale_contract.notification_server import NotificationServer, receiving
 from bango_resale_contract.scenarios import ScenarioReport
 from bango_resale_contract.schemathesis_runner import FailureGroup, LinkCoverage, SchemathesisRun
 from bango_resale_contract.suite import (
@@ -14,6 +19,7 @@ from bango_resale_contract.suite import (
     _warnings,
     format_summary,
 )
+from bango_resale_contract.transitions import TransitionReport, receiver_reachable
 
 
 def _partner(**changes: object) -> SchemathesisRun:
@@ -164,3 +170,81 @@ def test_one_failure_is_one_failure() -> None:
     )
     summary = format_summary(SuiteOptions(), _judged(failing))
     assert "FAILED: 1 failure\n" in summary
+
+
+def _walked(receiver: NotificationServer | None) -> TransitionReport:
+    judge = BehaviourJudge(spec.status_machine(), receiver=receiver)
+    for seen in judge.coverage.values():
+        seen.observed = 1
+    return TransitionReport(judge)
+
+
+def test_a_pass_without_a_receiver_says_notifications_were_not_checked() -> None:
+    remote = SuiteOptions(url="https://partner.example", user="me", password="pw")
+    unchecked = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=_walked(None))
+    with receiving() as receiver:
+        checked = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=_walked(receiver))
+    skipped = SuiteResult(runs=[_partner()], stateful_creates=1)
+
+    assert format_summary(remote, unchecked).endswith(
+        "PASSED, notifications not checked (give --notify-url)"
+    )
+    assert format_summary(remote, checked).endswith("PASSED: zero failures")
+    assert format_summary(remote, skipped).endswith(
+        "PASSED, notifications not checked (the journeys did not run: --no-transitions)"
+    )
+
+
+def test_rows_not_run_fail_only_the_suites_own_sandbox_and_carry_their_reasons() -> None:
+    report = _walked(None)
+    report.judge.coverage["paid-period-ended"].observed = 0
+    report.reasons["paid-period-ended"] = ["BANGO/BangoMusic: 'the paid period ends' needs ..."]
+    own = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=report)
+    remote_options = SuiteOptions(url="http://127.0.0.1:9", user="u", password="p")
+    remote = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=report)
+
+    (problem,) = _verdict(SuiteOptions(), own)
+    assert problem.text == "transitions: row paid-period-ended was never observed"
+    assert problem.hints == ("BANGO/BangoMusic: 'the paid period ends' needs ...",)
+    assert _verdict(remote_options, remote) == []
+    assert _warnings(remote_options, remote) == [
+        "transitions: 1 of 41 rows not run with the products given (each has its reason in the"
+        " table above); --product adds products"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://127.3.4.5", True),
+        ("http://[::1]:8080/base", True),
+        ("http://localhost:8000", True),
+        ("https://api.partner.example", False),
+        ("http://10.0.0.7:8000", False),
+    ],
+)
+def test_a_service_on_loopback_gets_the_suites_receiver_unasked(url: str, local: bool) -> None:
+    assert receiver_reachable(url, own_sandbox=False, notify_url=None) is local
+    assert receiver_reachable(url, own_sandbox=False, notify_url="https://r.example/n")
+
+
+def test_products_the_service_does_not_sell_fail_the_run_naming_them() -> None:
+    report = _walked(None)
+    for seen in report.judge.coverage.values():
+        seen.observed = 0
+    report.products = (("BANGO", "NoSuchProduct"),)
+    refusal = (
+        "BANGO/NoSuchProduct: 'create activated' (X-Magic-Number CREATE_REQUEST_RETURNS_ACTIVATED)"
+        " created none: it got HTTP 409 NOT_AVAILABLE \"merchant 'BANGO' offers no product\""
+    )
+    report.reasons["create-activated"] = [refusal]
+    options = SuiteOptions(url="http://127.0.0.1:9", user="u", password="p")
+    result = SuiteResult(runs=[_partner()], stateful_creates=1, transitions=report)
+
+    (problem,) = _verdict(options, result)
+    assert problem.text == (
+        "transitions: no create made an entitlement with --product BANGO/NoSuchProduct; check"
+        " that the service sells them"
+    )
+    assert problem.hints == (refusal,)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bango_resale_contract.coverage import Coverage
+
 
 class Verdict(StrEnum):
     """How a step, a journey or the whole run ended."""
@@ -68,6 +70,8 @@ class JourneyResult:
     steps: tuple[StepResult, ...]
     started_at: datetime | None
     finished_at: datetime | None
+    # What its requests exercised of the contract (judged as the proxy judges traffic).
+    coverage: Coverage | None = None
 
     @property
     def outcome(self) -> Verdict:
@@ -96,6 +100,13 @@ class CertificationRun:
         if self.problems:
             return Verdict.FAILED
         return combined(journey.outcome for journey in self.journeys)
+
+    @property
+    def coverage(self) -> Coverage:
+        """What every journey's requests together exercised of the contract."""
+        total = Coverage()
+        total.merge(j.coverage for j in self.journeys if j.coverage is not None)
+        return total
 
     def count(self, outcome: Verdict) -> int:
         """How many steps ended with `outcome`."""

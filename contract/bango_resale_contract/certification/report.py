@@ -21,6 +21,7 @@ from bango_resale_contract.certification.model import (
     StepResult,
     Verdict,
 )
+from bango_resale_contract.coverage import Coverage
 
 TITLE = "Bango Resale certification report"
 VERDICTS = {
@@ -114,6 +115,27 @@ def _timing(exchange: StepExchange | None) -> tuple[str, str]:
     return _stamp(exchange.started_at, time_only=True), took
 
 
+def _exercised(coverage: Coverage) -> list[str]:
+    """The coverage summary (rows made, the answers to handle never met), then the answers
+    met per operation."""
+    lines = coverage.summary_lines("the journeys")
+    for operation_id in sorted(coverage.answers):
+        met = ", ".join(f"{key} x{count}" for key, count in coverage.met(operation_id).items())
+        lines.append(f"{operation_id} answered {met}")
+    return lines
+
+
+def _rows_made(journey: JourneyResult) -> str:
+    if journey.coverage is None:
+        return "not known"
+    made = [
+        row_id if count == 1 else f"{row_id} x{count}"
+        for row_id, count in journey.coverage.transitions.items()
+        if count
+    ]
+    return ", ".join(made) or "none"
+
+
 def _manual_steps(run: CertificationRun) -> list[tuple[JourneyResult, StepResult]]:
     return [
         (journey, step)
@@ -153,6 +175,11 @@ def markdown(run: CertificationRun) -> str:
             f" {_md_outcome(journey.outcome)} | {passed}/{len(journey.steps)} |"
             f" {_stamp(journey.started_at, time_only=True)} |"
         )
+    lines += ["", "## What the journeys exercised", ""]
+    lines += [
+        f"  - {_cell(line.strip())}" if line.startswith(" ") else f"- {_cell(line)}"
+        for line in _exercised(run.coverage)
+    ]
     manual = _manual_steps(run)
     if manual:
         lines += ["", "## Manual steps a person must do", ""]
@@ -181,6 +208,8 @@ def _md_journey(number: int, journey: JourneyResult) -> list[str]:
         f" {_stamp(journey.started_at)}, finished {_stamp(journey.finished_at)}.",
         "",
         journey.description,
+        "",
+        f"Rows of the status machine it made: {_rows_made(journey)}.",
         "",
         "| Step | Result | Request | Answer | At (UTC) | ms |",
         "|---|---|---|---|---|---|",
@@ -289,6 +318,9 @@ def html_page(run: CertificationRun) -> str:
             f"<td>{_stamp(journey.started_at, time_only=True)}</td></tr>"
         )
     parts.append("</table>")
+    parts.append("<h2>What the journeys exercised</h2><ul>")
+    parts += [f"<li>{escape(line.strip())}</li>" for line in _exercised(run.coverage)]
+    parts.append("</ul>")
     manual = _manual_steps(run)
     if manual:
         parts.append(
@@ -314,6 +346,7 @@ def _html_journey(number: int, journey: JourneyResult) -> list[str]:
         f"<p><code>{escape(journey.workflow_id)}</code>: {_badge(journey.outcome)}, started"
         f" {_stamp(journey.started_at)}, finished {_stamp(journey.finished_at)}.</p>",
         f"<p>{_prose(journey.description)}</p>",
+        f"<p>Rows of the status machine it made: {escape(_rows_made(journey))}.</p>",
         # Fixed column widths: long checks and ids wrap inside their cell instead of pushing
         # the table past the page's edge.
         '<table class="steps"><colgroup><col class="step"><col class="result">'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +26,8 @@ from bango_resale_contract.certification.model import (
     StepResult,
     Verdict,
 )
+from bango_resale_contract.coverage import Coverage
+from bango_resale_contract.live import LiveJudge
 
 # Request headers worth showing in a report: they tell which request and which forced outcome.
 SHOWN_HEADERS = ("x-requestidentifier", "x-magic-number")
@@ -228,7 +230,33 @@ def _journey_result(
         steps=tuple(steps),
         started_at=times[0].started_at if times else None,
         finished_at=_end(times[-1]) if times else None,
+        coverage=_coverage(steps),
     )
+
+
+# What the live judge is told of a step's answer: the engine keeps its body, not its headers.
+_JSON = ((b"content-type", b"application/json"),)
+
+
+def _coverage(steps: Iterable[StepResult]) -> Coverage:
+    """What the journey's requests exercised of the contract, followed by the same judge as
+    the proxy's (the rows their answers and reads show, the answers met); its verdicts are
+    the engine's business here."""
+    judge = LiveJudge()
+    for step in steps:
+        exchange = step.exchange
+        if exchange is None or exchange.status is None:
+            continue
+        judge.exchange(
+            exchange.method,
+            exchange.url,
+            _JSON,
+            (exchange.request_body or "").encode(),
+            exchange.status,
+            _JSON,
+            (exchange.response_body or "").encode(),
+        )
+    return judge.coverage
 
 
 def _end(exchange: StepExchange) -> datetime | None:

@@ -57,6 +57,24 @@ FAULTS: Mapping[str, str] = {
     "echo_mangled": "echo answers the id in upper case.",
     "create_drops_offer": "A create does not keep the offerKey it was sent.",
     "active_ending_without_end": "A cancel to the end of the period leaves dateEnded empty.",
+    # These are bugs the contract suite once missed (issue 23), each now caught by a check.
+    "cancel_drops_custom": (
+        "A cancel keeps its reason in extensionData but drops the custom properties it was sent."
+    ),
+    "retry_after_missing": "A 429 TOO_MANY_REQUESTS carries no Retry-After.",
+    "product_change_ignored": (
+        "A product change answered 200 OK leaves the old productKey in the record."
+    ),
+    "extension_data_replaced": (
+        "An update's extensionData replaces the record's instead of being merged into it."
+    ),
+    "query_drops_last": "queryEntitlements leaves out the last entitlement that matches.",
+    "notification_status_stale": (
+        "A status change's notifications carry the status from before the change."
+    ),
+    "confirmation_not_notified": (
+        "A merchant's confirmation of a 202 sends none of its notifications."
+    ),
 }
 
 KNOWN_FAULTS = frozenset(FAULTS)

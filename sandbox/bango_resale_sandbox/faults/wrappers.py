@@ -13,19 +13,22 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import orjson
 
+import bango_resale_spec as spec
+
 from ..asgi import Receive, Response, Scope
 from ..behaviour import Behaviour
 from ..commands import CreateEntitlement, EndEntitlement, QueryEntitlements
-from ..domain import DomainError, Entitlement, GivenReason, Status, Step
+from ..domain import MERCHANT_CONFIRMED, DomainError, Entitlement, GivenReason, Status, Step
 from ..envelopes import Envelopes, envelope
 from ..handlers.entitlements import EntitlementHandlers
 from ..pipeline import Pipeline, Request
 from ..services import PartnerOperations, Refine, Result, StatusChanges
-from ..services.changes import CANCEL
+from ..services.changes import CANCEL, UPDATE
 from . import EXTRA_FIELD_NAME, KNOWN_FAULTS
 
 # -- who is asking, and what the answers look like ---------------------------------------------
@@ -115,6 +118,16 @@ class EchoMangled(EntitlementHandlers):
         return await super().echo(mangled)
 
 
+class RetryAfterMissing(Envelopes):
+    """retry_after_missing: a 429 TOO_MANY_REQUESTS carries no Retry-After."""
+
+    def retry_later(self, response_code: str, message: str, seconds: int) -> Response:
+        response = super().retry_later(response_code, message, seconds)
+        if response.status == 429:
+            response.headers = [h for h in response.headers if h[0] != b"retry-after"]
+        return response
+
+
 # -- the partner API's operations ----------------------------------------------------------------
 
 
@@ -168,7 +181,54 @@ class DropCancelReason(PartnerOperations):
         return replace(entitlement, extension_data={**entitlement.extension_data, **command.custom})
 
 
+class CancelDropsCustom(PartnerOperations):
+    """cancel_drops_custom: a cancel keeps its reason in extensionData but drops the custom
+    properties it was sent."""
+
+    def with_end_reason(
+        self, entitlement: Entitlement, command: EndEntitlement, reason: GivenReason
+    ) -> Entitlement:
+        if not command.revoke:
+            command = replace(command, custom={})
+        return super().with_end_reason(entitlement, command, reason)
+
+
+class QueryDropsLast(PartnerOperations):
+    """query_drops_last: queryEntitlements leaves out the last entitlement that matches."""
+
+    async def query(self, reseller: str, command: QueryEntitlements) -> list[dict[str, Any]]:
+        return (await super().query(reseller, command))[:-1]
+
+
 # -- status changes and their notifications ------------------------------------------------------
+
+
+class ProductChangeIgnored(StatusChanges):
+    """product_change_ignored: a product change answered 200 OK leaves the old productKey in
+    the record (its answer, its notification and what is stored)."""
+
+    async def commit(self, reseller: str, before: Entitlement, step: Step) -> Entitlement:
+        row = step.row
+        if row is not None and row.operation == UPDATE and row.request == spec.PRODUCT_CHANGE:
+            kept = replace(
+                step.entitlement,
+                product_key=before.product_key,
+                entitlement_display_name=before.entitlement_display_name,
+            )
+            step = replace(step, entitlement=kept)
+        return await super().commit(reseller, before, step)
+
+
+class ExtensionDataReplaced(StatusChanges):
+    """extension_data_replaced: an update's extensionData replaces the record's instead of
+    being merged into it."""
+
+    def with_metadata(
+        self, entitlement: Entitlement, metadata: Mapping[str, Any], now: datetime
+    ) -> Entitlement | None:
+        if metadata.get("extensionData"):
+            entitlement = replace(entitlement, extension_data={})
+        return super().with_metadata(entitlement, metadata, now)
 
 
 class UnchangedAfter200(StatusChanges):
@@ -241,6 +301,35 @@ class NotificationsOutOfOrder(StatusChanges):
             await self.notify(reseller, held, "ACTIVATION_SUCCESS")
 
 
+class NotificationStatusStale(StatusChanges):
+    """notification_status_stale: a status change's notifications carry the status from
+    before the change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._before: dict[str, Status] = {}
+
+    async def commit(self, reseller: str, before: Entitlement, step: Step) -> Entitlement:
+        self._before[before.entitlement_id] = before.status
+        return await super().commit(reseller, before, step)
+
+    async def send(self, reseller: str, step: Step) -> None:
+        status = self._before.pop(step.entitlement.entitlement_id, None)
+        if status is not None:
+            step = replace(step, entitlement=replace(step.entitlement, status=status))
+        await super().send(reseller, step)
+
+
+class ConfirmationNotNotified(StatusChanges):
+    """confirmation_not_notified: a merchant's confirmation of a 202 sends none of its
+    notifications."""
+
+    async def send(self, reseller: str, step: Step) -> None:
+        if step.row is not None and step.row.event == MERCHANT_CONFIRMED:
+            return
+        await super().send(reseller, step)
+
+
 # Each fault's classes, by the fault's name (`faults.FAULTS` lists the names).
 WRAPPERS: Mapping[str, tuple[type, ...]] = {
     "server_error": (ServerError,),
@@ -259,6 +348,13 @@ WRAPPERS: Mapping[str, tuple[type, ...]] = {
     "echo_mangled": (EchoMangled,),
     "create_drops_offer": (CreateDropsOffer,),
     "active_ending_without_end": (ActiveEndingWithoutEnd,),
+    "cancel_drops_custom": (CancelDropsCustom,),
+    "retry_after_missing": (RetryAfterMissing,),
+    "product_change_ignored": (ProductChangeIgnored,),
+    "extension_data_replaced": (ExtensionDataReplaced,),
+    "query_drops_last": (QueryDropsLast,),
+    "notification_status_stale": (NotificationStatusStale,),
+    "confirmation_not_notified": (ConfirmationNotNotified,),
 }
 
 if set(WRAPPERS) != KNOWN_FAULTS:
