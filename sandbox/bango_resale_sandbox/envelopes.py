@@ -9,11 +9,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 import bango_resale_spec as spec
 
-from . import wire
+from . import _json, wire
 from .asgi import Response
 from .domain import Entitlement, Status
 from .services import Result
@@ -27,7 +25,7 @@ _ECHOABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 def envelope(http_status: int, code: str, message: str, **extra: Any) -> Response:
     """A JSON answer: responseCode, responseMessage and any further fields."""
     body = {"responseCode": code, "responseMessage": message, **extra}
-    return Response(http_status, orjson.dumps(body))
+    return Response(http_status, _json.dumps(body))
 
 
 class Envelopes:

@@ -11,9 +11,9 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 import bango_resale_spec as spec
+
+from . import _json
 
 
 @functools.cache
@@ -66,7 +66,7 @@ def extension_data_problem(data: Mapping[str, Any]) -> str | None:
             f"extensionData: would hold {len(data)} properties, more than {limit}; remove some"
             " (set them to null in an update)"
         )
-    size = len(orjson.dumps(data))
+    size = len(_json.dumps(data))
     limit = max_extension_bytes()
     if size > limit:
         return (

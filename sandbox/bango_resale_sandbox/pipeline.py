@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
 import bango_resale_spec as spec
 
-from . import activation, limits, magic, server
+from . import _json, activation, limits, magic, server
 from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
 from .auth import Authenticator
 from .behaviour import Behaviour
@@ -340,8 +338,8 @@ def _parse_body(operation: Operation, raw: bytes) -> Any:
             raise RequestInvalid("body: a JSON object is required")
         return None
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        body = _json.loads(raw)
+    except _json.JSONDecodeError as exc:
         raise RequestInvalid(f"body: not valid JSON ({exc})") from None
     # Before schema validation and storage: deep JSON is cheap to send, costly to walk
     # and store, and past ~250 levels cannot be serialised back at all.

@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
 import bango_resale_spec as spec
 
-from . import domain, limits
+from . import _json, domain, limits
 from .commands import (
     Benefits,
     CreateEntitlement,
@@ -186,7 +184,7 @@ def record_json(entitlement: Entitlement) -> bytes:
     global _last_json
     last = _last_json  # read once, as in record_of
     if last[0] is not entitlement:
-        last = _last_json = (entitlement, orjson.dumps(record_of(entitlement)))
+        last = _last_json = (entitlement, _json.dumps(record_of(entitlement)))
     return last[1]
 
 
@@ -223,7 +221,7 @@ def entitlement_of(record: Mapping[str, Any]) -> Entitlement:
 
 
 def entitlement_from_json(stored: bytes) -> Entitlement:
-    return entitlement_of(orjson.loads(stored))
+    return entitlement_of(_json.loads(stored))
 
 
 def record_envelope(
@@ -231,10 +229,10 @@ def record_envelope(
 ) -> bytes:
     """`{"responseCode", "responseMessage", <the record's fields>, <tail's fields>}` from the
     record's JSON, spliced rather than parsed and written again."""
-    head = orjson.dumps({"responseCode": code, "responseMessage": message})
+    head = _json.dumps({"responseCode": code, "responseMessage": message})
     body = head[:-1] + b"," + record[1:]
     if tail:
-        body = body[:-1] + b"," + orjson.dumps(tail)[1:]
+        body = body[:-1] + b"," + _json.dumps(tail)[1:]
     return body
 
 

@@ -383,3 +383,19 @@ def test_metadata_changes_while_the_merchant_works_on_a_202(api: Api, customer: 
     )
     ended = api.complete(entitlement_id).json()
     assert (ended["status"], ended["offerKey"]) == ("CANCELLED", "WHILE-WAITING")
+
+
+def test_integers_past_64_bits_are_kept_exactly_as_sent(api: Api, customer: str) -> None:
+    # JSON puts no bound on an integer; a parser that reads one past 64 bits as a double would
+    # answer 1e+30 for 10**30, and the contract suite reports the custom property as not kept.
+    wide, below = 10**30, -(2**63) - 1
+    entitlement_id = api.create_id(customer, extensionData={"ledger": wide})
+    deferred = api.revoke(entitlement_id, "REVOKE_REQUEST_RETURNS_ACCEPTED", audit=[below, wide])
+    assert deferred.status_code == 202, deferred.text
+    revoked = api.complete(entitlement_id)
+    assert revoked.status_code == 200, revoked.text
+    kept = revoked.json()["extensionData"]
+    assert (kept["ledger"], kept["audit"]) == (wide, [below, wide])
+    assert api.get(entitlement_id).json()["extensionData"] == kept
+    sent = api.notifications(entitlement_id)[-1]["body"]["extensionData"]
+    assert sent == kept

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from .. import _json
 from ..asgi import Response
 from ..config import SandboxConfig
 from ..envelopes import envelope
@@ -99,5 +98,5 @@ def _notification_view(row: OutboxRow) -> dict[str, Any]:
         "lastError": row.last_error,
         "createdAt": format_epoch(row.created_at),
         "deliveredAt": None if row.delivered_at is None else format_epoch(row.delivered_at),
-        "body": orjson.loads(row.body),
+        "body": _json.loads(row.body),
     }

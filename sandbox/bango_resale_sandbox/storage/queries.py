@@ -7,8 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import orjson
-
+from .. import _json
 from ..domain import LIVE_STATUSES, Entitlement, Status
 from ..wire import entitlement_from_json, record_json
 from .protocol import ActivationLink, FeedEntry, OutboxRow, PendingOperation, StoredResponse
@@ -144,7 +143,7 @@ class SqlStore(ABC):
                 sql += f" AND {column} = ?"
                 args.append(value)
         rows = await self.fetch_all(sql + " ORDER BY created_seq", args)
-        return [orjson.loads(row[0]) for row in rows]
+        return [_json.loads(row[0]) for row in rows]
 
     async def count_live(
         self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
@@ -201,7 +200,7 @@ class SqlStore(ABC):
                 operation.entitlement_id,
                 reseller,
                 operation.operation,
-                orjson.dumps(operation.payload),
+                _json.dumps(operation.payload),
                 operation.due_at,
             ),
         )
@@ -214,7 +213,7 @@ class SqlStore(ABC):
         )
         if row is None:
             return None
-        return PendingOperation(row[0], row[1], orjson.loads(row[2]), row[3])
+        return PendingOperation(row[0], row[1], _json.loads(row[2]), row[3])
 
     async def delete_pending(self, reseller: str, entitlement_id: str) -> None:
         await self.execute(
