@@ -180,6 +180,20 @@ def test_client_only_install_names_the_extra_each_command_needs(
         contract = run("bango-resale-contract", *command, cwd=tmp_path, env=environment, expect=2)
         assert f"pip install '{wheel}[contract]'" in contract.stderr, contract.stderr
         assert len(contract.stderr.splitlines()) == 1, contract.stderr
+    # Testing a notification receiver is plain HTTP: it needs no extra.
+    receiver = run(
+        "bango-resale-contract",
+        "receiver",
+        "hooks",
+        "--bearer",
+        "t",
+        cwd=tmp_path,
+        env=environment,
+        expect=2,
+    )
+    assert receiver.stderr == (
+        "bango-resale-contract receiver: error: URL: 'hooks' is not an http(s) URL with a host\n"
+    )
 
 
 @pytest.fixture(scope="module")
