@@ -28,7 +28,7 @@ from bango_resale_contract import live_cli, receiver_checks, run_target, sandbox
 from bango_resale_contract._usage import PROG, Parser, UsageError
 from bango_resale_spec.distribution import install_command
 
-__all__ = ["COMMANDS", "DEFAULT_COMMAND", "EXTRA_MODULES", "build_parser", "main"]
+__all__ = ["COMMANDS", "DEFAULT_COMMAND", "EXTRA_MODULES", "Command", "build_parser", "main"]
 
 #: Modules of the `contract` extra (it brings the sandbox's too) the commands run on.
 EXTRA_MODULES = ("schemathesis", "aiohttp", "uvicorn", "orjson", "jsonschema_rs")
@@ -122,6 +122,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="hide schemathesis's own output")
 
 
+def _target(arguments: argparse.Namespace) -> tuple[str | None, str, str]:
+    """(--url or None for a sandbox of the run's own, user, password)."""
+    try:
+        return run_target.target_from_arguments(arguments)
+    except ValueError as error:  # a flag that does not go with the others
+        raise UsageError(str(error)) from None
+
+
 def _positive(value: int | None, flag: str) -> None:
     if value is not None and value < 1:
         raise UsageError(f"{flag}: {value} is not a positive number")
@@ -138,10 +146,7 @@ def _run(arguments: argparse.Namespace) -> int:
         run_suite,
     )
 
-    try:
-        url, user, password = run_target.target_from_arguments(arguments)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    url, user, password = _target(arguments)
     try:
         products = sandbox_data.parse_products(",".join(arguments.product))
     except ValueError as error:
@@ -222,10 +227,7 @@ def _certify(arguments: argparse.Namespace) -> int:
         write_reports,
     )
 
-    try:
-        url, user, password = run_target.target_from_arguments(arguments)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    url, user, password = _target(arguments)
     if url is not None and not (user and password):
         raise UsageError("--url needs --user and --password (USER= and PASSWORD= with make)")
     options = CertificationOptions(

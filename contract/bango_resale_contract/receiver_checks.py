@@ -832,7 +832,7 @@ async def check_receiver_async(
             return verdict
 
 
-# -- the command line ------------------------------------------------------------------------
+# -- the command line -------------------------------------------------------------------------
 
 SUMMARY = "play the platform against your notification receiver"
 DESCRIPTION = (
@@ -853,6 +853,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report-dir",
         type=Path,
         default=Path("reports"),
+        metavar="DIR",
         help=f"where {JSON_NAME} and {JUNIT_NAME} go (default: reports)",
     )
 
