@@ -84,7 +84,7 @@ SHELL_OUTPUT = {
         'protocol upgrades (WebSocket, h2c, CONNECT) are not supported"} HTTP 400',
     ],
     "contract-testing.md": [
-        "receiver  play the platform against your notification receiver",
+        "receiver  play the platform",
         "proxy: error: --upstream: 'resale.example.com' is not an http(s) URL with a host",
         "exit status 2",
     ],
