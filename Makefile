@@ -83,11 +83,11 @@ sandbox: $(STAMP) ## run the sandbox on HOST:PORT with DB (a SQLite file or a po
 	BANGO_SANDBOX_PORT_OPTION=PORT= $(PY) -m bango_resale_sandbox --host $(HOST) --port $(PORT) --db '$(DB)'
 
 contract: generate ## regenerate, then contract-test the sandbox (or URL=... USER=... PASSWORD=... [PRODUCTS=M/P])
-	$(PY) -m bango_resale_contract --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
+	$(BIN)/bango-resale-contract run --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
 	  $(foreach product,$(PRODUCTS),--product '$(product)')
 
 certify: $(STAMP) $(NODE_STAMP) ## run the certification journeys on a fresh sandbox (or URL=... USER=... PASSWORD=... [NOTIFY_URL=...])
-	$(PY) -m bango_resale_contract.certification --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
+	$(BIN)/bango-resale-contract certify --url '$(URL)' --user '$(USER)' --password '$(PASSWORD)' \
 	  --notification-url '$(NOTIFY_URL)'
 
 bench: $(STAMP) $(NODE_STAMP) ## run the benchmarks under scripts/bench/

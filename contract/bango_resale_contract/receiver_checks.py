@@ -59,7 +59,6 @@ import functools
 import json
 import os
 import shlex
-import sys
 import time
 import tomllib
 import uuid
@@ -68,12 +67,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 
 import bango_resale_spec as spec
+from bango_resale_contract._usage import PROG, UsageError
 
 __all__ = [
     "Answer",
@@ -83,7 +83,6 @@ __all__ = [
     "ReceiverVerdict",
     "check_receiver",
     "check_receiver_async",
-    "main",
     "platform_delivery_timeout",
     "platform_notifications",
 ]
@@ -571,7 +570,7 @@ class ReceiverVerdict:
         """One test case per check; a failed one carries the problem, the rule and the curl."""
         suite = ElementTree.Element(
             "testsuite",
-            name=f"bango-resale-contract {COMMAND}",
+            name=f"{PROG} {COMMAND}",
             tests=str(len(self.results)),
             failures=str(len(self.failures)),
         )
@@ -835,23 +834,16 @@ async def check_receiver_async(
 
 # -- the command line -------------------------------------------------------------------------
 
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line naming the flag (argparse prints the usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+SUMMARY = "play the platform against your notification receiver"
+DESCRIPTION = (
+    "Send a notification receiver what the platform would (every notification type, repeats,"
+    " values a newer platform may send, wrong credentials, bodies that are not notifications)"
+    " and judge its answers; exit status 1 when a check fails."
+)
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
-        prog=f"bango-resale-contract {COMMAND}",
-        description="Send a notification receiver what the platform would, and judge its answers.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `bango-resale-contract receiver`."""
     parser.add_argument("url", metavar="URL", help="the receiver, e.g. https://…/bango/hooks")
     method = parser.add_mutually_exclusive_group(required=True)
     method.add_argument("--basic", metavar="USER:PASSWORD", help="Basic credentials")
@@ -861,17 +853,18 @@ def _parser() -> _Parser:
         "--report-dir",
         type=Path,
         default=Path("reports"),
+        metavar="DIR",
         help=f"where {JSON_NAME} and {JUNIT_NAME} go (default: reports)",
     )
-    return parser
 
 
 # The command line's name for each argument of `check_receiver`.
 _FLAGS = {"url": "URL", "basic": "--basic", "api_key": "--api-key", "bearer_token": "--bearer"}
 
 
-def _usage(argv: Sequence[str]) -> tuple[argparse.Namespace, tuple[str, str] | None]:
-    arguments = _parser().parse_args(argv)
+def run(arguments: argparse.Namespace) -> int:
+    """The command: 0 when every check holds, 1 when one fails; a `UsageError` naming the
+    flag, before anything is sent, for arguments it cannot use."""
     basic = None
     if arguments.basic is not None:
         user, _, password = arguments.basic.partition(":")
@@ -879,30 +872,18 @@ def _usage(argv: Sequence[str]) -> tuple[argparse.Namespace, tuple[str, str] | N
     try:
         _start(arguments.url, basic, arguments.api_key, arguments.bearer, None)
     except ArgumentError as error:
-        raise _UsageError(
-            f"{_FLAGS.get(error.argument, error.argument)}: {error.message}"
-        ) from None
+        flag = _FLAGS.get(error.argument, error.argument)
+        raise UsageError(f"{flag}: {error.message}") from None
     try:
         arguments.report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise _UsageError(f"--report-dir: {error}") from None
-    return arguments, basic
-
-
-def main(argv: Sequence[str]) -> int:
-    """The subcommand: 0 when every check holds, 1 when one fails, 2 for a usage error."""
-    prog = f"bango-resale-contract {COMMAND}"
-    try:
-        arguments, basic = _usage(argv)
-    except _UsageError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--report-dir: {error}") from None
 
     def show(result: CheckResult) -> None:
         print("\n".join(result.lines()), flush=True)
 
     print(
-        f"{prog}: sending {arguments.url} what the platform would; it waits"
+        f"{PROG} {COMMAND}: sending {arguments.url} what the platform would; it waits"
         f" {platform_delivery_timeout():g} s for each answer",
         flush=True,
     )

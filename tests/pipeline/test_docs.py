@@ -4,7 +4,8 @@ Playwright) at a 1280 px window, as a reader would.
 Every page: no request leaves for another host, no script error, no console error, nothing
 wider than the window; every status machine drawing's text at a readable size; the API
 references render every operation, with a clean menu. The failed certification report is held
-to the same width rule. One browser serves the whole module.
+to the same width rule. One browser serves the whole module. A screenshot of each page, whole,
+goes to reports/screenshots/, for a person to look at what the checks cannot judge.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bango_resale_spec import diagram
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("docs-site")]
 
 WINDOW = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
 #: The smallest text a drawing may show at a 1280 px window, in CSS pixels.
 READABLE_PX = 11.0
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
@@ -145,6 +147,8 @@ def test_guide_page_is_self_contained_and_fits(name: str, site: Path, browser: B
         width = seen.page.evaluate(OVERFLOW)
         assert width["page"] <= width["window"], f"{name} is wider than the window: {width}"
         assert width["wide"] == [], f"{name}: elements run off the right edge: {width}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        seen.page.screenshot(path=SCREENSHOTS / name.replace(".html", ".png"), full_page=True)
         sizes = seen.page.evaluate(INLINE_TEXT_SIZES)
         if name == "status-machine.html":
             assert len(sizes) > 500, "the status machine page lost its drawings"
@@ -211,6 +215,8 @@ def test_api_reference_renders_offline_with_a_clean_menu(
         assert not [h for h in headings if "<code>" in h], headings
         width = page.evaluate(OVERFLOW)
         assert width["page"] <= width["window"], width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"reference-{spec_name}.png")
         if spec_name == "bango-resale":
             _assert_embedded_diagram_readable(page.evaluate(IMAGE_SCALES))
 

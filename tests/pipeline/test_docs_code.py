@@ -75,7 +75,21 @@ SHELL_OUTPUT = {
         '"responseCode": "NOT_FOUND"',
         "exit status 1",
     ],
-    "sandbox.md": ['"status":"ACTIVE"', '"status": "CANCELLED"', "CREATE_REQUEST_RETURNS"],
+    "sandbox.md": [
+        '"status":"ACTIVE"',
+        '"status": "CANCELLED"',
+        "CREATE_REQUEST_RETURNS",
+        'must be sent as application/json"} HTTP 415',
+        'a page of another site may not change anything here"} HTTP 403',
+        'protocol upgrades (WebSocket, h2c, CONNECT) are not supported"} HTTP 400',
+    ],
+    "contract-testing.md": [
+        "receiver  play the platform",
+        "proxy: error: --upstream: 'resale.example.com' is not an http(s) URL with a host",
+        "exit status 2",
+    ],
+    "proxy.md": ["transitions exercised: 1/41"],
+    "certification.md": ["exit status 1: the fault was caught", "cancelEntitlement answered 200"],
 }
 
 

@@ -172,9 +172,28 @@ def test_client_only_install_names_the_extra_each_command_needs(
     sandbox = run("bango-resale-sandbox", "--port", "0", cwd=tmp_path, env=environment, expect=2)
     assert f"pip install '{wheel}[sandbox]'" in sandbox.stderr, sandbox.stderr
     assert "Traceback" not in sandbox.stderr
-    contract = run("bango-resale-contract", cwd=tmp_path, env=environment, expect=2)
-    assert f"pip install '{wheel}[contract]'" in contract.stderr, contract.stderr
-    assert "Traceback" not in contract.stderr
+    # The contract command line lists its commands without the extra, and each command that
+    # needs it says how to get it, in one line.
+    listed = run("bango-resale-contract", "--help", cwd=tmp_path, env=environment).stdout
+    assert all(name in listed for name in ("run", "certify", "proxy", "audit", "receiver"))
+    for command in ((), ("certify",), ("proxy", "--upstream", "http://127.0.0.1:9")):
+        contract = run("bango-resale-contract", *command, cwd=tmp_path, env=environment, expect=2)
+        assert f"pip install '{wheel}[contract]'" in contract.stderr, contract.stderr
+        assert len(contract.stderr.splitlines()) == 1, contract.stderr
+    # Testing a notification receiver is plain HTTP: it needs no extra.
+    receiver = run(
+        "bango-resale-contract",
+        "receiver",
+        "hooks",
+        "--bearer",
+        "t",
+        cwd=tmp_path,
+        env=environment,
+        expect=2,
+    )
+    assert receiver.stderr == (
+        "bango-resale-contract receiver: error: URL: 'hooks' is not an http(s) URL with a host\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -236,16 +255,22 @@ def test_certification_runs_from_the_wheel_outside_any_checkout(
     bin_dir = contract_venv
     work = tmp_path / "elsewhere"
     work.mkdir()
-    certify = (bin_dir / "python", "-m", "bango_resale_contract.certification")
+    certify = ("bango-resale-contract", "certify")
 
-    # Without Redocly CLI anywhere: one line that says how to get it, exit status 2.
     bare = clean_environment(bin_dir)
+    usage = run(*certify, "--help", cwd=work, env=bare).stdout
+    assert usage.startswith("usage: bango-resale-contract certify"), usage
+    assert "--journey WORKFLOW_ID" in usage and "--report-dir DIR" in usage
+
+    # Without Redocly CLI anywhere: one line that says how to get it, exit status 2; the name
+    # certification had before it was a command says the same.
     bare["PATH"] = os.pathsep.join(
         part for part in bare["PATH"].split(os.pathsep) if not (Path(part) / "redocly").exists()
     )
-    missing = run(*certify, "--journey", "connectivity", cwd=work, env=bare, expect=2)
-    assert "npm install @redocly/cli@" in missing.stderr, missing.stderr
-    assert "Traceback" not in missing.stderr
+    for command in (certify, (bin_dir / "python", "-m", "bango_resale_contract.certification")):
+        missing = run(*command, "--journey", "connectivity", cwd=work, env=bare, expect=2)
+        assert "npm install @redocly/cli@" in missing.stderr, missing.stderr
+        assert len(missing.stderr.splitlines()) == 1, missing.stderr
 
     # With Redocly CLI on PATH (as after a global npm install), from the wheel alone: the
     # packaged journeys against a sandbox of its own.

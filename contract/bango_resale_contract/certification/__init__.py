@@ -2,7 +2,7 @@
 
 `certify(CertificationOptions(...))` runs them against a fresh local sandbox (or any service
 with `url=`) and returns a `CertificationRun`; `write_reports` turns it into Markdown, HTML and
-JUnit XML. `python -m bango_resale_contract.certification` (`make certify`) does both.
+JUnit XML. `bango-resale-contract certify` (`make certify`) does both.
 """
 
 from bango_resale_contract.certification.model import (
