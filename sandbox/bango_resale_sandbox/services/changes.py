@@ -176,7 +176,7 @@ class StatusChanges:
         if pending is None or (pending.operation == ACTIVATE and not activation_blocks):
             return
         raise domain.not_available(
-            f"a {pending.operation} of this entitlement is waiting for the merchant"
+            f"this entitlement's {pending.operation} is waiting for the merchant"
         )
 
     async def commit(self, reseller: str, before: Entitlement, step: domain.Step) -> Entitlement:
