@@ -6,7 +6,7 @@ favours no one source. This module adds those without touching uvicorn's classes
 class given to `uvicorn.Config(http=...)` is a `GuardedConnection`, an `asyncio.Protocol` that
 builds uvicorn's own httptools protocol for the connection and hands it the transport. The
 transport's bytes and connection events pass through the guard first; answers go from uvicorn
-to the transport directly.
+to the transport through `OneSendPerAnswer`, which only joins an answer's head to its body.
 
 What the guard needs of uvicorn (0.54, and the range pyproject.toml names) is kept here and
 checked by tests/sandbox/test_connection_guard.py:
@@ -14,7 +14,11 @@ checked by tests/sandbox/test_connection_guard.py:
   app_state=..., ...)`, all by keyword; the guard passes the same arguments on to
   `HttpToolsProtocol` (what `Config(http="httptools")` names);
 - each request's ASGI scope carries a copy of `app_state` as `scope["state"]` (the ASGI
-  lifespan-state extension), which is how the app reaches its connection (`connection_of`).
+  lifespan-state extension), which is how the app reaches its connection (`connection_of`);
+- uvicorn writes an answer's head to the transport it was given when the app sends
+  `http.response.start`, and each body part when the app sends it. Written as they come, a
+  small answer costs two sends to the kernel (and two segments to the client); the guard holds
+  the head until the first body part and writes both at once.
 
 The guard reads the same bytes as uvicorn with a parser of its own (httptools, with uvicorn's
 leniency), registered for three events only: where a request begins, where its head ends and
@@ -39,14 +43,16 @@ where it ends. With those and one word from the app (`request_done`, sent by
   is serving a request, the new one is closed at once.
 
 Refusals written by the guard follow the answers the app has pending on the connection, in
-order: a pipelining client gets its earlier answers first.
+order: a pipelining client gets its earlier answers first. Besides joining head and body, the
+guard writes nothing of uvicorn's later or differently: a head waits only while the app works
+out its first body part, and what is held goes out before the connection is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, cast
 
 import httptools
@@ -72,6 +78,8 @@ _IDLE_ANONYMOUS, _ARRIVING_ANONYMOUS, _IDLE_AUTHENTICATED, _ARRIVING_AUTHENTICAT
 _NO_DEADLINE = math.inf
 # Seconds a refused connection's further bytes are read and dropped before it is closed.
 _LINGER_SECONDS = 2.0
+# Held writes up to this size are joined into one buffer; larger ones are sent as a vector.
+_JOINED_BELOW = 16384
 
 
 def refusal(status: int, message: str) -> bytes:
@@ -91,7 +99,8 @@ def connection_of(scope: Scope) -> GuardedConnection | None:
 
 
 class GuardMiddleware:
-    """Tells each request's connection when the app has answered it (see the module)."""
+    """Tells each request's connection when the app has answered it (see the module), and holds
+    an answer's head until its first body part so that both go out in one send."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,11 +108,113 @@ class GuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.get("state")
         connection = None if state is None else state.get(CONNECTION_STATE_KEY)
-        await self.app(scope, receive, send)
+        if connection is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Set when the connection was made, before any request could arrive on it.
+        writer: OneSendPerAnswer = connection.writer
+
+        async def send_head_with_body(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                writer.hold()
+                try:
+                    await send(message)  # uvicorn writes the head: held
+                except BaseException:
+                    writer.release()
+                    raise
+                return
+            try:
+                await send(message)
+            finally:
+                writer.release()
+
+        await self.app(scope, receive, send_head_with_body)
         # After an exception uvicorn answers 500 itself and closes the connection: the request
         # then never counts as answered, and the connection is never taken for idle.
-        if connection is not None and scope["type"] == "http":
-            connection.request_done()
+        connection.request_done()
+
+
+class OneSendPerAnswer(asyncio.Transport):
+    """The connection's transport as uvicorn sees it: while held (from an answer's head to its
+    first body part), writes wait and then go out together, so that a small answer costs one
+    send to the kernel instead of two. Everything else passes straight through; closing, or
+    ending the stream, sends what is held first."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._held: list[bytes] | None = None
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if not held or self._transport.is_closing():
+            return
+        if len(held) == 1:
+            self._transport.write(held[0])
+        elif sum(map(len, held)) <= _JOINED_BELOW:
+            self._transport.write(b"".join(held))
+        else:
+            self._transport.writelines(held)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is None:
+            self._transport.write(data)
+        elif data:
+            self._held.append(bytes(data))
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def write_eof(self) -> None:
+        self.release()
+        self._transport.write_eof()
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def close(self) -> None:
+        self.release()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_write_buffer_size(self) -> int:
+        held = self._held
+        return self._transport.get_write_buffer_size() + (sum(map(len, held)) if held else 0)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
 
 
 class Guard:
@@ -194,6 +305,7 @@ class GuardedConnection(asyncio.Protocol):
         self._parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
+        self.writer: OneSendPerAnswer | None = None
         self.source = ""
         self.authenticated = False
         self.tier: int | None = None
@@ -225,7 +337,8 @@ class GuardedConnection(asyncio.Protocol):
             transport.abort()
             return
         self._admitted = True
-        self._inner.connection_made(transport)
+        self.writer = OneSendPerAnswer(transport)
+        self._inner.connection_made(self.writer)
         self._idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -382,6 +495,8 @@ class GuardedConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        if self.writer is not None:
+            self.writer.release()
         transport.write(answer)
         if transport.can_write_eof():
             transport.write_eof()

@@ -20,7 +20,8 @@ Prints, in one run:
   target <= 250 bytes), and the proxy process's resident memory before and after a long run of
   creates through it;
 - with --floor, a bare forwarder (`bare_forwarder.py`: uvicorn and aiohttp, nothing judged) in
-  the same alternating rounds: what the two libraries alone allow on this machine;
+  the same alternating rounds, with its CPU per request: what the two libraries alone allow on
+  this machine;
 - with --compare-clients, the CPU per request of the HTTP client libraries the proxy could
   forward with (httpx, httpcore, aiohttp), against the sandbox, 32 requests at a time.
 
@@ -391,6 +392,8 @@ def main() -> int:
                 directs, throughs, ratios = [], [], []
                 cpu_direct = 0.0
                 cpu_through = {"sandbox": 0.0, "proxy": 0.0}
+                cpu_floor = {"sandbox": 0.0, "forwarder": 0.0}
+                floor_requests = 0
                 for number in range(1, args.rounds + 1):
                     cpu = {name: cpu_seconds(pid) for name, pid in servers.items()}
                     direct = measure_get(
@@ -409,9 +412,14 @@ def main() -> int:
                     print(f"round {number}  saturation  direct   {direct.summary()}")
                     print(f"round {number}  saturation  proxied  {through.summary()}")
                     if bare is not None:
+                        pids = {"sandbox": servers["sandbox"], "forwarder": bare[0].pid}
+                        cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
                         floor = measure_get(
                             wrk, bare[1], entitlement_id, args.connections, args.seconds
                         )
+                        for name, pid in pids.items():
+                            cpu_floor[name] += cpu_seconds(pid) - cpu[name]
+                        floor_requests += floor.requests
                         floors.append(floor.rps / direct.rps)
                         print(f"round {number}  saturation  bare     {floor.summary()}")
                 rate = args.rate or max(
@@ -463,10 +471,16 @@ def main() -> int:
             f"  bare forwarder (uvicorn + aiohttp, nothing judged): ratio per round"
             f" {', '.join(f'{r:.0%}' for r in floors)}, median {statistics.median(floors):.0%}"
         )
+    floor_cpu = (
+        f"; bare forwarder: sandbox {cpu_floor['sandbox'] / floor_requests * 1e6:.0f} us,"
+        f" forwarder {cpu_floor['forwarder'] / floor_requests * 1e6:.0f} us"
+        if floor_requests
+        else ""
+    )
     print(
         f"CPU per request: sandbox direct {cpu_direct / direct_requests * 1e6:.0f} us;"
         f" proxied: sandbox {cpu_through['sandbox'] / through_requests * 1e6:.0f} us,"
-        f" proxy {cpu_through['proxy'] / through_requests * 1e6:.0f} us"
+        f" proxy {cpu_through['proxy'] / through_requests * 1e6:.0f} us{floor_cpu}"
     )
     # What CPU alone allows: the direct path costs the sandbox's time per request; the proxied
     # one the sandbox's plus the proxy's, the proxy on one core of its own at best.
@@ -478,6 +492,12 @@ def main() -> int:
     print(
         f"  ratio CPU alone allows: idle machine {bound:.0%} (proxy on a core of its own);"
         f" a fixed CPU share {cost_direct / (cost_sandbox + cost_proxy):.0%}"
+    )
+    # The same bound solved for the proxy: the most CPU per request it may take for 60%.
+    budget = min(cost_direct / 0.6, cores * cost_direct / 0.6 - cost_sandbox)
+    print(
+        f"  60% allows the proxy at most {budget * 1e6:.0f} us per request with the sandbox's"
+        f" costs above (idle machine, the load generator's CPU not counted)"
     )
     print(
         f"added median latency ({args.connections} conns, open loop at {rate:.0f} req/s):"

@@ -438,3 +438,105 @@ def test_one_source_cannot_hold_more_than_its_share(patient: Served, app: App) -
     finally:
         for conn in flood:
             conn.close()
+
+
+# -- writes: an answer's head goes out with its body ------------------------------------------
+
+
+class RecordingTransport(asyncio.Transport):
+    """A transport that keeps each write (what would be one send to the kernel)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def writelines(self, list_of_data: Any) -> None:
+        self.writes.append(b"".join(list_of_data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 80)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class Scripted:
+    """An app that answers as its script says: ("start",), ("body", bytes, more_body),
+    ("wait",) until `go` is set, ("fail",) to raise."""
+
+    def __init__(self, *script: tuple[Any, ...]) -> None:
+        self.script = script
+        self.go = asyncio.Event()
+        self.writes_when_waiting: list[bytes] | None = None
+        self.transport: RecordingTransport | None = None
+
+    async def __call__(self, scope: Mapping[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        for step in self.script:
+            if step[0] == "start":
+                headers = [(b"content-type", b"application/json"), *step[1:]]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+            elif step[0] == "body":
+                await send({"type": "http.response.body", "body": step[1], "more_body": step[2]})
+            elif step[0] == "wait":
+                assert self.transport is not None
+                self.writes_when_waiting = list(self.transport.writes)
+                await self.go.wait()
+            else:
+                raise RuntimeError("the app failed after it began to answer")
+
+
+async def _answer_one(app: Scripted) -> RecordingTransport:
+    """Serve one request of `app` through `server.build`'s protocol onto a recording
+    transport; the writes it made once the app has finished."""
+    built = server.build(app, log_level="critical", limits=LIMITS, lifespan="off")
+    built.config.load()
+    protocol = built.config.http_protocol_class(
+        config=built.config, server_state=built.server_state, app_state={}
+    )
+    transport = app.transport = RecordingTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if app.writes_when_waiting is not None:
+            app.go.set()
+    await asyncio.sleep(0.01)
+    return transport
+
+
+def test_a_small_answer_goes_out_in_one_write() -> None:
+    length = (b"content-length", b"2")
+    transport = asyncio.run(_answer_one(Scripted(("start", length), ("body", b"{}", False))))
+    assert len(transport.writes) == 1
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert transport.writes[0].endswith(b"\r\n\r\n{}")
+
+
+def test_a_streamed_answer_goes_out_part_by_part_each_as_the_app_gives_it() -> None:
+    app = Scripted(("start",), ("body", b"[1", True), ("wait",), ("body", b"]", False))
+    transport = asyncio.run(_answer_one(app))
+    # The head went with the first part, before the app was done.
+    assert app.writes_when_waiting is not None and len(app.writes_when_waiting) == 1
+    assert app.writes_when_waiting[0].endswith(b"\r\n\r\n2\r\n[1\r\n")
+    assert transport.writes[1:] == [b"1\r\n]\r\n0\r\n\r\n"]
+
+
+def test_a_head_held_when_the_app_fails_goes_out_before_the_connection_closes() -> None:
+    length = (b"content-length", b"2")
+    transport = asyncio.run(_answer_one(Scripted(("start", length), ("fail",))))
+    assert [w.split(b"\r\n", 1)[0] for w in transport.writes] == [b"HTTP/1.1 200 OK"]
+    assert transport.closed
