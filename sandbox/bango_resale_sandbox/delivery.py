@@ -82,6 +82,9 @@ class Deliverer:
         self._client: httpx.AsyncClient | None = None
         # (reseller, entitlementId) -> the attempt under way for that entitlement.
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # (reseller, entitlementId) -> a row a shared store handed over (claimed for this
+        # instance) while that entitlement had an attempt under way: sent when it ends.
+        self._claimed_behind: dict[tuple[str, str], OutboxRow] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -103,14 +106,21 @@ class Deliverer:
             await self._client.aclose()
 
     async def _run(self) -> None:
+        store_away = False
         while True:
             self._wake.clear()
             next_due = None
             try:
                 await self.launch_due()
                 next_due = await self._store.next_notification_due()
+                if store_away:
+                    store_away = False
+                    log.info("notification delivery resumed: the database answers again")
             except StoreUnavailable as exc:  # the database is away: try again next round
-                log.warning("notification delivery round skipped: %s", exc)
+                # One line per episode, as the store logs its own trouble.
+                if not store_away:
+                    store_away = True
+                    log.warning("notification delivery paused until the database answers: %s", exc)
             except Exception:  # keep delivering whatever one bad round did
                 log.exception("notification delivery round failed")
             wait = IDLE_POLL_SECONDS if next_due is None else next_due - self._clock()
@@ -132,14 +142,21 @@ class Deliverer:
         for row in rows:
             key = (row.reseller, row.entitlement_id)
             if key in self._in_flight:
+                if self._store.shared:
+                    # Claimed for this instance (a redelivery of the row being sent): no
+                    # other instance will send it before the claim runs out, so this one must.
+                    self._claimed_behind[key] = row
                 continue
-            task = asyncio.create_task(self._attempt_for(key, row), name=f"notify-{row.seq}")
-            self._in_flight[key] = task
-            task.add_done_callback(functools.partial(self._finished, key))
+            self._launch(key, row)
             launched += 1
             if launched == free:
                 break
         return launched
+
+    def _launch(self, key: tuple[str, str], row: OutboxRow) -> None:
+        task = asyncio.create_task(self._attempt_for(key, row), name=f"notify-{row.seq}")
+        self._in_flight[key] = task
+        task.add_done_callback(functools.partial(self._finished, key))
 
     def _finished(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._in_flight.get(key) is task:
@@ -160,13 +177,16 @@ class Deliverer:
         finally:
             if self._in_flight.get(key) is asyncio.current_task():
                 del self._in_flight[key]
+                behind = self._claimed_behind.pop(key, None)
+                if behind is not None:
+                    self._launch(key, behind)
 
     async def _attempt(self, row: OutboxRow) -> None:
         assert self._client is not None
         url = row.url or ""
         if not is_deliverable(url, self._config.allowed_hosts):
             async with self._store.transaction():
-                await self._store.mark_blocked(row.seq, BLOCKED)
+                await self._store.mark_blocked(row.seq, BLOCKED, due_at=row.next_attempt_at)
             return
         headers = {
             "Content-Type": "application/json",
@@ -181,9 +201,13 @@ class Deliverer:
         now = self._clock()
         async with self._store.transaction():
             if error is None:
-                await self._store.mark_delivered(row.seq, attempts, now)
+                await self._store.mark_delivered(row.seq, attempts, now, due_at=row.next_attempt_at)
             elif now - row.created_at >= self._config.give_up_after_seconds:
-                await self._store.mark_given_up(row.seq, attempts, error)
+                await self._store.mark_given_up(
+                    row.seq, attempts, error, due_at=row.next_attempt_at
+                )
             else:
                 next_at = now + retry_delay(attempts, self._config)
-                await self._store.mark_retry(row.seq, attempts, next_at, error)
+                await self._store.mark_retry(
+                    row.seq, attempts, next_at, error, due_at=row.next_attempt_at
+                )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +141,54 @@ def test_feed_lists_each_send_in_order_and_redelivery_sends_again(
         notification["notificationId"]
     ]
     assert api.http.post("/sandbox/notifications/unknown/redeliver").status_code == 404
+
+
+class _HoldingReceiver:
+    """A receiver that holds its first request open until released, then answers 200 to all."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.ids.append(json.loads(raw)["notificationId"])
+                if len(receiver.ids) == 1:
+                    receiver.arrived.set()
+                    receiver.release.wait(10)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notifications"
+
+
+def test_a_redelivery_asked_for_while_an_attempt_is_under_way_is_sent(
+    api: Api, customer: str
+) -> None:
+    # The attempt's outcome is written after the receiver answers; a redelivery queued before
+    # then must not be overwritten by it (it was, and the promised second send never came).
+    receiver = _HoldingReceiver()
+    try:
+        entitlement_id = api.create_id(customer, notificationUrl=receiver.url)
+        assert receiver.arrived.wait(10)
+        (notification,) = api.notifications(entitlement_id)
+        notification_id = notification["notificationId"]
+        again = api.http.post(f"/sandbox/notifications/{notification_id}/redeliver")
+        assert again.status_code == 200, again.text
+        receiver.release.set()
+        wait_until(lambda: len(receiver.ids) >= 2)
+        assert receiver.ids == [notification_id] * 2
+        wait_until(lambda: api.notifications(entitlement_id)[0]["state"] == "delivered")
+    finally:
+        receiver.release.set()
+        receiver.server.shutdown()

@@ -238,12 +238,14 @@ def test_only_the_oldest_pending_row_of_each_entitlement_is_due(open_store: Open
         assert again == ([] if store.shared else ["n0", "n1", "n3"])
         # A head waiting for its retry holds back its entitlement's later rows.
         async with store.transaction():
-            await store.mark_retry(due[0].seq, 1, next_attempt_at=5.0, error="HTTP 503")
-            await store.mark_delivered(due[1].seq, 1, 1.0)
-            await store.mark_delivered(due[2].seq, 1, 1.0)
+            await store.mark_retry(
+                due[0].seq, 1, next_attempt_at=5.0, error="HTTP 503", due_at=due[0].next_attempt_at
+            )
+            await store.mark_delivered(due[1].seq, 1, 1.0, due_at=due[1].next_attempt_at)
+            await store.mark_delivered(due[2].seq, 1, 1.0, due_at=due[2].next_attempt_at)
         assert await store.due_notifications(4.0, 10) == []
         async with store.transaction():
-            await store.mark_given_up(due[0].seq, 2, "HTTP 503")
+            await store.mark_given_up(due[0].seq, 2, "HTTP 503", due_at=5.0)
         assert [row.notification_id for row in await store.due_notifications(4.0, 10)] == ["n2"]
         await store.close()
 

@@ -372,31 +372,37 @@ class SqlStore(ABC):
         rows = await self.fetch_all(sql + " ORDER BY seq LIMIT ?", [*args, limit])
         return [OutboxRow(*row) for row in rows]
 
-    async def mark_delivered(self, seq: int, attempts: int, now: float) -> None:
+    # Each mark records one attempt's outcome, and only while the row is as the attempt found
+    # it (`due_at`, the next_attempt_at it was taken at): a redelivery queued meanwhile moves
+    # that time, and must be sent, not overwritten by the outcome of the send before it.
+    async def mark_delivered(self, seq: int, attempts: int, now: float, *, due_at: float) -> None:
         await self.execute(
             "UPDATE notifications SET state = 'delivered', attempts = ?, delivered_at = ?,"
-            " last_error = NULL WHERE seq = ?",
-            (attempts, now, seq),
+            " last_error = NULL WHERE seq = ? AND next_attempt_at = ?",
+            (attempts, now, seq, due_at),
         )
 
-    async def mark_retry(self, seq: int, attempts: int, next_attempt_at: float, error: str) -> None:
+    async def mark_retry(
+        self, seq: int, attempts: int, next_attempt_at: float, error: str, *, due_at: float
+    ) -> None:
         await self.execute(
             "UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ?"
-            " WHERE seq = ?",
-            (attempts, next_attempt_at, error[:500], seq),
+            " WHERE seq = ? AND next_attempt_at = ?",
+            (attempts, next_attempt_at, error[:500], seq, due_at),
         )
 
-    async def mark_blocked(self, seq: int, error: str) -> None:
+    async def mark_blocked(self, seq: int, error: str, *, due_at: float) -> None:
         await self.execute(
-            "UPDATE notifications SET state = 'blocked', last_error = ? WHERE seq = ?",
-            (error[:500], seq),
+            "UPDATE notifications SET state = 'blocked', last_error = ?"
+            " WHERE seq = ? AND next_attempt_at = ?",
+            (error[:500], seq, due_at),
         )
 
-    async def mark_given_up(self, seq: int, attempts: int, error: str) -> None:
+    async def mark_given_up(self, seq: int, attempts: int, error: str, *, due_at: float) -> None:
         await self.execute(
             "UPDATE notifications SET state = 'given_up', attempts = ?, last_error = ?"
-            " WHERE seq = ?",
-            (attempts, error[:500], seq),
+            " WHERE seq = ? AND next_attempt_at = ?",
+            (attempts, error[:500], seq, due_at),
         )
 
     async def get_notification(self, reseller: str, notification_id: str) -> OutboxRow | None:
