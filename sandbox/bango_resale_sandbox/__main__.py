@@ -99,6 +99,15 @@ def _url_host(host: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        app_class = load_app_class()
+        from . import server
+    except ModuleNotFoundError as error:
+        missing = (
+            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
+        )
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    try:
         config = load_config(args.config)
         faults = parse_faults(args.fault) | faults_from_environment()
     except (ConfigError, ValueError, OSError) as exc:
@@ -117,15 +126,6 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    try:
-        app_class = load_app_class()
-        from . import server
-    except ModuleNotFoundError as error:
-        missing = (
-            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
-        )
-        print(f"error: {missing}", file=sys.stderr)
-        return 2
     # Bind before announcing anything: a busy port must fail with one line, not after a
     # "listening" line that is not true.
     try:
