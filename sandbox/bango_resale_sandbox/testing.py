@@ -560,9 +560,6 @@ class ContractViolation(AssertionError):
     """A response does not match what the partner spec documents for its operation."""
 
 
-_response_validators: dict[tuple[str, int], tuple[Any, list[dict[str, Any]]]] = {}
-
-
 def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any]:
     """Check a partner-API response against the spec; returns the parsed body.
 
@@ -570,48 +567,29 @@ def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any
     responseCode must be one the response lists in `x-response-codes`, and a returned record's
     status must be one of that code's `entitlementStatuses`.
     """
-    import jsonschema_rs
+    from bango_resale_spec import compiled, operation_responses
 
-    from bango_resale_spec import load_partner_spec
-
-    key = (operation_id, response.status_code)
-    if key not in _response_validators:
-        spec = load_partner_spec()
-        operation = next(
-            op
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and op.get("operationId") == operation_id
-        )
-        documented = operation["responses"].get(str(response.status_code))
-        if documented is None:
-            raise ContractViolation(
-                f"{operation_id}: HTTP {response.status_code} is not documented: {response.text}"
-            )
-        while "$ref" in documented:
-            documented = spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
-        schema = documented["content"]["application/json"]["schema"]
-        validator = jsonschema_rs.Draft202012Validator(
-            {**schema, "components": spec["components"]}, validate_formats=True
-        )
-        _response_validators[key] = (validator, list(documented.get("x-response-codes", [])))
-    validator, codes = _response_validators[key]
+    status = response.status_code
+    validator = compiled.partner().by_id[operation_id].responses.get(status)
+    if validator is None:
+        raise ContractViolation(f"{operation_id}: HTTP {status} is not documented: {response.text}")
+    codes = [pair for pair in operation_responses()[operation_id] if pair.http_status == status]
     if not response.headers.get("content-type", "").startswith("application/json"):
         raise ContractViolation(f"{operation_id}: content type {response.headers}")
     body: dict[str, Any] = response.json()
-    errors = [e.message for e in validator.iter_errors(body)]
+    errors = validator.errors(body)
     if errors:
-        raise ContractViolation(f"{operation_id} {response.status_code}: {errors}; {body}")
-    entry = next((c for c in codes if c["responseCode"] == body["responseCode"]), None)
+        raise ContractViolation(f"{operation_id} {status}: {errors}; {body}")
+    entry = next((c for c in codes if c.response_code == body["responseCode"]), None)
     if entry is None:
         raise ContractViolation(
-            f"{operation_id} {response.status_code}: responseCode {body['responseCode']} is not"
-            f" among {[c['responseCode'] for c in codes]}"
+            f"{operation_id} {status}: responseCode {body['responseCode']} is not"
+            f" among {[c.response_code for c in codes]}"
         )
-    statuses = entry.get("entitlementStatuses")
+    statuses = entry.entitlement_statuses
     if statuses and body.get("status") not in statuses:
         raise ContractViolation(
-            f"{operation_id} {response.status_code} {body['responseCode']}: record status"
-            f" {body.get('status')} is not among {statuses}"
+            f"{operation_id} {status} {body['responseCode']}: record status"
+            f" {body.get('status')} is not among {list(statuses)}"
         )
     return body

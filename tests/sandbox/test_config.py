@@ -83,7 +83,8 @@ def test_a_misspelt_key_is_refused_by_its_path_with_the_key_meant() -> None:
         ),
         (
             '[server]\nsqlite_synchronous = "SOMETIMES"\n',
-            '[server] sqlite_synchronous: expected one of "OFF", "NORMAL", "FULL", "EXTRA", got "SOMETIMES"',
+            '[server] sqlite_synchronous: expected one of "OFF", "NORMAL", "FULL", "EXTRA",'
+            ' got "SOMETIMES"',
         ),
         (
             "[merchants.M]\nproduct = {}\n",

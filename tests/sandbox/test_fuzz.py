@@ -19,9 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bango_resale_sandbox.routes import Router
 from bango_resale_sandbox.testing import SandboxThread
-from bango_resale_spec import load_partner_spec, magic_numbers
+from bango_resale_spec import compiled, load_partner_spec, magic_numbers
 from bango_resale_spec import load_sandbox_spec as sandbox_spec
 
 pytestmark = pytest.mark.integration
@@ -32,10 +31,7 @@ FORCED_5XX = {"ANY_REQUEST_RETURNS_INTERNAL_ERROR", "ANY_REQUEST_RETURNS_SERVICE
 OPERATIONS = sorted(
     (
         (op.operation_id, op.method, op.path_template)
-        for op in (
-            *Router(load_partner_spec()).operations,
-            *Router(sandbox_spec()).operations,
-        )
+        for op in (*compiled.partner().operations, *compiled.sandbox().operations)
     ),
 )
 

@@ -8,21 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import pytest
 
 from bango_resale_sandbox.testing import Api, NotificationSink, SandboxThread, free_port
-from bango_resale_spec import load_partner_spec
+from bango_resale_spec import compiled
 
 pytestmark = pytest.mark.integration
 
 
 def notification_validator() -> Any:
-    spec = load_partner_spec()
-    return jsonschema_rs.Draft202012Validator(
-        {"$ref": "#/components/schemas/EntitlementNotification", "components": spec["components"]},
-        validate_formats=True,
-    )
+    return compiled.schema("EntitlementNotification")
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
