@@ -13,7 +13,9 @@ from schemathesis.core.failures import FailureGroup
 
 import bango_resale_spec as spec
 from bango_resale_contract import hooks
-from bango_resale_sandbox.testing import DEMO_RESELLER, REASON, Api, SandboxThread
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
+
+from support.api import REASON, Api
 
 CANCEL = ("/v1/entitlement/cancel/{entitlementId}", "POST")
 REVOKE = ("/v1/entitlement/revoke/{entitlementId}", "POST")

@@ -289,11 +289,8 @@ def test_a_receiver_slower_than_the_platform_waits_fails_answers_in_time(
 
 
 @pytest.mark.integration
-def test_an_unreachable_receiver_is_one_failure_not_one_per_check() -> None:
-    with __import__("socket").socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    verdict = check_receiver(f"http://127.0.0.1:{port}{PATH}", api_key=API_KEY)
+def test_an_unreachable_receiver_is_one_failure_not_one_per_check(refusing_port: int) -> None:
+    verdict = check_receiver(f"http://127.0.0.1:{refusing_port}{PATH}", api_key=API_KEY)
     assert [(r.name, r.passed) for r in verdict.results] == [("connect", False)]
     assert "cannot connect" in str(verdict.results[0].problem)
 

@@ -15,7 +15,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import Api, NotificationSink, SandboxProcess
+from bango_resale_sandbox.testing import SandboxProcess
+
+from support.api import Api
+from support.receivers import NotificationSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -20,7 +20,9 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import REASON, Api, SandboxThread, check_conforms
+from bango_resale_sandbox.testing import SandboxThread
+
+from support.api import REASON, Api, check_conforms
 
 pytestmark = pytest.mark.integration
 

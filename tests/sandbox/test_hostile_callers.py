@@ -19,15 +19,10 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import (
-    DEMO_RESELLER,
-    REASON,
-    Api,
-    NotificationSink,
-    SandboxProcess,
-    SandboxThread,
-    check_conforms,
-)
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, SandboxThread
+
+from support.api import REASON, Api, check_conforms
+from support.receivers import NotificationSink
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import Api, SandboxThread, check_conforms
+from bango_resale_sandbox.testing import SandboxThread
 from bango_resale_spec import magic_numbers
+
+from support.api import Api, check_conforms
 
 pytestmark = pytest.mark.integration
 

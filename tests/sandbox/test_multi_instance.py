@@ -23,14 +23,11 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import (
-    DEMO_RESELLER,
-    REASON,
-    Api,
-    NotificationSink,
-    PostgresServer,
-    SandboxProcess,
-)
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
+
+from support.api import REASON, Api
+from support.postgres import PostgresServer
+from support.receivers import NotificationSink
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import bango_resale_spec as spec
 from bango_resale_sandbox import domain, wire
-from bango_resale_sandbox.testing import Api
 from bango_resale_spec import compiled
+
+from support.api import Api
 
 
 def _validator(schema_name: str) -> Any:
