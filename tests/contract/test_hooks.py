@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.core.failures import FailureGroup
+from schemathesis.errors import FailureGroup
 
 import bango_resale_spec as spec
 from bango_resale_contract import hooks
