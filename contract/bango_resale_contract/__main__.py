@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=None,
-        help="schemathesis configuration (default: ./schemathesis.toml, else the packaged one)",
+        help="schemathesis configuration (default: ./schemathesis.toml, else the one shipped with"
+        " the suite)",
     )
     parser.add_argument("--phases", default=None, help="comma-separated subset of the phases")
     parser.add_argument("--max-examples", type=int, default=None)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 
+from bango_resale_contract.suite import default_config_path
 from bango_resale_spec import partner_spec_path
 
 CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
@@ -47,3 +48,12 @@ def test_without_the_committed_markers_product_names_would_be_hidden() -> None:
     """What the committed markers fix: schemathesis's defaults hide every "...Key" field."""
     printed = _reproducer(schemathesis.Config())
     assert '"productKey": "[Filtered]"' in printed, printed
+
+
+def test_outside_a_checkout_root_the_default_configuration_is_the_committed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from elsewhere, the suite reads the one committed file (a wheel carries a copy the
+    build makes of it; tests/pipeline/test_wheel.py checks that copy)."""
+    monkeypatch.chdir(tmp_path)
+    assert default_config_path().read_bytes() == CONFIG.read_bytes()
