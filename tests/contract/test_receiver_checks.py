@@ -36,6 +36,7 @@ from bango_resale_contract.receiver_checks import (
     ReceiverVerdict,
     check_receiver,
     check_receiver_async,
+    notifications,
     platform_delivery_timeout,
     platform_notifications,
 )
@@ -202,8 +203,8 @@ def test_every_notification_type_is_sent_for_each_status_the_machine_sends_it_in
     sent = platform_notifications("https://reseller.example/hooks")
     assert {(n.notification_type, n.status) for n in sent} == expected
     # The statuses whose dates the records get right are the spec's.
-    dated = {receiver_checks.PENDING, receiver_checks.ACTIVE, receiver_checks.SUSPENDED}
-    assert dated | {receiver_checks.ACTIVE_ENDING} <= set(spec.entitlement_statuses())
+    dated = {notifications.PENDING, notifications.ACTIVE, notifications.SUSPENDED}
+    assert dated | {notifications.ACTIVE_ENDING} <= set(spec.entitlement_statuses())
     assert {n.notification_type for n in sent} == set(spec.notification_types())
     assert len({n.body["notificationId"] for n in sent}) == len(sent)
     assert len({n.body["entitlementId"] for n in sent}) == len(sent)
