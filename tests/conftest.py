@@ -1,5 +1,5 @@
 """Shared test configuration, and every fixture that runs a sandbox (one launcher:
-`bango_resale_sandbox.testing`).
+`bango_resale_sandbox.testing`; what only the tests need is in `tests/support/`).
 
 - `store_kind`: "sqlite", or "postgresql" where tests/sandbox/conftest.py runs a module's tests
   on both stores.
@@ -14,8 +14,10 @@
 - `api` / `api2`: `Api` clients of the shared sandbox as the two demo resellers; `live`: the
   public `ResaleClient` on it.
 - `receiver`: a `NotificationSink` for the test.
-- `asgi_server`: a factory; `asgi_server(app)` serves any ASGI app with uvicorn on a free
-  loopback port and returns its base URL (stopped after the test).
+- `refusing_port`: a loopback port held closed for the test (connections are refused).
+- `asgi_server`: a factory; `asgi_server(app)` serves any ASGI app (not a sandbox: those
+  start through the launcher) with uvicorn on a port it binds itself and returns its base
+  URL (stopped after the test).
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ from bango_resale import ResaleClient
 from bango_resale_sandbox.testing import (
     DEMO_RESELLER,
     SECOND_DEMO_RESELLER,
-    Api,
-    NotificationSink,
-    PostgresServer,
     SandboxProcess,
     SandboxThread,
 )
+
+from support.api import Api
+from support.postgres import PostgresServer
+from support.receivers import NotificationSink
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SandboxLauncher = TypeVar("SandboxLauncher", SandboxThread, SandboxProcess)
@@ -219,6 +222,19 @@ def customer() -> str:
 def receiver() -> Iterator[NotificationSink]:
     with NotificationSink() as running:
         yield running
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for the whole test.
+
+    The socket is bound and never listens, so the kernel answers a connection with a reset
+    (refused), and while the test holds it no other process can take the port: a port bound,
+    read and closed again would be free for anyone to start listening on meanwhile.
+    """
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
-import jsonschema_rs
 import orjson
 
 import bango_resale_spec as spec
@@ -54,7 +52,8 @@ from bango_resale_contract.behaviour import (
     rows_starting,
 )
 from bango_resale_contract.coverage import Coverage
-from bango_resale_spec import StatusMachine, Transition
+from bango_resale_spec import StatusMachine, Transition, compiled
+from bango_resale_spec.compiled import Validator
 
 SHAPE_RULE = "bango_response_shape"
 INVALID_REQUEST_RULE = "bango_invalid_request_refused"
@@ -88,59 +87,24 @@ def reseller_of(headers: Headers) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Route:
-    method: str
-    pattern: re.Pattern[str]
-    operation_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Operation:
-    responses: Mapping[int, Any]  # HTTP status -> compiled validator, or None for no JSON
-    request: Any  # compiled validator of the JSON body, or None
-
-
-def _compile(document: Mapping[str, Any], content: Any) -> Any:
-    schema = (content or {}).get("application/json", {}).get("schema")
-    if schema is None:
-        return None
-    return jsonschema_rs.Draft202012Validator(
-        {**schema, "components": document["components"]}, validate_formats=True
-    )
+    responses: Mapping[int, Validator | None]  # HTTP status -> its JSON body's, or None
+    request: Validator | None  # the JSON body's, or None
 
 
 class Contract:
-    """The partner spec compiled for judging: routes, validators, the status machine."""
+    """The partner spec as the judge reads it: the compiled operations (`bango_resale_spec.
+    compiled`, the same the sandbox validates with), the status machine."""
 
     def __init__(self, document: Mapping[str, Any] | None = None) -> None:
-        document = document if document is not None else spec.load_partner_spec()
-        self.machine: StatusMachine = spec.machine_from(document)
-        self.routes: list[_Route] = []
-        self.operations: dict[str, _Operation] = {}
-        for path, item in document["paths"].items():
-            regex = re.sub(
-                r"\{[^}/]+\}", "([^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
-            )
-            for method, operation in item.items():
-                if not isinstance(operation, Mapping) or "operationId" not in operation:
-                    continue
-                operation_id = str(operation["operationId"])
-                self.routes.append(_Route(method.upper(), re.compile(f"{regex}$"), operation_id))
-                body = operation.get("requestBody")
-                self.operations[operation_id] = _Operation(
-                    responses={
-                        int(status): _compile(
-                            document, spec.resolve(answer, document).get("content")
-                        )
-                        for status, answer in operation["responses"].items()
-                        if status.isdigit()
-                    },
-                    request=_compile(document, spec.resolve(body, document).get("content"))
-                    if body
-                    else None,
-                )
-        # The routes per method, in the spec's order: a request is tried only against its own.
-        self._by_method: dict[str, list[_Route]] = {}
+        api = compiled.partner() if document is None else compiled.compile_spec(document)
+        self.machine: StatusMachine = spec.machine_from(api.document)
+        self.routes: tuple[compiled.Operation, ...] = api.operations
+        self.operations: dict[str, _Operation] = {
+            op.operation_id: _Operation(dict(op.responses), op.body) for op in api.operations
+        }
+        # The routes per method: a request is tried only against its own.
+        self._by_method: dict[str, list[compiled.Operation]] = {}
         for route in self.routes:
             self._by_method.setdefault(route.method, []).append(route)
         self.events = [t for t in self.machine if t.event is not None]

@@ -2,9 +2,10 @@
 (Not to be confused with the client's `bango_resale.NotificationReceiver`, which checks and
 parses one notification a reseller's own server got.)
 
-It answers every POST with 200 and keeps the JSON bodies in arrival order, so the behaviour
-checks can compare what a service sent with what the status machine's rows promise. Delivery
-is at least once, so `received` drops repeats of a `notificationId` (keeping the first).
+It answers every POST with 200 and keeps the JSON bodies (with their headers) in arrival
+order, so the behaviour checks can compare what a service sent with what the status machine's
+rows promise. Delivery is at least once, so `received` drops repeats of a `notificationId`
+(keeping the first). A subclass may answer otherwise by overriding `receive`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +22,11 @@ PATH = "/notifications"
 
 
 class NotificationServer:
-    """Records notifications POSTed to `url`; thread-safe."""
+    """Records notifications POSTed to `url`; thread-safe.
+
+    `public_url` is the address the service reaches the receiver at, when that is not the one
+    it listens on (a tunnel, another name of the host); a `{port}` in it stands for the port
+    bound, for `port=0`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None):
         receiver = self
@@ -34,8 +39,8 @@ class NotificationServer:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
-                receiver._record(body)
-                self.send_response(200)
+                status = receiver.receive(body, dict(self.headers.items()))
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -46,14 +51,45 @@ class NotificationServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         bound_host, bound_port = str(self._server.server_address[0]), self._server.server_address[1]
-        self.url = public_url or f"http://{bound_host!s}:{bound_port}{PATH}"
+        self.port = int(bound_port)
+        self.url = (
+            public_url.replace("{port}", str(bound_port))
+            if public_url
+            else f"http://{bound_host!s}:{bound_port}{PATH}"
+        )
         self._condition = threading.Condition()
         self._bodies: list[Any] = []
+        self._headers: list[dict[str, str]] = []
 
-    def _record(self, body: Any) -> None:
+    def receive(self, body: Any, headers: dict[str, str]) -> int:
+        """Keep one POSTed body (None for one that is not JSON) and its headers; the HTTP
+        status to answer."""
         with self._condition:
             self._bodies.append(body)
+            self._headers.append(headers)
             self._condition.notify_all()
+        return 200
+
+    def bodies(self) -> list[Any]:
+        """Every body received, repeats included, in arrival order."""
+        with self._condition:
+            return list(self._bodies)
+
+    def headers(self) -> list[dict[str, str]]:
+        """The headers of each body `bodies()` lists, in the same order."""
+        with self._condition:
+            return list(self._headers)
+
+    def wait_until(self, ready: Callable[[list[Any]], bool], timeout: float) -> list[Any]:
+        """Wait until `ready(bodies)` holds or `timeout` seconds passed; the bodies then."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not ready(self._bodies):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._condition.wait(left)
+            return list(self._bodies)
 
     @property
     def deliveries(self) -> int:

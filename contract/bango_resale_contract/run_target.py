@@ -1,92 +1,47 @@
-"""The service a run targets: a local sandbox started for it (free port, fresh database,
-faults), or any URL with its credentials, as the command lines take them."""
+"""The service a run targets: a local sandbox started for it (a port the system picks, a fresh
+database, faults), or any URL with its credentials, as the command lines take them."""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 from bango_resale_contract import sandbox_data
 
 STARTUP_TIMEOUT_SECONDS = 30.0
-HEALTH_PATH = "/sandbox/health"
-
-
-def _free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_up(base_url: str, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll the service until it answers HTTP at all; raise if it dies or never does."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the sandbox exited with code {process.returncode} on start-up")
-        try:
-            httpx.get(base_url + HEALTH_PATH, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(
-        f"the service at {base_url} did not answer within {STARTUP_TIMEOUT_SECONDS}s"
-    )
 
 
 @contextmanager
 def running_sandbox(faults: Sequence[str] = (), log_path: Path | None = None) -> Iterator[str]:
-    """Run `python -m bango_resale_sandbox` on a free port with a new database; yield its URL."""
+    """A sandbox of its own on a port the system picks, with a new database; yield its URL.
+
+    Started by the sandbox's public launcher (`bango_resale_sandbox.testing.SandboxProcess`,
+    the one every test uses): `bango-resale-sandbox` in a child process, its output in
+    `log_path`."""
+    # Imported here: the sandbox's dependencies come with the contract extra, which a
+    # command line checks for before it starts anything (a client-only install gets a hint).
+    from bango_resale_sandbox.testing import SandboxProcess
+
     with tempfile.TemporaryDirectory(prefix="bango-contract-") as scratch:
-        port = _free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "bango_resale_sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(Path(scratch) / "sandbox.sqlite3"),
-            # Schemathesis sends wrong credentials on purpose, many times: not an attack.
-            "--no-login-throttle",
-        ]
-        for fault in faults:
-            command += ["--fault", fault]
-        environment = dict(os.environ)
-        # Faults come only from the arguments above, never from the caller's environment.
-        environment.pop("BANGO_SANDBOX_FAULTS", None)
         log_target = log_path or Path(scratch) / "sandbox.log"
-        log_target.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_target, "wb") as log:
-            process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=environment
-            )
-            base_url = f"http://127.0.0.1:{port}"
-            try:
-                _wait_until_up(base_url, process)
-                yield base_url
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        log_target.unlink(missing_ok=True)  # this run's output only
+        sandbox = SandboxProcess(
+            Path(scratch) / "sandbox.sqlite3",
+            faults=faults,
+            # Schemathesis sends wrong credentials on purpose, many times: not an attack.
+            login_throttle=False,
+            log_path=log_target,
+        )
+        sandbox.start(timeout=STARTUP_TIMEOUT_SECONDS)  # a RuntimeError with the log's end
+        try:
+            yield sandbox.base_url
+        finally:
+            sandbox.stop()
 
 
 def is_loopback(url: str) -> bool:

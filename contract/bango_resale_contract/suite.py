@@ -36,6 +36,10 @@ SANDBOX_REPLAY_URL = "http://127.0.0.1:8000"
 MIN_LINK_COVERAGE = 0.9
 #: schemathesis's per-run budget when the configuration sets none (seconds).
 DEFAULT_MAX_TIME = 25
+# The shipped configuration: where a wheel holds it (pyproject.toml's force-include), and
+# where it is in a source checkout (its root, two folders above this package).
+PACKAGED_CONFIG = ("_data", "schemathesis.toml")
+CHECKOUT_CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,13 +514,17 @@ def format_summary(options: SuiteOptions, result: SuiteResult) -> str:
 
 
 def default_config_path() -> Path:
-    """`./schemathesis.toml` when there is one (a checkout's root), else the packaged copy."""
+    """`./schemathesis.toml` when there is one, else the one that ships: inside the package in
+    a wheel (its build copies it there), at the root of the checkout the package sits in
+    otherwise (a source checkout or an editable install). The file is held once: a copy kept
+    in the package would drift, and a link would not survive a wheel or a Windows checkout."""
     candidate = Path("schemathesis.toml")
     if candidate.exists():
         return candidate
-    return Path(
-        str(resources.files("bango_resale_contract").joinpath("_data", "schemathesis.toml"))
-    )
+    packaged = Path(str(resources.files("bango_resale_contract").joinpath(*PACKAGED_CONFIG)))
+    if packaged.is_file():
+        return packaged
+    return CHECKOUT_CONFIG
 
 
 def configured_max_time(options: SuiteOptions) -> int:

@@ -15,6 +15,20 @@ from . import EXTRA_HINT, MissingExtraError, load_app_class
 from .config import ConfigError, load_config
 from .faults import ENVIRONMENT_VARIABLE, KNOWN_FAULTS, faults_from_environment, parse_faults
 
+# The line that tells where the sandbox listens, once it does (with --port 0, the port the
+# system picked): launchers read the address from it (`announced_url`).
+ANNOUNCEMENT = (
+    "Bango Resale sandbox on {url} (database {database}; resellers: {resellers};"
+    " controls under /sandbox/)"
+)
+_ANNOUNCED = re.compile(r"^Bango Resale sandbox on (http://\S+) \(database ", re.MULTILINE)
+
+
+def announced_url(output: str) -> str | None:
+    """The address a sandbox announced in its output, once it has."""
+    found = _ANNOUNCED.search(output)
+    return found.group(1) if found else None
+
 
 def _reseller(value: str) -> tuple[str, str]:
     name, sep, password = value.partition(":")
@@ -29,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the stateful Bango Resale sandbox (partner API plus sandbox controls).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on (0: one the system picks, named in the line announcing the"
+        " sandbox)",
+    )
     parser.add_argument(
         "--db",
         default=os.environ.get("BANGO_SANDBOX_DB", "sandbox.sqlite3"),
@@ -99,6 +119,15 @@ def _url_host(host: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        app_class = load_app_class()
+        from . import server
+    except ModuleNotFoundError as error:
+        missing = (
+            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
+        )
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    try:
         config = load_config(args.config)
         faults = parse_faults(args.fault) | faults_from_environment()
     except (ConfigError, ValueError, OSError) as exc:
@@ -117,15 +146,6 @@ def main(argv: list[str] | None = None) -> int:
             "deliberate faults switched on: %s", ", ".join(sorted(faults))
         )
 
-    try:
-        app_class = load_app_class()
-        from . import server
-    except ModuleNotFoundError as error:
-        missing = (
-            error if isinstance(error, MissingExtraError) else f"uvicorn is missing: {EXTRA_HINT}"
-        )
-        print(f"error: {missing}", file=sys.stderr)
-        return 2
     # Bind before announcing anything: a busy port must fail with one line, not after a
     # "listening" line that is not true.
     try:
@@ -148,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         reason = " ".join(str(exc).split())  # psycopg's messages span lines
         print(f"error: cannot use database {_shown(args.db)}: {reason}", file=sys.stderr)
         return 2
-    print(
-        f"Bango Resale sandbox on http://{_url_host(host)}:{port} (database {_shown(args.db)};"
-        f" resellers: {', '.join(config.resellers)}; controls under /sandbox/)",
-        file=sys.stderr,
-        flush=True,
+    announcement = ANNOUNCEMENT.format(
+        url=f"http://{_url_host(host)}:{port}",
+        database=_shown(args.db),
+        resellers=", ".join(config.resellers),
     )
+    print(announcement, file=sys.stderr, flush=True)
     server.run(app, sockets=[listener], log_level=args.log_level, limits=config.limits)
     return 0
 

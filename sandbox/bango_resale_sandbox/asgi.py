@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .routes import RequestInvalid
+from bango_resale_spec.compiled import RequestInvalid
 
 JSON = b"application/json"
 Scope = Mapping[str, Any]

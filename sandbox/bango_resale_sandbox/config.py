@@ -8,19 +8,19 @@ from __future__ import annotations
 import base64
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import config_schema
+
 DEFAULT_CONFIG_RESOURCE = "default_config.toml"
 
 # Operations a product can be told to finish asynchronously (202, then a notification).
-ASYNC_CAPABLE_OPERATIONS = frozenset(
-    {"cancel", "revoke", "suspend", "resume", "update", "reactivate"}
-)
+ASYNC_CAPABLE_OPERATIONS = frozenset(config_schema.enum("product", "async_operations"))
 
 
 # Notifications may go to loopback only unless the configuration says otherwise.
@@ -274,92 +274,90 @@ def default_config_text() -> str:
 
 
 def load_config(path: Path | None = None) -> SandboxConfig:
-    """Read a configuration file, or the packaged default when `path` is None."""
+    """Read a configuration file, or the packaged default when `path` is None. A `ConfigError`
+    names the file and the key."""
+    name = str(path) if path is not None else DEFAULT_CONFIG_RESOURCE
     text = default_config_text() if path is None else path.read_text("utf-8")
     try:
-        data = tomllib.loads(text)
+        return parse_config(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path or DEFAULT_CONFIG_RESOURCE}: {exc}") from exc
-    return parse_config(data)
+        raise ConfigError(f"{name}: {exc}") from exc
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
 
 
 def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
-    """Build a configuration from parsed TOML, checking every value's kind."""
-    server = _table(data, "server")
-    limit = _table(data, "rate_limit")
-    logins = _table(data, "failed_logins")
-    delivery = _table(data, "delivery")
-    synchronous = str(server.get("sqlite_synchronous", "NORMAL")).upper()
-    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ConfigError(f"server.sqlite_synchronous: unknown value {synchronous!r}")
-    commit = str(server.get("postgresql_synchronous_commit", "off")).lower()
-    if commit not in {"off", "local", "on"}:
-        raise ConfigError(f"server.postgresql_synchronous_commit: unknown value {commit!r}")
+    """Build a configuration from parsed TOML. The schema (`config.schema.json`) checks every
+    key and kind first; what a key leaves out keeps the dataclasses' default."""
+    found = config_schema.problems(data)
+    if found:
+        raise ConfigError(found[0])
+    server = data.get("server", {})
+    delivery = data.get("delivery", {})
+    logins = data.get("failed_logins", {})
+    settings: dict[str, Any] = {
+        **_present(server, float, "activation_url_ttl_seconds"),
+        **_present(server, int, "max_body_bytes"),
+    }
+    if "sqlite_synchronous" in server:
+        settings["sqlite_synchronous"] = str(server["sqlite_synchronous"]).upper()
+    if "postgresql_synchronous_commit" in server:
+        commit = str(server["postgresql_synchronous_commit"]).lower()
+        settings["postgresql_synchronous_commit"] = commit
+    if "public_base_url" in server:
+        settings["public_base_url"] = _base_url(
+            server["public_base_url"], "[server] public_base_url"
+        )
+    if "trusted_origins" in server:
+        settings["trusted_origins"] = _origins(server["trusted_origins"])
+    delivery_settings: dict[str, Any] = _present(
+        delivery,
+        float,
+        "timeout_seconds",
+        "first_retry_seconds",
+        "max_retry_seconds",
+        "give_up_after_seconds",
+    )
+    if "allowed_hosts" in delivery:
+        delivery_settings["allowed_hosts"] = NotificationTargets.parse(
+            delivery["allowed_hosts"], "[delivery] allowed_hosts"
+        )
+    limits = {
+        **_present(server, int, "max_header_bytes", "keep_alive_seconds"),
+        **_present(server, int, "max_connections", "max_connections_per_source"),
+        **_present(server, float, "request_timeout_seconds", "unauthenticated_keep_alive_seconds"),
+    }
     return SandboxConfig(
-        resellers=_parse_resellers(_table(data, "resellers")),
-        products=_parse_merchants(_table(data, "merchants")),
+        resellers=_parse_resellers(data.get("resellers", {})),
+        products=_parse_merchants(data.get("merchants", {})),
         rate_limit=RateLimit(
-            requests_per_second=_number(limit, "requests_per_second", 100_000.0),
-            burst=_number(limit, "burst", 200_000.0),
+            **_present(data.get("rate_limit", {}), float, "requests_per_second", "burst")
         ),
-        failed_logins_per_source=RateLimit(
-            requests_per_second=_number(logins, "per_source_per_second", 1.0),
-            burst=_number(logins, "per_source_burst", 20.0),
-        ),
-        failed_logins_per_source_user=RateLimit(
-            requests_per_second=_number(logins, "per_source_user_per_second", 0.1),
-            burst=_number(logins, "per_source_user_burst", 20.0),
-        ),
-        failed_logins_per_user=RateLimit(
-            requests_per_second=_number(logins, "per_user_per_second", 0.1),
-            burst=_number(logins, "per_user_burst", 100.0),
-        ),
-        delivery=DeliveryConfig(
-            allowed_hosts=NotificationTargets.parse(
-                delivery.get("allowed_hosts", _DEFAULT_ALLOWED_HOSTS), "delivery.allowed_hosts"
-            ),
-            timeout_seconds=_number(delivery, "timeout_seconds", 5.0),
-            first_retry_seconds=_number(delivery, "first_retry_seconds", 0.5),
-            max_retry_seconds=_number(delivery, "max_retry_seconds", 60.0),
-            give_up_after_seconds=_number(delivery, "give_up_after_seconds", 86400.0),
-        ),
-        limits=ServerLimits(
-            max_header_bytes=int(_number(server, "max_header_bytes", 16384)),
-            request_timeout_seconds=_number(server, "request_timeout_seconds", 10.0),
-            keep_alive_seconds=int(_number(server, "keep_alive_seconds", 30)),
-            unauthenticated_keep_alive_seconds=_number(
-                server, "unauthenticated_keep_alive_seconds", 5.0
-            ),
-            max_connections=int(_number(server, "max_connections", 1000)),
-            max_connections_per_source=int(_number(server, "max_connections_per_source", 256)),
-        ),
-        max_body_bytes=int(_number(server, "max_body_bytes", 65536)),
-        public_base_url=_base_url(server, "public_base_url"),
-        trusted_origins=_origins(server, "trusted_origins"),
-        activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
-        sqlite_synchronous=synchronous,
-        postgresql_synchronous_commit=commit,
+        failed_logins_per_source=_login_bucket(logins, "per_source"),
+        failed_logins_per_source_user=_login_bucket(logins, "per_source_user"),
+        failed_logins_per_user=_login_bucket(logins, "per_user"),
+        delivery=DeliveryConfig(**delivery_settings),
+        limits=ServerLimits(**limits),
+        **settings,
     )
 
 
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: expected a table")
-    return value
+def _present(table: Mapping[str, Any], kind: type, *keys: str) -> dict[str, Any]:
+    """The keys the table gives, as `kind`: the others keep their defaults."""
+    return {key: kind(table[key]) for key in keys if key in table}
 
 
-def _number(data: Mapping[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{key}: expected a non-negative number, got {value!r}")
-    return float(value)
+def _login_bucket(logins: Mapping[str, Any], prefix: str) -> RateLimit:
+    """One failed-login bucket (`<prefix>_per_second`, `<prefix>_burst`) over its default."""
+    default = next(f.default for f in fields(SandboxConfig) if f.name == f"failed_logins_{prefix}")
+    assert isinstance(default, RateLimit)
+    return RateLimit(
+        requests_per_second=float(logins.get(f"{prefix}_per_second", default.requests_per_second)),
+        burst=float(logins.get(f"{prefix}_burst", default.burst)),
+    )
 
 
-def _base_url(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key, "")
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
+def _base_url(value: str, where: str) -> str:
     if not value:
         return ""
     try:
@@ -376,47 +374,31 @@ def _base_url(data: Mapping[str, Any], key: str) -> str:
         or parts.query
         or parts.fragment
     ):
-        raise ConfigError(f"{key}: expected scheme://host[:port] (http or https), got {value!r}")
+        raise ConfigError(f"{where}: expected scheme://host[:port] (http or https), got {value!r}")
     return value.rstrip("/")
 
 
-def _origins(data: Mapping[str, Any], key: str) -> frozenset[str]:
-    values = data.get(key, [])
-    if not isinstance(values, list):
-        raise ConfigError(f"{key}: expected a list of origins, got {values!r}")
-    origins = set()
-    for value in values:
-        origin = _base_url({key: value}, key) if isinstance(value, str) and value else None
-        if origin is None:
-            raise ConfigError(f"{key}: expected scheme://host[:port] origins, got {value!r}")
-        origins.add(origin.lower())
-    return frozenset(origins)
-
-
-def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
-    return None if key not in data else _number(data, key, 0.0)
+def _origins(values: list[str]) -> frozenset[str]:
+    return frozenset(
+        _base_url(value, f"[server] trusted_origins[{index}]").lower()
+        for index, value in enumerate(values)
+    )
 
 
 def _parse_resellers(table: Mapping[str, Any]) -> dict[str, ResellerConfig]:
     resellers: dict[str, ResellerConfig] = {}
     for name, entry in table.items():
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("password"), str):
-            raise ConfigError(f"resellers.{name}: needs a string password")
         auth = entry.get("notification_auth", {})
-        if not isinstance(auth, Mapping):
-            raise ConfigError(f"resellers.{name}.notification_auth: expected a table")
-        kind = str(auth.get("type", "none"))
-        if kind not in {"none", "basic", "api_key", "bearer"}:
-            raise ConfigError(f"resellers.{name}.notification_auth.type: unknown {kind!r}")
         resellers[name] = ResellerConfig(
             name=name,
             password=entry["password"],
             notification_auth=NotificationAuth(
-                kind=kind,
-                username=str(auth.get("username", "")),
-                password=str(auth.get("password", "")),
-                key=str(auth.get("key", "")),
-                token=str(auth.get("token", "")),
+                kind=auth.get("type", "none"),
+                **{
+                    key: str(auth[key])
+                    for key in ("username", "password", "key", "token")
+                    if key in auth
+                },
             ),
         )
     return resellers
@@ -424,33 +406,23 @@ def _parse_resellers(table: Mapping[str, Any]) -> dict[str, ResellerConfig]:
 
 def _parse_merchants(table: Mapping[str, Any]) -> dict[tuple[str, str], ProductBehaviour]:
     products: dict[tuple[str, str], ProductBehaviour] = {}
-    for merchant in table:
-        for product, entry in _table(_table(table, merchant), "products").items():
-            where = f"merchants.{merchant}.products.{product}"
-            if not isinstance(entry, Mapping):
-                raise ConfigError(f"{where}: expected a table")
-            async_ops = frozenset(str(op) for op in entry.get("async_operations", ()))
-            if unknown := async_ops - ASYNC_CAPABLE_OPERATIONS:
-                raise ConfigError(f"{where}.async_operations: unknown {sorted(unknown)}")
-            try:
-                activation = ActivationMode(entry.get("activation", "immediate"))
-                cancel = CancelMode(entry.get("cancel", "immediate"))
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {exc}") from exc
+    for merchant, entry in table.items():
+        for product, settings in entry["products"].items():
+            behaviour: dict[str, Any] = {
+                **_present(settings, float, "activation_delay_seconds", "async_delay_seconds"),
+                **_present(settings, int, "period_days", "max_entitlements_per_customer"),
+                **_present(settings, bool, "supports_suspend", "supports_reactivate"),
+            }
+            if "activation" in settings:
+                behaviour["activation"] = ActivationMode(settings["activation"])
+            if "cancel" in settings:
+                behaviour["cancel"] = CancelMode(settings["cancel"])
+            if "async_operations" in settings:
+                behaviour["async_operations"] = frozenset(settings["async_operations"])
             products[(merchant, product)] = ProductBehaviour(
                 merchant_account_key=merchant,
                 product_key=product,
-                display_name=str(entry.get("display_name", product)),
-                activation=activation,
-                activation_delay_seconds=_optional_number(entry, "activation_delay_seconds"),
-                cancel=cancel,
-                period_days=int(_number(entry, "period_days", 30)),
-                async_operations=async_ops,
-                async_delay_seconds=_optional_number(entry, "async_delay_seconds"),
-                supports_suspend=bool(entry.get("supports_suspend", True)),
-                supports_reactivate=bool(entry.get("supports_reactivate", True)),
-                max_entitlements_per_customer=int(
-                    _number(entry, "max_entitlements_per_customer", 0)
-                ),
+                display_name=str(settings.get("display_name", product)),
+                **behaviour,
             )
     return products

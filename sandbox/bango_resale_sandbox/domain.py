@@ -54,11 +54,6 @@ def _live_statuses(machine: StatusMachine) -> frozenset[Status]:
     return _statuses(s for t in machine.rows_for(event=EXPIRY_REACHED) for s in t.from_statuses)
 
 
-# The shipped machine's live statuses, for storage: it narrows its SQL with them (due
-# expiries, the per-customer limit). A `Lifecycle` of another machine filters what storage
-# returns by its own `live`.
-LIVE_STATUSES = _live_statuses(spec.status_machine())
-
 # The (category, code) pairs a request may give: the spec's `x-reasons`, and every category
 # with the fallback code. Two rows share REVOKED/OTHER.
 REASON_PAIRS = frozenset(spec.accepted_reason_pairs())

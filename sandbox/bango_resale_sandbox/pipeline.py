@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import bango_resale_spec as spec
+from bango_resale_spec import compiled
+from bango_resale_spec.compiled import Operation, RequestInvalid
 
 from . import _json, activation, limits, magic, server
 from .asgi import JSON, Receive, Response, Scope, base_url, header_text, read_body
@@ -26,7 +28,6 @@ from .domain import DomainError
 from .envelopes import Envelopes, envelope
 from .magic import UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
-from .routes import Operation, RequestInvalid, Router
 from .services import MerchantSignUp
 from .storage import EntitlementStore, StoredResponse
 
@@ -70,8 +71,8 @@ class Pipeline:
         self.signup = signup
         self.envelopes = envelopes
         self.handlers = dict(handlers)
-        self.partner = Router(spec.load_partner_spec())
-        self.controls = Router(spec.load_sandbox_spec())
+        self.partner = compiled.partner()
+        self.controls = compiled.sandbox()
         self.auth = Authenticator(config.resellers)
         self.limiter = limiter
         shared = store if isinstance(store, SharedBuckets) else None

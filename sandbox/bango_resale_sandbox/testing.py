@@ -1,30 +1,25 @@
-"""Helpers for tests and benchmarks of anything that talks to the sandbox.
+"""Start a sandbox from Python, for your own tests and tools: the one launcher, in two forms.
 
-The one launcher, in two forms with the same arguments and the same `base_url`/`port`/`db_path`,
-each a context manager (or start()/stop()) that returns once the server answers:
+Both take the same arguments (a database, and optionally a configuration file, deliberate
+faults, resellers, `login_throttle=False`), listen on a loopback port the operating system
+picks (or the `port` you name), and return from `start()` (or `with`) once the sandbox
+answers; then `base_url` and `port` say where it is.
 
-- `SandboxThread` serves the real app with the real uvicorn server (the sandbox's own limits) on
-  a free loopback port, in a background thread of the calling process: real HTTP and a real
-  database, without paying a Python start-up per sandbox. The default for tests.
-- `SandboxProcess` starts `python -m bango_resale_sandbox` in a child process, for what needs
+- `SandboxThread` serves the real app with the real server (uvicorn, the sandbox's own limits)
+  in a background thread of the calling process: real HTTP and a real database, without a
+  Python start-up per sandbox.
+- `SandboxProcess` runs the `bango-resale-sandbox` command in a child process, for what needs
   one: a crash (`kill()`, SIGKILL), the command line and its environment, a log file, several
   instances on one database.
 
-The others:
-- `PostgresServer` runs a throwaway PostgreSQL server (the machine's `initdb`/`pg_ctl`) in a
-  temporary folder on a free loopback port, as an unprivileged user when run as root.
-- `NotificationSink` is a loopback HTTP server that records every notification POSTed to it.
-- `Api` is a thin client of one sandbox for one reseller, returning raw httpx responses.
-- `check_conforms` checks a partner-API response against what the spec documents for it.
+`DEMO_RESELLER` and `SECOND_DEMO_RESELLER` are the packaged configuration's two resellers, as
+(user, password) pairs.
 """
 
 from __future__ import annotations
 
 import gc
-import glob
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,26 +29,21 @@ import threading
 import time
 import urllib.request
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
-
+from .__main__ import announced_url
 from .config import load_config
+
+__all__ = ["DEMO_RESELLER", "SECOND_DEMO_RESELLER", "SandboxProcess", "SandboxThread"]
+
+HOST = "127.0.0.1"
 
 # The packaged configuration's two demo resellers, as (name, password) pairs.
 DEMO_RESELLER, SECOND_DEMO_RESELLER = [
     (reseller.name, reseller.password) for reseller in load_config().resellers.values()
 ][:2]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class _Sandbox:
@@ -63,7 +53,7 @@ class _Sandbox:
         self,
         db_path: Path | str,
         *,
-        port: int | None = None,
+        port: int = 0,
         config: Path | str | None = None,
         faults: Sequence[str] = (),
         resellers: Sequence[tuple[str, str]] = (),
@@ -73,15 +63,25 @@ class _Sandbox:
         self.db_path: Path | str = (
             db_path if str(db_path).startswith("postgresql://") else Path(db_path)
         )
-        self.port = port or free_port()
+        # 0: the operating system picks a free port as the sandbox binds it (no port is
+        # chosen here and bound later, which another process could take meanwhile).
+        self.requested_port = port
+        self._port: int | None = None
         self.config = config
         self.faults = tuple(faults)
         self.resellers = tuple(resellers)
         self.login_throttle = login_throttle
 
     @property
+    def port(self) -> int:
+        """The port the sandbox listens on (known once `start()` returned)."""
+        if self._port is None:
+            raise RuntimeError("the sandbox has not started: its port is known after start()")
+        return self._port
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{HOST}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> Self:
         raise NotImplementedError
@@ -102,13 +102,17 @@ class _Sandbox:
 
 
 class SandboxProcess(_Sandbox):
-    """A sandbox server in a child process. Use as a context manager, or start()/stop()."""
+    """A sandbox server in a child process. Use as a context manager, or start()/stop().
+
+    Its output goes to `log_path` (appended; by default beside a SQLite database, named after
+    it). `start()` again after `stop()` or `kill()` starts a new process on the same database,
+    on a new port unless one was named."""
 
     def __init__(
         self,
         db_path: Path | str,
         *,
-        port: int | None = None,
+        port: int = 0,
         config: Path | str | None = None,
         faults: Sequence[str] = (),
         resellers: Sequence[tuple[str, str]] = (),
@@ -144,9 +148,9 @@ class SandboxProcess(_Sandbox):
         command = [
             *self.program,
             "--host",
-            "127.0.0.1",
+            HOST,
             "--port",
-            str(self.port),
+            str(self.requested_port),
             "--db",
             str(self.db_path),
         ]
@@ -165,6 +169,10 @@ class SandboxProcess(_Sandbox):
         if "BANGO_SANDBOX_FAULTS" not in self.extra_env:
             # Faults come only from this object, never from the caller's environment.
             env.pop("BANGO_SANDBOX_FAULTS", None)
+        self._port = None
+        # The log may hold earlier runs (a restart, other instances): read from here on.
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd
@@ -176,14 +184,26 @@ class SandboxProcess(_Sandbox):
                     f"sandbox exited early; see {self.log_path}:\n"
                     + self.log_path.read_text(errors="replace")[-3000:]
                 )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/sandbox/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
+            if self._port is None:
+                self._port = self._announced_port(offset)
+            elif self._answers():
+                return self
+            time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"sandbox did not answer within {timeout} s; see {self.log_path}")
+
+    def _announced_port(self, offset: int) -> int | None:
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            url = announced_url(log.read().decode("utf-8", "replace"))
+        return None if url is None else int(url.rsplit(":", 1)[1])
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/sandbox/health", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM), then wait."""
@@ -205,7 +225,7 @@ class SandboxProcess(_Sandbox):
 
 
 class SandboxThread(_Sandbox):
-    """The sandbox in this process: `uvicorn.Server` on a background thread, serving the app the
+    """The sandbox in this process: uvicorn's server on a background thread, serving the app the
     command line would build (same configuration, faults and resellers). start()/stop(), or use
     it as a context manager."""
 
@@ -227,15 +247,16 @@ class SandboxThread(_Sandbox):
         config = config.with_faults(parse_faults(self.faults))
         if not self.login_throttle:
             config = config.without_login_throttle()
-        app = create_app(str(self.db_path), config.serving_on("127.0.0.1", self.port))
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", self.port))
+        self._listener.bind((HOST, self.requested_port))
+        self._port = int(self._listener.getsockname()[1])
+        app = create_app(str(self.db_path), config.serving_on(HOST, self._port))
         self._server = server.build(app, log_level="warning", limits=config.limits)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._listener]},
-            name=f"sandbox-{self.port}",
+            name=f"sandbox-{self._port}",
             daemon=True,
         )
         self._thread.start()
@@ -243,7 +264,7 @@ class SandboxThread(_Sandbox):
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the in-process sandbox on port {self.port} did not start")
+                raise RuntimeError(f"the in-process sandbox on port {self._port} did not start")
             time.sleep(0.01)
         return self
 
@@ -260,358 +281,3 @@ class SandboxThread(_Sandbox):
             # give the test process its settings back.
             gc.unfreeze()
             gc.set_threshold(*self._gc_threshold)
-
-
-class PostgresServer:
-    """A PostgreSQL server of its own in a temporary folder: `initdb`, then `pg_ctl start` on a
-    free loopback port; `stop()` shuts it down and removes the folder.
-
-    The binaries come from PATH or Debian's /usr/lib/postgresql/<version>/bin (package
-    `postgresql`). PostgreSQL refuses to run as root, so as root the server runs as the
-    `postgres` user (created by the Debian package) or `nobody`.
-    """
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="bango-pg-"))
-        self.data = self.folder / "data"
-        self.bin = _postgres_bin()
-        self._as_user: list[str] = []
-        if os.geteuid() == 0:
-            user = "postgres" if _user_exists("postgres") else "nobody"
-            shutil.chown(self.folder, user)
-            os.chmod(self.folder, 0o700)
-            self._as_user = ["runuser", "-u", user, "--"]
-
-    def url(self, schema: str | None = None) -> str:
-        base = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        return base if schema is None else f"{base}?schema={schema}"
-
-    def _run(self, *command: str) -> None:
-        subprocess.run([*self._as_user, *command], check=True, capture_output=True, cwd=self.folder)
-
-    def start(self) -> PostgresServer:
-        self._run(
-            str(self.bin / "initdb"),
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        )
-        self.resume()
-        return self
-
-    def resume(self) -> None:
-        """Start the server on its data folder (after `start`, or again after `halt`)."""
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
-            " -c max_connections=200 -c shared_buffers=128MB"
-        )
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.folder / "server.log"),
-            "-w",
-            "start",
-        )
-
-    def halt(self) -> None:
-        """Shut the server down, keeping its data, as a database outage would."""
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def stop(self) -> None:
-        if self.data.exists():
-            stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]
-            subprocess.run([*self._as_user, *stop], capture_output=True, cwd=self.folder)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _postgres_bin() -> Path:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(os.path.realpath(found)).parent
-    versions = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
-    )
-    if not versions:
-        raise RuntimeError(
-            "no PostgreSQL server binaries (pg_ctl): install Debian's postgresql package"
-            " (make install does, from system-packages.txt)"
-        )
-    return Path(versions[-1]).parent
-
-
-def _user_exists(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
-class NotificationSink:
-    """A loopback HTTP server that records POSTed JSON bodies and their headers.
-
-    `fail_first` makes it answer 503 to the first N requests, to exercise redelivery.
-    """
-
-    def __init__(self, fail_first: int = 0, port: int = 0) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.fail_first = fail_first
-        self.requests = 0
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                with receiver._lock:
-                    receiver.requests += 1
-                    failing = receiver.requests <= receiver.fail_first
-                    if not failing:
-                        receiver.received.append(json.loads(raw))
-                        receiver.headers.append(dict(self.headers.items()))
-                self.send_response(503 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/notifications"
-
-    def ids(self) -> set[str]:
-        with self._lock:
-            return {str(n["notificationId"]) for n in self.received}
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Wait until `count` distinct notifications arrived; returns all received."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.ids()) >= count:
-                break
-            time.sleep(0.02)
-        with self._lock:
-            return list(self.received)
-
-    def __enter__(self) -> NotificationSink:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-REASON = {
-    "cancelReasonCategory": "CUSTOMER_CANCELLED",
-    "cancelReasonCode": "NOT_RENEWED",
-    "cancelReasonDescription": "Customer has not renewed their entitlement",
-}
-SUSPEND = {
-    "entitlementBenefits": "SUSPENDED",
-    "reasonCategory": "ACTIVATION_ROLLBACK",
-    "reasonCode": "FRAUD_CHECK",
-}
-
-
-class Api:
-    """A thin client of one sandbox for one reseller; every method returns the raw response."""
-
-    def __init__(self, base_url: str, auth: tuple[str, str]) -> None:
-        self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, auth=auth, timeout=10.0)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def create(
-        self,
-        customer: str,
-        *,
-        merchant: str = "BANGO",
-        product: str = "BangoMusic",
-        magic: str | None = None,
-        **fields: Any,
-    ) -> httpx.Response:
-        body = {
-            "customerIdentifier": customer,
-            "merchantAccountKey": merchant,
-            "productKey": product,
-            **fields,
-        }
-        return self.http.post("/v1/entitlement", json=body, headers=_magic(magic))
-
-    def create_id(self, customer: str, **kwargs: Any) -> str:
-        response = self.create(customer, **kwargs)
-        assert response.status_code in (200, 201, 202), response.text
-        return str(response.json()["entitlementId"])
-
-    def get(self, entitlement_id: str) -> httpx.Response:
-        return self.http.get(f"/v1/entitlement/{entitlement_id}")
-
-    def status(self, entitlement_id: str) -> str:
-        return str(self.get(entitlement_id).json()["status"])
-
-    def update(
-        self, entitlement_id: str, magic: str | None = None, **fields: Any
-    ) -> httpx.Response:
-        return self.http.patch(
-            "/v1/entitlement",
-            json={"entitlementId": entitlement_id, **fields},
-            headers=_magic(magic),
-        )
-
-    def suspend(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.update(entitlement_id, magic, **SUSPEND)
-
-    def resume(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.update(entitlement_id, magic, entitlementBenefits="NORMAL")
-
-    def cancel(self, entitlement_id: str, magic: str | None = None, **body: Any) -> httpx.Response:
-        return self.http.post(
-            f"/v1/entitlement/cancel/{entitlement_id}",
-            json={**REASON, **body},
-            headers=_magic(magic),
-        )
-
-    def revoke(self, entitlement_id: str, magic: str | None = None, **body: Any) -> httpx.Response:
-        return self.http.post(
-            f"/v1/entitlement/revoke/{entitlement_id}",
-            json={**REASON, **body},
-            headers=_magic(magic),
-        )
-
-    def reactivate(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.http.post(f"/v1/entitlement/reactivate/{entitlement_id}", headers=_magic(magic))
-
-    def activation_info(self, entitlement_id: str, magic: str | None = None) -> httpx.Response:
-        return self.http.get(
-            f"/v1/entitlement/activationInfo/{entitlement_id}", headers=_magic(magic)
-        )
-
-    def query(self, customer: str, **filters: Any) -> httpx.Response:
-        return self.http.post(
-            "/v1/entitlement/report", json={"customerIdentifier": customer, **filters}
-        )
-
-    def complete(self, entitlement_id: str) -> httpx.Response:
-        return self.http.post(f"/sandbox/entitlements/{entitlement_id}/complete")
-
-    def advance(self, seconds: float) -> httpx.Response:
-        return self.http.post("/sandbox/clock/advance", json={"seconds": seconds})
-
-    def notifications(self, entitlement_id: str | None = None) -> list[dict[str, Any]]:
-        """Every notification (of one entitlement, if given), following the pages."""
-        params = {} if entitlement_id is None else {"entitlementId": entitlement_id}
-        found: list[dict[str, Any]] = []
-        while True:
-            response = self.http.get("/sandbox/notifications", params=params)
-            assert response.status_code == 200, response.text
-            page = response.json()
-            found += page["notifications"]
-            if page["nextCursor"] is None:
-                return found
-            params["cursor"] = page["nextCursor"]
-
-    def notification_types(self, entitlement_id: str) -> list[str]:
-        return [n["notificationType"] for n in self.notifications(entitlement_id)]
-
-
-def _magic(value: str | None) -> dict[str, str]:
-    return {} if value is None else {"X-Magic-Number": value}
-
-
-class ContractViolation(AssertionError):
-    """A response does not match what the partner spec documents for its operation."""
-
-
-_response_validators: dict[tuple[str, int], tuple[Any, list[dict[str, Any]]]] = {}
-
-
-def check_conforms(response: httpx.Response, operation_id: str) -> dict[str, Any]:
-    """Check a partner-API response against the spec; returns the parsed body.
-
-    The status must be documented for the operation, the body must match its schema, the
-    responseCode must be one the response lists in `x-response-codes`, and a returned record's
-    status must be one of that code's `entitlementStatuses`.
-    """
-    import jsonschema_rs
-
-    from bango_resale_spec import load_partner_spec
-
-    key = (operation_id, response.status_code)
-    if key not in _response_validators:
-        spec = load_partner_spec()
-        operation = next(
-            op
-            for item in spec["paths"].values()
-            for op in item.values()
-            if isinstance(op, dict) and op.get("operationId") == operation_id
-        )
-        documented = operation["responses"].get(str(response.status_code))
-        if documented is None:
-            raise ContractViolation(
-                f"{operation_id}: HTTP {response.status_code} is not documented: {response.text}"
-            )
-        while "$ref" in documented:
-            documented = spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
-        schema = documented["content"]["application/json"]["schema"]
-        validator = jsonschema_rs.Draft202012Validator(
-            {**schema, "components": spec["components"]}, validate_formats=True
-        )
-        _response_validators[key] = (validator, list(documented.get("x-response-codes", [])))
-    validator, codes = _response_validators[key]
-    if not response.headers.get("content-type", "").startswith("application/json"):
-        raise ContractViolation(f"{operation_id}: content type {response.headers}")
-    body: dict[str, Any] = response.json()
-    errors = [e.message for e in validator.iter_errors(body)]
-    if errors:
-        raise ContractViolation(f"{operation_id} {response.status_code}: {errors}; {body}")
-    entry = next((c for c in codes if c["responseCode"] == body["responseCode"]), None)
-    if entry is None:
-        raise ContractViolation(
-            f"{operation_id} {response.status_code}: responseCode {body['responseCode']} is not"
-            f" among {[c['responseCode'] for c in codes]}"
-        )
-    statuses = entry.get("entitlementStatuses")
-    if statuses and body.get("status") not in statuses:
-        raise ContractViolation(
-            f"{operation_id} {response.status_code} {body['responseCode']}: record status"
-            f" {body.get('status')} is not among {statuses}"
-        )
-    return body

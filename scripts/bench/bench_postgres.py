@@ -25,13 +25,17 @@ import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The throwaway PostgreSQL server the tests use (tests/support/postgres.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 
 from bench_sandbox import create_entitlement, measure_create, measure_get, verdict
 from loadgen import LoadResult
 from wrk import ensure_wrk
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import PostgresServer, SandboxProcess
+from bango_resale_sandbox.testing import SandboxProcess
+
+from support.postgres import PostgresServer
 
 
 def durable_config(folder: Path) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from bench_create_floor import HOST, measure
 from loadgen import LoadResult
 from wrk import ensure_wrk
 
-from bango_resale_sandbox.testing import SandboxProcess, free_port
+from bango_resale_sandbox.testing import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
@@ -34,10 +35,12 @@ SPEC = ROOT / "spec" / "bango-resale.openapi.yaml"
 PRISM_EXAMPLE_ID = "5f0c1c9e-8a51-4c59-9d9e-2f1e6f3f6a10"
 
 
-def start_prism(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_prism(log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Prism's mock server on a port it binds itself (port 0), and that port, which it names
+    in its "listening on" line."""
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(PRISM), "mock", str(SPEC), "-h", HOST, "-p", str(port)],
+            [str(PRISM), "mock", str(SPEC), "-h", HOST, "-p", "0"],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -46,14 +49,10 @@ def start_prism(port: int, log: Path) -> subprocess.Popen[bytes]:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("prism exited:\n" + log.read_text()[-2000:])
-        try:
-            request = urllib.request.Request(f"http://{HOST}:{port}/v1/echo/ready")
-            urllib.request.urlopen(request, timeout=1)
-            return process
-        except urllib.error.HTTPError:
-            return process  # answering, even if with 401
-        except OSError:
-            time.sleep(0.2)
+        listening = re.search(r"Prism is listening on http://[^:]+:(\d+)", log.read_text())
+        if listening:
+            return process, int(listening.group(1))
+        time.sleep(0.2)
     process.kill()
     raise RuntimeError("prism did not start")
 
@@ -102,8 +101,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        prism_port = free_port()
-        prism = start_prism(prism_port, workdir / "prism.log")
+        prism, prism_port = start_prism(workdir / "prism.log")
         try:
             with SandboxProcess(workdir / "bench.sqlite3") as sandbox:
                 entitlement_id = create_entitlement(sandbox.base_url)

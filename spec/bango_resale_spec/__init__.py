@@ -5,7 +5,9 @@ ship with this package, with the certification journeys written against them
 (`bango-resale.arazzo.yaml`). Everything else in the distribution (the client, the sandbox,
 the contract suite) reads the contract through the functions here; this package imports none
 of them. `bango_resale_spec.diagram` draws the status machine; `bango_resale_spec.distribution`
-says how this installation adds an extra.
+says how this installation adds an extra; `bango_resale_spec.compiled` holds the documents
+compiled for matching and validating requests and answers (it needs jsonschema-rs, from the
+sandbox extra, and is imported only where it is used).
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ tests/conftest.py."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -39,16 +38,3 @@ def client(script: Script, sleeps: list[float]) -> Iterator[ResaleClient]:
         "http://bango.test", "user", "secret", transport=httpx.MockTransport(script)
     ) as c:
         yield c
-
-
-@pytest.fixture
-def refusing_port() -> Iterator[int]:
-    """A loopback port that refuses every connection for the whole test.
-
-    The socket is bound and never listens, so the kernel answers a connection with a reset
-    (refused), and while the test holds it no other process can take the port: a port bound,
-    read and closed again would be free for anyone to start listening on meanwhile.
-    """
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        yield int(held.getsockname()[1])

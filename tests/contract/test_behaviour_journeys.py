@@ -13,7 +13,7 @@ import bango_resale_spec as spec
 from bango_resale_contract.behaviour import CHECK, NOTIFICATION_CHECK
 from bango_resale_contract.notification_server import receiving
 from bango_resale_contract.transitions import TransitionReport, run_transitions, run_with_receiver
-from bango_resale_sandbox.testing import SandboxThread, free_port
+from bango_resale_sandbox.testing import SandboxThread
 
 pytestmark = pytest.mark.integration
 
@@ -130,14 +130,14 @@ def _remote(start: Callable[..., SandboxThread], *faults: str) -> TransitionRepo
     address given with --notify-url (here a name of this machine the receiver listens on)."""
     waits = (0.5, 2.0) if faults else (1.5, 10.0)
     url = start(faults=faults, login_throttle=False).base_url
-    port = free_port()
     return run_with_receiver(
         url,
         "demo",
         "demo-secret",
         own_sandbox=False,
-        notify_url=f"http://localhost:{port}/notifications",
-        notify_listen=("127.0.0.1", port),
+        # The receiver listens on a port it binds itself ({port} in the public address).
+        notify_url="http://localhost:{port}/notifications",
+        notify_listen=("127.0.0.1", 0),
         waits=waits,
     )
 

@@ -19,7 +19,7 @@ from bango_resale_contract.certification import (
     write_reports,
 )
 from bango_resale_contract.certification.__main__ import main
-from bango_resale_sandbox.testing import SandboxThread, free_port
+from bango_resale_sandbox.testing import SandboxThread
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -149,10 +149,10 @@ def test_another_service_gets_manual_steps_never_passed(
     assert "## Manual steps a person must do" in text
 
 
-def test_an_unreachable_service_fails_every_journey(tmp_path: Path) -> None:
+def test_an_unreachable_service_fails_every_journey(tmp_path: Path, refusing_port: int) -> None:
     run = certify(
         CertificationOptions(
-            url=f"http://127.0.0.1:{free_port()}",
+            url=f"http://127.0.0.1:{refusing_port}",
             user="reseller",
             password="secret",
             report_dir=tmp_path,

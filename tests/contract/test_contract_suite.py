@@ -44,7 +44,6 @@ def test_clean_sandbox_passes_with_every_figure(tmp_path: Path) -> None:
     assert result.transitions is not None
     assert result.transitions.rows_observed == result.transitions.rows_total
     assert (tmp_path / "schemathesis" / "partner.junit.xml").exists()
-    assert result.seconds < 180
 
 
 # Fault -> a failure code or custom-check name the suite must report for it.

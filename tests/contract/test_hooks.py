@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.core.failures import FailureGroup
+from schemathesis.errors import FailureGroup
 
 import bango_resale_spec as spec
 from bango_resale_contract import hooks
-from bango_resale_sandbox.testing import DEMO_RESELLER, REASON, Api, SandboxThread
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
+
+from support.api import REASON, Api
 
 CANCEL = ("/v1/entitlement/cancel/{entitlementId}", "POST")
 REVOKE = ("/v1/entitlement/revoke/{entitlementId}", "POST")

@@ -56,6 +56,7 @@ MARKER = re.compile(r"^<!-- no-run: ([^>]*?) -->", re.MULTILINE)
 PYTHON_OUTPUT = {
     "README.md": ["ACTIVE", "REVOKED"],
     "getting-started.md": ["ACTIVE final", "CANCELLED"],
+    "sandbox.md": ["from-a-test"],
     "client.md": [
         "hello",
         "ACTIVE final",

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tomllib
 import venv
 import zipfile
 from collections.abc import Callable
@@ -107,6 +108,21 @@ def test_the_sdist_holds_the_examples_and_the_docs(wheel: Path) -> None:
         assert needed in names, f"{needed} is not in {sdist.name}"
 
 
+def test_nothing_the_sdist_ships_is_a_symbolic_link(repo_root: Path) -> None:
+    """A link breaks where it lands: a wheel build copies its target or fails, a Windows
+    checkout without symlink support gets a text file holding the path. A file needed in two
+    places is held once and copied by the build (pyproject.toml's force-include)."""
+    with (repo_root / "pyproject.toml").open("rb") as handle:
+        shipped = tomllib.load(handle)["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
+    links = [
+        str(path.relative_to(repo_root))
+        for entry in shipped
+        for path in [repo_root / entry, *(repo_root / entry).rglob("*")]
+        if path.is_symlink()
+    ]
+    assert links == []
+
+
 def install(wheel: Path, repo_root: Path, place: Path, extra: str | None) -> Path:
     """A fresh virtual environment holding the wheel (with `extra`); returns its bin/."""
     venv.create(place, with_pip=True)
@@ -147,6 +163,10 @@ def test_wheel_installs_in_a_fresh_venv_and_type_checks(
         "bango_resale_spec/bango-resale.openapi.yaml",
         "bango_resale_spec/sandbox.openapi.yaml",
     ]
+    # The contract suite's configuration ships as a regular file, the checkout root's bytes.
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = archive.read("bango_resale_contract/_data/schemathesis.toml")
+    assert packaged == (repo_root / "schemathesis.toml").read_bytes()
     assert run(python, "-c", SMOKE).stdout.strip() == "ok"
 
     consumer = tmp_path / "consumer.py"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from bango_resale_sandbox.testing import Api
+from support.api import Api
 
 NEEDS_SIGNUP = "CREATE_REQUEST_RETURNS_ACTIVATION_REQUIRED"
 

@@ -7,7 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import REASON, Api, NotificationSink
+from support.api import REASON, Api
+from support.receivers import NotificationSink
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import Api, SandboxProcess
+from bango_resale_sandbox.testing import SandboxProcess
+
+from support.api import Api
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 
 import bango_resale_spec as spec
-from bango_resale_sandbox.testing import DEMO_RESELLER, SECOND_DEMO_RESELLER, Api, SandboxThread
+from bango_resale_sandbox.testing import DEMO_RESELLER, SECOND_DEMO_RESELLER, SandboxThread
+
+from support.api import Api
 
 
 def _summary(body: Any) -> Any:

@@ -18,13 +18,9 @@ from bango_resale_sandbox.faults.wrappers import WRAPPERS, refine_for
 from bango_resale_sandbox.handlers.entitlements import EntitlementHandlers
 from bango_resale_sandbox.pipeline import Pipeline
 from bango_resale_sandbox.services import PartnerOperations, StatusChanges
-from bango_resale_sandbox.testing import (
-    Api,
-    ContractViolation,
-    SandboxProcess,
-    SandboxThread,
-    check_conforms,
-)
+from bango_resale_sandbox.testing import SandboxProcess, SandboxThread
+
+from support.api import Api, ContractViolation, check_conforms
 
 ACTIVATED = "CREATE_REQUEST_RETURNS_ACTIVATED"
 # The parts a fault may subclass.

@@ -5,6 +5,7 @@ site's page, and notification targets aimed at the sandbox's own or other local 
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import threading
@@ -19,15 +20,10 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import (
-    DEMO_RESELLER,
-    REASON,
-    Api,
-    NotificationSink,
-    SandboxProcess,
-    SandboxThread,
-    check_conforms,
-)
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess, SandboxThread
+
+from support.api import REASON, Api, check_conforms
+from support.receivers import NotificationSink
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +122,7 @@ def test_a_flood_of_other_user_names_does_not_give_a_guesser_fresh_guesses(
             requests = b"".join(
                 b"GET /v1/echo/f HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n%s\r\n"
                 % (
-                    httpx.BasicAuth(f"name-{a}-{i}", "x")._auth_header.split()[1].encode(),
+                    base64.b64encode(f"name-{a}-{i}:x".encode()),
                     b"Connection: close\r\n" if i == 19 else b"",
                 )
                 for i in range(20)

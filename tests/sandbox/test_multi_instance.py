@@ -23,19 +23,19 @@ import httpx
 import pytest
 
 from bango_resale_sandbox.config import default_config_text
-from bango_resale_sandbox.testing import (
-    DEMO_RESELLER,
-    REASON,
-    Api,
-    NotificationSink,
-    PostgresServer,
-    SandboxProcess,
-)
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
+
+from support.api import REASON, Api
+from support.postgres import PostgresServer
+from support.receivers import NotificationSink
+from support.waiting import until_reached
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLIENTS = 32
 WRITERS = 16
+# Creates acknowledged before the kill: enough that some are surely in flight at the kill.
+ACKNOWLEDGED_BEFORE_THE_CRASH = 300
 
 
 @pytest.fixture
@@ -139,7 +139,8 @@ def test_the_clock_moved_on_one_instance_is_the_clock_of_all(
 def test_the_rate_limit_of_a_reseller_holds_across_instances(
     instances: Callable[..., list[SandboxProcess]],
 ) -> None:
-    limited = _config(**{"requests_per_second = 100000": "requests_per_second = 0.5"})
+    # A token every 10,000 s: none comes back while the test runs, however slowly it runs.
+    limited = _config(**{"requests_per_second = 100000": "requests_per_second = 0.0001"})
     limited = limited.replace("burst = 200000", "burst = 6")
     servers = instances(2, limited)
     statuses = [
@@ -203,18 +204,16 @@ def test_kill_9_of_one_instance_under_load_loses_nothing_while_the_other_serves(
     )
     load.start()
     try:
-        deadline = time.monotonic() + 15
-        while len(acknowledged) < 300 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # However long this machine takes to acknowledge them: only a hang fails the wait.
+        until_reached(lambda: len(acknowledged), ACKNOWLEDGED_BEFORE_THE_CRASH)
         victim.kill()  # SIGKILL while writers are still sending to both
         at_kill = len(acknowledged)
-        time.sleep(1.0)  # the survivor keeps taking writes, also from the victim's writers
-        stop.set()
+        # The survivor keeps taking writes, also from the victim's writers.
+        until_reached(lambda: len(acknowledged), at_kill + WRITERS)
     finally:
         stop.set()
-        load.join(timeout=30)
-    assert at_kill >= 300
-    assert len(acknowledged) > at_kill, "the surviving instance stopped taking writes"
+        load.join(timeout=60)
+    assert not load.is_alive(), "the writers did not stop"
     from_victim = sum(1 for index, _ in acknowledged if index == 0)
     assert from_victim > 0
 
@@ -227,14 +226,13 @@ def test_kill_9_of_one_instance_under_load_loses_nothing_while_the_other_serves(
         if n["entitlementId"] in ids and n["notificationType"] == "ACTIVATION_SUCCESS"
     }
     assert len(expected) == len(ids)  # one ACTIVATION_SUCCESS per acknowledged create
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        delivered = {n["notificationId"] for n in receiver.wait_for(0, timeout=0)}
-        if delivered >= expected:
-            break
-        time.sleep(0.2)
-    missing = expected - delivered
-    assert not missing, f"{len(missing)} notification(s) never delivered"
+
+    def delivered() -> set[str]:
+        return receiver.ids() & expected
+
+    # The killed instance's claims lapse and the survivor delivers them, however long that
+    # takes here; only a stall (longer than the deliverer's longest retry delay) fails.
+    until_reached(lambda: len(delivered()), len(expected), stalled_after=120)
     print(
         f"\nmulti-instance crash: kill -9 of one of two instances after {at_kill} acknowledged"
         f" creates ({from_victim} through the killed one), {len(acknowledged)} in all; all"

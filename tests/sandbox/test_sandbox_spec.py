@@ -11,9 +11,11 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator.readers import read_from_filename
 
 from bango_resale_sandbox.config import ActivationMode, ConfigError, load_config, parse_config
-from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxThread
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
 from bango_resale_spec import load_sandbox_spec as sandbox_spec
 from bango_resale_spec import magic_number, magic_numbers
+
+from support.api import Api
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "sandbox.openapi.yaml"
 

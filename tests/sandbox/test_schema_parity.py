@@ -6,22 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bango_resale_spec as spec
 from bango_resale_sandbox import domain, wire
-from bango_resale_sandbox.testing import Api
+from bango_resale_spec import compiled
+
+from support.api import Api
 
 
 def _validator(schema_name: str) -> Any:
-    components = spec.load_partner_spec()["components"]
-    return jsonschema_rs.Draft202012Validator(
-        {"$ref": f"#/components/schemas/{schema_name}", "components": components},
-        validate_formats=True,
-    )
+    return compiled.schema(schema_name)
 
 
 def _service_takes_url(url: str) -> bool:

@@ -36,7 +36,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import DEMO_RESELLER, Api, PostgresServer, SandboxProcess
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxProcess
+
+from support.api import Api
+from support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -169,3 +169,50 @@ def test_live_and_end_statuses_come_from_the_machine_the_sandbox_runs(tmp_path: 
         "advance": 200,
         "suspended past dateExpiry": "SUSPENDED",
     }
+
+
+def _failed_counts_as_live(tmp_path: Path, machine: StatusMachine | None) -> dict[str, Any]:
+    """A FAILED entitlement past its dateExpiry, and a second create of a one-per-customer
+    product (MUSIC_PREMIUM) after the first FAILED."""
+
+    async def scenario(client: httpx.AsyncClient) -> dict[str, Any]:
+        expiring = {"customerIdentifier": "c-3", "merchantAccountKey": "BANGO"}
+        expiring |= {"productKey": "BangoMusic", "dateExpiry": "2000-01-01T00:00:00Z"}
+        created = await client.post("/v1/entitlement", json=expiring, headers=IMMEDIATE)
+        failed_id = str(created.json()["entitlementId"])
+        assert (await client.post(f"/sandbox/entitlements/{failed_id}/fail")).status_code == 200
+        assert (await client.post("/sandbox/clock/advance", json={"seconds": 1})).status_code == 200
+        after_expiry = (await client.get(f"/v1/entitlement/{failed_id}")).json()["status"]
+
+        limited = {"customerIdentifier": "c-4", "merchantAccountKey": "BANGO_US"}
+        limited["productKey"] = "MUSIC_PREMIUM"
+        first = await client.post("/v1/entitlement", json=limited)
+        first_id = str(first.json()["entitlementId"])
+        assert (await client.post(f"/sandbox/entitlements/{first_id}/fail")).status_code == 200
+        second = await client.post("/v1/entitlement", json=limited)
+        return {
+            "failed past dateExpiry": after_expiry,
+            "second create": (second.status_code, second.json()["responseCode"]),
+        }
+
+    return _run(tmp_path / f"live-{id(machine)}.sqlite3", machine, scenario)
+
+
+def test_statuses_the_machine_makes_live_expire_and_count_toward_the_limit(
+    tmp_path: Path,
+) -> None:
+    """Storage narrows by the live statuses of the machine the sandbox runs, not the shipped
+    one's: a machine in which FAILED is live expires FAILED entitlements and counts them
+    toward a product's per-customer limit."""
+    assert _failed_counts_as_live(tmp_path, None) == {
+        "failed past dateExpiry": "FAILED",
+        "second create": (201, "OK"),
+    }
+    document = copy.deepcopy(dict(spec.load_partner_spec()))
+    for row in document["x-status-machine"]:
+        if row["id"] == "expiry-reached":
+            row["from"] = [*row["from"], "FAILED"]
+    assert _failed_counts_as_live(tmp_path, spec.machine_from(document)) == {
+        "failed past dateExpiry": "CANCELLED",
+        "second create": (409, "ALREADY_EXISTS"),
+    }

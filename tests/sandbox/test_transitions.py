@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from bango_resale_sandbox.testing import DEMO_RESELLER, Api, SandboxThread, check_conforms
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
+
+from support.api import Api, check_conforms
 
 pytestmark = pytest.mark.integration
 

@@ -24,10 +24,15 @@ ALLOWED = {
 # Single modules of another package one may import, where the whole package is not allowed.
 # The validating proxy is served by the sandbox's own serving module with the sandbox's limits,
 # read from its configuration, so that it holds clients to exactly what the sandbox does (one
-# place for those limits); nothing else of the sandbox (its app, store, faults) is the
-# contract's business.
+# place for those limits); a run that targets a sandbox of its own starts it with the
+# sandbox's public launcher (`testing`), the one every test uses. Nothing else of the sandbox
+# (its app, store, faults) is the contract's business.
 ALLOWED_MODULES = {
-    "bango_resale_contract": {"bango_resale_sandbox.server", "bango_resale_sandbox.config"},
+    "bango_resale_contract": {
+        "bango_resale_sandbox.server",
+        "bango_resale_sandbox.config",
+        "bango_resale_sandbox.testing",
+    },
 }
 OURS = {*PACKAGES, "bango_resale_generated"}
 

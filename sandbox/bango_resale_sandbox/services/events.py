@@ -60,9 +60,7 @@ class PlatformEvents(ServiceArea):
         epoch = now.timestamp()
         lifecycle = self.changes.lifecycle
         changed = 0
-        for entitlement in await self.store.due_expiries(reseller, epoch):
-            if entitlement.status not in lifecycle.live:
-                continue  # storage narrows by the shipped machine's live statuses
+        for entitlement in await self.store.due_expiries(reseller, epoch, lifecycle.live):
             row = await self.changes.select(entitlement, event=domain.EXPIRY_REACHED)
             expiring = domain.with_reason(
                 entitlement, wire.CANCEL_REASON.keys, domain.EXPIRY_REASON

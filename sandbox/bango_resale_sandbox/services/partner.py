@@ -85,9 +85,11 @@ class PartnerOperations(ServiceArea):
             if twin is not None:
                 return await self._repeat_pending(reseller, twin, mode, base_url)
         limit = product.max_entitlements_per_customer
+        live = self.changes.lifecycle.live
         if (
             limit
-            and await self.store.count_live(reseller, customer, merchant, product_key) >= limit
+            and await self.store.count_live(reseller, customer, merchant, product_key, live)
+            >= limit
         ):
             raise DomainError(
                 "ALREADY_EXISTS",

@@ -3,11 +3,12 @@ back, and the one error a caller handles (`StoreUnavailable`)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..domain import Entitlement
+from ..domain import Entitlement, Status
 
 
 class StoreUnavailable(Exception):
@@ -125,7 +126,12 @@ class EntitlementStore(Protocol):
         status: str | None,
     ) -> list[dict[str, Any]]: ...
     async def count_live(
-        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
+        self,
+        reseller: str,
+        customer_identifier: str,
+        merchant_account_key: str,
+        product_key: str,
+        live: Collection[Status],
     ) -> int: ...
     async def find_pending_twin(
         self,
@@ -136,7 +142,9 @@ class EntitlementStore(Protocol):
         offer_key: str | None,
     ) -> Entitlement | None: ...
     async def due_period_ends(self, reseller: str, now: float) -> list[Entitlement]: ...
-    async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]: ...
+    async def due_expiries(
+        self, reseller: str, now: float, live: Collection[Status]
+    ) -> list[Entitlement]: ...
 
     # operations waiting for the merchant, activation links, idempotency, clocks
     async def put_pending(self, reseller: str, operation: PendingOperation) -> None: ...

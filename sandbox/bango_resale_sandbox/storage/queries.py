@@ -4,11 +4,11 @@ PostgreSQL store hands them to its driver as `%s`."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from .. import _json
-from ..domain import LIVE_STATUSES, Entitlement, Status
+from ..domain import Entitlement, Status
 from ..wire import entitlement_from_json, record_json
 from .protocol import ActivationLink, FeedEntry, OutboxRow, PendingOperation, StoredResponse
 from .schema import RESELLER_TABLES, Dialect
@@ -26,8 +26,6 @@ DUE_HEADS = (
     " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
 )
 
-_LIVE = tuple(s.value for s in LIVE_STATUSES)
-_LIVE_SQL = ",".join("?" for _ in _LIVE)
 _ENTITLEMENT_COLUMNS = (
     "entitlement_id, reseller, customer_identifier, merchant_account_key, product_key,"
     " offer_key, status, ends_at, expires_at, record"
@@ -36,6 +34,16 @@ _INSERT = f"INSERT INTO entitlements ({_ENTITLEMENT_COLUMNS}) VALUES ({', '.join
 _INSERT_NUMBERED = (
     f"INSERT INTO entitlements ({_ENTITLEMENT_COLUMNS}, created_seq) VALUES ({', '.join('?' * 11)})"
 )
+
+
+def _values(statuses: Collection[Status]) -> tuple[str, ...]:
+    """The statuses as the column holds them, in a stable order (one statement text per set).
+    Never empty: `IN ()` is no SQL, and a status no record has matches nothing alike."""
+    return tuple(sorted(s.value for s in statuses)) or ("",)
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ",".join("?" for _ in values)
 
 
 def _columns(entitlement: Entitlement) -> tuple[Any, ...]:
@@ -146,12 +154,19 @@ class SqlStore(ABC):
         return [_json.loads(row[0]) for row in rows]
 
     async def count_live(
-        self, reseller: str, customer_identifier: str, merchant_account_key: str, product_key: str
+        self,
+        reseller: str,
+        customer_identifier: str,
+        merchant_account_key: str,
+        product_key: str,
+        live: Collection[Status],
     ) -> int:
+        """How many of the customer's entitlements of one product are in a `live` status."""
+        statuses = _values(live)
         row = await self.fetch_one(
             "SELECT COUNT(*) FROM entitlements WHERE reseller = ? AND customer_identifier = ?"
-            f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_LIVE_SQL})",
-            (reseller, customer_identifier, merchant_account_key, product_key, *_LIVE),
+            f" AND merchant_account_key = ? AND product_key = ? AND status IN ({_marks(statuses)})",
+            (reseller, customer_identifier, merchant_account_key, product_key, *statuses),
         )
         return int(row[0])
 
@@ -181,11 +196,15 @@ class SqlStore(ABC):
         )
         return [entitlement_from_json(row[0]) for row in rows]
 
-    async def due_expiries(self, reseller: str, now: float) -> list[Entitlement]:
+    async def due_expiries(
+        self, reseller: str, now: float, live: Collection[Status]
+    ) -> list[Entitlement]:
+        """Entitlements in a `live` status whose dateExpiry is `now` or earlier."""
+        statuses = _values(live)
         rows = await self.fetch_all(
             "SELECT record FROM entitlements WHERE reseller = ? AND expires_at <= ?"
-            f" AND status IN ({_LIVE_SQL})" + self.lock_clause(),
-            (reseller, now, *_LIVE),
+            f" AND status IN ({_marks(statuses)})" + self.lock_clause(),
+            (reseller, now, *statuses),
         )
         return [entitlement_from_json(row[0]) for row in rows]
 
