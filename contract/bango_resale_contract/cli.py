@@ -74,7 +74,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="schemathesis configuration (default: ./schemathesis.toml, else the packaged one)",
+        help="schemathesis configuration (default: ./schemathesis.toml, else the one shipped with"
+        " the suite)",
     )
     parser.add_argument(
         "--phases",
