@@ -3,6 +3,7 @@ back, and the one error a caller handles (`StoreUnavailable`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -71,6 +72,64 @@ class FeedEntry:
     cursor: int
     queued_at: float
     row: OutboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRow:
+    """One row of the status machine fired on an entitlement."""
+
+    seq: int
+    entitlement_id: str
+    row_id: str
+    status: str  # the status the row left the entitlement in
+    at: float  # real time
+    sandbox_at: float  # the reseller's sandbox time then
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One attempt to deliver a notification."""
+
+    seq: int
+    notification_id: str
+    at: float
+    url: str
+    http_status: int | None  # the receiver's answer, None when none came
+    error: str | None
+    milliseconds: float | None  # until the answer; None when none came
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One entry of the request log (`REQUEST_LOG_COLUMNS` after the cursor)."""
+
+    cursor: int
+    reseller: str
+    at: float
+    operation_id: str
+    method: str
+    path: str
+    entitlement_id: str | None
+    http_status: int
+    response_code: str | None
+    response_message: str | None
+    request_id: str | None
+    milliseconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    """Which entries of a reseller's request log to read: those matching every given field,
+    newest first below cursor `before`, or oldest first above cursor `after`."""
+
+    entitlement_id: str | None = None
+    operation_id: str | None = None
+    # HTTP statuses from `status_from` to `status_to`, both included (one status, or a class).
+    status_from: int | None = None
+    status_to: int | None = None
+    before: int | None = None
+    after: int | None = None
+    limit: int = 100
 
 
 class DeliveryState:
@@ -202,4 +261,46 @@ class EntitlementStore(Protocol):
         limit: int = 100,
     ) -> list[FeedEntry]: ...
     async def latest_feed_cursor(self, reseller: str) -> int: ...
+
+    # what the console shows: the list, each entitlement's history, the request log
+    async def list_entitlements(
+        self,
+        reseller: str,
+        *,
+        status: str | None = None,
+        customer_identifier: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, bytes]]:
+        """(creation number, record JSON) of the reseller's entitlements, newest first."""
+        ...
+
+    async def add_transition(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        row_id: str,
+        status: str,
+        at: float,
+        sandbox_at: float,
+    ) -> None: ...
+    async def transitions(self, reseller: str, entitlement_id: str) -> list[TransitionRow]: ...
+    async def add_delivery_attempt(
+        self,
+        row: OutboxRow,
+        at: float,
+        http_status: int | None,
+        error: str | None,
+        milliseconds: float | None,
+    ) -> None: ...
+    async def delivery_attempts(
+        self, reseller: str, entitlement_id: str
+    ) -> list[DeliveryAttempt]: ...
+    async def append_requests(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
+        """Inside `transaction()`: add request-log entries (`REQUEST_LOG_COLUMNS`, any
+        resellers), then keep only the newest `keep` of each reseller written to."""
+        ...
+
+    async def logged_requests(self, reseller: str, which: RequestFilter) -> list[LoggedRequest]: ...
+    async def latest_request_cursor(self, reseller: str) -> int: ...
     async def reset(self, reseller: str) -> None: ...

@@ -11,7 +11,17 @@ import orjson
 
 from ..domain import LIVE_STATUSES, Entitlement, Status
 from ..wire import entitlement_from_json, record_json
-from .protocol import ActivationLink, FeedEntry, OutboxRow, PendingOperation, StoredResponse
+from .protocol import (
+    ActivationLink,
+    DeliveryAttempt,
+    FeedEntry,
+    LoggedRequest,
+    OutboxRow,
+    PendingOperation,
+    RequestFilter,
+    StoredResponse,
+    TransitionRow,
+)
 from .schema import RESELLER_TABLES, Dialect
 
 OUTBOX_COLUMNS = (
@@ -25,6 +35,28 @@ DUE_HEADS = (
     "n.state = 'pending' AND n.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM notifications"
     " AS e WHERE e.state = 'pending' AND e.reseller = n.reseller"
     " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
+)
+
+# The request log's columns after its cursor, each with its kind ("text", "real", "int"), in
+# the order `append_requests` takes them.
+REQUEST_LOG_COLUMNS = (
+    ("reseller", "text"),
+    ("at", "real"),
+    ("operation_id", "text"),
+    ("method", "text"),
+    ("path", "text"),
+    ("entitlement_id", "text"),
+    ("http_status", "int"),
+    ("response_code", "text"),
+    ("response_message", "text"),
+    ("request_id", "text"),
+    ("milliseconds", "real"),
+)
+_REQUEST_LOG_SELECT = "SELECT seq, " + ", ".join(c for c, _ in REQUEST_LOG_COLUMNS)
+# A reseller's entries but its newest `?` (the subquery finds the newest one to drop).
+_PRUNE_REQUESTS = (
+    "DELETE FROM request_log WHERE reseller = ? AND seq <= (SELECT seq FROM request_log"
+    " WHERE reseller = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)"
 )
 
 _LIVE = tuple(s.value for s in LIVE_STATUSES)
@@ -77,6 +109,17 @@ class SqlStore(ABC):
     @abstractmethod
     async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         """Run one statement whose result nobody reads (a write)."""
+
+    @abstractmethod
+    async def insert_many(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows at once: `columns` names each value's column and its kind
+        ("text", "real", "int")."""
+
+    @abstractmethod
+    async def lock(self, reseller: str, name: str) -> None:
+        """Inside `transaction()`: hold the lock `name` until the transaction ends."""
 
     def lock_clause(self) -> str:
         """What a read appends to lock the rows it returns until the transaction ends (where
@@ -443,6 +486,126 @@ class SqlStore(ABC):
     async def latest_feed_cursor(self, reseller: str) -> int:
         row = await self.fetch_one(
             "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
+        )
+        return int(row[0] or 0)
+
+    # -- what the console shows ------------------------------------------------------------
+
+    async def list_entitlements(
+        self,
+        reseller: str,
+        *,
+        status: str | None = None,
+        customer_identifier: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, bytes]]:
+        """(creation number, record JSON) of the reseller's entitlements, newest first, below
+        creation number `before` when given."""
+        sql = "SELECT created_seq, record FROM entitlements WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        for condition, value in (
+            ("status = ?", status),
+            ("customer_identifier = ?", customer_identifier),
+            ("created_seq < ?", before),
+        ):
+            if value is not None:
+                sql += f" AND {condition}"
+                args.append(value)
+        rows = await self.fetch_all(sql + " ORDER BY created_seq DESC LIMIT ?", [*args, limit])
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    async def add_transition(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        row_id: str,
+        status: str,
+        at: float,
+        sandbox_at: float,
+    ) -> None:
+        await self.execute(
+            "INSERT INTO transitions (reseller, entitlement_id, row_id, status, at, sandbox_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (reseller, entitlement_id, row_id, status, at, sandbox_at),
+        )
+
+    async def transitions(self, reseller: str, entitlement_id: str) -> list[TransitionRow]:
+        rows = await self.fetch_all(
+            "SELECT seq, entitlement_id, row_id, status, at, sandbox_at FROM transitions"
+            " WHERE reseller = ? AND entitlement_id = ? ORDER BY seq",
+            (reseller, entitlement_id),
+        )
+        return [TransitionRow(*row) for row in rows]
+
+    async def add_delivery_attempt(
+        self,
+        row: OutboxRow,
+        at: float,
+        http_status: int | None,
+        error: str | None,
+        milliseconds: float | None,
+    ) -> None:
+        await self.execute(
+            "INSERT INTO delivery_attempts (reseller, entitlement_id, notification_id, at, url,"
+            " http_status, error, milliseconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.reseller,
+                row.entitlement_id,
+                row.notification_id,
+                at,
+                row.url or "",
+                http_status,
+                None if error is None else error[:500],
+                milliseconds,
+            ),
+        )
+
+    async def delivery_attempts(self, reseller: str, entitlement_id: str) -> list[DeliveryAttempt]:
+        rows = await self.fetch_all(
+            "SELECT seq, notification_id, at, url, http_status, error, milliseconds"
+            " FROM delivery_attempts WHERE reseller = ? AND entitlement_id = ? ORDER BY seq",
+            (reseller, entitlement_id),
+        )
+        return [DeliveryAttempt(*row) for row in rows]
+
+    async def append_requests(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
+        """Inside `transaction()`: add request-log entries (`REQUEST_LOG_COLUMNS`, any
+        resellers), then keep only the newest `keep` of each reseller written to.
+
+        The entries of one reseller are written one transaction at a time (a named lock), so
+        its cursors are committed in the order they are numbered: a reader following the
+        cursor never passes an entry that commits later."""
+        resellers = sorted({str(row[0]) for row in rows})
+        for reseller in resellers:
+            await self.lock(reseller, "request-log")
+        await self.insert_many("request_log", REQUEST_LOG_COLUMNS, rows)
+        for reseller in resellers:
+            await self.execute(_PRUNE_REQUESTS, (reseller, reseller, keep))
+
+    async def logged_requests(self, reseller: str, which: RequestFilter) -> list[LoggedRequest]:
+        """Entries of the reseller's request log matching `which`: newest first, or oldest
+        first when `which.after` is given."""
+        sql = f"{_REQUEST_LOG_SELECT} FROM request_log WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        for condition, value in (
+            ("entitlement_id = ?", which.entitlement_id),
+            ("operation_id = ?", which.operation_id),
+            ("http_status >= ?", which.status_from),
+            ("http_status <= ?", which.status_to),
+            ("seq < ?", which.before),
+            ("seq > ?", which.after),
+        ):
+            if value is not None:
+                sql += f" AND {condition}"
+                args.append(value)
+        order = " ORDER BY seq" if which.after is not None else " ORDER BY seq DESC"
+        rows = await self.fetch_all(sql + order + " LIMIT ?", [*args, which.limit])
+        return [LoggedRequest(*row) for row in rows]
+
+    async def latest_request_cursor(self, reseller: str) -> int:
+        row = await self.fetch_one(
+            "SELECT MAX(seq) FROM request_log WHERE reseller = ?", (reseller,)
         )
         return int(row[0] or 0)
 
