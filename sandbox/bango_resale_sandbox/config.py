@@ -234,6 +234,8 @@ class SandboxConfig:
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
     postgresql_synchronous_commit: str = "off"
+    # Entries of the request log kept per reseller (the console, `bango-resale logs`); 0: none.
+    request_log_size: int = 10_000
     faults: frozenset[str] = field(default_factory=frozenset)
 
     def product(self, merchant_account_key: str, product_key: str) -> ProductBehaviour | None:
@@ -339,6 +341,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
         activation_url_ttl_seconds=_number(server, "activation_url_ttl_seconds", 3600.0),
         sqlite_synchronous=synchronous,
         postgresql_synchronous_commit=commit,
+        request_log_size=int(_number(_table(data, "console"), "request_log_size", 10_000)),
     )
 
 
