@@ -18,16 +18,11 @@ from ..domain import bad_request
 from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
 from ..services import EventOffer, PlatformEvents
-from ..storage import (
-    DeliveryAttempt,
-    EntitlementStore,
-    LoggedRequest,
-    OutboxRow,
-    RequestFilter,
-    TransitionRow,
-)
+from ..storage import DeliveryAttempt, EntitlementStore, OutboxRow, TransitionRow
 from ..wire import entitlement_from_json, format_epoch
+from . import requestlog
 from .journal import RequestJournal
+from .requestlog import LoggedRequest, RequestFilter
 
 #: The requests a timeline shows at most (the newest the log holds).
 TIMELINE_REQUESTS = 200
@@ -96,8 +91,10 @@ class HistoryHandlers:
             reseller, entitlement_id=entitlement_id, limit=TIMELINE_NOTIFICATIONS
         )
         attempts = await self.store.delivery_attempts(reseller, entitlement_id)
-        requests = await self.store.logged_requests(
-            reseller, RequestFilter(entitlement_id=entitlement_id, limit=TIMELINE_REQUESTS)
+        requests = await requestlog.read(
+            self.store,
+            reseller,
+            RequestFilter(entitlement_id=entitlement_id, limit=TIMELINE_REQUESTS),
         )
         entries = [
             *({"kind": "request", **_request_view(r)} for r in requests),
@@ -123,8 +120,8 @@ class HistoryHandlers:
             raise bad_request("before, after: give one of them, not both")
         which = _request_filter(query)
         await self._written()
-        rows = await self.store.logged_requests(
-            request.reseller, replace(which, limit=which.limit + 1)
+        rows = await requestlog.read(
+            self.store, request.reseller, replace(which, limit=which.limit + 1)
         )
         page = rows[: which.limit]
         if which.after is not None:
@@ -137,7 +134,7 @@ class HistoryHandlers:
             f"{len(page)} request(s)",
             requests=[_request_view(row, at=False) for row in page],
             nextCursor=next_cursor,
-            latestCursor=await self.store.latest_request_cursor(request.reseller),
+            latestCursor=await requestlog.latest_cursor(self.store, request.reseller),
         )
 
     async def _written(self) -> None:

@@ -3,13 +3,14 @@
 The pipeline opens an entry once a request's credentials are checked (`open`) and closes it
 with the answer (`close`): two clock readings, one small object and one list append on the
 request's path. Everything else waits for the writer task, which every FLUSH_SECONDS turns the
-closed entries into rows (which entitlement they named, the answer's responseCode, a refusal's
-message) and writes them in one transaction, pruning each reseller's log to its newest `keep`
-entries as it goes (`EntitlementStore.append_requests`).
+closed entries into the log's form (which entitlement they named, the answer's responseCode, a
+refusal's message; see `requestlog`) and writes them in one transaction, one batch per
+reseller, so that a request costs a fraction of a row. Every PRUNE_SHARE of `keep` entries a
+reseller's log is pruned to its newest `keep` entries (give or take that share and a batch).
 
 The log is a view of the traffic, not an acknowledged write: a sandbox stopped abruptly loses
-its last fraction of a second of entries, and while the database refuses writes the entries
-wait in memory, up to MAX_WAITING of them (the oldest are dropped past that, and counted).
+its last fraction of a second of entries, and while the database refuses writes the batches
+wait in memory, up to MAX_WAITING entries (the oldest are dropped past that, and counted).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import orjson
 from ..asgi import JSON, Receive, Response, Scope
 from ..routes import Operation
 from ..storage import EntitlementStore, StoreUnavailable
+from .requestlog import CURSOR_SPAN, encode
 
 log = logging.getLogger("bango_resale_sandbox.console")
 
@@ -33,11 +35,14 @@ log = logging.getLogger("bango_resale_sandbox.console")
 FLUSH_SECONDS = 0.2
 #: Entries kept in memory while the database refuses them; the oldest go first past this.
 MAX_WAITING = 100_000
+#: How much of `keep` a reseller's log may grow by between two prunings.
+PRUNE_SHARE = 0.02
 #: The longest X-RequestIdentifier kept (the header allows 128 characters; a refused request
 #: may carry anything up to the size of a request head).
 MAX_REQUEST_ID = 128
 
 _CODE_PREFIX = b'{"responseCode":"'
+_CODE_START = len(_CODE_PREFIX)
 
 
 class _Entry:
@@ -45,16 +50,12 @@ class _Entry:
 
     __slots__ = (
         "at",
-        "body",
         "chunks",
-        "elapsed",
         "entitlement_id",
-        "method",
-        "operation_id",
+        "operation",
         "path",
         "request_id",
         "reseller",
-        "response",
         "source",
     )
 
@@ -69,15 +70,12 @@ class _Entry:
     ) -> None:
         self.at = time.time()
         self.reseller = reseller
-        self.operation_id = operation.operation_id
-        self.method = operation.method
+        self.operation = operation
         self.path = path
         self.entitlement_id = entitlement_id
         self.request_id = request_id
         self.source = source
-        self.chunks: list[bytes] = []
-        self.response: Response | None = None
-        self.elapsed = 0.0
+        self.chunks: list[bytes] | None = None
 
     async def receive(self) -> Mapping[str, Any]:
         """The request's `receive`, keeping the body's chunks: a write may name its
@@ -85,6 +83,8 @@ class _Entry:
         message = await self.source()
         chunk = message.get("body")
         if chunk:
+            if self.chunks is None:
+                self.chunks = []
             self.chunks.append(chunk)
         return message
 
@@ -98,8 +98,13 @@ class RequestJournal:
         self.store = store
         self.keep = keep
         self._logged = frozenset(logged)
-        self._closed: list[_Entry] = []
-        self._waiting: list[tuple[Any, ...]] = []  # rows the database refused, to write again
+        self._closed: list[tuple[str, list[Any]]] = []  # (reseller, row)
+        # Rows of `_closed` still to be finished from a body: (row, answer, request chunks).
+        self._unfinished: list[tuple[list[Any], bytes, list[bytes] | None]] = []
+        # Batches the database refused, to write again: (reseller, entries).
+        self._waiting: list[tuple[str, list[list[Any]]]] = []
+        self._unpruned: dict[str, int] = {}  # entries written per reseller since its pruning
+        self._prune_every = max(1, int(keep * PRUNE_SHARE))
         self.dropped = 0
         self._writer: asyncio.Task[None] | None = None
 
@@ -128,10 +133,33 @@ class RequestJournal:
         )
 
     def close(self, entry: _Entry, response: Response) -> None:
-        """The request was answered with `response`."""
-        entry.elapsed = time.time() - entry.at
-        entry.response = response
-        self._closed.append(entry)
+        """The request was answered with `response`: its row of the log, in the form of
+        `requestlog.FIELDS`, but for what needs a body parsed (a refusal's message, the
+        entitlement a write named in its body), which `flush` adds."""
+        elapsed = time.time() - entry.at
+        body = response.body
+        status = response.status
+        code = None
+        if response.content_type == JSON and body.startswith(_CODE_PREFIX):
+            end = body.find(b'"', _CODE_START)
+            if end > 0:
+                code = body[_CODE_START:end].decode()
+        request_id = entry.request_id
+        row = [
+            entry.at,
+            entry.operation.operation_id,
+            entry.operation.method,
+            entry.path,
+            entry.entitlement_id,
+            status,
+            code,
+            None,
+            None if request_id is None else request_id[:MAX_REQUEST_ID].decode("latin-1"),
+            round(elapsed * 1000, 3),
+        ]
+        if status >= 400 or entry.entitlement_id is None:
+            self._unfinished.append((row, body if code is not None else b"", entry.chunks))
+        self._closed.append((entry.reseller, row))
 
     # -- the writer ----------------------------------------------------------------------
 
@@ -156,74 +184,76 @@ class RequestJournal:
             try:
                 await self.flush()
             except StoreUnavailable:
-                pass  # the store reports the episode; the rows wait for the next round
+                pass  # the store reports the episode; the batches wait for the next round
             except Exception:
                 log.exception("writing the request log failed")
 
     async def flush(self) -> int:
         """Write every entry closed so far; how many were written."""
         closed, self._closed = self._closed, []
-        rows = self._waiting + [_row(entry) for entry in closed]
-        self._waiting = []
-        if not rows:
+        unfinished, self._unfinished = self._unfinished, []
+        for row, answer, chunks in unfinished:
+            _finish(row, answer, chunks)
+        batches, self._waiting = self._waiting, []
+        by_reseller: dict[str, list[list[Any]]] = {}
+        for reseller, row in closed:
+            by_reseller.setdefault(reseller, []).append(row)
+        for reseller, rows in by_reseller.items():
+            for start in range(0, len(rows), CURSOR_SPAN - 1):
+                batches.append((reseller, rows[start : start + CURSOR_SPAN - 1]))
+        if not batches:
             return 0
+        written = 0
         try:
             async with self.store.transaction():
-                await self.store.append_requests(rows, self.keep)
+                # Each reseller's batches are written under its lock, taken in one order: its
+                # cursors then commit in the order they are numbered, on every instance.
+                for reseller in sorted({reseller for reseller, _rows in batches}):
+                    await self.store.lock(reseller, "request-log")
+                for reseller, rows in batches:
+                    await self.store.add_request_batch(reseller, len(rows), encode(rows))
+                    written += len(rows)
+                    self._unpruned[reseller] = self._unpruned.get(reseller, 0) + len(rows)
+                for reseller, count in list(self._unpruned.items()):
+                    if count >= self._prune_every:
+                        await self.store.prune_request_log(reseller, self.keep)
+                        del self._unpruned[reseller]
         except BaseException:
-            self._keep_waiting(rows)
+            self._keep_waiting(batches)
             raise
-        return len(rows)
+        return written
 
-    def _keep_waiting(self, rows: list[tuple[Any, ...]]) -> None:
-        """Hold rows the database refused for the next round, within MAX_WAITING."""
-        excess = len(rows) + len(self._waiting) - MAX_WAITING
-        if excess > 0:
+    def _keep_waiting(self, batches: list[tuple[str, list[list[Any]]]]) -> None:
+        """Hold batches the database refused for the next round, within MAX_WAITING entries."""
+        held = batches + self._waiting
+        excess = sum(len(rows) for _reseller, rows in held) - MAX_WAITING
+        while excess > 0 and held:
+            reseller, rows = held[0]
+            if len(rows) <= excess:
+                held.pop(0)
+                dropped = len(rows)
+            else:
+                held[0] = (reseller, rows[excess:])
+                dropped = excess
             if not self.dropped:
                 log.warning(
                     "the request log is dropping its oldest entries: the database has refused"
                     " them for too long"
                 )
-            self.dropped += excess
-            rows = rows[excess:]
-        self._waiting = rows + self._waiting
+            self.dropped += dropped
+            excess -= dropped
+        self._waiting = held
 
 
-def _row(entry: _Entry) -> tuple[Any, ...]:
-    """An entry as the store's request-log row (`REQUEST_LOG_COLUMNS`)."""
-    response = entry.response
-    assert response is not None
-    body = response.body
-    status = response.status
-    code = message = None
-    document: Any = None
-    if response.content_type == JSON and body.startswith(_CODE_PREFIX):
-        end = body.find(b'"', len(_CODE_PREFIX))
-        code = body[len(_CODE_PREFIX) : end].decode() if end > 0 else None
-        if status >= 400 or entry.entitlement_id is None:
-            document = _json(body)
-            if status >= 400 and isinstance(document, dict):
-                text = document.get("responseMessage")
-                message = text if isinstance(text, str) else None
-    entitlement_id = entry.entitlement_id
-    if entitlement_id is None:
-        entitlement_id = _named(document) or _named(_json(b"".join(entry.chunks)))
-    request_id = None
-    if entry.request_id is not None:
-        request_id = entry.request_id[:MAX_REQUEST_ID].decode("latin-1")
-    return (
-        entry.reseller,
-        entry.at,
-        entry.operation_id,
-        entry.method,
-        entry.path,
-        entitlement_id,
-        status,
-        code,
-        message,
-        request_id,
-        round(entry.elapsed * 1000, 3),
-    )
+def _finish(row: list[Any], answer: bytes, chunks: list[bytes] | None) -> None:
+    """Add to a refusal's row its message, and to a row without its entitlement the one the
+    answer or the request body names."""
+    document = _json(answer)
+    if row[5] >= 400 and isinstance(document, dict):
+        message = document.get("responseMessage")
+        row[7] = message if isinstance(message, str) else None
+    if row[4] is None:
+        row[4] = _named(document) or _named(_json(b"".join(chunks or ())))
 
 
 def _json(raw: bytes) -> Any:

@@ -57,8 +57,6 @@ DEFAULT_SCHEMA = "bango_sandbox"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 SCHEMA_VERSION = 1
-# The array type of each kind of column `insert_many` writes.
-_ARRAY_TYPES = {"text": "text[]", "real": "double precision[]", "int": "bigint[]"}
 # How long to wait for a connection: at start-up, and per request while the server is away.
 CONNECT_TIMEOUT_SECONDS = 5
 # Errors of the database rather than of a statement: answered 503, never 500. Operational
@@ -224,19 +222,6 @@ class PostgresStore(SqlStore):
             async with self._pool.connection() as conn:
                 await conn.execute(self._sql(query), args)
         self._trouble.wrote()
-
-    async def insert_many(
-        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        # One statement over one array per column, however many rows: a batch of statements
-        # would cost a round of quoting and parsing per row.
-        names = ", ".join(name for name, _kind in columns)
-        arrays = ", ".join(f"?::{_ARRAY_TYPES[kind]}" for _name, kind in columns)
-        values = [list(column) for column in zip(*rows, strict=True)] if rows else []
-        if values:
-            await self.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", values
-            )
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:

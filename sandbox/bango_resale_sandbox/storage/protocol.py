@@ -3,7 +3,6 @@ back, and the one error a caller handles (`StoreUnavailable`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -97,39 +96,6 @@ class DeliveryAttempt:
     http_status: int | None  # the receiver's answer, None when none came
     error: str | None
     milliseconds: float | None  # until the answer; None when none came
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedRequest:
-    """One entry of the request log (`REQUEST_LOG_COLUMNS` after the cursor)."""
-
-    cursor: int
-    reseller: str
-    at: float
-    operation_id: str
-    method: str
-    path: str
-    entitlement_id: str | None
-    http_status: int
-    response_code: str | None
-    response_message: str | None
-    request_id: str | None
-    milliseconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class RequestFilter:
-    """Which entries of a reseller's request log to read: those matching every given field,
-    newest first below cursor `before`, or oldest first above cursor `after`."""
-
-    entitlement_id: str | None = None
-    operation_id: str | None = None
-    # HTTP statuses from `status_from` to `status_to`, both included (one status, or a class).
-    status_from: int | None = None
-    status_to: int | None = None
-    before: int | None = None
-    after: int | None = None
-    limit: int = 100
 
 
 class DeliveryState:
@@ -296,11 +262,24 @@ class EntitlementStore(Protocol):
     async def delivery_attempts(
         self, reseller: str, entitlement_id: str
     ) -> list[DeliveryAttempt]: ...
-    async def append_requests(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
-        """Inside `transaction()`: add request-log entries (`REQUEST_LOG_COLUMNS`, any
-        resellers), then keep only the newest `keep` of each reseller written to."""
+    async def add_request_batch(self, reseller: str, entries: int, body: bytes) -> None:
+        """Inside `transaction()`: add a batch of `entries` request-log entries (`body`, opaque
+        to storage) to the reseller's log."""
         ...
 
-    async def logged_requests(self, reseller: str, which: RequestFilter) -> list[LoggedRequest]: ...
-    async def latest_request_cursor(self, reseller: str) -> int: ...
+    async def prune_request_log(self, reseller: str, keep: int) -> None:
+        """Delete the reseller's oldest batches that hold none of its newest `keep` entries."""
+        ...
+
+    async def request_batches(
+        self, reseller: str, *, below: int | None = None, since: int | None = None, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """(sequence number, body) of up to `limit` of the reseller's batches: newest first
+        below `below`, or oldest first from `since` on (included)."""
+        ...
+
+    async def latest_request_batch(self, reseller: str) -> tuple[int, int] | None:
+        """(sequence number, entries) of the reseller's newest batch, or None."""
+        ...
+
     async def reset(self, reseller: str) -> None: ...

@@ -15,10 +15,8 @@ from .protocol import (
     ActivationLink,
     DeliveryAttempt,
     FeedEntry,
-    LoggedRequest,
     OutboxRow,
     PendingOperation,
-    RequestFilter,
     StoredResponse,
     TransitionRow,
 )
@@ -37,26 +35,11 @@ DUE_HEADS = (
     " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
 )
 
-# The request log's columns after its cursor, each with its kind ("text", "real", "int"), in
-# the order `append_requests` takes them.
-REQUEST_LOG_COLUMNS = (
-    ("reseller", "text"),
-    ("at", "real"),
-    ("operation_id", "text"),
-    ("method", "text"),
-    ("path", "text"),
-    ("entitlement_id", "text"),
-    ("http_status", "int"),
-    ("response_code", "text"),
-    ("response_message", "text"),
-    ("request_id", "text"),
-    ("milliseconds", "real"),
-)
-_REQUEST_LOG_SELECT = "SELECT seq, " + ", ".join(c for c, _ in REQUEST_LOG_COLUMNS)
-# A reseller's entries but its newest `?` (the subquery finds the newest one to drop).
-_PRUNE_REQUESTS = (
-    "DELETE FROM request_log WHERE reseller = ? AND seq <= (SELECT seq FROM request_log"
-    " WHERE reseller = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)"
+# Batches of a reseller older than the oldest batch holding one of its newest `?` entries.
+_PRUNE_REQUEST_LOG = (
+    "DELETE FROM request_log WHERE reseller = ? AND seq < (SELECT MIN(seq) FROM"
+    " (SELECT seq, entries, SUM(entries) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING)"
+    " AS upto FROM request_log WHERE reseller = ?) AS newest WHERE upto - entries < ?)"
 )
 
 _LIVE = tuple(s.value for s in LIVE_STATUSES)
@@ -109,13 +92,6 @@ class SqlStore(ABC):
     @abstractmethod
     async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         """Run one statement whose result nobody reads (a write)."""
-
-    @abstractmethod
-    async def insert_many(
-        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """Insert many rows at once: `columns` names each value's column and its kind
-        ("text", "real", "int")."""
 
     @abstractmethod
     async def lock(self, reseller: str, name: str) -> None:
@@ -507,12 +483,14 @@ class SqlStore(ABC):
         for condition, value in (
             ("status = ?", status),
             ("customer_identifier = ?", customer_identifier),
-            ("created_seq < ?", before),
+            ("-created_seq > ?", None if before is None else -before),
         ):
             if value is not None:
                 sql += f" AND {condition}"
                 args.append(value)
-        rows = await self.fetch_all(sql + " ORDER BY created_seq DESC LIMIT ?", [*args, limit])
+        # One customer's: by the customer's index, then sorted; else down the creation index.
+        order = "created_seq DESC" if customer_identifier is not None else "-created_seq"
+        rows = await self.fetch_all(f"{sql} ORDER BY {order} LIMIT ?", [*args, limit])
         return [(int(row[0]), bytes(row[1])) for row in rows]
 
     async def add_transition(
@@ -569,45 +547,37 @@ class SqlStore(ABC):
         )
         return [DeliveryAttempt(*row) for row in rows]
 
-    async def append_requests(self, rows: Sequence[Sequence[Any]], keep: int) -> None:
-        """Inside `transaction()`: add request-log entries (`REQUEST_LOG_COLUMNS`, any
-        resellers), then keep only the newest `keep` of each reseller written to.
-
-        The entries of one reseller are written one transaction at a time (a named lock), so
-        its cursors are committed in the order they are numbered: a reader following the
-        cursor never passes an entry that commits later."""
-        resellers = sorted({str(row[0]) for row in rows})
-        for reseller in resellers:
-            await self.lock(reseller, "request-log")
-        await self.insert_many("request_log", REQUEST_LOG_COLUMNS, rows)
-        for reseller in resellers:
-            await self.execute(_PRUNE_REQUESTS, (reseller, reseller, keep))
-
-    async def logged_requests(self, reseller: str, which: RequestFilter) -> list[LoggedRequest]:
-        """Entries of the reseller's request log matching `which`: newest first, or oldest
-        first when `which.after` is given."""
-        sql = f"{_REQUEST_LOG_SELECT} FROM request_log WHERE reseller = ?"
-        args: list[Any] = [reseller]
-        for condition, value in (
-            ("entitlement_id = ?", which.entitlement_id),
-            ("operation_id = ?", which.operation_id),
-            ("http_status >= ?", which.status_from),
-            ("http_status <= ?", which.status_to),
-            ("seq < ?", which.before),
-            ("seq > ?", which.after),
-        ):
-            if value is not None:
-                sql += f" AND {condition}"
-                args.append(value)
-        order = " ORDER BY seq" if which.after is not None else " ORDER BY seq DESC"
-        rows = await self.fetch_all(sql + order + " LIMIT ?", [*args, which.limit])
-        return [LoggedRequest(*row) for row in rows]
-
-    async def latest_request_cursor(self, reseller: str) -> int:
-        row = await self.fetch_one(
-            "SELECT MAX(seq) FROM request_log WHERE reseller = ?", (reseller,)
+    async def add_request_batch(self, reseller: str, entries: int, body: bytes) -> None:
+        await self.execute(
+            "INSERT INTO request_log (reseller, entries, body) VALUES (?, ?, ?)",
+            (reseller, entries, body),
         )
-        return int(row[0] or 0)
+
+    async def prune_request_log(self, reseller: str, keep: int) -> None:
+        await self.execute(_PRUNE_REQUEST_LOG, (reseller, reseller, keep))
+
+    async def request_batches(
+        self, reseller: str, *, below: int | None = None, since: int | None = None, limit: int
+    ) -> list[tuple[int, bytes]]:
+        sql = "SELECT seq, body FROM request_log WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        if since is not None:
+            sql += " AND seq >= ? ORDER BY seq"
+            args.append(since)
+        else:
+            if below is not None:
+                sql += " AND seq < ?"
+                args.append(below)
+            sql += " ORDER BY seq DESC"
+        rows = await self.fetch_all(sql + " LIMIT ?", [*args, limit])
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    async def latest_request_batch(self, reseller: str) -> tuple[int, int] | None:
+        row = await self.fetch_one(
+            "SELECT seq, entries FROM request_log WHERE reseller = ? ORDER BY seq DESC LIMIT 1",
+            (reseller,),
+        )
+        return None if row is None else (int(row[0]), int(row[1]))
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -90,9 +90,6 @@ class _LostConnection:
     def execute(self, *args: Any) -> Any:
         raise StoreUnavailable(self.reason)
 
-    def executemany(self, *args: Any) -> Any:
-        raise StoreUnavailable(self.reason)
-
     def close(self) -> None:
         pass
 
@@ -273,16 +270,6 @@ class SqliteStore(SqlStore):
     async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         try:
             self._db.execute(query, args)
-        except sqlite3.Error as exc:
-            raise self._failed(exc) from exc
-
-    async def insert_many(
-        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        names = ", ".join(name for name, _kind in columns)
-        marks = ", ".join("?" for _ in columns)
-        try:
-            self._db.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         except sqlite3.Error as exc:
             raise self._failed(exc) from exc
 
