@@ -27,7 +27,11 @@ from ..storage import EntitlementStore
 _PACKAGE = __name__.rpartition(".")[0]  # templates/ and assets/ are its package data
 HTML = b"text/html; charset=utf-8"
 SVG = b"image/svg+xml"
-ASSET_TYPES = {"console.js": b"text/javascript; charset=utf-8", "console.css": b"text/css"}
+ASSET_TYPES = {
+    "console.js": b"text/javascript; charset=utf-8",
+    "console.css": b"text/css",
+    "icon.svg": SVG,
+}
 #: What a page may load and run: only the sandbox's own script, styles, pictures and answers.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"

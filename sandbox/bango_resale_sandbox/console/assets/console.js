@@ -349,13 +349,36 @@
       );
     };
 
+    // A value as text: an object (extensionData) as a table of its keys, a string as it is,
+    // anything else as JSON.
     const fieldValue = (field, value) => {
       if (value === null || value === undefined) return el("span", { className: "none" }, "null");
-      if (typeof value === "object") {
-        return el("pre", { className: "json" }, JSON.stringify(value, null, 2));
-      }
       if (field === "status") return statusBadge(value);
-      return el("span", { className: /^date/.test(field) ? "" : "id" }, String(value));
+      if (typeof value === "string") {
+        return el("span", { className: /^date/.test(field) ? "" : "id" }, value);
+      }
+      if (typeof value === "object" && !Array.isArray(value)) {
+        const entries = Object.entries(value);
+        if (!entries.length) return el("span", { className: "none" }, "{}");
+        return el(
+          "table",
+          { className: "object" },
+          el(
+            "tbody",
+            {},
+            entries.map(([key, inner]) =>
+              el(
+                "tr",
+                {},
+                el("th", { scope: "row", className: "id" }, key),
+                el("td", {}, typeof inner === "string" ? el("span", { className: "id" }, inner)
+                  : el("pre", { className: "json" }, JSON.stringify(inner, null, 2))),
+              ),
+            ),
+          ),
+        );
+      }
+      return el("pre", { className: "json" }, JSON.stringify(value, null, 2));
     };
 
     const timelineEntry = (entry) => {
@@ -535,6 +558,18 @@
     refreshPage = every(LIST_PAGE_SECONDS, refresh);
   }
 
+  // A filter form goes to its page with the filled-in fields only (no "status=" for "any").
+  function quietFilters() {
+    const form = document.getElementById("filters");
+    if (!form) return;
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chosen = {};
+      for (const [name, value] of new FormData(form)) chosen[name] = String(value).trim();
+      location.assign(`${form.getAttribute("action")}${query(chosen)}`);
+    });
+  }
+
   // -- start -----------------------------------------------------------------------------
 
   const pages = {
@@ -543,6 +578,7 @@
     requests: requestsPage,
   };
   startClock();
+  quietFilters();
   const start = pages[document.body.dataset.page];
   if (start) start();
 })();
