@@ -143,6 +143,13 @@ def test_a_waiting_202_and_a_pending_activation_are_confirmed_by_their_events(
         "ACTIVE",
     )
 
+    # Where the customer must sign up, the event is the sign-up completed (the page's button).
+    signing_up = demo.create_id(f"{customer}-sign-up", merchant="BANGO_US", product="MUSIC")
+    assert timeline(demo, signing_up)["waitingFor"] is None
+    signed_up = answer(fire(demo, signing_up, "ACTIVATION_COMPLETED"), "EventRaisedResponse")
+    assert signed_up["entitlement"]["status"] == "ACTIVE"
+    assert demo.notification_types(signing_up) == ["ACTIVATION_SUCCESS"]
+
     assert demo.cancel(pending, magic="CANCEL_REQUEST_RETURNS_ACCEPTED").status_code == 202
     view = timeline(demo, pending)
     assert view["waitingFor"] == "cancel"

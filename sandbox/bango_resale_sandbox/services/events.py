@@ -109,7 +109,11 @@ class PlatformEvents(ServiceArea):
                 f" {command.event}"
             )
         before = await self.store.transitions(reseller, command.entitlement_id)
-        if command.event in _CONFIRMATIONS:
+        pending = await self.store.get_pending(reseller, command.entitlement_id)
+        merchant_activates = pending is not None and pending.operation == ACTIVATE
+        if command.event == domain.ACTIVATION_COMPLETED and not merchant_activates:
+            after = await self._activate(reseller, entitlement)
+        elif command.event in _CONFIRMATIONS:
             after = await self.complete_pending(reseller, command.entitlement_id)
         elif command.event in _WITH_REASON:
             revoke = command.event == domain.MERCHANT_REVOKED
@@ -149,6 +153,13 @@ class PlatformEvents(ServiceArea):
                 # The entitlement moved on meanwhile; the merchant's confirmation is moot.
                 await self.store.delete_pending(reseller, entitlement_id)
         return changed
+
+    async def _activate(self, reseller: str, entitlement: Entitlement) -> Entitlement:
+        """The customer completes the merchant's sign-up (what the sign-up page does); an
+        operation answered 202 stays waiting for the merchant."""
+        row = await self.changes.select(entitlement, event=domain.ACTIVATION_COMPLETED)
+        step = self.changes.lifecycle.fire(row, entitlement, self.clock.now(reseller))
+        return await self.changes.commit(reseller, entitlement, step)
 
     async def _expire(self, reseller: str, entitlement: Entitlement) -> Entitlement:
         """dateExpiry is reached: the platform ends the entitlement with its own reason."""
@@ -197,8 +208,8 @@ class PlatformEvents(ServiceArea):
 def _offer(event: str, rows: tuple[str, ...], pending: PendingOperation | None) -> EventOffer:
     if event == domain.ACTIVATION_COMPLETED:
         if pending is not None and pending.operation == ACTIVATE:
-            return EventOffer(event, rows, True, "completes the activation")
-        return EventOffer(event, rows, False, "no activation is waiting for the merchant")
+            return EventOffer(event, rows, True, "the merchant completes the activation")
+        return EventOffer(event, rows, True, _SIGNED_UP)
     if event == domain.MERCHANT_CONFIRMED:
         if pending is not None and pending.operation != ACTIVATE:
             return EventOffer(event, rows, True, f"confirms the waiting {pending.operation}")
@@ -208,6 +219,8 @@ def _offer(event: str, rows: tuple[str, ...], pending: PendingOperation | None) 
     return EventOffer(event, rows, False, "this sandbox cannot raise that event")
 
 
+# What ACTIVATION_COMPLETED means where the merchant does not activate by itself.
+_SIGNED_UP = "the customer completes the merchant's sign-up"
 # Every event `raise_event` knows how to raise.
 _RAISED = frozenset(
     {
