@@ -76,12 +76,19 @@ class Tab:
     """One signed-in browser tab, and what it did that it must not."""
 
     page: Page
+    password: str
     foreign: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
 
     def clean(self) -> None:
         assert self.foreign == [], f"asked another host for {self.foreign}"
         assert self.errors == [], self.errors
+        # The credentials travel in the Authorization header only, never in an address
+        # (where history, logs and Referer headers would keep them).
+        assert self.addresses, "the tab asked for nothing"
+        exposed = [url for url in self.addresses if "@" in url or self.password in url]
+        assert exposed == [], f"credentials in addresses: {exposed}"
 
 
 @contextmanager
@@ -94,9 +101,10 @@ def signed_in(
     context: BrowserContext = browser.new_context(
         viewport=WINDOW, http_credentials={"username": user, "password": password}
     )
-    tab = Tab(context.new_page())
+    tab = Tab(context.new_page(), password)
 
     def route(route: Route, request: BrowserRequest) -> None:
+        tab.addresses.append(request.url)
         if request.url.startswith(origin) or request.url.startswith(("data:", "about:")):
             route.continue_()
         else:
@@ -248,6 +256,44 @@ def test_customer_values_show_as_text_and_nothing_loads_from_elsewhere(
         headers = httpx.get(f"{sandbox.base_url}/sandbox/console/", auth=DEMO_RESELLER).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        tab.clean()
+
+
+def test_values_a_caller_sent_show_as_text_in_the_timeline_and_the_request_log(
+    browser: Browser, sandbox: SandboxThread
+) -> None:
+    # The request log keeps what callers sent: a refused request's X-RequestIdentifier, and a
+    # refusal's message quoting a value from the body.
+    entitlement_id = created(sandbox.base_url, f"logged-{uuid.uuid4().hex[:8]}")
+    request_id = '<img src="x" onerror="window.__pwned = 3">'
+    refused = httpx.get(
+        f"{sandbox.base_url}/v1/entitlement/{entitlement_id}",
+        headers={"X-RequestIdentifier": request_id},
+        auth=DEMO_RESELLER,
+    )
+    assert refused.status_code == 400
+    product = HOSTILE["html"]
+    unknown = httpx.post(
+        f"{sandbox.base_url}/v1/entitlement",
+        json={"customerIdentifier": "logged", "merchantAccountKey": "BANGO", "productKey": product},
+        auth=DEMO_RESELLER,
+    )
+    assert unknown.status_code == 409 and product in unknown.json()["responseMessage"]
+    with signed_in(browser, sandbox.base_url) as tab:
+        page = tab.page
+        page.goto(f"{sandbox.base_url}/sandbox/console/entitlements/{entitlement_id}")
+        timeline = page.locator("#timeline")
+        expect(timeline.locator(".entry.request", has_text="400 BAD_REQUEST")).to_contain_text(
+            request_id
+        )
+        assert timeline.locator("img, script").count() == 0
+        page.goto(f"{sandbox.base_url}/sandbox/console/requests?status=4xx")
+        rows = page.locator("#requests tbody")
+        expect(rows).to_contain_text(request_id)
+        expect(rows).to_contain_text(product)
+        assert rows.locator("img, script").count() == 0
+        assert rows.locator("b", has_text="bold?").count() == 0
+        assert page.evaluate("window.__pwned") is None
         tab.clean()
 
 

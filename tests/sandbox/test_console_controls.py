@@ -5,12 +5,14 @@ request log; each answer checked against the schema the sandbox spec gives it.""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jsonschema_rs
@@ -411,3 +413,79 @@ def test_a_sandbox_can_keep_no_request_log(
         assert kinds == {"transition", "notification"}
         page = demo.http.get("/sandbox/console/requests")
         assert "request log is switched off" in page.text
+
+
+def test_the_consoles_writes_are_refused_from_another_origin(
+    sandbox: SandboxThread, demo: Api, customer: str
+) -> None:
+    """A page of another site, or of another port or scheme of this very host, cannot press the
+    console's buttons for a browser that holds the reseller's credentials."""
+    entitlement_id = demo.create_id(customer)
+    (notification,) = [
+        e for e in timeline(demo, entitlement_id)["timeline"] if e["kind"] == "notification"
+    ]
+    offset = demo.http.get("/sandbox/clock").json()["offsetSeconds"]
+    port = urlsplit(sandbox.base_url).port
+    assert port is not None
+    writes = {
+        f"/sandbox/entitlements/{entitlement_id}/events/MERCHANT_REVOKED": None,
+        f"/sandbox/notifications/{notification['notificationId']}/redeliver": None,
+        "/sandbox/clock/advance": {"seconds": 86400},
+    }
+    origins = (
+        f"http://127.0.0.1:{port + 1}",
+        f"http://localhost:{port + 1}",
+        f"https://127.0.0.1:{port}",
+        "http://evil.example",
+        "null",
+    )
+    for origin in origins:
+        for path, body in writes.items():
+            refused = demo.http.post(path, json=body, headers={"Origin": origin})
+            assert refused.status_code == 403, (origin, path, refused.text)
+            assert refused.json()["responseCode"] == "UNAUTHORIZED"
+    after = timeline(demo, entitlement_id)
+    assert after["entitlement"]["status"] == "ACTIVE"
+    assert [e for e in after["timeline"] if e["kind"] == "notification"] == [notification]
+    assert demo.http.get("/sandbox/clock").json()["offsetSeconds"] == offset
+    # The console's own page (the address the sandbox answers on) may.
+    own = demo.http.post(
+        f"/sandbox/entitlements/{entitlement_id}/events/MERCHANT_REVOKED",
+        headers={"Origin": sandbox.base_url},
+    )
+    assert own.status_code == 200, own.text
+
+
+def test_every_console_answer_carries_a_policy_that_keeps_it_to_the_sandbox(
+    demo: Api, customer: str
+) -> None:
+    entitlement_id = demo.create_id(customer)
+    paths = (
+        "/sandbox/console/",
+        f"/sandbox/console/entitlements/{entitlement_id}",
+        "/sandbox/console/entitlements/no-such-one",
+        "/sandbox/console/requests",
+        "/sandbox/console/assets/console.js",
+        "/sandbox/console/assets/console.css",
+        "/sandbox/console/assets/icon.svg",
+        "/sandbox/console/status-machine.svg?mark=ACTIVE",
+        "/sandbox/console/moves.svg?from=ACTIVE",
+    )
+    for path in paths:
+        response = demo.http.get(path)
+        assert response.status_code == (404 if "no-such-one" in path else 200), path
+        header = response.headers["content-security-policy"]
+        policy = dict(part.strip().split(" ", 1) for part in header.split(";"))
+        assert policy["default-src"] == "'none'", (path, header)
+        for directive in ("script-src", "style-src", "img-src", "connect-src", "form-action"):
+            assert policy[directive] == "'self'", (path, directive, header)
+        assert policy["frame-ancestors"] == "'none'" and "unsafe" not in header, (path, header)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        if response.headers["content-type"].startswith("text/html"):
+            # Every address a page names is a path on the sandbox itself, and no script is inline.
+            addresses = re.findall(r'(?:src|href|action)="([^"]*)"', response.text)
+            assert addresses and all(
+                a.startswith("/") and not a.startswith("//") for a in addresses
+            ), (path, addresses)
+            assert re.findall(r"<script(?![^>]*\bsrc=)", response.text) == [], path
+            assert response.headers["referrer-policy"] == "no-referrer", path
