@@ -16,12 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 
 from ._errors import ApiError, TransportError
 from ._sandbox import FeedEntry, FeedPage, SandboxControls
+
+_Page = TypeVar("_Page")
 
 #: Seconds between two looks at the feed when nothing new came.
 DEFAULT_POLL_SECONDS = 0.5
@@ -81,6 +84,24 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, ApiError) and error.http_status in TRANSIENT_STATUSES
 
 
+def _look(
+    fetch: Callable[[], _Page],
+    on_transient: Callable[[Exception], None],
+    poll_seconds: float,
+    sleep: Callable[[float], None],
+) -> _Page | None:
+    """One look at the sandbox; None after a failure worth waiting out, reported and waited
+    for (at least a second, so that a sandbox in trouble is not hammered)."""
+    try:
+        return fetch()
+    except (ApiError, TransportError) as error:
+        if not is_transient(error):
+            raise
+        on_transient(error)
+        sleep(max(poll_seconds, 1.0))
+        return None
+
+
 def follow(
     controls: SandboxControls,
     *,
@@ -99,13 +120,10 @@ def follow(
     on_ready(after)
     seen = 0
     while count is None or seen < count:
-        try:
-            page = controls.feed(after, entitlement_id)
-        except (ApiError, TransportError) as error:
-            if not is_transient(error):
-                raise
-            on_transient(error)
-            sleep(max(poll_seconds, 1.0))
+        page = _look(
+            partial(controls.feed, after, entitlement_id), on_transient, poll_seconds, sleep
+        )
+        if page is None:
             continue
         for entry in page.entries:
             on_entry(entry, page)
@@ -137,13 +155,13 @@ def tail_requests(
     on_ready(after)
     seen = 0
     while count is None or seen < count:
-        try:
-            page = controls.requests(**filters, after=after, limit=REQUEST_PAGE_SIZE)
-        except (ApiError, TransportError) as error:
-            if not is_transient(error):
-                raise
-            on_transient(error)
-            sleep(max(poll_seconds, 1.0))
+        page = _look(
+            partial(controls.requests, **filters, after=after, limit=REQUEST_PAGE_SIZE),
+            on_transient,
+            poll_seconds,
+            sleep,
+        )
+        if page is None:
             continue
         for entry in page.requests:
             on_entry(entry)

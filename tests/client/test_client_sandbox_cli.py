@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 
@@ -17,19 +16,6 @@ from bango_resale.cli import main
 from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def environment(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    user, password = DEMO_RESELLER
-    settings = {
-        "BANGO_RESALE_BASE_URL": sandbox.base_url,
-        "BANGO_RESALE_USERNAME": user,
-        "BANGO_RESALE_PASSWORD": password,
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return {**os.environ, **settings}
 
 
 def run(*argv: str) -> tuple[int, str, str]:
