@@ -489,3 +489,12 @@ def test_every_console_answer_carries_a_policy_that_keeps_it_to_the_sandbox(
             ), (path, addresses)
             assert re.findall(r"<script(?![^>]*\bsrc=)", response.text) == [], path
             assert response.headers["referrer-policy"] == "no-referrer", path
+
+
+def test_a_drawing_without_its_status_is_a_bad_request(demo: Api) -> None:
+    # `from` is required: without it, a 400 that names it (it was a KeyError, answered 500).
+    missing = demo.http.get("/sandbox/console/moves.svg")
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["responseCode"] == "BAD_REQUEST"
+    assert missing.json()["responseMessage"].startswith("from: ")
+    assert demo.http.get("/sandbox/console/moves.svg", params={"from": "ACTIVE"}).status_code == 200

@@ -21,6 +21,7 @@ from bango_resale_spec import StatusMachine
 from bango_resale_spec.diagram import moves_from_svg, status_machine_svg
 
 from ..asgi import Response
+from ..envelopes import envelope
 from ..pipeline import Handler, Request
 from ..storage import EntitlementStore
 
@@ -124,7 +125,12 @@ class ConsolePages:
         return self._drawing("machine", request.query.get("mark"))
 
     async def moves_drawing(self, request: Request) -> Response:
-        return self._drawing("moves", request.query["from"])
+        status = request.query.get("from")
+        if status is None:
+            # The spec makes `from` required; the route's checks vouch for the values of
+            # the parameters that came, not for the presence of those that did not.
+            return envelope(400, "BAD_REQUEST", "from: the status to draw from is required")
+        return self._drawing("moves", status)
 
     def _drawing(self, view: str, status: str | None) -> Response:
         key = (view, status)
