@@ -115,6 +115,12 @@ CHROMIUM_FLAGS = (
 
 
 @pytest.fixture(scope="session")
+def chromium_flags() -> list[str]:
+    """The flags above, for a browser that Playwright launches (`executable_path` chromium)."""
+    return list(CHROMIUM_FLAGS)
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Callable[..., list[str]]:
     """Builds a headless chromium command line: (profile folder, further arguments...)."""
     binary = shutil.which("chromium")

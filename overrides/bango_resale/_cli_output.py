@@ -12,11 +12,12 @@ escapes those characters itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import httpx
 
-from . import _constants, _listen
+from . import _constants, _listen, _sandbox
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -188,7 +189,7 @@ class Printer:
             )
         self.line(*lines)
 
-    def notification(self, entry: _listen.FeedEntry, answer: _listen.Forwarded | None) -> None:
+    def notification(self, entry: _sandbox.FeedEntry, answer: _listen.Forwarded | None) -> None:
         notification = entry.notification
         if self.as_json:
             document: dict[str, Any] = {"cursor": entry.cursor, "queuedAt": entry.queued_at}
@@ -224,6 +225,41 @@ class Printer:
                 f"{notification.get('notificationId')} queued again"
                 f" (sandbox delivery: {notification.get('state')})"
             )
+
+    def event_raised(self, document: Mapping[str, Any]) -> None:
+        entitlement = document.get("entitlement") or {}
+        if self.as_json:
+            self.document(dict(document))
+        elif self.quiet:
+            self.line(str(entitlement.get("entitlementId")))
+        else:
+            rows = ", ".join(str(row) for row in document.get("rows") or ()) or "none"
+            self.line(
+                f"{document.get('event')} happened to {entitlement.get('entitlementId')}:"
+                f" now {entitlement.get('status')} (rows fired: {rows})"
+            )
+
+    def logged_request(self, entry: Mapping[str, Any]) -> None:
+        """One entry of the request log: a line of text, or its JSON on a line of its own."""
+        if self.as_json:
+            self.out.write(json.dumps(dict(entry)) + "\n")
+        elif self.quiet:
+            if entry.get("entitlementId"):  # a request that named none has nothing to print
+                self.line(str(entry["entitlementId"]))
+        else:
+            answer = f"{entry.get('httpStatus')} {entry.get('responseCode') or ''}".rstrip()
+            if entry.get("responseMessage"):
+                answer += f": {entry['responseMessage']}"
+            extras = [f"{entry.get('milliseconds')} ms"]
+            if entry.get("entitlementId"):
+                extras.insert(0, f"entitlement {entry['entitlementId']}")
+            if entry.get("requestIdentifier"):
+                extras.insert(0, f"request id {entry['requestIdentifier']}")
+            self.line(
+                f"{entry.get('at')}  {entry.get('method')} {entry.get('path')}"
+                f"  {entry.get('operationId')}  {answer}  ({', '.join(extras)})"
+            )
+        self.out.flush()
 
     def error(self, error: BaseException, exit_status: int, command: str | None) -> None:
         message = describe_error(error, command, self.base_url_setting)

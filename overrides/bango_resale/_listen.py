@@ -1,63 +1,39 @@
-"""Follow a sandbox's notification outbox and forward each notification to a local receiver.
+"""Follow a sandbox: its notification outbox, forwarding each notification to a local
+receiver (`bango-resale listen`), and its request log (`bango-resale logs --follow`).
 
 A shared sandbox cannot reach a developer's machine, so `bango-resale listen` polls the
 sandbox's notification feed (`GET /sandbox/notifications/feed`, a cursor over every send) and,
 with `--forward-to`, POSTs each body byte for byte, with the headers the sandbox sends (the
 reseller's notification credentials), to a receiver on the developer's side.
 `bango-resale redeliver ID` asks the sandbox to send one again; it shows up in the feed again.
-These are sandbox controls (`spec/sandbox.openapi.yaml`), not partner API operations.
+`logs --follow` polls the request log the same way (`GET /sandbox/requests?after=...`).
+These are sandbox controls (`spec/sandbox.openapi.yaml`), not partner API operations; the
+calls themselves are `_sandbox.SandboxControls`'.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 
-from . import _constants
-from ._errors import (
-    ApiError,
-    MalformedResponseError,
-    TransportError,
-    error_class_for,
-    transport_error,
-)
+from ._errors import ApiError, TransportError
+from ._sandbox import FeedEntry, FeedPage, SandboxControls
 
-FEED_PATH = "/sandbox/notifications/feed"
-FEED_PAGE_SIZE = 100
+_Page = TypeVar("_Page")
+
 #: Seconds between two looks at the feed when nothing new came.
 DEFAULT_POLL_SECONDS = 0.5
 #: How long a local receiver may take to answer a forwarded notification.
 FORWARD_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Entries of the request log asked for at a time while following it.
+REQUEST_PAGE_SIZE = 500
 #: Failures a listener rides out (and reports) rather than stopping for.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEntry:
-    """One send of a notification: where it is in the feed, and what was sent."""
-
-    cursor: int
-    queued_at: str
-    raw_body: bytes
-    notification: Mapping[str, Any]
-
-    @property
-    def notification_id(self) -> str:
-        return str(self.notification.get("notificationId", ""))
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPage:
-    entries: list[FeedEntry]
-    next_cursor: int
-    latest_cursor: int
-    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,107 +54,6 @@ class Forwarded:
             "error": self.error,
             "milliseconds": round(self.milliseconds, 1),
         }
-
-
-class SandboxControls:
-    """The two sandbox controls the listener uses, over the reseller's credentials."""
-
-    def __init__(
-        self,
-        base_url: str,
-        authorization: str,
-        *,
-        timeout: httpx.Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            timeout=timeout or _constants.DEFAULT_TIMEOUT,
-            headers={
-                "Authorization": authorization,
-                "Accept": "application/json",
-                "User-Agent": _constants.USER_AGENT,
-                **(headers or {}),
-            },
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def feed(self, after: int, entitlement_id: str | None = None) -> FeedPage:
-        params: dict[str, str | int] = {"after": after, "limit": FEED_PAGE_SIZE}
-        if entitlement_id is not None:
-            params["entitlementId"] = entitlement_id
-        document = self._call("GET", FEED_PATH, params=params)
-        try:
-            return FeedPage(
-                entries=[
-                    FeedEntry(
-                        cursor=int(entry["cursor"]),
-                        queued_at=str(entry["queuedAt"]),
-                        raw_body=str(entry["rawBody"]).encode(),
-                        notification=dict(entry["notification"]),
-                    )
-                    for entry in document["entries"]
-                ],
-                next_cursor=int(document["nextCursor"]),
-                latest_cursor=int(document["latestCursor"]),
-                headers={str(k): str(v) for k, v in dict(document["headers"]).items()},
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise self._malformed(f"the feed answer lacks {error}", document) from error
-
-    def redeliver(self, notification_id: str) -> Mapping[str, Any]:
-        path = f"/sandbox/notifications/{quote(notification_id, safe='')}/redeliver"
-        document = self._call("POST", path)
-        notification = document.get("notification")
-        if not isinstance(notification, Mapping):
-            raise self._malformed("the answer carries no notification", document)
-        return notification
-
-    def _call(self, method: str, path: str, **options: Any) -> Mapping[str, Any]:
-        url = f"{self.base_url}{path}"
-        try:
-            response = self._http.request(method, path, **options)
-        except httpx.HTTPError as error:
-            raise transport_error(
-                error,
-                f"{method} {url}",
-                url,
-                request_identifier=None,
-                attempts=1,
-                base_url_setting="the base URL",
-            ) from error
-        try:
-            decoded: Any = response.json()
-        except ValueError:
-            decoded = None
-        document: Mapping[str, Any] = decoded if isinstance(decoded, Mapping) else {}
-        if response.is_success and document:
-            return document
-        code = document.get("responseCode")
-        message = document.get("responseMessage")
-        cls = error_class_for(response.status_code, code if isinstance(code, str) else None)
-        raise cls(
-            f"{method} {url}: HTTP {response.status_code} {code or ''}".rstrip(),
-            http_status=response.status_code,
-            response_code=code if isinstance(code, str) else None,
-            response_message=message if isinstance(message, str) else None,
-            request_identifier=None,
-            body=response.content,
-            headers=response.headers,
-        )
-
-    def _malformed(self, text: str, document: Mapping[str, Any]) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{self.base_url}{FEED_PATH}: {text}",
-            http_status=200,
-            response_code=None,
-            response_message=None,
-            request_identifier=None,
-            body=json.dumps(document).encode(),
-        )
 
 
 def forward(entry: FeedEntry, headers: Mapping[str, str], url: str) -> Forwarded:
@@ -209,6 +84,24 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, ApiError) and error.http_status in TRANSIENT_STATUSES
 
 
+def _look(
+    fetch: Callable[[], _Page],
+    on_transient: Callable[[Exception], None],
+    poll_seconds: float,
+    sleep: Callable[[float], None],
+) -> _Page | None:
+    """One look at the sandbox; None after a failure worth waiting out, reported and waited
+    for (at least a second, so that a sandbox in trouble is not hammered)."""
+    try:
+        return fetch()
+    except (ApiError, TransportError) as error:
+        if not is_transient(error):
+            raise
+        on_transient(error)
+        sleep(max(poll_seconds, 1.0))
+        return None
+
+
 def follow(
     controls: SandboxControls,
     *,
@@ -227,13 +120,10 @@ def follow(
     on_ready(after)
     seen = 0
     while count is None or seen < count:
-        try:
-            page = controls.feed(after, entitlement_id)
-        except (ApiError, TransportError) as error:
-            if not is_transient(error):
-                raise
-            on_transient(error)
-            sleep(max(poll_seconds, 1.0))
+        page = _look(
+            partial(controls.feed, after, entitlement_id), on_transient, poll_seconds, sleep
+        )
+        if page is None:
             continue
         for entry in page.entries:
             on_entry(entry, page)
@@ -243,5 +133,42 @@ def follow(
                 return seen
         after = max(after, page.next_cursor)
         if not page.entries:
+            sleep(poll_seconds)
+    return seen
+
+
+def tail_requests(
+    controls: SandboxControls,
+    *,
+    filters: Mapping[str, str | None],
+    count: int | None,
+    poll_seconds: float,
+    on_entry: Callable[[Mapping[str, Any]], None],
+    on_ready: Callable[[int], None],
+    on_transient: Callable[[Exception], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Call `on_entry` for each request the log gets from now on that `filters` admit, oldest
+    first; returns how many were seen when `count` is reached. Runs until interrupted when
+    `count` is None."""
+    after = controls.requests(limit=1).latest_cursor
+    on_ready(after)
+    seen = 0
+    while count is None or seen < count:
+        page = _look(
+            partial(controls.requests, **filters, after=after, limit=REQUEST_PAGE_SIZE),
+            on_transient,
+            poll_seconds,
+            sleep,
+        )
+        if page is None:
+            continue
+        for entry in page.requests:
+            on_entry(entry)
+            seen += 1
+            if count is not None and seen >= count:
+                return seen
+        after = page.next_cursor if page.next_cursor is not None else after
+        if not page.requests:
             sleep(poll_seconds)
     return seen

@@ -14,6 +14,8 @@
     bango-resale reasons
     bango-resale listen [--forward-to URL] [--entitlement ID]     # sandbox only
     bango-resale redeliver NOTIFICATION_ID                        # sandbox only
+    bango-resale trigger ENTITLEMENT_ID EVENT [--reason R]        # sandbox only
+    bango-resale logs [--follow] [--entitlement ID] [--status S]  # sandbox only
 
 `--json` prints JSON on stdout (errors too); `--quiet` prints only entitlement ids. Connection
 settings come from `--base-url`, `--username`, `--password` or the `BANGO_RESALE_*` environment
@@ -38,7 +40,9 @@ from typing import Any, NoReturn, TextIO
 
 import httpx
 
-from . import _constants, _listen
+import bango_resale_spec as spec
+
+from . import _constants, _listen, _sandbox
 from ._base_client import resolve_settings
 from ._cli_output import ANY_BASE_URL_SETTING, Printer, Result, describe_error, print_reasons
 from ._errors import (
@@ -49,6 +53,7 @@ from ._errors import (
 )
 from ._logging import logger as client_logger
 from ._operations import OMITTED
+from ._reasons import Reason
 from ._retry import RetryPolicy
 from ._sync_client import ResaleClient
 
@@ -346,6 +351,61 @@ def build_parser() -> argparse.ArgumentParser:
         common,
     )
     redeliver.add_argument("notification_id", metavar="NOTIFICATION_ID")
+
+    events = ", ".join(spec.status_machine().events())
+    trigger = _add(
+        commands,
+        "trigger",
+        "make a platform event happen to an entitlement in a sandbox",
+        "Fires the status machine's row for EVENT from the entitlement's status, with its "
+        f"notifications, as the merchant or the platform would (a sandbox control). EVENT is "
+        f"one of {events}; the sandbox refuses one the status does not allow, naming those it "
+        "does.",
+        common,
+    )
+    _entitlement_operand(trigger)
+    trigger.add_argument("event", metavar="EVENT")
+    trigger.add_argument(
+        "--reason",
+        help="with MERCHANT_CANCELLED or MERCHANT_REVOKED: the merchant's reason, "
+        "CATEGORY/CODE or a Bango index",
+    )
+    trigger.add_argument("--description", help="the reason's text (default: the table's)")
+
+    logs = _add(
+        commands,
+        "logs",
+        "print the requests a sandbox answered for you, newest last",
+        "Reads the sandbox's request log (a sandbox control): every partner API request your "
+        "credentials made, and every sandbox control that changed something, with the answer's "
+        "status and responseCode, its X-RequestIdentifier and the time it took. --follow keeps "
+        "printing new ones as they come (Ctrl-C to stop). --json prints one JSON object per "
+        "line, each entry as the sandbox gives it.",
+        common,
+    )
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new requests")
+    logs.add_argument("--entitlement", metavar="ID", help="only requests that named it")
+    logs.add_argument("--operation", metavar="OPERATION_ID", help="only this operation")
+    logs.add_argument(
+        "--status", metavar="STATUS", help="only this HTTP status (409) or class (4xx)"
+    )
+    logs.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="without --follow: how many of the newest requests (default: 20, at most 1000)",
+    )
+    logs.add_argument(
+        "--count", type=int, metavar="N", help="with --follow: stop after N (default: never)"
+    )
+    logs.add_argument(
+        "--poll-interval",
+        type=float,
+        default=_listen.DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"how often to look for new requests (default: {_listen.DEFAULT_POLL_SECONDS})",
+    )
     return parser
 
 
@@ -576,7 +636,11 @@ def parse_arguments(arguments: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-SANDBOX_COMMANDS = frozenset({"listen", "redeliver"})
+SANDBOX_COMMANDS = frozenset({"listen", "redeliver", "trigger", "logs"})
+# What --status of `logs` accepts: an HTTP status, or a class of them.
+_STATUS_FILTER = re.compile(r"[1-5]([0-9]{2}|xx)")
+# The events that may come with the merchant's reason.
+_EVENTS_WITH_REASON = ("MERCHANT_CANCELLED", "MERCHANT_REVOKED")
 
 
 def _sandbox_command(
@@ -584,20 +648,101 @@ def _sandbox_command(
 ) -> int:
     settings = resolve_settings(base_url, username, password)
     timeout = None if args.timeout is None else httpx.Timeout(args.timeout)
-    controls = _listen.SandboxControls(
+    controls = _sandbox.SandboxControls(
         settings.base_url, settings.authorization, timeout=timeout, headers=_headers(args.header)
     )
     try:
         if args.command == "redeliver":
             printer.redelivered(controls.redeliver(args.notification_id))
             return EXIT_OK
+        if args.command == "trigger":
+            return _trigger_command(args, printer, controls)
+        if args.command == "logs":
+            return _logs_command(args, printer, controls)
         return _listen_command(args, printer, controls)
     finally:
         controls.close()
 
 
+def _trigger_command(
+    args: argparse.Namespace, printer: Printer, controls: _sandbox.SandboxControls
+) -> int:
+    events = spec.status_machine().events()
+    event = args.event.strip().upper()
+    if event not in events:
+        raise UsageError(
+            f"EVENT: {args.event!r} is not an event of the status machine; the events are"
+            f" {', '.join(events)}"
+        )
+    reason = None
+    if args.reason is not None or args.description is not None:
+        if event not in _EVENTS_WITH_REASON:
+            raise UsageError(
+                f"--reason: only {' and '.join(_EVENTS_WITH_REASON)} take a reason, not {event}"
+            )
+        if args.reason is None:
+            raise UsageError("--description: give --reason too")
+        chosen = Reason.parse(args.reason)  # refused with a message naming --reason
+        reason = {
+            "reasonCategory": chosen.category,
+            "reasonCode": chosen.code,
+            "reasonDescription": args.description or chosen.description,
+        }
+    printer.event_raised(controls.raise_event(args.entitlement_id, event, reason))
+    return EXIT_OK
+
+
+def _logs_command(
+    args: argparse.Namespace, printer: Printer, controls: _sandbox.SandboxControls
+) -> int:
+    if args.status is not None and not _STATUS_FILTER.fullmatch(args.status):
+        raise UsageError(f"--status: {args.status!r} is not an HTTP status (409) or class (4xx)")
+    if not 1 <= args.limit <= 1000:
+        raise UsageError("--limit: must be from 1 to 1000")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count: must be 1 or more")
+    if args.poll_interval <= 0:
+        raise UsageError("--poll-interval: must be more than 0 seconds")
+    filters = {
+        "entitlementId": args.entitlement,
+        "operationId": args.operation,
+        "status": args.status,
+    }
+    if not args.follow:
+        page = controls.requests(**filters, limit=args.limit)
+        for entry in reversed(page.requests):  # oldest first, the newest last, as a tail
+            printer.logged_request(entry)
+        if not page.requests and not printer.as_json:
+            printer.line("no request matches", to_err=True)
+        return EXIT_OK
+
+    def on_ready(cursor: int) -> None:
+        printer.line(
+            f"Ready: following the requests {controls.base_url} answers for you"
+            f" (after cursor {cursor}; Ctrl-C to stop)",
+            to_err=True,
+        )
+        printer.err.flush()
+
+    try:
+        _listen.tail_requests(
+            controls,
+            filters=filters,
+            count=args.count,
+            poll_seconds=args.poll_interval,
+            on_entry=printer.logged_request,
+            on_ready=on_ready,
+            on_transient=lambda error: printer.warning(
+                f"{describe_error(error, 'logs', printer.base_url_setting)}; trying again"
+            ),
+        )
+    except KeyboardInterrupt:
+        printer.line("stopped", to_err=True)
+    return EXIT_OK
+
+
 def _listen_command(
-    args: argparse.Namespace, printer: Printer, controls: _listen.SandboxControls
+    args: argparse.Namespace, printer: Printer, controls: _sandbox.SandboxControls
 ) -> int:
     forward_to = args.forward_to
     if forward_to is not None and not re.match(r"^https?://[^/\s]+", forward_to):
@@ -617,7 +762,7 @@ def _listen_command(
         )
         printer.err.flush()
 
-    def on_entry(entry: _listen.FeedEntry, page: _listen.FeedPage) -> None:
+    def on_entry(entry: _sandbox.FeedEntry, page: _sandbox.FeedPage) -> None:
         answer = _listen.forward(entry, page.headers, forward_to) if forward_to else None
         printer.notification(entry, answer)
 

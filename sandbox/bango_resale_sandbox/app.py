@@ -1,10 +1,11 @@
 """The sandbox as an ASGI application: wiring and lifecycle.
 
-`SandboxApp` builds the parts (store, services, envelope writer, handlers, the request
-pipeline, the notification deliverer), with the deliberate faults switched on in the
-configuration built into them (`faults/`), hands each HTTP request to the pipeline and echoes
-`X-RequestIdentifier`, and on start-up tunes the garbage collector and starts the deliverer
-and the sweeper that fires time-driven changes.
+`SandboxApp` builds the parts (store, services, envelope writer, handlers, the console and
+its request log, the request pipeline, the notification deliverer), with the deliberate
+faults switched on in the configuration built into them (`faults/`), hands each HTTP request
+to the pipeline and echoes `X-RequestIdentifier`, and on start-up tunes the garbage
+collector and starts the deliverer, the request log's writer and the sweeper that fires
+time-driven changes.
 
 Storage trouble is answered here: `503 SERVICE_UNAVAILABLE` with `Retry-After` for any request
 that meets it (the store logs each episode once, not each request), and for every request,
@@ -18,11 +19,13 @@ import contextlib
 import gc
 import logging
 
+import bango_resale_spec as spec
 from bango_resale_spec import StatusMachine
 
 from . import examples
 from .asgi import Receive, Response, Scope, Send, send_response
 from .config import SandboxConfig
+from .console import Console
 from .delivery import Deliverer
 from .envelopes import Envelopes, envelope
 from .faults.wrappers import refine_for
@@ -61,13 +64,21 @@ class SandboxApp:
         )
         self.envelopes = refine(Envelopes)()
         shared = self.store if isinstance(self.store, SharedBuckets) else None
+        # The console's operations, and the request log the pipeline feeds.
+        self.console = Console(
+            config, self.store, self.services, self.envelopes, machine or spec.status_machine()
+        )
         self.pipeline = refine(Pipeline)(
             config,
             self.store,
             self.services.signup,
             self.envelopes,
-            all_handlers(config, self.store, self.services, self.envelopes, refine),
+            {
+                **all_handlers(config, self.store, self.services, self.envelopes, refine),
+                **self.console.handlers,
+            },
             RateLimiter(config.rate_limit, shared=shared),
+            journal=self.console.journal,
         )
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -126,6 +137,7 @@ class SandboxApp:
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         self.deliverer.start()
+        self.console.start()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sandbox-clock-sweeper")
 
     async def shutdown(self) -> None:
@@ -134,6 +146,7 @@ class SandboxApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.deliverer.stop()
+        await self.console.stop()
         await self.store.close()
 
     async def _sweep_forever(self) -> None:

@@ -105,3 +105,13 @@ class MerchantEnd:
     entitlement_id: str
     revoke: bool
     reason: ReasonSent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseEvent:
+    """Make one of the status machine's platform events happen now (a sandbox control)."""
+
+    entitlement_id: str
+    event: str
+    # For an end on the merchant's initiative: the reason it gives, when one was sent.
+    reason: ReasonSent | None = None

@@ -234,6 +234,8 @@ class SandboxConfig:
     activation_url_ttl_seconds: float = 3600.0
     sqlite_synchronous: str = "NORMAL"
     postgresql_synchronous_commit: str = "off"
+    # Entries of the request log kept per reseller (the console, `bango-resale logs`); 0: none.
+    request_log_size: int = 10_000
     faults: frozenset[str] = field(default_factory=frozenset)
 
     def product(self, merchant_account_key: str, product_key: str) -> ProductBehaviour | None:
@@ -338,6 +340,7 @@ def parse_config(data: Mapping[str, Any]) -> SandboxConfig:
         failed_logins_per_user=_login_bucket(logins, "per_user"),
         delivery=DeliveryConfig(**delivery_settings),
         limits=ServerLimits(**limits),
+        **_present(data.get("console", {}), int, "request_log_size"),
         **settings,
     )
 

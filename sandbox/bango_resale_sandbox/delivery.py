@@ -1,7 +1,8 @@
 """Delivers the notification outbox: POSTs each pending row to its URL until a 2xx.
 
 Rows are written by the service in the same transaction as the status change; this loop only
-reads and marks them, so a restart simply resumes with whatever is still pending. Each row keeps
+reads and marks them (and records each attempt), so a restart simply resumes with whatever is
+still pending. Each row keeps
 its notificationId across attempts, so receivers can drop duplicates. Each entitlement's rows go
 out one at a time, oldest first; a row that gets no 2xx within the configured give-up time is
 marked given up, which lets the entitlement's next row go.
@@ -193,13 +194,20 @@ class Deliverer:
             **self._auth_for.get(row.reseller, NotificationAuth()).headers(),
         }
         attempts = row.attempts + 1
+        started, began = self._clock(), time.perf_counter()
+        status: int | None = None
+        milliseconds: float | None = None
         try:
             response = await self._client.post(url, content=row.body, headers=headers)
-            error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+            status = response.status_code
+            milliseconds = round((time.perf_counter() - began) * 1000, 1)
+            error = None if 200 <= status < 300 else f"HTTP {status}"
         except Exception:  # any failure to send (also an unusable URL) is a miss
+            # No time either: how long a miss took would tell a closed port from a silent one.
             error = NO_HTTP_ANSWER
         now = self._clock()
         async with self._store.transaction():
+            await self._store.add_delivery_attempt(row, started, status, error, milliseconds)
             if error is None:
                 await self._store.mark_delivered(row.seq, attempts, now, due_at=row.next_attempt_at)
             elif now - row.created_at >= self._config.give_up_after_seconds:

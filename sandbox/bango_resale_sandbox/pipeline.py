@@ -1,7 +1,8 @@
 """The request pipeline: from a matched route to a handler's answer.
 
 In order: match the route (405/404), serve the activation page and health without
-credentials, authenticate (with the failed-login throttle), take from the reseller's rate
+credentials, authenticate (with the failed-login throttle), open the request's entry in the
+request log (if one is kept; it is closed with the answer), take from the reseller's rate
 limit, read `X-Magic-Number` into the request's `Behaviour`, validate path, query, header
 and body against the spec, then run the handler: reads as they are, writes inside one store
 transaction, and writes with `X-RequestIdentifier` through the idempotency record.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import bango_resale_spec as spec
@@ -30,6 +31,9 @@ from .magic import UnknownMagicNumber
 from .ratelimit import LoginThrottle, RateLimiter, SharedBuckets
 from .services import MerchantSignUp
 from .storage import EntitlementStore, StoredResponse
+
+if TYPE_CHECKING:
+    from .console.journal import RequestJournal
 
 RETRY_AFTER_SECONDS = 1
 # Methods that change nothing; a browser may send any of the others from another site's page.
@@ -65,8 +69,12 @@ class Pipeline:
         envelopes: Envelopes,
         handlers: Mapping[str, Handler],
         limiter: RateLimiter,
+        journal: RequestJournal | None = None,
     ) -> None:
+        """`journal`: where each request of a reseller is logged, with its answer (None: not
+        logged)."""
         self.config = config
+        self.journal = journal
         self.store = store
         self.signup = signup
         self.envelopes = envelopes
@@ -164,6 +172,32 @@ class Pipeline:
         server.mark_authenticated(scope)  # the connection may now idle longer
         if not self.logins.known.noted(source, reseller):
             await self.logins.known.note(source, reseller)
+        # The request log sees each request of a reseller from here on, with its answer.
+        journal = self.journal
+        entry = (
+            None
+            if journal is None
+            else journal.open(reseller, operation, path_params, scope, headers, receive)
+        )
+        if journal is None or entry is None:
+            return await self._serve(scope, headers, receive, operation, path_params, reseller)
+        response = await self._serve(
+            scope, headers, entry.receive, operation, path_params, reseller
+        )
+        journal.close(entry, response)
+        return response
+
+    async def _serve(
+        self,
+        scope: Scope,
+        headers: Mapping[bytes, bytes],
+        receive: Receive,
+        operation: Operation,
+        path_params: Mapping[str, str],
+        reseller: str,
+    ) -> Response:
+        """The rest of the pipeline for a request whose credentials name `reseller`."""
+        method = scope["method"]
         wait = await self.limiter.acquire(reseller)
         if wait:
             return self.envelopes.retry_later("TOO_MANY_REQUESTS", "Request limit reached", wait)

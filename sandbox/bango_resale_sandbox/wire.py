@@ -23,6 +23,7 @@ from .commands import (
     EndEntitlement,
     MerchantEnd,
     QueryEntitlements,
+    RaiseEvent,
     ReasonSent,
     UpdateEntitlement,
 )
@@ -295,6 +296,10 @@ def merchant_end_command(
     entitlement_id: str, body: Mapping[str, Any] | None, *, revoke: bool
 ) -> MerchantEnd:
     return MerchantEnd(entitlement_id, revoke, _optional_reason(body or {}, MERCHANT_REASON_FIELDS))
+
+
+def event_command(entitlement_id: str, event: str, body: Mapping[str, Any] | None) -> RaiseEvent:
+    return RaiseEvent(entitlement_id, event, _optional_reason(body or {}, MERCHANT_REASON_FIELDS))
 
 
 def _sent_reason(body: Mapping[str, Any], names: ReasonNames) -> ReasonSent:

@@ -1,9 +1,10 @@
-"""The client's unit-test fixtures: a scripted in-memory transport, recorded retry waits and a
-loopback port that refuses connections. The real sandbox (`sandbox`, `live`) comes from
-tests/conftest.py."""
+"""The client's test fixtures: a scripted in-memory transport, recorded retry waits, and the
+CLI's settings for the real sandbox (`environment`). The real sandbox itself (`sandbox`,
+`live`) comes from tests/conftest.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +13,7 @@ from client_helpers import Script
 
 import bango_resale
 from bango_resale import ResaleClient
+from bango_resale_sandbox.testing import DEMO_RESELLER, SandboxThread
 
 
 @pytest.fixture
@@ -38,3 +40,18 @@ def client(script: Script, sleeps: list[float]) -> Iterator[ResaleClient]:
         "http://bango.test", "user", "secret", transport=httpx.MockTransport(script)
     ) as c:
         yield c
+
+
+@pytest.fixture
+def environment(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The CLI's connection settings for the sandbox's demo reseller, set for this process;
+    returns the whole environment, for a CLI run as a child process."""
+    user, password = DEMO_RESELLER
+    settings = {
+        "BANGO_RESALE_BASE_URL": sandbox.base_url,
+        "BANGO_RESALE_USERNAME": user,
+        "BANGO_RESALE_PASSWORD": password,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return {**os.environ, **settings}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -69,18 +68,6 @@ def receiver() -> Iterator[Receiver]:
     yield local
     local.server.shutdown()
     local.server.server_close()
-
-
-@pytest.fixture
-def environment(sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    settings = {
-        "BANGO_RESALE_BASE_URL": sandbox.base_url,
-        "BANGO_RESALE_USERNAME": "demo",
-        "BANGO_RESALE_PASSWORD": "demo-secret",
-    }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    return {**os.environ, **settings}
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bango_resale_sandbox.testing import SandboxProcess
@@ -249,6 +250,14 @@ def test_contract_extra_runs_every_console_script(
         )
         # The CLI guide's walk through every command works with the wheel's commands too.
         run_cli_walkthrough(server.base_url, bin_dir, work)
+        # The console's templates and files are package data the wheel carries.
+        console = {
+            "/sandbox/console/": 'data-page="entitlements"',
+            "/sandbox/console/assets/console.js": '"use strict";',
+        }
+        for path, marker in console.items():
+            page = httpx.get(f"{server.base_url}{path}", auth=("demo", "demo-secret"))
+            assert page.status_code == 200 and marker in page.text, (path, page.text[:300])
 
     # The suite from the wheel alone: no checkout, so the packaged configuration and specs.
     suite = run(

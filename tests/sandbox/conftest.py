@@ -17,6 +17,7 @@ BOTH_STORES = {
     "test_crash",
     "test_store",
     "test_examples",
+    "test_console_store",
 }
 
 

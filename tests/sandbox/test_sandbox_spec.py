@@ -65,6 +65,16 @@ def test_every_documented_control_answers_with_a_documented_status(
         "merchantRevokeEntitlement": ("POST", "/sandbox/entitlements/unknown/merchant-revoke"),
         "advanceClock": ("POST", "/sandbox/clock/advance"),
         "resetSandbox": ("POST", "/sandbox/reset"),
+        "raiseEvent": ("POST", f"/sandbox/entitlements/{entitlement_id}/events/EXPIRY_REACHED"),
+        "listEntitlements": ("GET", "/sandbox/entitlements?status=CANCELLED&limit=2"),
+        "getEntitlementTimeline": ("GET", f"/sandbox/entitlements/{entitlement_id}/timeline"),
+        "listRequests": ("GET", "/sandbox/requests?status=4xx"),
+        "showConsole": ("GET", "/sandbox/console/"),
+        "showConsoleEntitlement": ("GET", f"/sandbox/console/entitlements/{entitlement_id}"),
+        "showConsoleRequests": ("GET", "/sandbox/console/requests"),
+        "getConsoleAsset": ("GET", "/sandbox/console/assets/console.css"),
+        "getStatusMachineDrawing": ("GET", "/sandbox/console/status-machine.svg?mark=ACTIVE"),
+        "getMovesDrawing": ("GET", "/sandbox/console/moves.svg?from=PENDING"),
     }
     documented = {
         op["operationId"]: (method.upper(), path, op)

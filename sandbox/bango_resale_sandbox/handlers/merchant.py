@@ -1,11 +1,11 @@
 """Sandbox controls for the merchant's side: confirm a waiting operation, end an entitlement
-on the merchant's initiative, lose track of it."""
+on the merchant's initiative, lose track of it; or any platform event by its name."""
 
 from __future__ import annotations
 
 from .. import wire
 from ..asgi import Response
-from ..envelopes import Envelopes
+from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
 from ..services import PlatformEvents
 
@@ -21,6 +21,7 @@ class MerchantHandlers:
             "merchantCancelEntitlement": self.cancel,
             "merchantRevokeEntitlement": self.revoke,
             "failEntitlement": self.fail,
+            "raiseEvent": self.raise_event,
         }
 
     async def complete(self, request: Request) -> Response:
@@ -46,3 +47,18 @@ class MerchantHandlers:
     async def fail(self, request: Request) -> Response:
         entitlement = await self.events.fail(request.reseller, request.path_params["entitlementId"])
         return self.envelopes.done(entitlement, "The platform lost track of the entitlement")
+
+    async def raise_event(self, request: Request) -> Response:
+        command = wire.event_command(
+            request.path_params["entitlementId"], request.path_params["event"], request.body
+        )
+        entitlement, rows = await self.events.raise_event(request.reseller, command)
+        fired = f"row{'s' if len(rows) != 1 else ''} {', '.join(rows) or 'none'}"
+        return envelope(
+            200,
+            "OK",
+            f"{command.event} happened ({fired})",
+            event=command.event,
+            rows=rows,
+            entitlement=wire.record_of(entitlement),
+        )

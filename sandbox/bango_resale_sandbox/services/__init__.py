@@ -4,7 +4,7 @@ store, grouped by area.
 - `partner`: the partner API's operations (create, read, query, update, cancel and revoke,
   activation info, reactivate);
 - `events`: the merchant's and the platform's own moves (confirm a waiting operation, end an
-  entitlement, lose track of it, time-driven changes);
+  entitlement, lose track of it, time-driven changes), and any of them raised by its name;
 - `outbox`: the notification outbox (list, feed, redeliver);
 - `clock`: a reseller's sandbox time (read, advance, reset);
 - `signup`: the mock merchant's sign-up links;
@@ -30,13 +30,14 @@ from ..domain import Lifecycle
 from ..storage import EntitlementStore
 from .changes import Result, StatusChanges
 from .clock import ClockControls
-from .events import PlatformEvents
+from .events import EventOffer, PlatformEvents
 from .outbox import NotificationOutbox
 from .partner import PartnerOperations
 from .signup import MerchantSignUp
 
 __all__ = [
     "ClockControls",
+    "EventOffer",
     "MerchantSignUp",
     "NotificationOutbox",
     "PartnerOperations",

@@ -194,7 +194,17 @@ class StatusChanges:
     # -- notifications --------------------------------------------------------------------
 
     async def send(self, reseller: str, step: domain.Step) -> None:
-        """Queue the step's notifications, in the row's order."""
+        """Record the row the step fired (the entitlement's history) and queue its
+        notifications, in the row's order."""
+        if step.row is not None:
+            await self.store.add_transition(
+                reseller,
+                step.entitlement.entitlement_id,
+                step.row.id,
+                step.entitlement.status.value,
+                real_time(),
+                self.clock.epoch(reseller),
+            )
         for notification_type in step.notifications:
             await self.notify(reseller, step, notification_type)
 

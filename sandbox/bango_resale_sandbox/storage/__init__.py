@@ -1,5 +1,6 @@
 """The sandbox's durable state: entitlements, the notification outbox, pending merchant
-operations, activation links, idempotency records and the sandbox clocks.
+operations, activation links, idempotency records, the sandbox clocks, and what the console
+shows of their history (transitions, delivery attempts, the request log).
 
 - `protocol`: what the rest of the sandbox needs (`EntitlementStore`), the rows it hands back,
   and `StoreUnavailable`, the one error callers handle (answered 503 with Retry-After);
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import SandboxConfig
 from .protocol import (
     ActivationLink,
+    DeliveryAttempt,
     DeliveryState,
     EntitlementStore,
     FeedEntry,
@@ -26,6 +28,7 @@ from .protocol import (
     PendingOperation,
     StoredResponse,
     StoreUnavailable,
+    TransitionRow,
 )
 from .sqlite import SqliteStore
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivationLink",
+    "DeliveryAttempt",
     "DeliveryState",
     "EntitlementStore",
     "FeedEntry",
@@ -43,6 +47,7 @@ __all__ = [
     "SqliteStore",
     "StoreUnavailable",
     "StoredResponse",
+    "TransitionRow",
     "open_store",
 ]
 

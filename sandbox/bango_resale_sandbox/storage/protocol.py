@@ -74,6 +74,31 @@ class FeedEntry:
     row: OutboxRow
 
 
+@dataclass(frozen=True, slots=True)
+class TransitionRow:
+    """One row of the status machine fired on an entitlement."""
+
+    seq: int
+    entitlement_id: str
+    row_id: str
+    status: str  # the status the row left the entitlement in
+    at: float  # real time
+    sandbox_at: float  # the reseller's sandbox time then
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One attempt to deliver a notification."""
+
+    seq: int
+    notification_id: str
+    at: float
+    url: str
+    http_status: int | None  # the receiver's answer, None when none came
+    error: str | None
+    milliseconds: float | None  # until the answer; None when none came
+
+
 class DeliveryState:
     """Values of a notification's delivery state."""
 
@@ -216,4 +241,59 @@ class EntitlementStore(Protocol):
         limit: int = 100,
     ) -> list[FeedEntry]: ...
     async def latest_feed_cursor(self, reseller: str) -> int: ...
+
+    # what the console shows: the list, each entitlement's history, the request log
+    async def list_entitlements(
+        self,
+        reseller: str,
+        *,
+        status: str | None = None,
+        customer_identifier: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, bytes]]:
+        """(creation number, record JSON) of the reseller's entitlements, newest first."""
+        ...
+
+    async def add_transition(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        row_id: str,
+        status: str,
+        at: float,
+        sandbox_at: float,
+    ) -> None: ...
+    async def transitions(self, reseller: str, entitlement_id: str) -> list[TransitionRow]: ...
+    async def add_delivery_attempt(
+        self,
+        row: OutboxRow,
+        at: float,
+        http_status: int | None,
+        error: str | None,
+        milliseconds: float | None,
+    ) -> None: ...
+    async def delivery_attempts(
+        self, reseller: str, entitlement_id: str
+    ) -> list[DeliveryAttempt]: ...
+    async def add_request_batch(self, reseller: str, entries: int, body: bytes) -> None:
+        """Inside `transaction()`: add a batch of `entries` request-log entries (`body`, opaque
+        to storage) to the reseller's log."""
+        ...
+
+    async def prune_request_log(self, reseller: str, keep: int) -> None:
+        """Delete the reseller's oldest batches that hold none of its newest `keep` entries."""
+        ...
+
+    async def request_batches(
+        self, reseller: str, *, below: int | None = None, since: int | None = None, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """(sequence number, body) of up to `limit` of the reseller's batches: newest first
+        below `below`, or oldest first from `since` on (included)."""
+        ...
+
+    async def latest_request_batch(self, reseller: str) -> tuple[int, int] | None:
+        """(sequence number, entries) of the reseller's newest batch, or None."""
+        ...
+
     async def reset(self, reseller: str) -> None: ...

@@ -10,7 +10,15 @@ from typing import Any, ClassVar
 from .. import _json
 from ..domain import Entitlement, Status
 from ..wire import entitlement_from_json, record_json
-from .protocol import ActivationLink, FeedEntry, OutboxRow, PendingOperation, StoredResponse
+from .protocol import (
+    ActivationLink,
+    DeliveryAttempt,
+    FeedEntry,
+    OutboxRow,
+    PendingOperation,
+    StoredResponse,
+    TransitionRow,
+)
 from .schema import RESELLER_TABLES, Dialect
 
 OUTBOX_COLUMNS = (
@@ -26,6 +34,12 @@ DUE_HEADS = (
     " AND e.entitlement_id = n.entitlement_id AND e.seq < n.seq)"
 )
 
+# Batches of a reseller older than the oldest batch holding one of its newest `?` entries.
+_PRUNE_REQUEST_LOG = (
+    "DELETE FROM request_log WHERE reseller = ? AND seq < (SELECT MIN(seq) FROM"
+    " (SELECT seq, entries, SUM(entries) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING)"
+    " AS upto FROM request_log WHERE reseller = ?) AS newest WHERE upto - entries < ?)"
+)
 _ENTITLEMENT_COLUMNS = (
     "entitlement_id, reseller, customer_identifier, merchant_account_key, product_key,"
     " offer_key, status, ends_at, expires_at, record"
@@ -84,6 +98,10 @@ class SqlStore(ABC):
     @abstractmethod
     async def execute(self, query: str, args: Sequence[Any] = ()) -> None:
         """Run one statement whose result nobody reads (a write)."""
+
+    @abstractmethod
+    async def lock(self, reseller: str, name: str) -> None:
+        """Inside `transaction()`: hold the lock `name` until the transaction ends."""
 
     def lock_clause(self) -> str:
         """What a read appends to lock the rows it returns until the transaction ends (where
@@ -469,6 +487,120 @@ class SqlStore(ABC):
             "SELECT MAX(cursor) FROM notification_feed WHERE reseller = ?", (reseller,)
         )
         return int(row[0] or 0)
+
+    # -- what the console shows ------------------------------------------------------------
+
+    async def list_entitlements(
+        self,
+        reseller: str,
+        *,
+        status: str | None = None,
+        customer_identifier: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[tuple[int, bytes]]:
+        """(creation number, record JSON) of the reseller's entitlements, newest first, below
+        creation number `before` when given."""
+        sql = "SELECT created_seq, record FROM entitlements WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        for condition, value in (
+            ("status = ?", status),
+            ("customer_identifier = ?", customer_identifier),
+            ("-created_seq > ?", None if before is None else -before),
+        ):
+            if value is not None:
+                sql += f" AND {condition}"
+                args.append(value)
+        # One customer's: by the customer's index, then sorted; else down the creation index.
+        order = "created_seq DESC" if customer_identifier is not None else "-created_seq"
+        rows = await self.fetch_all(f"{sql} ORDER BY {order} LIMIT ?", [*args, limit])
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    async def add_transition(
+        self,
+        reseller: str,
+        entitlement_id: str,
+        row_id: str,
+        status: str,
+        at: float,
+        sandbox_at: float,
+    ) -> None:
+        await self.execute(
+            "INSERT INTO transitions (reseller, entitlement_id, row_id, status, at, sandbox_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (reseller, entitlement_id, row_id, status, at, sandbox_at),
+        )
+
+    async def transitions(self, reseller: str, entitlement_id: str) -> list[TransitionRow]:
+        rows = await self.fetch_all(
+            "SELECT seq, entitlement_id, row_id, status, at, sandbox_at FROM transitions"
+            " WHERE reseller = ? AND entitlement_id = ? ORDER BY seq",
+            (reseller, entitlement_id),
+        )
+        return [TransitionRow(*row) for row in rows]
+
+    async def add_delivery_attempt(
+        self,
+        row: OutboxRow,
+        at: float,
+        http_status: int | None,
+        error: str | None,
+        milliseconds: float | None,
+    ) -> None:
+        await self.execute(
+            "INSERT INTO delivery_attempts (reseller, entitlement_id, notification_id, at, url,"
+            " http_status, error, milliseconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.reseller,
+                row.entitlement_id,
+                row.notification_id,
+                at,
+                row.url or "",
+                http_status,
+                None if error is None else error[:500],
+                milliseconds,
+            ),
+        )
+
+    async def delivery_attempts(self, reseller: str, entitlement_id: str) -> list[DeliveryAttempt]:
+        rows = await self.fetch_all(
+            "SELECT seq, notification_id, at, url, http_status, error, milliseconds"
+            " FROM delivery_attempts WHERE reseller = ? AND entitlement_id = ? ORDER BY seq",
+            (reseller, entitlement_id),
+        )
+        return [DeliveryAttempt(*row) for row in rows]
+
+    async def add_request_batch(self, reseller: str, entries: int, body: bytes) -> None:
+        await self.execute(
+            "INSERT INTO request_log (reseller, entries, body) VALUES (?, ?, ?)",
+            (reseller, entries, body),
+        )
+
+    async def prune_request_log(self, reseller: str, keep: int) -> None:
+        await self.execute(_PRUNE_REQUEST_LOG, (reseller, reseller, keep))
+
+    async def request_batches(
+        self, reseller: str, *, below: int | None = None, since: int | None = None, limit: int
+    ) -> list[tuple[int, bytes]]:
+        sql = "SELECT seq, body FROM request_log WHERE reseller = ?"
+        args: list[Any] = [reseller]
+        if since is not None:
+            sql += " AND seq >= ? ORDER BY seq"
+            args.append(since)
+        else:
+            if below is not None:
+                sql += " AND seq < ?"
+                args.append(below)
+            sql += " ORDER BY seq DESC"
+        rows = await self.fetch_all(sql + " LIMIT ?", [*args, limit])
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    async def latest_request_batch(self, reseller: str) -> tuple[int, int] | None:
+        row = await self.fetch_one(
+            "SELECT seq, entries FROM request_log WHERE reseller = ? ORDER BY seq DESC LIMIT 1",
+            (reseller,),
+        )
+        return None if row is None else (int(row[0]), int(row[1]))
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -55,6 +55,10 @@ CREATE INDEX IF NOT EXISTS entitlements_by_end ON entitlements (reseller, ends_a
     WHERE ends_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entitlements_by_expiry ON entitlements (reseller, expires_at)
     WHERE expires_at IS NOT NULL;
+-- The console's list, newest first. On an expression, so that the planner never takes it for
+-- a customer's queries, which order by created_seq itself: walking every entitlement of the
+-- reseller in order to find one customer's would cost a create the size of the table.
+CREATE INDEX IF NOT EXISTS entitlements_by_creation ON entitlements (reseller, (-created_seq));
 
 CREATE TABLE IF NOT EXISTS notifications (
     seq {serial_key},
@@ -115,7 +119,47 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE TABLE IF NOT EXISTS clocks (
     reseller TEXT PRIMARY KEY,
     offset_seconds {real} NOT NULL
-)
+);
+
+-- Every row of the status machine fired on an entitlement, in order: the status it left the
+-- entitlement in, when (real time) and the reseller's sandbox time then.
+CREATE TABLE IF NOT EXISTS transitions (
+    seq {serial_key},
+    reseller TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at {real} NOT NULL,
+    sandbox_at {real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_by_entitlement
+    ON transitions (reseller, entitlement_id, seq);
+
+-- Every attempt to deliver a notification: the receiver's HTTP status, or why none came.
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    seq {serial_key},
+    reseller TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    at {real} NOT NULL,
+    url TEXT NOT NULL,
+    http_status INTEGER,
+    error TEXT,
+    milliseconds {real}
+);
+CREATE INDEX IF NOT EXISTS delivery_attempts_by_entitlement
+    ON delivery_attempts (reseller, entitlement_id, seq);
+
+-- The request log, in batches: each row holds the entries one sandbox process wrote for one
+-- reseller at once (`entries` of them, as JSON), so that logging a request costs a fraction of a
+-- row. The oldest batches are deleted as new ones come, and the sequence only grows.
+CREATE TABLE IF NOT EXISTS request_log (
+    seq {serial_key},
+    reseller TEXT NOT NULL,
+    entries INTEGER NOT NULL,
+    body {blob} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_log_by_reseller ON request_log (reseller, seq)
 """
 
 # The tables that hold a reseller's data (all of them): what a reset empties.
@@ -127,6 +171,9 @@ RESELLER_TABLES = (
     "activation_links",
     "idempotency",
     "clocks",
+    "transitions",
+    "delivery_attempts",
+    "request_log",
 )
 
 
