@@ -5,6 +5,9 @@ Side by side in one run, on loopback with 32 keep-alive clients (wrk when instal
   stack (uvicorn, uvloop, the sandbox's limited httptools protocol) that checks Basic auth,
   inserts one entitlement row and one outbox row into the sandbox's own SQLite schema (WAL,
   the same `synchronous` setting) and commits once per request. Target: >= 0.6x the floor.
+- getEntitlement on the sandbox and on the same floor app, which checks Basic auth, reads the
+  record by its primary key and writes it back with the envelope's two fields. Target:
+  >= 0.85x the floor.
 - with `--baseline DIR` (a checkout of older code, e.g. `git worktree add /tmp/old main`):
   getEntitlement and createEntitlement of that older sandbox beside this one's. Target for
   the GET: within 10% of the older code's requests per second.
@@ -56,7 +59,8 @@ CREATE_BODY = (
 
 
 def floor_app(db_path: str) -> Callable[..., Awaitable[None]]:
-    """The least a durable create must do: authenticate, parse, two inserts, one commit."""
+    """The least a durable create must do (authenticate, parse, two inserts, one commit), and
+    the least a getEntitlement must do (authenticate, one primary-key read, the JSON back)."""
     import sqlite3
 
     import orjson
@@ -89,6 +93,20 @@ def floor_app(db_path: str) -> Callable[..., Awaitable[None]]:
         headers = dict(scope["headers"])
         if not authorised(headers.get(b"authorization")):
             status, body = 401, b'{"responseCode":"UNAUTHORIZED"}'
+        elif scope["method"] == "GET":
+            # The least a getEntitlement must do: one primary-key read, the record written back.
+            entitlement_id = scope["path"].rpartition("/")[2]
+            row = db.execute(
+                "SELECT record FROM entitlements WHERE reseller = ? AND entitlement_id = ?",
+                (AUTH[0], entitlement_id),
+            ).fetchone()
+            if row is None:
+                status, body = 404, b'{"responseCode":"NOT_FOUND"}'
+            else:
+                status, body = (
+                    200,
+                    b'{"responseCode":"OK","responseMessage":"Success",' + row[0][1:],
+                )
         else:
             raw = b""
             more = True
@@ -261,7 +279,7 @@ def main() -> int:
         sandboxes = {"this": (None, args.port + 1)}
         if args.baseline is not None:
             sandboxes["baseline"] = (args.baseline, args.port + 2)
-        get_paths = {}
+        get_paths = {"floor": f"/v1/entitlement/{create_one(args.port)}"}
         for label, (source, port) in sandboxes.items():
             db = work / f"{label}.sqlite3"
             servers.enter_context(sandbox_server(label, port, db, source))
@@ -269,6 +287,7 @@ def main() -> int:
         runs: list[tuple[str, int, str, bool]] = [("create floor", args.port, "/", True)]
         for label, (_, port) in sandboxes.items():
             runs.append((f"create {label}", port, "/v1/entitlement", True))
+        runs.append(("get floor", args.port, get_paths["floor"], False))
         for label, (_, port) in sandboxes.items():
             runs.append((f"get {label}", port, get_paths[label], False))
         rounds: list[dict[str, float]] = []
@@ -303,6 +322,7 @@ def report(rounds: list[dict[str, float]], *, baseline: bool) -> None:
 
     print()
     line("create this/floor", "create this", "create floor", 0.6)
+    line("get this/floor", "get this", "get floor", 0.85)
     if baseline:
         line("get this/baseline", "get this", "get baseline", 0.9)
         line("create this/baseline", "create this", "create baseline", 0.0)
