@@ -13,7 +13,6 @@ from bango_resale_spec import StatusMachine
 
 from .. import _json
 from ..asgi import Response
-from ..domain import bad_request
 from ..envelopes import Envelopes, envelope
 from ..pipeline import Handler, Request
 from ..services import EventOffer, PlatformEvents
@@ -114,10 +113,7 @@ class HistoryHandlers:
         )
 
     async def requests(self, request: Request) -> Response:
-        query = request.query
-        if "before" in query and "after" in query:
-            raise bad_request("before, after: give one of them, not both")
-        which = _request_filter(query)
+        which = _request_filter(request.query)
         await self._written()
         rows = await requestlog.read(
             self.store, request.reseller, replace(which, limit=which.limit + 1)

@@ -128,8 +128,8 @@ class _Walk:
 
     def _in_range(self, cursor: int) -> bool:
         which = self.which
-        if which.after is not None:
-            return cursor > which.after
+        if which.after is not None and cursor <= which.after:
+            return False
         return which.before is None or cursor < which.before
 
     async def _read_more(self) -> None:
