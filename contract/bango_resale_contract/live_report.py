@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from xml.etree import ElementTree
 
+from bango_resale_contract._report_files import write_atomically
 from bango_resale_contract.live import LiveJudge
 
 JSON_NAME = "proxy-report.json"
@@ -99,17 +99,9 @@ def junit_xml(judge: LiveJudge) -> bytes:
 
 def write_reports(judge: LiveJudge, directory: Path) -> list[Path]:
     """Write JSON, JUnit XML and the summary table into `directory` (atomically, each)."""
-    directory.mkdir(parents=True, exist_ok=True)
     outputs = {
         JSON_NAME: json.dumps(report_data(judge), indent=2).encode() + b"\n",
         JUNIT_NAME: junit_xml(judge),
         SUMMARY_NAME: summary_table(judge).encode() + b"\n",
     }
-    written = []
-    for name, data in outputs.items():
-        target = directory / name
-        temporary = target.with_suffix(target.suffix + ".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-        written.append(target)
-    return written
+    return write_atomically(directory, outputs)

@@ -4,7 +4,6 @@ reproducer for a failure), and the verdict with its reports (text, JSON, JUnit).
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from bango_resale_contract._report_files import write_atomically
 from bango_resale_contract._usage import PROG
 from bango_resale_contract.receiver_checks.credentials import credential_variables, shell_bytes
 from bango_resale_contract.receiver_checks.plan import Check, Delivery
@@ -133,19 +133,11 @@ class ReceiverVerdict:
 
     def write_reports(self, directory: Path) -> list[Path]:
         """`receiver-report.json` and `receiver-junit.xml` in `directory` (each atomically)."""
-        directory.mkdir(parents=True, exist_ok=True)
         outputs = {
             JSON_NAME: json.dumps(self.to_json(), indent=2).encode() + b"\n",
             JUNIT_NAME: self.junit_xml(),
         }
-        written = []
-        for name, data in outputs.items():
-            target = directory / name
-            temporary = target.with_suffix(target.suffix + ".tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, target)
-            written.append(target)
-        return written
+        return write_atomically(directory, outputs)
 
 
 def curl(url: str, delivery: Delivery, *, timed: bool = False) -> str:
