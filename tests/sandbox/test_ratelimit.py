@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import pytest
 
 from bango_resale_sandbox import ratelimit
 from bango_resale_sandbox.config import RateLimit
 from bango_resale_sandbox.ratelimit import LoginThrottle, RateLimiter
+
+from support.postgres import PostgresServer
 
 
 class FakeClock:
@@ -216,3 +220,31 @@ def test_concurrent_requests_keep_every_token_they_take_from_the_shared_bucket()
     assert waits.count(0) == len(waits), f"{len(waits) - waits.count(0)} requests refused"
     # At most one batch per concurrent request beyond what was spent is held back here.
     assert 5_000 - bucket.tokens <= len(waits) + 32 * batch
+
+
+def test_full_buckets_leave_the_shared_table(postgres: PostgresServer) -> None:
+    # Failed logins under ever-new user names each make a bucket row; a row whose bucket has
+    # refilled is the same as none, and is deleted, so the table cannot grow without bound.
+    from bango_resale_sandbox.config import load_config
+    from bango_resale_sandbox.storage import open_store
+
+    async def test() -> None:
+        store = open_store(postgres.url(f"t_{uuid.uuid4().hex[:16]}"), load_config(None))
+        await store.open()
+        try:
+            for n in range(50):  # 5 tokens a second, 10 at most: full again 0.2 s after
+                await store.take_tokens(f"guess-{n}", 5.0, 10.0, now=1000.0, want=1.0)
+            await store.take_tokens("slow", 0.01, 10.0, now=1000.0, want=5.0)  # full at 1500
+            assert await bucket_keys(store) == {*(f"guess-{n}" for n in range(50)), "slow"}
+            # A minute on, the next take prunes what has refilled, and the buckets still count.
+            taken, left = await store.take_tokens("slow", 0.01, 10.0, now=1060.0, want=1.0)
+            assert (taken, round(left, 2)) == (1.0, 4.6)
+            assert await bucket_keys(store) == {"slow"}
+            assert await store.peek_tokens("guess-1", 5.0, 10.0, now=1060.0) == 10.0
+        finally:
+            await store.close()
+
+    async def bucket_keys(store: Any) -> set[str]:
+        return {row[0] for row in await store.fetch_all("SELECT key FROM rate_buckets")}
+
+    asyncio.run(test())

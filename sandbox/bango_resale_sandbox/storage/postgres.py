@@ -77,8 +77,26 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
     tokens DOUBLE PRECISION NOT NULL,
     stamp DOUBLE PRECISION NOT NULL,
     taken DOUBLE PRECISION NOT NULL
-)
+);
+-- When the bucket is full again, and so the same as no row: pruned from then on.
+ALTER TABLE rate_buckets ADD COLUMN IF NOT EXISTS full_at DOUBLE PRECISION
 """
+)
+# How often (seconds of the buckets' own clock) full buckets are deleted: failed logins under
+# ever-new user names must not grow the table without bound.
+PRUNE_BUCKETS_EVERY_SECONDS = 60.0
+# The bucket refilled to `now` (`b`: the row as it was), the whole tokens taken from it, and
+# what is left: one statement computes them, for the answer and for when it is full again.
+_REFILLED = "LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)"
+_TAKEN = f"LEAST(%(want)s, floor({_REFILLED}))"
+_LEFT = f"{_REFILLED} - {_TAKEN}"
+_TAKE_TOKENS = (
+    "INSERT INTO rate_buckets AS b (key, tokens, stamp, taken, full_at) VALUES (%(key)s,"
+    " %(burst)s - LEAST(%(want)s, floor(%(burst)s)), %(now)s, LEAST(%(want)s, floor(%(burst)s)),"
+    " %(now)s + LEAST(%(want)s, floor(%(burst)s)) / NULLIF(%(rate)s, 0))"
+    f" ON CONFLICT (key) DO UPDATE SET stamp = %(now)s, taken = {_TAKEN}, tokens = {_LEFT},"
+    f" full_at = %(now)s + (%(burst)s - ({_LEFT})) / NULLIF(%(rate)s, 0)"
+    " RETURNING taken, tokens"
 )
 
 
@@ -125,6 +143,7 @@ class PostgresStore(SqlStore):
         # the TroubleReport says the same once per episode.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self._lease = claim_lease_seconds
+        self._buckets_pruned_at = float("-inf")
         self._converted: dict[str, str] = {}
         self._pool = AsyncConnectionPool(
             conninfo,
@@ -330,18 +349,11 @@ class PostgresStore(SqlStore):
     ) -> tuple[float, float]:
         """Refill `key`'s bucket to `now` and take up to `want` whole tokens, in one atomic
         statement: (tokens taken, tokens left in the bucket)."""
+        if now - self._buckets_pruned_at >= PRUNE_BUCKETS_EVERY_SECONDS:
+            self._buckets_pruned_at = now
+            await self.execute("DELETE FROM rate_buckets WHERE full_at <= ?", (now,))
         row = await self.fetch_one(
-            "INSERT INTO rate_buckets AS b VALUES (%(key)s,"
-            " %(burst)s - LEAST(%(want)s, floor(%(burst)s)), %(now)s,"
-            " LEAST(%(want)s, floor(%(burst)s)))"
-            " ON CONFLICT (key) DO UPDATE SET stamp = %(now)s,"
-            " taken = LEAST(%(want)s, floor(LEAST(%(burst)s,"
-            " b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s))),"
-            " tokens = LEAST(%(burst)s, b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)"
-            " - LEAST(%(want)s, floor(LEAST(%(burst)s,"
-            " b.tokens + GREATEST(%(now)s - b.stamp, 0) * %(rate)s)))"
-            " RETURNING taken, tokens",
-            {"key": key, "rate": rate, "burst": burst, "now": now, "want": want},
+            _TAKE_TOKENS, {"key": key, "rate": rate, "burst": burst, "now": now, "want": want}
         )
         return (0.0, 0.0) if row is None else (float(row[0]), float(row[1]))
 
