@@ -189,13 +189,19 @@ def _json(raw: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        # What orjson refuses but JSON allows: integers past 64 bits. Not a string escaping
-        # half a surrogate pair, which is no text at all (and which no validator can read).
-        found = json.loads(raw)
+        # What orjson refuses but JSON's grammar allows: a number past a double's range
+        # (1e400). Not NaN or Infinity, which the standard library reads but JSON has no such
+        # token; not a string escaping half a surrogate pair, which is no text at all (and
+        # which no validator can read).
+        found = json.loads(raw, parse_constant=_not_json)
         json.dumps(found, ensure_ascii=False).encode()
     except ValueError:  # UnicodeEncodeError included
         return None
     return found
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
 
 
 def _target(url: str) -> str:
