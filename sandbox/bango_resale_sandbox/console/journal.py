@@ -22,10 +22,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
-
 from bango_resale_spec.compiled import Operation
 
+from .. import _json
 from ..asgi import JSON, Receive, Response, Scope
 from ..storage import EntitlementStore, StoreUnavailable
 from .requestlog import CURSOR_SPAN, encode
@@ -249,20 +248,20 @@ class RequestJournal:
 def _finish(row: list[Any], answer: bytes, chunks: list[bytes] | None) -> None:
     """Add to a refusal's row its message, and to a row without its entitlement the one the
     answer or the request body names."""
-    document = _json(answer)
+    document = _parsed(answer)
     if row[5] >= 400 and isinstance(document, dict):
         message = document.get("responseMessage")
         row[7] = message if isinstance(message, str) else None
     if row[4] is None:
-        row[4] = _named(document) or _named(_json(b"".join(chunks or ())))
+        row[4] = _named(document) or _named(_parsed(b"".join(chunks or ())))
 
 
-def _json(raw: bytes) -> Any:
+def _parsed(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return _json.loads(raw)
+    except _json.JSONDecodeError:
         return None
 
 

@@ -12,8 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from .. import _json
 from ..storage import EntitlementStore
 
 #: An entry's fields, in the order a batch holds them.
@@ -77,7 +76,7 @@ class RequestFilter:
 
 def encode(entries: Sequence[Sequence[Any]]) -> bytes:
     """A batch's body: the entries (each in `FIELDS` order) as one JSON array."""
-    return orjson.dumps(entries)
+    return _json.dumps(entries)
 
 
 async def read(store: EntitlementStore, reseller: str, which: RequestFilter) -> list[LoggedRequest]:
@@ -152,7 +151,7 @@ def _entries(
     batches: Sequence[tuple[int, bytes]], *, newest_first: bool
 ) -> Iterator[tuple[int, list[Any]]]:
     for seq, body in batches:
-        entries = orjson.loads(body)
+        entries = _json.loads(body)
         numbered = list(enumerate(entries))
         for index, entry in reversed(numbered) if newest_first else numbered:
             yield seq * CURSOR_SPAN + index, entry
